@@ -1,0 +1,333 @@
+//! The command line: argument definitions and dispatch to `commands`.
+
+use camino::Utf8PathBuf;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands;
+use crate::exit_code;
+
+/// Build every AWS Lambda function and extension of a Rust monorepo from one lambda.kdl.
+#[derive(Debug, Parser)]
+#[command(name = "lambda-batch", version, about, propagate_version = true)]
+pub struct Cli {
+    /// When to use colors.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colors on a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to color output written to stderr.
+    pub fn enabled(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+            }
+        }
+    }
+}
+
+/// Output formats for people or tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// For tools.
+    Json,
+}
+
+/// `schema --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFormat {
+    /// The KDL Schema document of lambda.kdl.
+    Kdl,
+    /// A JSON Schema of the manifest's data model.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build and package every artifact.
+    Run(RunArgs),
+    /// Validate the manifest: syntax, values, workspaces, bins, packages, includes, collisions.
+    Check {
+        /// The manifest (default: lambda.kdl here or in a parent directory).
+        manifest: Option<Utf8PathBuf>,
+        /// Diagnostics for people or as JSON.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print the cargo invocations and packaging jobs without running them.
+    Plan {
+        /// The manifest.
+        manifest: Option<Utf8PathBuf>,
+        /// For people or for tools.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Cargo flags, as `run` would pass them.
+        #[command(flatten)]
+        cargo: CargoArgs,
+    },
+    /// One row per artifact and target.
+    List {
+        /// The manifest.
+        manifest: Option<Utf8PathBuf>,
+        /// For people or for tools.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print the schema of lambda.kdl.
+    Schema {
+        /// KDL Schema or JSON Schema.
+        #[arg(long, value_enum, default_value_t = SchemaFormat::Kdl)]
+        format: SchemaFormat,
+    },
+    /// Check that the tools this manifest needs are installed.
+    Doctor {
+        /// The manifest.
+        manifest: Option<Utf8PathBuf>,
+    },
+    /// Add a function, an extension or a workspace to the manifest.
+    #[command(subcommand)]
+    Add(AddCommand),
+    /// Remove an artifact from the manifest.
+    Remove {
+        /// The artifact name.
+        name: String,
+        /// The workspace path, when the name is in several.
+        #[arg(long)]
+        workspace: Option<String>,
+        /// The manifest.
+        #[arg(long)]
+        manifest: Option<Utf8PathBuf>,
+    },
+    /// Set a setting at the defaults, workspace or artifact level.
+    Set(SetArgs),
+    /// Remove a setting from the defaults, workspace or artifact level.
+    Unset(UnsetArgs),
+    /// Rewrite the manifest in the canonical layout, keeping comments.
+    Fmt {
+        /// Exit 1 if the file is not formatted, without writing it.
+        #[arg(long)]
+        check: bool,
+        /// The manifest.
+        manifest: Option<Utf8PathBuf>,
+    },
+    /// Write a lambda.kdl for the cargo workspaces under the current directory.
+    Init {
+        /// Overwrite nothing; write here (default: ./lambda.kdl).
+        #[arg(long)]
+        path: Option<Utf8PathBuf>,
+    },
+}
+
+/// Flags passed through to cargo.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CargoArgs {
+    /// Require Cargo.lock to be up to date.
+    #[arg(long)]
+    pub locked: bool,
+    /// Run without accessing the network.
+    #[arg(long)]
+    pub offline: bool,
+    /// Both --locked and --offline.
+    #[arg(long)]
+    pub frozen: bool,
+}
+
+impl CargoArgs {
+    /// As plan data.
+    pub fn flags(&self) -> crate::plan::CargoFlags {
+        crate::plan::CargoFlags {
+            locked: self.locked,
+            offline: self.offline,
+            frozen: self.frozen,
+        }
+    }
+}
+
+/// `run`.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// The manifest.
+    pub manifest: Option<Utf8PathBuf>,
+    /// Only artifacts whose name matches this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub only: Vec<String>,
+    /// Only these architectures (x86_64, arm64 or aliases; repeatable).
+    #[arg(long)]
+    pub arch: Vec<String>,
+    /// Build with this profile instead of the manifest's.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Total parallel jobs shared by every cargo process (default: number of CPUs).
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// Build everything possible after a failure, and report every failure.
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Print the plan and exit.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<Utf8PathBuf>,
+    /// Cargo flags.
+    #[command(flatten)]
+    pub cargo: CargoArgs,
+    /// Only errors and the summary.
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Show cargo's full output and every command.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// `add ...`.
+#[derive(Debug, Subcommand)]
+pub enum AddCommand {
+    /// Add a function.
+    Function(AddArtifact),
+    /// Add an extension.
+    Extension(AddArtifact),
+    /// Add a workspace.
+    Workspace {
+        /// Its path, relative to the manifest.
+        path: String,
+        /// Build every Lambda bin it has.
+        #[arg(long)]
+        discover: bool,
+        /// The manifest.
+        #[arg(long)]
+        manifest: Option<Utf8PathBuf>,
+    },
+}
+
+/// `add function|extension NAME`.
+#[derive(Debug, Clone, Args)]
+pub struct AddArtifact {
+    /// The artifact name.
+    pub name: String,
+    /// The workspace path (the node is created if missing).
+    #[arg(long)]
+    pub workspace: String,
+    /// The bin target, when it differs from the name.
+    #[arg(long)]
+    pub bin: Option<String>,
+    /// The package, when several have the bin.
+    #[arg(long)]
+    pub package: Option<String>,
+    /// Architectures.
+    #[arg(long)]
+    pub arch: Vec<String>,
+    /// Include globs.
+    #[arg(long)]
+    pub include: Vec<String>,
+    /// binary or zip.
+    #[arg(long)]
+    pub output_format: Option<String>,
+    /// Functions: write straight into lambda-dir.
+    #[arg(long)]
+    pub flatten: bool,
+    /// Extensions: executable at the archive root.
+    #[arg(long)]
+    pub internal: bool,
+    /// The manifest.
+    #[arg(long)]
+    pub manifest: Option<Utf8PathBuf>,
+}
+
+/// `set`.
+#[derive(Debug, Clone, Args)]
+pub struct SetArgs {
+    /// At this workspace's level.
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// At this artifact's level.
+    #[arg(long)]
+    pub artifact: Option<String>,
+    /// The manifest.
+    #[arg(long)]
+    pub manifest: Option<Utf8PathBuf>,
+    /// The setting.
+    pub setting: String,
+    /// Its values (`env` takes KEY=VALUE).
+    #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+    pub values: Vec<String>,
+}
+
+/// `unset`.
+#[derive(Debug, Clone, Args)]
+pub struct UnsetArgs {
+    /// At this workspace's level.
+    #[arg(long)]
+    pub workspace: Option<String>,
+    /// At this artifact's level.
+    #[arg(long)]
+    pub artifact: Option<String>,
+    /// The manifest.
+    #[arg(long)]
+    pub manifest: Option<Utf8PathBuf>,
+    /// The setting.
+    pub setting: String,
+}
+
+/// Parses the command line and runs the command; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit_code::OK
+                }
+                _ => exit_code::INVALID,
+            };
+        }
+    };
+    let color = cli.color.enabled();
+    match cli.command {
+        Command::Run(args) => commands::run::run(&args, color),
+        Command::Check { manifest, format } => {
+            commands::check::check(manifest.as_deref(), format, color)
+        }
+        Command::Plan {
+            manifest,
+            format,
+            cargo,
+        } => commands::plan::plan(manifest.as_deref(), format, &cargo.flags(), color),
+        Command::List { manifest, format } => {
+            commands::list::list(manifest.as_deref(), format, color)
+        }
+        Command::Schema { format } => commands::schema::schema(format),
+        Command::Doctor { manifest } => commands::doctor::doctor(manifest.as_deref(), color),
+        Command::Add(add) => commands::edit::add(add, color),
+        Command::Remove {
+            name,
+            workspace,
+            manifest,
+        } => commands::edit::remove(&name, workspace.as_deref(), manifest.as_deref(), color),
+        Command::Set(args) => commands::edit::set(&args, color),
+        Command::Unset(args) => commands::edit::unset(&args, color),
+        Command::Fmt { check, manifest } => commands::edit::fmt(check, manifest.as_deref(), color),
+        Command::Init { path } => commands::edit::init(path.as_deref(), color),
+    }
+}

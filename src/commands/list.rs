@@ -1,0 +1,89 @@
+//! `lambda-batch list`: one row per artifact and target.
+
+use camino::Utf8Path;
+use serde::Serialize;
+
+use crate::cli::Format;
+use crate::exit_code;
+use crate::plan::CargoFlags;
+use crate::report::table;
+
+#[derive(Serialize)]
+struct Row<'a> {
+    name: &'a str,
+    kind: &'a str,
+    workspace: &'a str,
+    arch: &'a str,
+    target: &'a str,
+    profile: &'a str,
+    compiler: &'a str,
+    format: &'a str,
+    output: String,
+}
+
+/// Prints the artifact table.
+pub fn list(manifest: Option<&Utf8Path>, format: Format, color: bool) -> i32 {
+    let checked = match super::load(manifest, &CargoFlags::default(), color) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let rows: Vec<Row> = checked
+        .plan
+        .artifacts
+        .iter()
+        .map(|a| {
+            let r = &a.resolved;
+            Row {
+                name: &r.name,
+                kind: r.kind.as_str(),
+                workspace: &r.workspace,
+                arch: r.arch.as_str(),
+                target: &r.target,
+                profile: &r.profile,
+                compiler: r.compiler.as_str(),
+                format: r.output_format.as_str(),
+                output: super::display_path(&a.output),
+            }
+        })
+        .collect();
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        ),
+        Format::Text => {
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.name.into(),
+                        r.kind.into(),
+                        r.workspace.into(),
+                        r.arch.into(),
+                        r.profile.into(),
+                        r.compiler.into(),
+                        r.format.into(),
+                        r.output.clone(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                table::render(
+                    &[
+                        "NAME",
+                        "KIND",
+                        "WORKSPACE",
+                        "ARCH",
+                        "PROFILE",
+                        "COMPILER",
+                        "FORMAT",
+                        "OUTPUT"
+                    ],
+                    &cells
+                )
+            );
+        }
+    }
+    exit_code::OK
+}

@@ -1,0 +1,71 @@
+//! `lambda-batch plan`: the groups and the exact cargo commands.
+
+use std::fmt::Write;
+
+use camino::Utf8Path;
+
+use crate::cli::Format;
+use crate::exit_code;
+use crate::plan::{CargoFlags, Plan};
+
+/// Prints the plan.
+pub fn plan(manifest: Option<&Utf8Path>, format: Format, flags: &CargoFlags, color: bool) -> i32 {
+    let checked = match super::load(manifest, flags, color) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&checked.plan).unwrap_or_default()
+        ),
+        Format::Text => print!("{}", text(&checked.plan)),
+    }
+    exit_code::OK
+}
+
+/// The plan for people: each cargo call with the artifacts it feeds.
+pub fn text(plan: &Plan) -> String {
+    let mut out = String::new();
+    let lanes = plan
+        .groups
+        .iter()
+        .map(|g| g.lane)
+        .max()
+        .map_or(0, |l| l + 1);
+    let _ = writeln!(
+        out,
+        "{} cargo invocation{} in {} lane{} (lanes run in parallel; the groups of a lane share a target dir and run in turn), {} outputs",
+        plan.groups.len(),
+        if plan.groups.len() == 1 { "" } else { "s" },
+        lanes,
+        if lanes == 1 { "" } else { "s" },
+        plan.artifacts.len()
+    );
+    for g in &plan.groups {
+        let _ = writeln!(
+            out,
+            "\ngroup {} (lane {}): {} {} {} in {}",
+            g.id,
+            g.lane,
+            g.compiler,
+            g.target,
+            g.profile,
+            super::display_path(&g.workspace_root)
+        );
+        let _ = writeln!(out, "  $ {}", g.command_line());
+        for &i in &g.artifacts {
+            let a = &plan.artifacts[i];
+            let _ = writeln!(
+                out,
+                "  → {} {} ({}/{}) → {}",
+                a.resolved.kind.as_str(),
+                a.resolved.name,
+                a.resolved.package,
+                a.resolved.bin,
+                super::display_path(&a.output)
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,12 @@
+//! The process exit codes, as documented in the README (SPEC §4).
+
+/// Everything worked.
+pub const OK: i32 = 0;
+/// A build or packaging step failed (`run`), or `fmt --check` would change the file.
+pub const FAILED: i32 = 1;
+/// The manifest or the command line is invalid.
+pub const INVALID: i32 = 2;
+/// A tool the manifest needs is missing.
+pub const MISSING_TOOL: i32 = 3;
+/// Interrupted by Ctrl-C (128 + SIGINT).
+pub const INTERRUPTED: i32 = 130;

@@ -1,0 +1,15 @@
+//! lambda-batch: build every AWS Lambda function and extension of a Rust monorepo from one
+//! KDL manifest. The pipeline: [`manifest`] → [`resolve`] → [`plan`] → execute → [`report`].
+// Diagnostics are built on the cold path only; boxing them would buy nothing.
+#![allow(clippy::result_large_err)]
+
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
+pub mod exit_code;
+pub mod manifest;
+pub mod pipeline;
+pub mod plan;
+pub mod report;
+pub mod resolve;
+pub mod schema;

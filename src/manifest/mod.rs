@@ -1,0 +1,91 @@
+//! Stage 1: `lambda.kdl` text → a typed, spanned [`Manifest`]. Knows nothing about cargo.
+
+pub mod decode;
+pub mod model;
+pub mod raw;
+pub mod spec;
+pub mod values;
+
+use std::sync::Arc;
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+pub use model::{ArtifactDecl, IncludeDecl, Layer, Manifest, Spanned, WorkspaceDecl};
+
+use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors};
+
+/// The manifest's file name, searched upward from the current directory.
+pub const FILE_NAME: &str = "lambda.kdl";
+
+/// Finds the manifest: the given path, or `lambda.kdl` in the current directory or an ancestor.
+pub fn locate(given: Option<&Utf8Path>) -> Result<Utf8PathBuf, ManifestError> {
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|p| Utf8PathBuf::from_path_buf(p).ok())
+        .ok_or_else(|| {
+            ManifestError::unlabelled(
+                ErrorCode::Io,
+                "the current directory is not a readable UTF-8 path",
+            )
+        })?;
+    if let Some(given) = given {
+        let path = cwd.join(given);
+        return if path.is_file() {
+            Ok(normalize(&path))
+        } else {
+            Err(ManifestError::unlabelled(ErrorCode::Io, format!("no manifest at `{given}`"))
+                .with_help("give the path of a lambda.kdl file, or run `lambda-batch init` to write one"))
+        };
+    }
+    let mut dir = Some(cwd.as_path());
+    while let Some(d) = dir {
+        let candidate = d.join(FILE_NAME);
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+        dir = d.parent();
+    }
+    Err(ManifestError::unlabelled(
+        ErrorCode::Io,
+        format!("could not find `{FILE_NAME}` in `{cwd}` or any parent directory"),
+    )
+    .with_help("run `lambda-batch init` to write one, or pass the manifest's path"))
+}
+
+/// Reads and decodes the manifest at `path`.
+pub fn load(path: &Utf8Path) -> Result<Manifest, ManifestErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ManifestErrors(vec![ManifestError::unlabelled(
+            ErrorCode::Io,
+            format!("cannot read `{path}`: {e}"),
+        )])
+    })?;
+    decode::parse(path, &text)
+}
+
+/// Decodes manifest text as if it were the file at `path` (used by the editing commands).
+pub fn parse(path: &Utf8Path, text: &str) -> Result<Manifest, ManifestErrors> {
+    decode::parse(path, text)
+}
+
+/// Removes `.` components and folds `..` lexically, so that paths print cleanly.
+pub fn normalize(path: &Utf8Path) -> Utf8PathBuf {
+    let mut out = Utf8PathBuf::new();
+    for c in path.components() {
+        match c {
+            camino::Utf8Component::CurDir => {}
+            camino::Utf8Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_str()),
+        }
+    }
+    out
+}
+
+/// A shared empty source, for diagnostics raised before any text was read.
+pub fn empty_source() -> crate::diagnostic::Source {
+    miette::NamedSource::new(FILE_NAME, Arc::from(""))
+}

@@ -1,0 +1,116 @@
+//! The typed manifest: every value checked and every item spanned, nothing about cargo yet.
+
+use camino::Utf8PathBuf;
+use miette::SourceSpan;
+
+use super::values::{ArtifactKind, Compiler, OutputFormat, Runtime, TargetSpec};
+use crate::diagnostic::Source;
+
+/// A value with the span of the manifest text it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: SourceSpan,
+}
+
+impl<T> Spanned<T> {
+    /// Wraps a value with its span.
+    pub fn new(value: T, span: SourceSpan) -> Self {
+        Spanned { value, span }
+    }
+}
+
+/// A decoded and checked `lambda.kdl`.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// The manifest file (absolute).
+    pub path: Utf8PathBuf,
+    /// The directory relative paths in it are resolved against.
+    pub dir: Utf8PathBuf,
+    /// The text, for diagnostics.
+    pub source: Source,
+    /// The `defaults` node (empty when absent).
+    pub defaults: Layer,
+    /// The `workspace` nodes, in file order.
+    pub workspaces: Vec<WorkspaceDecl>,
+}
+
+/// A `workspace` node.
+#[derive(Debug, Clone)]
+pub struct WorkspaceDecl {
+    /// The path as written, relative to the manifest.
+    pub path: Spanned<String>,
+    /// `discover=true`, with its span.
+    pub discover: Option<Spanned<bool>>,
+    /// The settings written on the workspace.
+    pub layer: Layer,
+    /// Its `function` and `extension` nodes, in file order.
+    pub artifacts: Vec<ArtifactDecl>,
+    /// The whole node.
+    pub span: SourceSpan,
+}
+
+/// A `function` or `extension` node.
+#[derive(Debug, Clone)]
+pub struct ArtifactDecl {
+    /// Which of the two.
+    pub kind: ArtifactKind,
+    /// The artifact name (output folder).
+    pub name: Spanned<String>,
+    /// `bin=`.
+    pub bin: Option<Spanned<String>>,
+    /// `package=`.
+    pub package: Option<Spanned<String>>,
+    /// `flatten=true` (functions only).
+    pub flatten: bool,
+    /// `internal=true` (extensions only).
+    pub internal: bool,
+    /// The settings written on the artifact.
+    pub layer: Layer,
+    /// The whole node.
+    pub span: SourceSpan,
+}
+
+/// The settings written at one level (defaults, workspace or artifact); `None` means inherited.
+#[derive(Debug, Clone, Default)]
+pub struct Layer {
+    /// `arch`: the targets, each spanned, and the node's span.
+    pub arch: Option<Spanned<Vec<Spanned<TargetSpec>>>>,
+    /// `profile`.
+    pub profile: Option<Spanned<String>>,
+    /// `compiler`.
+    pub compiler: Option<Spanned<Compiler>>,
+    /// `output-format`.
+    pub output_format: Option<Spanned<OutputFormat>>,
+    /// `lambda-dir`, placeholders unexpanded.
+    pub lambda_dir: Option<Spanned<String>>,
+    /// `target-dir`.
+    pub target_dir: Option<Spanned<String>>,
+    /// `runtime`.
+    pub runtime: Option<Spanned<Runtime>>,
+    /// `optimizations`.
+    pub optimizations: Option<Spanned<bool>>,
+    /// `no-default-features`.
+    pub no_default_features: Option<Spanned<bool>>,
+    /// `all-features`.
+    pub all_features: Option<Spanned<bool>>,
+    /// `features`, accumulated.
+    pub features: Vec<Spanned<String>>,
+    /// `include` patterns, accumulated.
+    pub includes: Vec<IncludeDecl>,
+    /// `env` variables, accumulated (a later one wins for the same key).
+    pub env: Vec<(String, Spanned<String>)>,
+    /// `rustflags`, accumulated.
+    pub rustflags: Vec<Spanned<String>>,
+}
+
+/// One pattern of an `include` node.
+#[derive(Debug, Clone)]
+pub struct IncludeDecl {
+    /// The glob pattern.
+    pub pattern: Spanned<String>,
+    /// `into="dir"`.
+    pub into: Option<Spanned<String>>,
+}

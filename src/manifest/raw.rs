@@ -1,0 +1,183 @@
+//! The KDL document as knus decodes it: strings and spans, no interpretation yet.
+//!
+//! Values that have a fixed vocabulary (`arch`, `compiler`, ...) are decoded as spanned strings
+//! and checked in [`super::validate`], so that every bad value in a file is reported in one run
+//! with the list of valid values, instead of knus stopping at the first conversion error.
+
+use std::collections::BTreeMap;
+
+use knus::span::Span;
+
+/// A value with the byte span it was written at.
+pub type Sp<T> = knus::span::Spanned<T, Span>;
+
+/// The whole `lambda.kdl`.
+#[derive(knus::Decode, Debug, Default)]
+#[knus(span_type = Span)]
+pub struct RawDocument {
+    #[knus(child)]
+    pub defaults: Option<RawDefaults>,
+    #[knus(children(name = "workspace"))]
+    pub workspaces: Vec<RawWorkspace>,
+}
+
+/// `defaults { ... }`.
+#[derive(knus::Decode, Debug, Default)]
+#[knus(span_type = Span)]
+pub struct RawDefaults {
+    #[knus(span)]
+    pub span: Span,
+    #[knus(children(name = "include"))]
+    pub includes: Vec<RawInclude>,
+    #[knus(children(name = "env"))]
+    pub env: Vec<RawEnv>,
+    #[knus(children(name = "features"))]
+    pub features: Vec<RawStrings>,
+    #[knus(children(name = "rustflags"))]
+    pub rustflags: Vec<RawStrings>,
+    #[knus(flatten(child))]
+    pub settings: RawSettings,
+}
+
+/// `workspace "path" discover=true { ... }`.
+#[derive(knus::Decode, Debug)]
+#[knus(span_type = Span)]
+pub struct RawWorkspace {
+    #[knus(span)]
+    pub span: Span,
+    #[knus(argument)]
+    pub path: Sp<String>,
+    #[knus(property)]
+    pub discover: Option<Sp<bool>>,
+    #[knus(children(name = "function"))]
+    pub functions: Vec<RawArtifact>,
+    #[knus(children(name = "extension"))]
+    pub extensions: Vec<RawArtifact>,
+    #[knus(children(name = "include"))]
+    pub includes: Vec<RawInclude>,
+    #[knus(children(name = "env"))]
+    pub env: Vec<RawEnv>,
+    #[knus(children(name = "features"))]
+    pub features: Vec<RawStrings>,
+    #[knus(children(name = "rustflags"))]
+    pub rustflags: Vec<RawStrings>,
+    #[knus(flatten(child))]
+    pub settings: RawSettings,
+}
+
+/// `function "name" ...` or `extension "name" ...`: both accept every property so that a
+/// misplaced one (`internal=` on a function) gets a precise error instead of "unexpected".
+#[derive(knus::Decode, Debug)]
+#[knus(span_type = Span)]
+pub struct RawArtifact {
+    #[knus(span)]
+    pub span: Span,
+    #[knus(argument)]
+    pub name: Sp<String>,
+    #[knus(property)]
+    pub bin: Option<Sp<String>>,
+    #[knus(property)]
+    pub package: Option<Sp<String>>,
+    #[knus(property)]
+    pub flatten: Option<Sp<bool>>,
+    #[knus(property)]
+    pub internal: Option<Sp<bool>>,
+    #[knus(children(name = "include"))]
+    pub includes: Vec<RawInclude>,
+    #[knus(children(name = "env"))]
+    pub env: Vec<RawEnv>,
+    #[knus(children(name = "features"))]
+    pub features: Vec<RawStrings>,
+    #[knus(children(name = "rustflags"))]
+    pub rustflags: Vec<RawStrings>,
+    #[knus(flatten(child))]
+    pub settings: RawSettings,
+}
+
+/// The settings that replace (rather than accumulate) down the inheritance chain.
+#[derive(knus::Decode, Debug, Default)]
+#[knus(span_type = Span)]
+pub struct RawSettings {
+    #[knus(child)]
+    pub arch: Option<RawStrings>,
+    #[knus(child)]
+    pub profile: Option<RawString>,
+    #[knus(child)]
+    pub compiler: Option<RawString>,
+    #[knus(child)]
+    pub output_format: Option<RawString>,
+    #[knus(child)]
+    pub lambda_dir: Option<RawString>,
+    #[knus(child)]
+    pub target_dir: Option<RawString>,
+    #[knus(child)]
+    pub runtime: Option<RawString>,
+    #[knus(child)]
+    pub optimizations: Option<RawBool>,
+    #[knus(child)]
+    pub no_default_features: Option<RawFlag>,
+    #[knus(child)]
+    pub all_features: Option<RawFlag>,
+}
+
+/// A node with exactly one string argument.
+#[derive(knus::Decode, Debug)]
+#[knus(span_type = Span)]
+pub struct RawString {
+    #[knus(span)]
+    pub span: Span,
+    #[knus(argument)]
+    pub value: Sp<String>,
+}
+
+/// A node with one or more string arguments.
+#[derive(knus::Decode, Debug)]
+#[knus(span_type = Span)]
+pub struct RawStrings {
+    #[knus(span)]
+    pub span: Span,
+    #[knus(arguments)]
+    pub values: Vec<Sp<String>>,
+}
+
+/// A node with one boolean argument.
+#[derive(knus::Decode, Debug)]
+#[knus(span_type = Span)]
+pub struct RawBool {
+    #[knus(span)]
+    pub span: Span,
+    #[knus(argument)]
+    pub value: Sp<bool>,
+}
+
+/// A bare flag node (`all-features`), optionally `all-features false` to turn an inherited one off.
+#[derive(knus::Decode, Debug)]
+#[knus(span_type = Span)]
+pub struct RawFlag {
+    #[knus(span)]
+    pub span: Span,
+    #[knus(argument, default = true)]
+    pub value: bool,
+}
+
+/// `include "glob" ... into="dir"`.
+#[derive(knus::Decode, Debug)]
+#[knus(span_type = Span)]
+pub struct RawInclude {
+    #[knus(span)]
+    pub span: Span,
+    #[knus(arguments)]
+    pub patterns: Vec<Sp<String>>,
+    #[knus(property)]
+    pub into: Option<Sp<String>>,
+}
+
+/// `env KEY="value" ...`.
+#[derive(knus::Decode, Debug)]
+#[knus(span_type = Span)]
+pub struct RawEnv {
+    #[knus(span)]
+    pub span: Span,
+    #[knus(properties)]
+    pub vars: BTreeMap<String, Sp<String>>,
+}

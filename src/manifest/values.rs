@@ -1,0 +1,395 @@
+//! The typed values of manifest settings, each with the words the manifest accepts for it.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A CPU architecture Lambda runs.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum Arch {
+    /// `x86_64` (aliases `x86-64`, `amd64`).
+    #[serde(rename = "x86_64")]
+    X86_64,
+    /// `arm64` (alias `aarch64`).
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+impl Arch {
+    /// The name used in `{arch}` and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "arm64",
+        }
+    }
+
+    /// The first component of the target triple.
+    pub fn triple_prefix(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Arm64 => "aarch64",
+        }
+    }
+
+    /// The `-C target-cpu` cargo-lambda uses for release builds.
+    pub fn target_cpu(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "haswell",
+            Arch::Arm64 => "neoverse-n1",
+        }
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The C library of a target.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Libc {
+    /// glibc, dynamically linked: checked against the runtime's version.
+    Gnu,
+    /// musl, statically linked.
+    Musl,
+}
+
+/// A glibc version such as `2.34`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GlibcVersion {
+    /// Major version (2).
+    pub major: u32,
+    /// Minor version.
+    pub minor: u32,
+}
+
+impl GlibcVersion {
+    /// Parses `2.34`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (major, minor) = s.split_once('.')?;
+        if major.is_empty()
+            || minor.is_empty()
+            || !(major.chars().chain(minor.chars())).all(|c| c.is_ascii_digit())
+        {
+            return None;
+        }
+        Some(GlibcVersion {
+            major: major.parse().ok()?,
+            minor: minor.parse().ok()?,
+        })
+    }
+}
+
+impl fmt::Display for GlibcVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl Serialize for GlibcVersion {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for GlibcVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        GlibcVersion::parse(&s).ok_or_else(|| serde::de::Error::custom("expected MAJOR.MINOR"))
+    }
+}
+
+impl JsonSchema for GlibcVersion {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "GlibcVersion".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "pattern": "^[0-9]+\\.[0-9]+$" })
+    }
+}
+
+/// One entry of `arch`: an architecture, a libc and an optional pinned glibc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TargetSpec {
+    /// The architecture.
+    pub arch: Arch,
+    /// gnu or musl.
+    pub libc: Libc,
+    /// A glibc written as a triple suffix (`.2.17`); otherwise the runtime's applies.
+    pub glibc: Option<GlibcVersion>,
+}
+
+/// The words `arch` accepts besides full triples.
+pub const ARCH_WORDS: &[&str] = &["x86_64", "x86-64", "amd64", "arm64", "aarch64"];
+
+/// The full triples `arch` accepts (each optionally with a `.2.xx` glibc suffix on gnu).
+pub const TRIPLES: &[&str] = &[
+    "x86_64-unknown-linux-gnu",
+    "x86_64-unknown-linux-musl",
+    "aarch64-unknown-linux-gnu",
+    "aarch64-unknown-linux-musl",
+];
+
+impl TargetSpec {
+    /// Parses an `arch` value: an alias, or a triple with an optional glibc suffix.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let gnu = |arch| TargetSpec {
+            arch,
+            libc: Libc::Gnu,
+            glibc: None,
+        };
+        match s {
+            "x86_64" | "x86-64" | "amd64" => return Ok(gnu(Arch::X86_64)),
+            "arm64" | "aarch64" => return Ok(gnu(Arch::Arm64)),
+            _ => {}
+        }
+        for triple in TRIPLES {
+            let Some(rest) = s.strip_prefix(triple) else {
+                continue;
+            };
+            let arch = if triple.starts_with("x86_64") {
+                Arch::X86_64
+            } else {
+                Arch::Arm64
+            };
+            let libc = if triple.ends_with("musl") {
+                Libc::Musl
+            } else {
+                Libc::Gnu
+            };
+            if rest.is_empty() {
+                return Ok(TargetSpec {
+                    arch,
+                    libc,
+                    glibc: None,
+                });
+            }
+            let Some(version) = rest.strip_prefix('.') else {
+                continue;
+            };
+            if libc == Libc::Musl {
+                return Err(format!(
+                    "`{triple}` is a musl target: it takes no glibc suffix"
+                ));
+            }
+            return match GlibcVersion::parse(version) {
+                Some(v) if v.major == 2 => Ok(TargetSpec {
+                    arch,
+                    libc,
+                    glibc: Some(v),
+                }),
+                _ => Err(format!(
+                    "`{version}` is not a glibc version (expected 2.MINOR, as in `{triple}.2.17`)"
+                )),
+            };
+        }
+        Err(format!(
+            "`{s}` is not an architecture lambda-batch builds for"
+        ))
+    }
+
+    /// The target triple, without glibc suffix: `{target}` and cargo's `--target`.
+    pub fn triple(&self) -> String {
+        let libc = match self.libc {
+            Libc::Gnu => "gnu",
+            Libc::Musl => "musl",
+        };
+        format!("{}-unknown-linux-{libc}", self.arch.triple_prefix())
+    }
+}
+
+/// The program that runs the build.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compiler {
+    /// Plain `cargo build`.
+    Cargo,
+    /// `cargo zigbuild`, linking against the runtime's glibc with zig.
+    CargoZigbuild,
+    /// `cross build`, in a container.
+    Cross,
+}
+
+impl Compiler {
+    /// Every compiler, in manifest spelling.
+    pub const ALL: &'static [&'static str] = &["cargo", "cargo-zigbuild", "cross"];
+
+    /// Parses the manifest spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "cargo" => Some(Compiler::Cargo),
+            "cargo-zigbuild" => Some(Compiler::CargoZigbuild),
+            "cross" => Some(Compiler::Cross),
+            _ => None,
+        }
+    }
+
+    /// The manifest spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compiler::Cargo => "cargo",
+            Compiler::CargoZigbuild => "cargo-zigbuild",
+            Compiler::Cross => "cross",
+        }
+    }
+
+    /// The executable that is spawned, located on PATH.
+    pub fn program(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for Compiler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What is written for each artifact.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutputFormat {
+    /// The executable (and includes) as files.
+    Binary,
+    /// A deployable zip.
+    Zip,
+}
+
+impl OutputFormat {
+    /// Every format, in manifest spelling.
+    pub const ALL: &'static [&'static str] = &["binary", "zip"];
+
+    /// Parses the manifest spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "binary" => Some(OutputFormat::Binary),
+            "zip" => Some(OutputFormat::Zip),
+            _ => None,
+        }
+    }
+
+    /// The manifest spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputFormat::Binary => "binary",
+            OutputFormat::Zip => "zip",
+        }
+    }
+}
+
+/// The Lambda runtime the artifacts run on, which fixes the newest glibc they may need.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum Runtime {
+    /// Amazon Linux 2023: glibc 2.34.
+    #[serde(rename = "provided.al2023")]
+    Al2023,
+    /// Amazon Linux 2: glibc 2.26.
+    #[serde(rename = "provided.al2")]
+    Al2,
+}
+
+impl Runtime {
+    /// Every runtime, in manifest spelling.
+    pub const ALL: &'static [&'static str] = &["provided.al2023", "provided.al2"];
+
+    /// Parses the manifest spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "provided.al2023" => Some(Runtime::Al2023),
+            "provided.al2" => Some(Runtime::Al2),
+            _ => None,
+        }
+    }
+
+    /// The manifest spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::Al2023 => "provided.al2023",
+            Runtime::Al2 => "provided.al2",
+        }
+    }
+
+    /// The glibc the runtime ships.
+    pub fn glibc(self) -> GlibcVersion {
+        match self {
+            Runtime::Al2023 => GlibcVersion {
+                major: 2,
+                minor: 34,
+            },
+            Runtime::Al2 => GlibcVersion {
+                major: 2,
+                minor: 26,
+            },
+        }
+    }
+}
+
+/// Function or extension.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArtifactKind {
+    /// A Lambda function: its executable is `bootstrap`.
+    Function,
+    /// A Lambda extension: its executable lives under `extensions/`.
+    Extension,
+}
+
+impl ArtifactKind {
+    /// The node name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ArtifactKind::Function => "function",
+            ArtifactKind::Extension => "extension",
+        }
+    }
+}
+
+/// The placeholders `lambda-dir` understands.
+pub const PLACEHOLDERS: &[&str] = &["arch", "target", "profile", "workspace"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_and_triples() {
+        assert_eq!(TargetSpec::parse("amd64").unwrap().arch, Arch::X86_64);
+        assert_eq!(
+            TargetSpec::parse("aarch64").unwrap().triple(),
+            "aarch64-unknown-linux-gnu"
+        );
+        let t = TargetSpec::parse("aarch64-unknown-linux-gnu.2.17").unwrap();
+        assert_eq!(
+            t.glibc,
+            Some(GlibcVersion {
+                major: 2,
+                minor: 17
+            })
+        );
+        assert_eq!(t.triple(), "aarch64-unknown-linux-gnu");
+        assert_eq!(
+            TargetSpec::parse("x86_64-unknown-linux-musl").unwrap().libc,
+            Libc::Musl
+        );
+        assert!(TargetSpec::parse("x86_64-unknown-linux-musl.2.17").is_err());
+        assert!(TargetSpec::parse("x86_64-unknown-linux-gnu.3").is_err());
+        assert!(TargetSpec::parse("x86_64-unknown-linux-gnux").is_err());
+        assert!(TargetSpec::parse("sparc").is_err());
+    }
+}

@@ -1,0 +1,71 @@
+//! The stages chained: manifest → resolve → plan. Every command that reads a manifest goes
+//! through here, so `check`, `plan`, `run` and the editing commands validate identically.
+
+use camino::Utf8Path;
+
+use crate::diagnostic::ManifestErrors;
+use crate::manifest::{self, Manifest};
+use crate::plan::{self, CargoFlags, Plan};
+use crate::resolve::{self, Resolved};
+
+/// A manifest taken through every stage before execution.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The resolved artifacts.
+    pub resolved: Resolved,
+    /// The cargo invocations and packaging jobs.
+    pub plan: Plan,
+}
+
+/// Command-line choices that narrow or override the manifest for one run.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Build with this profile instead of the manifest's (`run --profile`).
+    pub profile: Option<String>,
+    /// Only artifacts whose name matches one of these globs (`run --only`); empty: all.
+    pub only: Vec<globset::GlobMatcher>,
+    /// Only these architectures (`run --arch`); empty: all.
+    pub arch: Vec<crate::manifest::values::Arch>,
+}
+
+/// Resolves and plans a decoded manifest.
+pub fn check_manifest(manifest: Manifest, flags: &CargoFlags) -> Result<Checked, ManifestErrors> {
+    check_manifest_with(manifest, flags, &Overrides::default())
+}
+
+/// Resolves and plans a decoded manifest, narrowed by the command line's overrides. The whole
+/// manifest is validated either way; the overrides only select what is planned.
+pub fn check_manifest_with(
+    manifest: Manifest,
+    flags: &CargoFlags,
+    overrides: &Overrides,
+) -> Result<Checked, ManifestErrors> {
+    let mut resolved = resolve::resolve_with(manifest, overrides.profile.as_deref())?;
+    // Collisions are a property of the manifest: check them on everything before narrowing.
+    plan::plan(&resolved, flags)?;
+    resolved.artifacts.retain(|a| {
+        (overrides.only.is_empty() || overrides.only.iter().any(|g| g.is_match(&a.name)))
+            && (overrides.arch.is_empty() || overrides.arch.contains(&a.arch))
+    });
+    let plan = plan::plan(&resolved, flags)?;
+    Ok(Checked { resolved, plan })
+}
+
+/// Loads, resolves and plans the manifest file at `path`.
+pub fn check_file(path: &Utf8Path, flags: &CargoFlags) -> Result<Checked, ManifestErrors> {
+    check_manifest(manifest::load(path)?, flags)
+}
+
+/// [`check_file`] with the command line's overrides.
+pub fn check_file_with(
+    path: &Utf8Path,
+    flags: &CargoFlags,
+    overrides: &Overrides,
+) -> Result<Checked, ManifestErrors> {
+    check_manifest_with(manifest::load(path)?, flags, overrides)
+}
+
+/// Validates manifest text as if it were the file at `path` (the editing commands' check).
+pub fn check_text(path: &Utf8Path, text: &str) -> Result<Checked, ManifestErrors> {
+    check_manifest(manifest::parse(path, text)?, &CargoFlags::default())
+}

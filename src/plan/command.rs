@@ -1,0 +1,139 @@
+//! The exact argv and environment of one cargo invocation, for each compiler.
+
+use std::collections::BTreeMap;
+
+use crate::manifest::values::{Compiler, Libc};
+use crate::resolve::ResolvedArtifact;
+
+/// Flags the user gave `run` that are handed to every cargo call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CargoFlags {
+    /// `--locked`.
+    pub locked: bool,
+    /// `--offline`.
+    pub offline: bool,
+    /// `--frozen`.
+    pub frozen: bool,
+}
+
+/// The `--target` value: zigbuild gets the glibc suffix that pins the glibc zig links against.
+pub fn target_arg(a: &ResolvedArtifact) -> String {
+    match (a.compiler, a.libc, a.glibc) {
+        (Compiler::CargoZigbuild, Libc::Gnu, Some(v)) => format!("{}.{v}", a.target),
+        _ => a.target.clone(),
+    }
+}
+
+/// The program name and the argv (without the program) of a group's cargo call.
+/// `members` all agree on every grouping key; `packages` and `bins` are the group's, sorted.
+pub fn argv(
+    first: &ResolvedArtifact,
+    packages: &[String],
+    bins: &[String],
+    flags: &CargoFlags,
+) -> (String, Vec<String>) {
+    let mut args: Vec<String> = Vec::new();
+    let sub = match first.compiler {
+        Compiler::Cargo | Compiler::Cross => "build",
+        Compiler::CargoZigbuild => "zigbuild",
+    };
+    args.push(sub.into());
+    args.push("--message-format=json-render-diagnostics".into());
+    args.push("--manifest-path".into());
+    args.push(first.cargo_manifest.to_string());
+    args.push("--target".into());
+    args.push(target_arg(first));
+    match first.profile.as_str() {
+        "dev" => {}
+        "release" => args.push("--release".into()),
+        other => {
+            args.push("--profile".into());
+            args.push(other.into());
+        }
+    }
+    if first.target_dir_set {
+        args.push("--target-dir".into());
+        args.push(first.target_dir.to_string());
+    }
+    if first.no_default_features {
+        args.push("--no-default-features".into());
+    }
+    if first.all_features {
+        args.push("--all-features".into());
+    }
+    if !first.features.is_empty() {
+        // With several packages selected, a bare feature name is ambiguous: qualify it with the
+        // package (features are per artifact, so every package of the group declares them).
+        let list: Vec<String> = if packages.len() == 1 {
+            first.features.clone()
+        } else {
+            packages
+                .iter()
+                .flat_map(|p| {
+                    first.features.iter().map(move |f| {
+                        if f.contains('/') {
+                            f.clone()
+                        } else {
+                            format!("{p}/{f}")
+                        }
+                    })
+                })
+                .collect()
+        };
+        args.push("--features".into());
+        args.push(list.join(","));
+    }
+    for p in packages {
+        args.push("-p".into());
+        args.push(p.clone());
+    }
+    for b in bins {
+        args.push("--bin".into());
+        args.push(b.clone());
+    }
+    for (k, v) in &first.profile_overrides {
+        args.push("--config".into());
+        args.push(format!("profile.{}.{k}={v}", first.profile));
+    }
+    if flags.locked {
+        args.push("--locked".into());
+    }
+    if flags.offline {
+        args.push("--offline".into());
+    }
+    if flags.frozen {
+        args.push("--frozen".into());
+    }
+    (first.compiler.program().to_string(), args)
+}
+
+/// The environment set on the cargo process: the manifest's `env`, and the rustflags merged
+/// with any RUSTFLAGS the caller already has (cargo reads only one source, so none is dropped).
+pub fn env(
+    first: &ResolvedArtifact,
+    inherited: &dyn Fn(&str) -> Option<String>,
+) -> BTreeMap<String, String> {
+    let mut env = first.env.clone();
+    let ours: Vec<String> = first
+        .rustflags
+        .iter()
+        .flat_map(|f| f.split_whitespace().map(str::to_string))
+        .collect();
+    if !ours.is_empty() {
+        if let Some(encoded) = inherited("CARGO_ENCODED_RUSTFLAGS").filter(|s| !s.is_empty()) {
+            let mut all: Vec<String> = encoded.split('\u{1f}').map(str::to_string).collect();
+            all.extend(ours);
+            env.insert("CARGO_ENCODED_RUSTFLAGS".into(), all.join("\u{1f}"));
+        } else {
+            let mut all: Vec<String> = env
+                .get("RUSTFLAGS")
+                .cloned()
+                .or_else(|| inherited("RUSTFLAGS"))
+                .map(|s| s.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default();
+            all.extend(ours);
+            env.insert("RUSTFLAGS".into(), all.join(" "));
+        }
+    }
+    env
+}

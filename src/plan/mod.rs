@@ -1,0 +1,227 @@
+//! Stage 3: resolved artifacts → cargo invocations (groups) and packaging jobs, as plain data
+//! that `plan --format json` prints and `run` executes.
+
+pub mod command;
+pub mod outputs;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use camino::Utf8PathBuf;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+pub use command::CargoFlags;
+
+use crate::diagnostic::ManifestErrors;
+use crate::manifest::values::Compiler;
+use crate::resolve::{Resolved, ResolvedArtifact};
+
+/// Everything a run will do, computed before it starts.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Plan {
+    /// The manifest file.
+    #[schemars(with = "String")]
+    pub manifest: Utf8PathBuf,
+    /// The cargo invocations, in the order they start within their lane.
+    pub groups: Vec<Group>,
+    /// One packaging job per (artifact, target).
+    pub artifacts: Vec<PlannedArtifact>,
+}
+
+/// One cargo invocation building several bins.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Group {
+    /// Index in `Plan::groups`.
+    pub id: usize,
+    /// Groups of one lane share a target dir and run one after another; lanes run in parallel.
+    pub lane: usize,
+    /// The cargo workspace root; the process's working directory.
+    #[schemars(with = "String")]
+    pub workspace_root: Utf8PathBuf,
+    /// The cargo target directory.
+    #[schemars(with = "String")]
+    pub target_dir: Utf8PathBuf,
+    /// The target triple (without glibc suffix).
+    pub target: String,
+    /// The cargo profile.
+    pub profile: String,
+    /// The build program.
+    pub compiler: Compiler,
+    /// The executable to spawn, looked up on PATH.
+    pub program: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Environment variables set on it (on top of lambda-batch's own).
+    pub env: BTreeMap<String, String>,
+    /// Packages selected with `-p`.
+    pub packages: Vec<String>,
+    /// Bins selected with `--bin`.
+    pub bins: Vec<String>,
+    /// Indices into `Plan::artifacts` this invocation builds.
+    pub artifacts: Vec<usize>,
+}
+
+impl Group {
+    /// The command line, shell-quoted, for people.
+    pub fn command_line(&self) -> String {
+        let mut words: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, v)| format!("{k}={}", shell_quote(v)))
+            .collect();
+        words.push(shell_quote(&self.program));
+        words.extend(self.args.iter().map(|a| shell_quote(a)));
+        words.join(" ")
+    }
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// One artifact for one target: what to package once its executable exists.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PlannedArtifact {
+    /// Index in `Plan::artifacts`.
+    pub id: usize,
+    /// The group that builds its executable.
+    pub group: usize,
+    /// Everything resolution decided about it.
+    #[serde(flatten)]
+    pub resolved: ResolvedArtifact,
+    /// The main output: the executable (binary format) or the zip.
+    #[schemars(with = "String")]
+    pub output: Utf8PathBuf,
+    /// The executable's path inside the artifact.
+    pub executable_entry: String,
+    /// Every file the artifact writes.
+    #[schemars(with = "Vec<String>")]
+    pub files: Vec<Utf8PathBuf>,
+}
+
+/// Groups the resolved artifacts into cargo invocations and checks their outputs for collisions.
+pub fn plan(resolved: &Resolved, flags: &CargoFlags) -> Result<Plan, ManifestErrors> {
+    let env_lookup = |k: &str| std::env::var(k).ok();
+    plan_with_env(resolved, flags, &env_lookup)
+}
+
+/// [`plan`] with the caller's environment given explicitly (for tests).
+pub fn plan_with_env(
+    resolved: &Resolved,
+    flags: &CargoFlags,
+    inherited: &dyn Fn(&str) -> Option<String>,
+) -> Result<Plan, ManifestErrors> {
+    let arts = &resolved.artifacts;
+    let outs: Vec<outputs::Outputs> = arts.iter().map(outputs::outputs).collect();
+    let errors = outputs::collisions(arts, &outs);
+    if !errors.is_empty() {
+        return Err(ManifestErrors(errors).finish(&resolved.manifest.source));
+    }
+
+    // Artifacts agreeing on every key share one cargo call.
+    let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, a) in arts.iter().enumerate() {
+        by_key.entry(group_key(a, inherited)).or_default().push(i);
+    }
+    // A bin name that two selected packages both have would be built twice into one file:
+    // split such groups so that each bin name comes from one package per call.
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for idxs in by_key.into_values() {
+        let mut subgroups: Vec<Vec<usize>> = Vec::new();
+        for i in idxs {
+            let fits = |g: &Vec<usize>| {
+                g.iter()
+                    .all(|&j| arts[j].bin != arts[i].bin || arts[j].package == arts[i].package)
+            };
+            match subgroups.iter_mut().find(|g| fits(g)) {
+                Some(g) => g.push(i),
+                None => subgroups.push(vec![i]),
+            }
+        }
+        members.extend(subgroups);
+    }
+
+    let mut lanes: BTreeMap<Utf8PathBuf, usize> = BTreeMap::new();
+    for m in &members {
+        let next = lanes.len();
+        lanes.entry(arts[m[0]].target_dir.clone()).or_insert(next);
+    }
+    let mut artifacts: Vec<PlannedArtifact> = Vec::with_capacity(arts.len());
+    let mut groups = Vec::with_capacity(members.len());
+    let mut group_of = vec![0usize; arts.len()];
+    for (gid, m) in members.iter().enumerate() {
+        let first = &arts[m[0]];
+        let packages: Vec<String> = m
+            .iter()
+            .map(|&i| arts[i].package.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let bins: Vec<String> = m
+            .iter()
+            .map(|&i| arts[i].bin.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let (program, args) = command::argv(first, &packages, &bins, flags);
+        for &i in m {
+            group_of[i] = gid;
+        }
+        groups.push(Group {
+            id: gid,
+            lane: lanes[&first.target_dir],
+            workspace_root: first.workspace_root.clone(),
+            target_dir: first.target_dir.clone(),
+            target: first.target.clone(),
+            profile: first.profile.clone(),
+            compiler: first.compiler,
+            program,
+            args,
+            env: command::env(first, inherited),
+            packages,
+            bins,
+            artifacts: m.clone(),
+        });
+    }
+    for (i, (a, o)) in arts.iter().zip(outs).enumerate() {
+        artifacts.push(PlannedArtifact {
+            id: i,
+            group: group_of[i],
+            resolved: a.clone(),
+            output: o.output,
+            executable_entry: o.executable_entry,
+            files: o.files,
+        });
+    }
+    Ok(Plan {
+        manifest: resolved.manifest.path.clone(),
+        groups,
+        artifacts,
+    })
+}
+
+/// Everything that must agree for two artifacts to share a cargo call.
+fn group_key(a: &ResolvedArtifact, inherited: &dyn Fn(&str) -> Option<String>) -> String {
+    serde_json::json!([
+        a.workspace_root,
+        a.target_dir,
+        command::target_arg(a),
+        a.profile,
+        a.compiler,
+        a.features,
+        a.no_default_features,
+        a.all_features,
+        command::env(a, inherited),
+        a.profile_overrides,
+        a.target_dir_set,
+    ])
+    .to_string()
+}

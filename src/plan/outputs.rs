@@ -1,0 +1,153 @@
+//! Where each artifact's output goes (SPEC §2), and the check that no two outputs collide.
+
+use std::collections::BTreeMap;
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+use crate::diagnostic::{ErrorCode, ManifestError};
+use crate::manifest::values::{ArtifactKind, OutputFormat};
+use crate::resolve::ResolvedArtifact;
+
+/// The paths an artifact writes.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    /// The main output: the executable (binary format) or the zip.
+    pub output: Utf8PathBuf,
+    /// The executable's path inside the artifact (`bootstrap`, `extensions/NAME`, `NAME`).
+    pub executable_entry: String,
+    /// Every file written, the main output first.
+    pub files: Vec<Utf8PathBuf>,
+}
+
+/// Computes the output paths of one artifact.
+pub fn outputs(a: &ResolvedArtifact) -> Outputs {
+    let dir = &a.lambda_dir;
+    let (root, executable_entry, zip_path) = match a.kind {
+        ArtifactKind::Function if a.flatten => (
+            dir.clone(),
+            "bootstrap".to_string(),
+            dir.join("bootstrap.zip"),
+        ),
+        ArtifactKind::Function => (
+            dir.join(&a.name),
+            "bootstrap".to_string(),
+            dir.join(&a.name).join("bootstrap.zip"),
+        ),
+        ArtifactKind::Extension => {
+            let entry = if a.internal && a.output_format == OutputFormat::Zip {
+                a.name.clone()
+            } else {
+                format!("extensions/{}", a.name)
+            };
+            (
+                dir.clone(),
+                entry,
+                dir.join("extensions").join(format!("{}.zip", a.name)),
+            )
+        }
+    };
+    match a.output_format {
+        OutputFormat::Zip => Outputs {
+            output: zip_path.clone(),
+            executable_entry,
+            files: vec![zip_path],
+        },
+        OutputFormat::Binary => {
+            let exe = root.join(&executable_entry);
+            let mut files = vec![exe.clone()];
+            files.extend(a.includes.iter().map(|i| root.join(&i.archive_path)));
+            Outputs {
+                output: exe,
+                executable_entry,
+                files,
+            }
+        }
+    }
+}
+
+/// Every pair of artifacts that would write the same path (or a file where the other needs a
+/// directory), one diagnostic per pair. `artifacts` and `outputs` are parallel.
+pub fn collisions(artifacts: &[ResolvedArtifact], outputs: &[Outputs]) -> Vec<ManifestError> {
+    let mut owner: BTreeMap<&Utf8Path, usize> = BTreeMap::new();
+    let mut errors = Vec::new();
+    let mut reported = std::collections::BTreeSet::new();
+    for (i, out) in outputs.iter().enumerate() {
+        let a = &artifacts[i];
+        // An include that lands on the executable's own entry.
+        if let Some(inc) = a
+            .includes
+            .iter()
+            .find(|inc| inc.archive_path == out.executable_entry)
+        {
+            errors.push(
+                ManifestError::new(
+                    ErrorCode::OutputCollision,
+                    format!(
+                        "include `{}` of `{}` would replace its executable `{}`",
+                        inc.source, a.name, out.executable_entry
+                    ),
+                    a.span,
+                    "this artifact",
+                )
+                .with_help("use `into=\"dir\"` on that include, or rename the file"),
+            );
+        }
+        for file in &out.files {
+            let clash = owner
+                .get(file.as_path())
+                .copied()
+                .or_else(|| {
+                    // A file that is an ancestor directory of another output, or the reverse.
+                    file.ancestors().skip(1).find_map(|d| owner.get(d).copied())
+                })
+                .or_else(|| {
+                    // ... or a directory of an earlier output: its descendants sort right after it.
+                    owner
+                        .range::<Utf8Path, _>((
+                            std::ops::Bound::Excluded(file.as_path()),
+                            std::ops::Bound::Unbounded,
+                        ))
+                        .next()
+                        .filter(|(p, _)| p.starts_with(file))
+                        .map(|(_, j)| *j)
+                });
+            match clash {
+                Some(j) if j != i && reported.insert((j.min(i), j.max(i))) => {
+                    errors.push(collision(&artifacts[j], a, file))
+                }
+                Some(_) => {}
+                None => {
+                    owner.insert(file, i);
+                }
+            }
+        }
+    }
+    errors
+}
+
+fn collision(
+    first: &ResolvedArtifact,
+    second: &ResolvedArtifact,
+    path: &Utf8Path,
+) -> ManifestError {
+    if first.name == second.name {
+        return ManifestError::new(
+            ErrorCode::OutputCollision,
+            format!("`{}` would write `{path}` for both {} and {}", first.name, first.target, second.target),
+            second.span,
+            "built for two targets into one place",
+        )
+        .with_help("add `{arch}` (or `{target}`) to its lambda-dir, for example `lambda-dir \"target/lambda/{arch}\"`");
+    }
+    ManifestError::new(
+        ErrorCode::OutputCollision,
+        format!(
+            "`{}` and `{}` would both write `{path}`",
+            first.name, second.name
+        ),
+        second.span,
+        "writes the same path",
+    )
+    .with_label(first.span, "as this one")
+    .with_help("give them different lambda-dir settings, or rename one")
+}

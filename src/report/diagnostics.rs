@@ -1,0 +1,117 @@
+//! Rendering manifest diagnostics for people (miette) and for tools (JSON).
+
+use miette::{GraphicalReportHandler, GraphicalTheme};
+use serde::Serialize;
+
+use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors};
+
+/// Renders one diagnostic with miette's graphical handler.
+pub fn render(e: &ManifestError, color: bool) -> String {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
+    let mut out = String::new();
+    if handler.render_report(&mut out, e).is_err() {
+        out = format!("error: {}", e.message);
+    }
+    out
+}
+
+/// Prints every diagnostic to stderr, then a closing line.
+pub fn print_errors(errors: &ManifestErrors, color: bool) {
+    for e in &errors.0 {
+        eprintln!("{}", render(e, color));
+    }
+    let n = errors.0.len();
+    let file = errors
+        .0
+        .iter()
+        .find_map(|e| e.source.as_ref().map(|s| s.name().to_string()))
+        .unwrap_or_else(|| crate::manifest::FILE_NAME.to_string());
+    if n > 1
+        || errors
+            .0
+            .iter()
+            .any(|e| e.source.is_some() && !e.labels.is_empty())
+    {
+        eprintln!(
+            "error: {file} is invalid: {n} problem{}",
+            if n == 1 { "" } else { "s" }
+        );
+    }
+}
+
+/// One diagnostic as JSON (`check --format json`).
+#[derive(Debug, Serialize)]
+pub struct JsonDiagnostic {
+    /// `lambda_batch::...`.
+    pub code: &'static str,
+    /// The kind, kebab-case.
+    pub kind: ErrorCode,
+    /// The message.
+    pub message: String,
+    /// 1-based line of the primary label.
+    pub line: Option<usize>,
+    /// 1-based column of the primary label.
+    pub column: Option<usize>,
+    /// The labels: text and 1-based line/column.
+    pub labels: Vec<JsonLabel>,
+    /// The help line.
+    pub help: Option<String>,
+}
+
+/// A label of a [`JsonDiagnostic`].
+#[derive(Debug, Serialize)]
+pub struct JsonLabel {
+    /// The label text.
+    pub label: Option<String>,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// Byte offset.
+    pub offset: usize,
+    /// Length in bytes.
+    pub length: usize,
+}
+
+/// Diagnostics as JSON values, with line and column computed against the manifest text.
+pub fn to_json(errors: &ManifestErrors) -> Vec<JsonDiagnostic> {
+    errors
+        .0
+        .iter()
+        .map(|e| {
+            let text = e
+                .source
+                .as_ref()
+                .map(|s| s.inner().to_string())
+                .unwrap_or_default();
+            let lc = e.line_col(&text);
+            JsonDiagnostic {
+                code: e.code.as_str(),
+                kind: e.code,
+                message: e.message.clone(),
+                line: lc.map(|x| x.0),
+                column: lc.map(|x| x.1),
+                labels: e
+                    .labels
+                    .iter()
+                    .map(|l| {
+                        let (line, column) = crate::diagnostic::line_col(&text, l.offset());
+                        JsonLabel {
+                            label: l.label().map(str::to_string),
+                            line,
+                            column,
+                            offset: l.offset(),
+                            length: l.len(),
+                        }
+                    })
+                    .collect(),
+                help: e.help.clone(),
+            }
+        })
+        .collect()
+}

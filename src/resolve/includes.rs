@@ -1,0 +1,218 @@
+//! Include globs → the files they match, relative to the directory of the node that declares them.
+
+use std::collections::HashMap;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use globset::GlobBuilder;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// One file an include pattern matched.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+pub struct IncludeFile {
+    /// The file on disk (absolute).
+    #[schemars(with = "String")]
+    pub source: Utf8PathBuf,
+    /// Its path inside the artifact (relative, `/`-separated, `into=` prepended).
+    pub archive_path: String,
+}
+
+/// Why a pattern failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IncludeError {
+    /// Nothing matched.
+    NoMatch,
+    /// A match resolves (through a symlink) outside the base directory.
+    Outside(Utf8PathBuf),
+    /// The base directory or a file could not be read.
+    Io(String),
+}
+
+/// Expands patterns, remembering each (base, pattern) so that an include inherited by many
+/// artifacts walks the disk once.
+#[derive(Default)]
+pub struct IncludeExpander {
+    cache: HashMap<(Utf8PathBuf, String), Result<Vec<Utf8PathBuf>, IncludeError>>,
+}
+
+/// Directory names never walked into by a wildcard: version control and cargo build output.
+const SKIPPED_DIRS: &[&str] = &[".git", "target"];
+
+impl IncludeExpander {
+    /// Files under `base` that `pattern` matches, as paths relative to `base`, sorted.
+    /// A matched directory contributes every file below it.
+    pub fn expand(
+        &mut self,
+        base: &Utf8Path,
+        pattern: &str,
+    ) -> Result<Vec<Utf8PathBuf>, IncludeError> {
+        let key = (base.to_path_buf(), pattern.to_string());
+        if let Some(hit) = self.cache.get(&key) {
+            return hit.clone();
+        }
+        let result = expand(base, pattern);
+        self.cache.insert(key, result.clone());
+        result
+    }
+}
+
+fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<Utf8PathBuf>, IncludeError> {
+    let pattern = pattern.trim_start_matches("./");
+    let glob = GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| IncludeError::Io(e.to_string()))?
+        .compile_matcher();
+    let base_real = base
+        .canonicalize_utf8()
+        .map_err(|e| IncludeError::Io(format!("cannot read `{base}`: {e}")))?;
+
+    // Walk only below the pattern's literal prefix (`config/` of `config/*.toml`).
+    let literal: Vec<&str> = pattern
+        .split('/')
+        .take_while(|c| !c.contains(['*', '?', '[', '{']))
+        .collect();
+    let fully_literal = literal.len() == pattern.split('/').count();
+    let start_rel: Utf8PathBuf = if fully_literal {
+        Utf8PathBuf::from(pattern)
+    } else {
+        literal.iter().collect()
+    };
+    let start = base.join(&start_rel);
+    if !start.exists() {
+        return Err(IncludeError::NoMatch);
+    }
+
+    let mut matched = Vec::new();
+    let walker = walkdir::WalkDir::new(&start)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !(e.file_type().is_dir()
+                    && e.file_name()
+                        .to_str()
+                        .is_some_and(|n| SKIPPED_DIRS.contains(&n)))
+        });
+    // A directory the pattern matched contributes all its files: remember matched prefixes.
+    let mut matched_dirs: Vec<Utf8PathBuf> = Vec::new();
+    for entry in walker {
+        let entry = entry.map_err(|e| IncludeError::Io(e.to_string()))?;
+        let Some(path) = Utf8Path::from_path(entry.path()) else {
+            continue;
+        };
+        let Ok(rel) = path.strip_prefix(base) else {
+            continue;
+        };
+        let rel = rel.to_path_buf();
+        let in_matched_dir = matched_dirs.iter().any(|d| rel.starts_with(d));
+        let is_match = in_matched_dir || (!rel.as_str().is_empty() && glob.is_match(rel.as_str()));
+        if !is_match {
+            continue;
+        }
+        // Symlinks are followed, but their target must stay inside the base directory.
+        let real = path
+            .canonicalize_utf8()
+            .map_err(|e| IncludeError::Io(format!("cannot read `{path}`: {e}")))?;
+        if !real.starts_with(&base_real) {
+            return Err(IncludeError::Outside(rel));
+        }
+        if entry.file_type().is_dir() {
+            matched_dirs.push(rel);
+        } else if entry.file_type().is_file() {
+            matched.push(rel);
+        }
+    }
+    if matched.is_empty() {
+        return Err(IncludeError::NoMatch);
+    }
+    matched.sort();
+    matched.dedup();
+    Ok(matched)
+}
+
+/// The archive path of a match: `into` (if any) joined with its path relative to the base.
+pub fn archive_path(into: Option<&str>, rel: &Utf8Path) -> String {
+    let rel = rel.as_str().replace('\\', "/");
+    match into
+        .map(|i| i.trim_matches('/'))
+        .filter(|i| !i.is_empty() && *i != ".")
+    {
+        Some(into) => format!("{into}/{rel}"),
+        None => rel,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> (tempfile::TempDir, Utf8PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let base = Utf8PathBuf::from_path_buf(dir.path().to_path_buf()).unwrap();
+        for f in [
+            "LICENSE",
+            "config/a.toml",
+            "config/b.toml",
+            "config/c.json",
+            "assets/x/y.json",
+            "assets/z.json",
+            "target/t.json",
+        ] {
+            let p = base.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, f).unwrap();
+        }
+        (dir, base)
+    }
+
+    #[test]
+    fn globs_match_relative_to_base() {
+        let (_d, base) = tree();
+        let mut x = IncludeExpander::default();
+        assert_eq!(
+            x.expand(&base, "config/*.toml").unwrap(),
+            vec![Utf8PathBuf::from("config/a.toml"), "config/b.toml".into()]
+        );
+        assert_eq!(
+            x.expand(&base, "assets/**/*.json").unwrap(),
+            vec![Utf8PathBuf::from("assets/x/y.json"), "assets/z.json".into()]
+        );
+        assert_eq!(
+            x.expand(&base, "LICENSE").unwrap(),
+            vec![Utf8PathBuf::from("LICENSE")]
+        );
+        assert_eq!(x.expand(&base, "config").unwrap().len(), 3);
+        assert_eq!(
+            x.expand(&base, "**/*.json").unwrap().len(),
+            3,
+            "target/ is not walked"
+        );
+        assert_eq!(x.expand(&base, "nothing/*.x"), Err(IncludeError::NoMatch));
+        assert_eq!(x.expand(&base, "*.md"), Err(IncludeError::NoMatch));
+    }
+
+    #[test]
+    fn symlink_out_of_base_is_refused() {
+        let (_d, base) = tree();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), base.join("config/link.toml"))
+            .unwrap();
+        let mut x = IncludeExpander::default();
+        assert!(matches!(
+            x.expand(&base, "config/*.toml"),
+            Err(IncludeError::Outside(_))
+        ));
+    }
+
+    #[test]
+    fn into_prefixes() {
+        assert_eq!(
+            archive_path(Some("cfg/"), Utf8Path::new("a.toml")),
+            "cfg/a.toml"
+        );
+        assert_eq!(archive_path(None, Utf8Path::new("a/b")), "a/b");
+    }
+}

@@ -1,0 +1,216 @@
+//! `cargo metadata` for every workspace of the manifest, in parallel, one call per directory.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::Serialize;
+
+/// What resolution needs to know about one package.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageInfo {
+    /// The package name.
+    pub name: String,
+    /// Its directory.
+    pub dir: Utf8PathBuf,
+    /// Its bin targets.
+    pub bins: Vec<String>,
+    /// Its feature names.
+    pub features: BTreeSet<String>,
+    /// Names of its normal (non-dev, non-build) dependencies.
+    pub dependencies: BTreeSet<String>,
+}
+
+/// A cargo workspace as `cargo metadata` and its root Cargo.toml describe it.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkspaceInfo {
+    /// The cargo workspace root.
+    pub root: Utf8PathBuf,
+    /// The root Cargo.toml.
+    pub manifest_path: Utf8PathBuf,
+    /// Cargo's own target directory for it.
+    pub target_directory: Utf8PathBuf,
+    /// Every workspace member.
+    pub packages: Vec<PackageInfo>,
+    /// Profile names defined in the root Cargo.toml (besides the built-in ones).
+    pub profiles: BTreeSet<String>,
+    /// Keys the root Cargo.toml sets in `[profile.release]`.
+    pub release_keys: BTreeSet<String>,
+}
+
+/// Why a workspace could not be read.
+#[derive(Debug, Clone)]
+pub struct WorkspaceError {
+    /// One line.
+    pub message: String,
+    /// What to do.
+    pub help: String,
+}
+
+/// Reads every directory in `dirs` (absolute), concurrently; results in the same order.
+pub fn load_all(dirs: &[Utf8PathBuf]) -> Vec<Result<WorkspaceInfo, WorkspaceError>> {
+    // `cargo metadata` is a child process, so threads waiting on it cost nothing: run them all
+    // at once (bounded), not limited to the CPU-sized rayon pool.
+    const AT_ONCE: usize = 16;
+    let mut out: Vec<Option<Result<WorkspaceInfo, WorkspaceError>>> = vec![None; dirs.len()];
+    for (chunk_dirs, chunk_out) in dirs.chunks(AT_ONCE).zip(out.chunks_mut(AT_ONCE)) {
+        std::thread::scope(|s| {
+            for (dir, slot) in chunk_dirs.iter().zip(chunk_out.iter_mut()) {
+                s.spawn(move || *slot = Some(load(dir)));
+            }
+        });
+    }
+    out.into_iter()
+        .map(|r| {
+            r.unwrap_or_else(|| {
+                Err(WorkspaceError {
+                    message: "not read".into(),
+                    help: String::new(),
+                })
+            })
+        })
+        .collect()
+}
+
+/// Reads one workspace directory.
+pub fn load(dir: &Utf8Path) -> Result<WorkspaceInfo, WorkspaceError> {
+    if !dir.is_dir() {
+        return Err(WorkspaceError {
+            message: format!("workspace directory `{dir}` does not exist"),
+            help: "the path is relative to lambda.kdl's directory".into(),
+        });
+    }
+    let manifest = dir.join("Cargo.toml");
+    if !manifest.is_file() {
+        return Err(WorkspaceError {
+            message: format!("`{dir}` has no Cargo.toml"),
+            help: "point `workspace` at a cargo workspace root or a package directory".into(),
+        });
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(&cargo)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
+        .arg(manifest.as_str())
+        .current_dir(dir)
+        .output()
+        .map_err(|e| WorkspaceError {
+            message: format!("could not run `{cargo} metadata`: {e}"),
+            help: "install Rust with rustup (https://rustup.rs) so that `cargo` is on PATH".into(),
+        })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let first = stderr
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(6)
+            .collect::<Vec<_>>()
+            .join("\n  ");
+        return Err(WorkspaceError {
+            message: format!("`cargo metadata` failed for `{dir}`"),
+            help: format!("cargo says:\n  {first}"),
+        });
+    }
+    let metadata: cargo_metadata::Metadata =
+        serde_json::from_slice(&output.stdout).map_err(|e| WorkspaceError {
+            message: format!("could not read `cargo metadata` output for `{dir}`: {e}"),
+            help: "is this cargo too old? lambda-batch needs cargo 1.70 or newer".into(),
+        })?;
+    let packages = metadata
+        .workspace_packages()
+        .into_iter()
+        .map(|p| PackageInfo {
+            name: p.name.to_string(),
+            dir: p
+                .manifest_path
+                .parent()
+                .map(Utf8Path::to_path_buf)
+                .unwrap_or_default(),
+            bins: p
+                .targets
+                .iter()
+                .filter(|t| t.is_bin())
+                .map(|t| t.name.clone())
+                .collect(),
+            features: p.features.keys().cloned().collect(),
+            dependencies: p
+                .dependencies
+                .iter()
+                .filter(|d| d.kind == cargo_metadata::DependencyKind::Normal)
+                .map(|d| d.name.clone())
+                .collect(),
+        })
+        .collect();
+    let root_manifest = metadata.workspace_root.join("Cargo.toml");
+    let (profiles, release_keys) = profiles(&root_manifest);
+    Ok(WorkspaceInfo {
+        root: metadata.workspace_root.clone(),
+        manifest_path: root_manifest,
+        target_directory: metadata.target_directory.clone(),
+        packages,
+        profiles,
+        release_keys,
+    })
+}
+
+/// Profile names and `[profile.release]` keys of a Cargo.toml (empty when unreadable: cargo
+/// metadata already accepted the file, so this only feeds optional checks).
+fn profiles(manifest: &Utf8Path) -> (BTreeSet<String>, BTreeSet<String>) {
+    #[derive(serde::Deserialize, Default)]
+    struct Doc {
+        #[serde(default)]
+        profile: BTreeMap<String, toml::Table>,
+    }
+    let doc: Doc = std::fs::read_to_string(manifest)
+        .ok()
+        .and_then(|t| toml::from_str(&t).ok())
+        .unwrap_or_default();
+    let release = doc
+        .profile
+        .get("release")
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default();
+    (doc.profile.into_keys().collect(), release)
+}
+
+/// Profile names defined in cargo config files that apply to `dir` (`.cargo/config.toml` in it
+/// and its ancestors, and in CARGO_HOME).
+pub fn config_profiles(dir: &Utf8Path) -> BTreeSet<String> {
+    let mut files = Vec::new();
+    let mut d = Some(dir);
+    while let Some(x) = d {
+        files.push(x.join(".cargo/config.toml"));
+        files.push(x.join(".cargo/config"));
+        d = x.parent();
+    }
+    if let Some(home) = std::env::var_os("CARGO_HOME").or_else(|| {
+        std::env::var_os("HOME").map(|h| {
+            let mut p = std::path::PathBuf::from(h);
+            p.push(".cargo");
+            p.into_os_string()
+        })
+    }) {
+        let home = std::path::PathBuf::from(home);
+        files.push(Utf8PathBuf::from_path_buf(home.join("config.toml")).unwrap_or_default());
+        files.push(Utf8PathBuf::from_path_buf(home.join("config")).unwrap_or_default());
+    }
+    let mut out = BTreeSet::new();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        let Ok(table) = toml::from_str::<toml::Table>(&text) else {
+            continue;
+        };
+        if let Some(toml::Value::Table(p)) = table.get("profile") {
+            out.extend(p.keys().cloned());
+        }
+    }
+    out
+}
