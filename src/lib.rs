@@ -8,6 +8,7 @@ pub mod commands;
 pub mod diagnostic;
 pub mod exit_code;
 pub mod manifest;
+pub mod package;
 pub mod pipeline;
 pub mod plan;
 pub mod report;
