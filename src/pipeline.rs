@@ -53,7 +53,7 @@ pub fn check_manifest_with(
 
 /// Loads, resolves and plans the manifest file at `path`.
 pub fn check_file(path: &Utf8Path, flags: &CargoFlags) -> Result<Checked, ManifestErrors> {
-    check_manifest(manifest::load(path)?, flags)
+    check_file_with(path, flags, &Overrides::default())
 }
 
 /// [`check_file`] with the command line's overrides.
@@ -62,10 +62,41 @@ pub fn check_file_with(
     flags: &CargoFlags,
     overrides: &Overrides,
 ) -> Result<Checked, ManifestErrors> {
-    check_manifest_with(manifest::load(path)?, flags, overrides)
+    let (partial, errors, source) = manifest::load_partial(path)?;
+    finish(partial, errors, &source, flags, overrides)
 }
 
 /// Validates manifest text as if it were the file at `path` (the editing commands' check).
 pub fn check_text(path: &Utf8Path, text: &str) -> Result<Checked, ManifestErrors> {
-    check_manifest(manifest::parse(path, text)?, &CargoFlags::default())
+    let (partial, errors, source) = manifest::decode::parse_partial(path, text);
+    finish(
+        partial,
+        errors,
+        &source,
+        &CargoFlags::default(),
+        &Overrides::default(),
+    )
+}
+
+/// Runs the later stages; with decode errors, still resolves what decoded so that every
+/// problem of the file is reported in one run.
+fn finish(
+    partial: Option<Manifest>,
+    mut errors: Vec<crate::diagnostic::ManifestError>,
+    source: &crate::diagnostic::Source,
+    flags: &CargoFlags,
+    overrides: &Overrides,
+) -> Result<Checked, ManifestErrors> {
+    let Some(manifest) = partial else {
+        return Err(ManifestErrors(errors).finish(source));
+    };
+    if errors.is_empty() {
+        return check_manifest_with(manifest, flags, overrides);
+    }
+    // Output collisions are not checked here: a setting dropped as invalid would make
+    // outputs look like they collide when they do not.
+    if let Err(more) = resolve::resolve(manifest) {
+        errors.extend(more.0);
+    }
+    Err(ManifestErrors(errors).finish(source))
 }

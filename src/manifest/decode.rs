@@ -24,6 +24,20 @@ fn spanned<T: Clone>(v: &Sp<T>) -> Spanned<T> {
 
 /// Decodes and checks manifest text. `path` is the manifest's absolute path.
 pub fn parse(path: &Utf8Path, text: &str) -> Result<Manifest, ManifestErrors> {
+    let (manifest, errors, source) = parse_partial(path, text);
+    match manifest {
+        Some(m) if errors.is_empty() => Ok(m),
+        _ => Err(ManifestErrors(errors).finish(&source)),
+    }
+}
+
+/// Decodes as much as possible: every problem found, and a manifest when the structure could
+/// be decoded once unknown nodes and properties are set aside. That manifest lets later stages
+/// report their own problems in the same run; it must never be built from when errors exist.
+pub fn parse_partial(
+    path: &Utf8Path,
+    text: &str,
+) -> (Option<Manifest>, Vec<ManifestError>, Source) {
     let name = path.file_name().unwrap_or("lambda.kdl").to_string();
     let source: Source = miette::NamedSource::new(name.clone(), Arc::from(text));
     let dir = path
@@ -33,11 +47,45 @@ pub fn parse(path: &Utf8Path, text: &str) -> Result<Manifest, ManifestErrors> {
 
     let ast = match knus::parse_ast::<Span>(&name, text) {
         Ok(ast) => ast,
-        Err(e) => return Err(ManifestErrors(knus_errors(&e, None)).finish(&source)),
+        Err(e) => return (None, knus_errors(&e, None), source),
     };
-    let raw = match knus::parse::<RawDocument>(&name, text) {
-        Ok(raw) => raw,
-        Err(e) => return Err(ManifestErrors(knus_errors(&e, Some(&ast))).finish(&source)),
+    let mut errors = Vec::new();
+    let mut current = text.to_string();
+    let mut raw = None;
+    // Unknown nodes and properties are blanked out (same length, so spans stay true) and the
+    // text decoded again, so that one typo does not hide every other problem in the file.
+    for _ in 0..8 {
+        match knus::parse::<RawDocument>(&name, &current) {
+            Ok(r) => {
+                raw = Some(r);
+                break;
+            }
+            Err(e) => {
+                let found = knus_errors(&e, Some(&ast));
+                let blankable = found.iter().all(|f| {
+                    matches!(
+                        f.code,
+                        ErrorCode::UnknownNode
+                            | ErrorCode::UnknownProperty
+                            | ErrorCode::DuplicateNode
+                    )
+                });
+                let mut next = current.clone();
+                for f in &found {
+                    if let Some(span) = f.primary_span() {
+                        blank(&mut next, span, f.code == ErrorCode::UnknownProperty);
+                    }
+                }
+                errors.extend(found);
+                if !blankable || next == current {
+                    break;
+                }
+                current = next;
+            }
+        }
+    }
+    let Some(raw) = raw else {
+        return (None, errors, source);
     };
 
     let mut cx = Checker::default();
@@ -47,16 +95,54 @@ pub fn parse(path: &Utf8Path, text: &str) -> Result<Manifest, ManifestErrors> {
         .map(|d| cx.layer(&d.settings, &d.includes, &d.env, &d.features, &d.rustflags))
         .unwrap_or_default();
     let workspaces = raw.workspaces.iter().map(|w| cx.workspace(w)).collect();
-    if !cx.errors.is_empty() {
-        return Err(ManifestErrors(cx.errors).finish(&source));
-    }
-    Ok(Manifest {
+    errors.extend(cx.errors);
+    let manifest = Manifest {
         path: path.to_path_buf(),
         dir,
-        source,
+        source: source.clone(),
         defaults,
         workspaces,
-    })
+    };
+    (Some(manifest), errors, source)
+}
+
+/// Replaces a span with spaces; for a property, also its `=value`.
+fn blank(text: &mut String, span: SourceSpan, property: bool) {
+    let start = span.offset().min(text.len());
+    let mut end = (span.offset() + span.len()).min(text.len());
+    if property {
+        let bytes = text.as_bytes();
+        if bytes.get(end) == Some(&b'=') {
+            end += 1;
+            if bytes.get(end) == Some(&b'"') {
+                end += 1;
+                while end < bytes.len() && bytes[end] != b'"' {
+                    end += if bytes[end] == b'\\' { 2 } else { 1 };
+                }
+                end = (end + 1).min(bytes.len());
+            } else {
+                while end < bytes.len()
+                    && !matches!(
+                        bytes[end],
+                        b' ' | b'\t' | b'\n' | b'\r' | b';' | b'{' | b'}'
+                    )
+                {
+                    end += 1;
+                }
+            }
+        }
+    }
+    if !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+        return;
+    }
+    // Keep newlines so that line numbers stay true as well.
+    let replacement: String = text[start..end]
+        .chars()
+        .map(|c| if c == '\n' { '\n' } else { ' ' })
+        .collect::<String>();
+    // Multi-byte characters become one space each: pad to keep byte offsets.
+    let pad = (end - start).saturating_sub(replacement.len());
+    text.replace_range(start..end, &(replacement + &" ".repeat(pad)));
 }
 
 #[derive(Default)]
@@ -172,7 +258,7 @@ impl Checker {
     ) -> Layer {
         Layer {
             arch: s.arch.as_ref().map(|a| self.arch(a)),
-            profile: s.profile.as_ref().map(|p| self.profile(p)),
+            profile: s.profile.as_ref().and_then(|p| self.profile(p)),
             compiler: s
                 .compiler
                 .as_ref()
@@ -180,7 +266,7 @@ impl Checker {
             output_format: s.output_format.as_ref().and_then(|c| {
                 self.one_of(c, "output-format", OutputFormat::ALL, OutputFormat::parse)
             }),
-            lambda_dir: s.lambda_dir.as_ref().map(|d| self.lambda_dir(d)),
+            lambda_dir: s.lambda_dir.as_ref().and_then(|d| self.lambda_dir(d)),
             target_dir: s.target_dir.as_ref().map(|d| {
                 let v = spanned(&d.value);
                 self.non_empty(&v, "target-dir", "write a directory relative to lambda.kdl");
@@ -279,8 +365,9 @@ impl Checker {
         Spanned::new(targets, span(&node.span))
     }
 
-    fn profile(&mut self, node: &raw::RawString) -> Spanned<String> {
+    fn profile(&mut self, node: &raw::RawString) -> Option<Spanned<String>> {
         let v = spanned(&node.value);
+        let before = self.errors.len();
         if v.value == "debug" {
             self.bad(
                 "`debug` is not a cargo profile name",
@@ -301,11 +388,12 @@ impl Checker {
                 "profile names use letters, digits, `-` and `_`: `dev`, `release`, or a custom one from [profile.NAME]",
             );
         }
-        v
+        (self.errors.len() == before).then_some(v)
     }
 
-    fn lambda_dir(&mut self, node: &raw::RawString) -> Spanned<String> {
+    fn lambda_dir(&mut self, node: &raw::RawString) -> Option<Spanned<String>> {
         let v = spanned(&node.value);
+        let before = self.errors.len();
         self.non_empty(&v, "lambda-dir", "write a directory relative to lambda.kdl");
         let mut rest = v.value.as_str();
         let mut offset = 0;
@@ -333,7 +421,7 @@ impl Checker {
             offset += open + close + 1;
             rest = &rest[open + close + 1..];
         }
-        v
+        (self.errors.len() == before).then_some(v)
     }
 
     fn strings(

@@ -63,6 +63,26 @@ pub fn load(path: &Utf8Path) -> Result<Manifest, ManifestErrors> {
     decode::parse(path, &text)
 }
 
+/// Reads the manifest at `path` and decodes as much of it as possible (see [`decode::parse_partial`]).
+pub fn load_partial(
+    path: &Utf8Path,
+) -> Result<
+    (
+        Option<Manifest>,
+        Vec<ManifestError>,
+        crate::diagnostic::Source,
+    ),
+    ManifestErrors,
+> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ManifestErrors(vec![ManifestError::unlabelled(
+            ErrorCode::Io,
+            format!("cannot read `{path}`: {e}"),
+        )])
+    })?;
+    Ok(decode::parse_partial(path, &text))
+}
+
 /// Decodes manifest text as if it were the file at `path` (used by the editing commands).
 pub fn parse(path: &Utf8Path, text: &str) -> Result<Manifest, ManifestErrors> {
     decode::parse(path, text)
