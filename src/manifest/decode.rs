@@ -72,8 +72,15 @@ pub fn parse_partial(
                 });
                 let mut next = current.clone();
                 for f in &found {
-                    if let Some(span) = f.primary_span() {
-                        blank(&mut next, span, f.code == ErrorCode::UnknownProperty);
+                    let Some(span) = f.primary_span() else {
+                        continue;
+                    };
+                    // A node goes whole (name, arguments and children); a property with its value.
+                    match node_span_at(&ast.nodes, span.offset()) {
+                        Some(node) if f.code != ErrorCode::UnknownProperty => {
+                            blank(&mut next, node, false)
+                        }
+                        _ => blank(&mut next, span, f.code == ErrorCode::UnknownProperty),
                     }
                 }
                 errors.extend(found);
@@ -643,6 +650,20 @@ fn knus_errors(e: &knus::Error, ast: Option<&knus::ast::Document<Span>>) -> Vec<
         out.push(ManifestError::unlabelled(ErrorCode::Syntax, e.to_string()));
     }
     out
+}
+
+/// The full span of the node whose name starts at `offset`.
+fn node_span_at(nodes: &[knus::ast::SpannedNode<Span>], offset: usize) -> Option<SourceSpan> {
+    for n in nodes {
+        let s = n.span();
+        if s.0 == offset || n.node_name.span().0 == offset {
+            return Some(span(s));
+        }
+        if s.0 <= offset && offset < s.1 {
+            return n.children.as_ref().and_then(|c| node_span_at(c, offset));
+        }
+    }
+    None
 }
 
 /// The name of the node whose direct child starts at `offset` (`None`: top level).

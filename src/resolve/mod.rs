@@ -606,6 +606,10 @@ fn include(
     inc: &IncludeDecl,
 ) -> Result<Vec<IncludeFile>, ManifestError> {
     let pattern = &inc.pattern;
+    if crate::manifest::decode::check_relative(&pattern.value).is_err() {
+        // Already reported by the decoder, which checks the pattern's own text.
+        return Ok(Vec::new());
+    }
     match expander.expand(base, &pattern.value) {
         Ok(rels) => Ok(rels
             .into_iter()
