@@ -101,7 +101,14 @@ pub fn parse_partial(
         .as_ref()
         .map(|d| cx.layer(&d.settings, &d.includes, &d.env, &d.features, &d.rustflags))
         .unwrap_or_default();
-    let workspaces = raw.workspaces.iter().map(|w| cx.workspace(w)).collect();
+    let workspaces: Vec<WorkspaceDecl> = raw.workspaces.iter().map(|w| cx.workspace(w)).collect();
+    if workspaces.is_empty() && errors.is_empty() {
+        let end = text.trim_end().len();
+        cx.errors.push(
+            ManifestError::new(ErrorCode::BadValue, "the manifest declares no workspace: there is nothing to build", SourceSpan::from((end, 0)), "nothing after this")
+                .with_help("add one, for example `workspace \"services\" discover=true`, or run `lambda-batch init`"),
+        );
+    }
     errors.extend(cx.errors);
     let manifest = Manifest {
         path: path.to_path_buf(),
