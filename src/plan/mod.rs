@@ -225,3 +225,6 @@ fn group_key(a: &ResolvedArtifact, inherited: &dyn Fn(&str) -> Option<String>) -
     ])
     .to_string()
 }
+
+#[cfg(test)]
+mod tests;

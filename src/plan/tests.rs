@@ -1,0 +1,287 @@
+//! Grouping and argv, pinned per compiler and per flag combination.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use camino::Utf8PathBuf;
+
+use super::command::{CargoFlags, argv, env, target_arg};
+use super::plan_with_env;
+use crate::manifest::Manifest;
+use crate::manifest::values::{
+    Arch, ArtifactKind, Compiler, GlibcVersion, Libc, OutputFormat, Runtime,
+};
+use crate::resolve::{Resolved, ResolvedArtifact};
+
+fn artifact(name: &str, package: &str, arch: Arch) -> ResolvedArtifact {
+    let prefix = arch.triple_prefix();
+    ResolvedArtifact {
+        name: name.into(),
+        kind: ArtifactKind::Function,
+        workspace: "services".into(),
+        workspace_root: "/repo/services".into(),
+        cargo_manifest: "/repo/services/Cargo.toml".into(),
+        package: package.into(),
+        package_dir: Utf8PathBuf::from("/repo/services").join(package),
+        bin: name.into(),
+        discovered: false,
+        flatten: false,
+        internal: false,
+        arch,
+        target: format!("{prefix}-unknown-linux-gnu"),
+        libc: Libc::Gnu,
+        glibc: Some(GlibcVersion {
+            major: 2,
+            minor: 34,
+        }),
+        profile: "dev".into(),
+        compiler: Compiler::Cargo,
+        output_format: OutputFormat::Zip,
+        runtime: Runtime::Al2023,
+        lambda_dir: Utf8PathBuf::from("/repo/target/lambda").join(arch.as_str()),
+        target_dir: "/repo/services/target".into(),
+        target_dir_set: false,
+        optimizations: false,
+        profile_overrides: Vec::new(),
+        features: Vec::new(),
+        no_default_features: false,
+        all_features: false,
+        env: BTreeMap::new(),
+        rustflags: Vec::new(),
+        includes: Vec::new(),
+        span: (0, 0).into(),
+    }
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn resolved(artifacts: Vec<ResolvedArtifact>) -> Resolved {
+    let manifest = Manifest {
+        path: "/repo/lambda.kdl".into(),
+        dir: "/repo".into(),
+        source: miette::NamedSource::new("lambda.kdl", Arc::from("")),
+        defaults: Default::default(),
+        workspaces: Vec::new(),
+    };
+    Resolved {
+        manifest,
+        artifacts,
+    }
+}
+
+fn one(a: &ResolvedArtifact) -> (String, Vec<String>) {
+    argv(
+        a,
+        std::slice::from_ref(&a.package),
+        std::slice::from_ref(&a.bin),
+        &CargoFlags::default(),
+    )
+}
+
+#[test]
+fn cargo_dev_is_minimal() {
+    let (program, args) = one(&artifact("get", "api", Arch::X86_64));
+    assert_eq!(program, "cargo");
+    assert_eq!(
+        args,
+        [
+            "build",
+            "--message-format=json-render-diagnostics",
+            "--manifest-path",
+            "/repo/services/Cargo.toml",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "-p",
+            "api",
+            "--bin",
+            "get"
+        ]
+    );
+}
+
+#[test]
+fn zigbuild_gets_the_glibc_suffixed_triple() {
+    let mut a = artifact("get", "api", Arch::Arm64);
+    a.compiler = Compiler::CargoZigbuild;
+    let (program, args) = one(&a);
+    assert_eq!(program, "cargo-zigbuild");
+    assert_eq!(args[0], "zigbuild");
+    assert_eq!(target_arg(&a), "aarch64-unknown-linux-gnu.2.34");
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--target", "aarch64-unknown-linux-gnu.2.34"])
+    );
+    // musl has no glibc to pin.
+    a.libc = Libc::Musl;
+    a.glibc = None;
+    a.target = "aarch64-unknown-linux-musl".into();
+    assert_eq!(target_arg(&a), "aarch64-unknown-linux-musl");
+}
+
+#[test]
+fn cross_builds_with_the_plain_triple() {
+    let mut a = artifact("get", "api", Arch::Arm64);
+    a.compiler = Compiler::Cross;
+    let (program, args) = one(&a);
+    assert_eq!(program, "cross");
+    assert_eq!(args[0], "build");
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--target", "aarch64-unknown-linux-gnu"])
+    );
+}
+
+#[test]
+fn profiles_map_to_cargo_flags() {
+    let mut a = artifact("get", "api", Arch::X86_64);
+    a.profile = "release".into();
+    assert!(one(&a).1.contains(&"--release".to_string()));
+    a.profile = "lambda-small".into();
+    let args = one(&a).1;
+    assert!(args.windows(2).any(|w| w == ["--profile", "lambda-small"]));
+    assert!(!args.contains(&"--release".to_string()));
+}
+
+#[test]
+fn features_target_dir_config_and_cargo_flags() {
+    let mut a = artifact("get", "api", Arch::X86_64);
+    a.features = vec!["json".into(), "serde/derive".into()];
+    a.no_default_features = true;
+    a.all_features = true;
+    a.target_dir = "/repo/target/shared".into();
+    a.target_dir_set = true;
+    a.profile = "release".into();
+    a.profile_overrides = vec![
+        ("strip".into(), "\"symbols\"".into()),
+        ("codegen-units".into(), "1".into()),
+    ];
+    let flags = CargoFlags {
+        locked: true,
+        offline: true,
+        frozen: true,
+    };
+    let (_, args) = argv(&a, &["api".into()], &["get".into()], &flags);
+    let tail: Vec<&str> = args.iter().skip(6).map(String::as_str).collect();
+    assert_eq!(
+        tail,
+        [
+            "--release",
+            "--target-dir",
+            "/repo/target/shared",
+            "--no-default-features",
+            "--all-features",
+            "--features",
+            "json,serde/derive",
+            "-p",
+            "api",
+            "--bin",
+            "get",
+            "--config",
+            "profile.release.strip=\"symbols\"",
+            "--config",
+            "profile.release.codegen-units=1",
+            "--locked",
+            "--offline",
+            "--frozen",
+        ]
+    );
+    // Several packages: plain feature names are qualified with each package.
+    let (_, args) = argv(
+        &a,
+        &["api".into(), "orders".into()],
+        &["get".into(), "ship".into()],
+        &CargoFlags::default(),
+    );
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--features", "api/json,serde/derive,orders/json"]),
+        "{args:?}"
+    );
+}
+
+#[test]
+fn rustflags_merge_with_the_callers_rustflags() {
+    let mut a = artifact("get", "api", Arch::X86_64);
+    assert!(
+        env(&a, &no_env).is_empty(),
+        "no flags: RUSTFLAGS is left alone"
+    );
+    a.rustflags = vec![
+        "-C".into(),
+        "target-cpu=haswell".into(),
+        "--cfg tokio_unstable".into(),
+    ];
+    let e = env(&a, &no_env);
+    assert_eq!(e["RUSTFLAGS"], "-C target-cpu=haswell --cfg tokio_unstable");
+    let e = env(&a, &|k| {
+        (k == "RUSTFLAGS").then(|| "-Dwarnings".to_string())
+    });
+    assert_eq!(
+        e["RUSTFLAGS"],
+        "-Dwarnings -C target-cpu=haswell --cfg tokio_unstable"
+    );
+    let e = env(&a, &|k| {
+        (k == "CARGO_ENCODED_RUSTFLAGS").then(|| "-Dwarnings".to_string())
+    });
+    assert_eq!(
+        e["CARGO_ENCODED_RUSTFLAGS"],
+        "-Dwarnings\u{1f}-C\u{1f}target-cpu=haswell\u{1f}--cfg\u{1f}tokio_unstable"
+    );
+    assert!(!e.contains_key("RUSTFLAGS"));
+}
+
+#[test]
+fn one_invocation_per_group_never_per_function() {
+    let mut arts = Vec::new();
+    for arch in [Arch::X86_64, Arch::Arm64] {
+        for (name, pkg) in [("get", "api"), ("put", "api"), ("ship", "orders")] {
+            arts.push(artifact(name, pkg, arch));
+        }
+    }
+    let plan = plan_with_env(&resolved(arts), &CargoFlags::default(), &no_env).unwrap();
+    assert_eq!(plan.groups.len(), 2, "one call per target");
+    for g in &plan.groups {
+        assert_eq!(g.bins, ["get", "put", "ship"]);
+        assert_eq!(g.packages, ["api", "orders"]);
+        assert_eq!(g.artifacts.len(), 3);
+        assert_eq!(g.lane, 0, "both share the workspace's target dir");
+    }
+}
+
+#[test]
+fn differing_settings_split_groups_and_target_dirs_split_lanes() {
+    let a = artifact("get", "api", Arch::X86_64);
+    let mut b = artifact("put", "api", Arch::X86_64);
+    b.features = vec!["json".into()];
+    let mut c = artifact("ship", "orders", Arch::X86_64);
+    c.target_dir = "/elsewhere".into();
+    c.target_dir_set = true;
+    let plan = plan_with_env(&resolved(vec![a, b, c]), &CargoFlags::default(), &no_env).unwrap();
+    assert_eq!(plan.groups.len(), 3);
+    let lanes: std::collections::BTreeSet<usize> = plan.groups.iter().map(|g| g.lane).collect();
+    assert_eq!(lanes.len(), 2);
+}
+
+#[test]
+fn a_bin_name_in_two_packages_splits_the_call() {
+    let mut a = artifact("handler-a", "pkg-a", Arch::X86_64);
+    a.bin = "handler".into();
+    let mut b = artifact("handler-b", "pkg-b", Arch::X86_64);
+    b.bin = "handler".into();
+    let plan = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env).unwrap();
+    assert_eq!(plan.groups.len(), 2);
+    assert!(plan.groups.iter().all(|g| g.packages.len() == 1));
+}
+
+#[test]
+fn collisions_are_found_before_any_build() {
+    let mut a = artifact("get", "api", Arch::X86_64);
+    a.flatten = true;
+    let mut b = artifact("put", "api", Arch::X86_64);
+    b.flatten = true;
+    let err = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env).unwrap_err();
+    assert_eq!(err.0.len(), 1);
+    assert!(err.0[0].message.contains("would both write"));
+}
