@@ -78,7 +78,13 @@ pub fn argv(
                         }
                     })
                 })
-                .collect()
+                .fold(Vec::new(), |mut acc, f| {
+                    // `dep/feature` is the same for every package: list it once.
+                    if !acc.contains(&f) {
+                        acc.push(f);
+                    }
+                    acc
+                })
         };
         args.push("--features".into());
         args.push(list.join(","));
