@@ -1,0 +1,206 @@
+//! The read-only commands on the real example monorepo: plan, list, schema, doctor.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn lb(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lambda-batch"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn plan_json_has_one_invocation_per_group_never_per_function() {
+    let out = lb(&["plan", "--format", "json", "lambda.kdl"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let groups = plan["groups"].as_array().unwrap();
+    let artifacts = plan["artifacts"].as_array().unwrap();
+    // 2 workspaces × 2 targets, 5 artifacts × 2 targets.
+    assert_eq!(groups.len(), 4);
+    assert_eq!(artifacts.len(), 10);
+    for g in groups {
+        let args: Vec<&str> = g["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(g["program"], "cargo-zigbuild");
+        assert_eq!(args[0], "zigbuild");
+        assert!(args.contains(&"--message-format=json-render-diagnostics"));
+        assert!(args.contains(&"--release"));
+        let target = args[args.iter().position(|a| *a == "--target").unwrap() + 1];
+        assert!(
+            target == "x86_64-unknown-linux-gnu.2.34" || target == "aarch64-unknown-linux-gnu.2.34",
+            "{target}"
+        );
+        let bins = args.iter().filter(|a| **a == "--bin").count();
+        assert_eq!(
+            bins,
+            g["artifacts"].as_array().unwrap().len(),
+            "one --bin per artifact of the group"
+        );
+        assert!(bins >= 2, "several functions share one cargo call");
+        let services = g["workspace_root"]
+            .as_str()
+            .unwrap()
+            .ends_with("examples/services");
+        // The extensions workspace sets strip itself: that optimization is left to it.
+        assert_eq!(
+            args.iter().any(|a| a.starts_with("profile.release.strip")),
+            services
+        );
+        assert!(args.contains(&"profile.release.lto=\"thin\""));
+        let cpu = if target.starts_with("x86_64") {
+            "haswell"
+        } else {
+            "neoverse-n1"
+        };
+        assert_eq!(
+            g["env"]["RUSTFLAGS"].as_str().unwrap(),
+            format!("-C target-cpu={cpu}")
+        );
+    }
+    let lanes: std::collections::BTreeSet<u64> =
+        groups.iter().map(|g| g["lane"].as_u64().unwrap()).collect();
+    assert_eq!(lanes.len(), 1, "one shared target dir: one lane");
+}
+
+#[test]
+fn plan_text_shows_the_commands() {
+    let out = lb(&["plan", "lambda.kdl"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text.contains("4 cargo invocations"), "{text}");
+    assert_eq!(text.matches("$ RUSTFLAGS=").count(), 4, "{text}");
+    assert!(text.contains("→ function order-events (orders/order-events) → target/lambda/x86_64/orders/bootstrap.zip"), "{text}");
+}
+
+#[test]
+fn list_has_one_row_per_artifact_and_target() {
+    let out = lb(&["list", "lambda.kdl"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 11, "{text}");
+    assert!(lines[0].starts_with("NAME") && lines[0].contains("OUTPUT"));
+    assert!(text.contains("target/lambda/arm64/extensions/secrets-cache.zip"));
+    let out = lb(&["list", "--format", "json", "lambda.kdl"]);
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 10);
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "telemetry" && r["kind"] == "extension" && r["arch"] == "arm64")
+    );
+}
+
+#[test]
+fn schema_prints_what_is_in_schema_dir() {
+    let out = lb(&["schema"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        std::fs::read_to_string(root().join("schema/lambda.kdl-schema")).unwrap()
+    );
+    let out = lb(&["schema", "--format", "json"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        std::fs::read_to_string(root().join("schema/lambda.schema.json")).unwrap()
+    );
+}
+
+#[test]
+fn doctor_names_missing_tools_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("lambda.kdl");
+    let services = root().join("examples/services");
+    std::fs::write(
+        &manifest,
+        format!(
+            "workspace \"{}\" {{\n    compiler \"cross\"\n    function \"get-product\"\n}}\n",
+            services.display()
+        ),
+    )
+    .unwrap();
+    // A PATH with cargo but without cross or docker.
+    let cargo = which("cargo");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(&cargo, bin.join("cargo")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lambda-batch"))
+        .args(["doctor"])
+        .arg(&manifest)
+        .env("PATH", &bin)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cross = stdout
+        .lines()
+        .find(|l| l.starts_with("cross "))
+        .expect("a cross row");
+    assert!(
+        cross.contains("MISSING") && cross.contains("cargo install cross"),
+        "{cross}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("docker or podman") && l.contains("MISSING"))
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("cargo ") && l.contains("ok"))
+    );
+}
+
+#[test]
+fn doctor_is_happy_when_everything_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("lambda.kdl");
+    let services = root().join("examples/services");
+    std::fs::write(
+        &manifest,
+        format!(
+            "workspace \"{}\" {{\n    compiler \"cargo\"\n    function \"get-product\"\n}}\n",
+            services.display()
+        ),
+    )
+    .unwrap();
+    let out = lb(&["doctor", manifest.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("rust target x86_64-unknown-linux-gnu"));
+}
+
+fn which(tool: &str) -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap();
+    std::env::split_paths(&path)
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+        .unwrap()
+}
