@@ -10,11 +10,11 @@ use serde::Serialize;
 /// One file an include pattern matched.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 pub struct IncludeFile {
+    /// Its path inside the artifact (relative, `/`-separated, `into=` prepended); sorts first.
+    pub archive_path: String,
     /// The file on disk (absolute).
     #[schemars(with = "String")]
     pub source: Utf8PathBuf,
-    /// Its path inside the artifact (relative, `/`-separated, `into=` prepended).
-    pub archive_path: String,
 }
 
 /// Why a pattern failed.

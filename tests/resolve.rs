@@ -1,0 +1,196 @@
+//! Inheritance (replace vs accumulate), discovery, placeholders and includes, resolved against
+//! the real example workspaces.
+
+use camino::Utf8PathBuf;
+use lambda_batch::manifest::values::{Arch, ArtifactKind, Compiler, Libc, OutputFormat, Runtime};
+use lambda_batch::pipeline::check_file;
+use lambda_batch::plan::CargoFlags;
+use lambda_batch::resolve::ResolvedArtifact;
+
+fn root() -> Utf8PathBuf {
+    Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn resolve(manifest: &str) -> Vec<ResolvedArtifact> {
+    let path = root().join(manifest);
+    match check_file(&path, &CargoFlags::default()) {
+        Ok(c) => c.resolved.artifacts,
+        Err(e) => panic!(
+            "{manifest}: {:?}",
+            e.0.iter().map(|d| &d.message).collect::<Vec<_>>()
+        ),
+    }
+}
+
+fn find<'a>(arts: &'a [ResolvedArtifact], name: &str, target: &str) -> &'a ResolvedArtifact {
+    arts.iter()
+        .find(|a| a.name == name && a.target == target)
+        .unwrap_or_else(|| panic!("no {name} for {target}"))
+}
+
+#[test]
+fn replacing_settings_take_the_lowest_level() {
+    let arts = resolve("tests/manifests/valid/every-setting.kdl");
+    let valid = root().join("tests/manifests/valid");
+    // get-product overrides arch with a pinned glibc and a musl triple, and lambda-dir.
+    let gp = find(&arts, "get-product", "x86_64-unknown-linux-gnu");
+    assert_eq!(gp.glibc.map(|g| g.to_string()), Some("2.17".into()));
+    assert_eq!(
+        gp.lambda_dir,
+        valid.join("target/every/x86_64-unknown-linux-gnu")
+    );
+    let musl = find(&arts, "get-product", "aarch64-unknown-linux-musl");
+    assert_eq!(
+        (musl.arch, musl.libc, musl.glibc),
+        (Arch::Arm64, Libc::Musl, None)
+    );
+    // Inherited from defaults.
+    assert_eq!(gp.runtime, Runtime::Al2);
+    assert_eq!(gp.compiler, Compiler::CargoZigbuild);
+    assert_eq!(gp.output_format, OutputFormat::Zip);
+    assert_eq!(gp.target_dir, valid.join("target/shared"));
+    assert!(gp.no_default_features, "from the workspace");
+    // products-put: compiler and optimizations replaced; flags turned back off.
+    let pp = find(&arts, "products-put", "aarch64-unknown-linux-gnu");
+    assert_eq!(
+        (
+            pp.compiler,
+            pp.optimizations,
+            pp.bin.as_str(),
+            pp.package.as_str()
+        ),
+        (Compiler::Cargo, false, "put-product", "catalog-api")
+    );
+    assert!(pp.all_features && !pp.no_default_features);
+    assert_eq!(
+        pp.rustflags,
+        ["-C force-frame-pointers=yes"],
+        "no target-cpu without optimizations"
+    );
+    assert_eq!(
+        pp.glibc.map(|g| g.to_string()),
+        Some("2.26".into()),
+        "the runtime's glibc"
+    );
+    // Placeholders: {arch} {profile} {workspace}.
+    let ap = find(&arts, "products-put", "aarch64-unknown-linux-gnu");
+    assert_eq!(
+        ap.lambda_dir,
+        valid.join("target/every/arm64/release/services")
+    );
+    // telemetry: dev profile, so no release optimizations at all.
+    let t = find(&arts, "telemetry", "x86_64-unknown-linux-gnu");
+    assert_eq!(
+        (t.profile.as_str(), t.optimizations, t.compiler),
+        ("dev", false, Compiler::Cross)
+    );
+    assert!(t.profile_overrides.is_empty());
+}
+
+#[test]
+fn accumulating_settings_add_up_down_the_levels() {
+    let arts = resolve("tests/manifests/valid/every-setting.kdl");
+    let oe = find(&arts, "order-events", "x86_64-unknown-linux-gnu");
+    let env: Vec<(&str, &str)> = oe
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(env, [("A", "1"), ("B", "2"), ("RUST_LOG", "info")]);
+    assert_eq!(
+        oe.rustflags,
+        ["-C", "target-cpu=haswell", "-C force-frame-pointers=yes"]
+    );
+    let gp = find(&arts, "get-product", "x86_64-unknown-linux-gnu");
+    let includes: Vec<&str> = gp
+        .includes
+        .iter()
+        .map(|i| i.archive_path.as_str())
+        .collect();
+    // The workspace's LICENSE (into="legal") plus the function's own, relative to the package.
+    assert_eq!(
+        includes,
+        [
+            "assets/schema/product.json",
+            "config/app.toml",
+            "legal/LICENSE"
+        ]
+    );
+    assert_eq!(
+        gp.includes[2].source,
+        root().join("examples/services/LICENSE")
+    );
+    assert_eq!(
+        gp.includes[1].source,
+        root().join("examples/services/catalog/config/app.toml")
+    );
+    let h = find(&arts, "handler-a", "x86_64-unknown-linux-gnu");
+    assert_eq!(h.features, ["json"]);
+}
+
+#[test]
+fn release_optimizations_respect_the_workspace_profile() {
+    let arts = resolve("lambda.kdl");
+    let f = find(&arts, "get-product", "aarch64-unknown-linux-gnu");
+    let keys: Vec<&str> = f
+        .profile_overrides
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(keys, ["strip", "lto", "codegen-units", "panic"]);
+    assert_eq!(f.rustflags, ["-C", "target-cpu=neoverse-n1"]);
+    // examples/extensions sets [profile.release] strip itself.
+    let e = find(&arts, "telemetry", "x86_64-unknown-linux-gnu");
+    let keys: Vec<&str> = e
+        .profile_overrides
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(keys, ["lto", "codegen-units", "panic"]);
+    assert_eq!(e.kind, ArtifactKind::Extension);
+}
+
+#[test]
+fn discovery_finds_lambda_bins_and_explicit_nodes_win() {
+    let arts = resolve("tests/manifests/valid/discover.kdl");
+    let mut names: Vec<(&str, ArtifactKind, OutputFormat, bool)> = arts
+        .iter()
+        .map(|a| (a.name.as_str(), a.kind, a.output_format, a.discovered))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            (
+                "get-product",
+                ArtifactKind::Function,
+                OutputFormat::Zip,
+                false
+            ),
+            (
+                "order-events",
+                ArtifactKind::Function,
+                OutputFormat::Binary,
+                true
+            ),
+            (
+                "put-product",
+                ArtifactKind::Function,
+                OutputFormat::Binary,
+                true
+            ),
+            (
+                "secrets-cache",
+                ArtifactKind::Extension,
+                OutputFormat::Binary,
+                true
+            ),
+            (
+                "telemetry",
+                ArtifactKind::Extension,
+                OutputFormat::Binary,
+                true
+            ),
+        ]
+    );
+}
