@@ -1,19 +1,49 @@
 //! Packaging one artifact once its executable exists: ELF check, then the output of SPEC §2
 //! (binary copy or zip), written atomically, skipped when its inputs have not changed.
 //!
-//! API CONTRACT (used by `execute`): `package(artifact, executable, options)`.
-//! The body below is a placeholder being replaced by the full implementation.
+//! Safe to call from many threads at once for different artifacts: each writes only its own
+//! outputs (the plan rejects collisions) and its own stamp.
+
+mod atomic;
+mod binary;
+mod cancel;
+mod elf;
+mod error;
+mod hash;
+mod inputs;
+mod stamp;
+mod zip;
+
+#[cfg(test)]
+mod fixture;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+pub use atomic::{TEMP_PREFIX, remove_stray_temp_files};
+pub use error::PackageError;
+pub use stamp::stamp_dir;
+
+use crate::manifest::values::OutputFormat;
 use crate::plan::PlannedArtifact;
 use crate::report::json::ZipEntryReport;
+use cancel::Cancel;
+use hash::hex;
+use inputs::Inputs;
+use stamp::{Stamp, StampFile};
 
 /// Settings that are the same for every artifact of a run.
 #[derive(Debug, Clone, Default)]
 pub struct PackageOptions {
     /// `SOURCE_DATE_EPOCH`: the timestamp of every zip entry (default: 1980-01-01 00:00:00).
     pub source_date_epoch: Option<i64>,
+    /// Set by the executor to stop packaging early (`PackageError::Cancelled`, nothing written).
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 /// What packaging produced.
@@ -31,27 +61,96 @@ pub struct Packaged {
     pub entries: Vec<ZipEntryReport>,
 }
 
-/// Why packaging failed.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum PackageError {
-    /// Reading or writing a file failed.
-    #[error("{action} `{path}`: {source}")]
-    Io {
-        /// What was being done.
-        action: &'static str,
-        /// The file.
-        path: Utf8PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
+/// Packages `artifact` from the executable cargo produced at `executable`.
+pub fn package(
+    artifact: &PlannedArtifact,
+    executable: &Utf8Path,
+    options: &PackageOptions,
+) -> Result<Packaged, PackageError> {
+    let cancel = Cancel::new(options.cancel.as_deref(), &artifact.resolved.name);
+    cancel.check()?;
+    let exe = std::fs::read(executable)
+        .map_err(PackageError::io("reading the executable", executable))?;
+    elf::check(
+        &exe,
+        executable,
+        &artifact.resolved,
+        &artifact.executable_entry,
+    )?;
+
+    let inputs = Inputs::gather(artifact, exe, &cancel)?;
+    let format = artifact.resolved.output_format;
+    let time = zip::dos_time(options.source_date_epoch);
+    let zip_time = (format == OutputFormat::Zip).then(|| (time.datepart(), time.timepart()));
+    let digest = inputs.digest(artifact, zip_time);
+    let entries = match format {
+        OutputFormat::Zip => inputs.report(),
+        OutputFormat::Binary => Vec::new(),
+    };
+
+    let stamp_path = stamp::path(&artifact.resolved.target_dir, &artifact.output);
+    if let Some(stamp) = Stamp::load(&stamp_path) {
+        if let Some((size, sha256)) = stamp.fresh(&artifact.output, &digest, &cancel)? {
+            return Ok(Packaged {
+                output: artifact.output.clone(),
+                fresh: true,
+                size,
+                sha256,
+                entries,
+            });
+        }
+    }
+
+    cancel.check()?;
+    let prepared = match format {
+        OutputFormat::Zip => vec![zip::prepare(&artifact.output, &inputs, time, &cancel)?],
+        OutputFormat::Binary => binary::prepare(artifact, &inputs, &cancel)?,
+    };
+    // The last moment to stop with nothing replaced; renames are quick and not interrupted.
+    cancel.check()?;
+    let files: Vec<StampFile> = prepared
+        .iter()
+        .map(|p| StampFile {
+            path: p.file.dest().to_path_buf(),
+            sha256: hex(&p.sha256),
+            size: p.size,
+        })
+        .collect();
+    let Some((size, sha256)) = prepared.first().map(|p| (p.size, p.sha256)) else {
+        // Both writers return the main output first; this only guards against a future mistake.
+        return Err(PackageError::Io {
+            action: "packaging",
+            path: artifact.output.clone(),
+            source: std::io::Error::other("no output was written"),
+        });
+    };
+    for p in prepared {
+        p.file.commit(p.mode)?;
+    }
+    Stamp {
+        version: stamp::VERSION,
+        output: artifact.output.clone(),
+        inputs: digest,
+        files,
+    }
+    .save(&stamp_path)?;
+    Ok(Packaged {
+        output: artifact.output.clone(),
+        fresh: false,
+        size,
+        sha256,
+        entries,
+    })
 }
 
-/// Packages `artifact` from the executable cargo produced at `executable`.
-pub fn package(artifact: &PlannedArtifact, executable: &Utf8Path, _options: &PackageOptions) -> Result<Packaged, PackageError> {
-    let _ = (artifact, executable);
-    Err(PackageError::Io {
-        action: "packaging is not implemented yet for",
-        path: executable.to_path_buf(),
-        source: std::io::Error::other("placeholder"),
-    })
+/// Every directory where packaging `artifact` may leave a temporary file: pass each to
+/// [`remove_stray_temp_files`] after a Ctrl-C.
+pub fn temp_dirs(artifact: &PlannedArtifact) -> Vec<Utf8PathBuf> {
+    let mut dirs: BTreeSet<Utf8PathBuf> = artifact
+        .files
+        .iter()
+        .filter_map(|f| f.parent().map(Utf8Path::to_path_buf))
+        .collect();
+    dirs.insert(stamp_dir(&artifact.resolved.target_dir));
+    dirs.into_iter().collect()
 }

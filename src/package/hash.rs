@@ -1,0 +1,102 @@
+//! SHA-256 of files and byte streams, read in chunks so that large includes never sit in memory
+//! whole and a cancelled run stops between chunks.
+
+use std::fs::File;
+use std::io::{Read, Write};
+
+use camino::Utf8Path;
+use sha2::{Digest, Sha256};
+
+use super::PackageError;
+use super::cancel::Cancel;
+
+const CHUNK: usize = 1 << 20;
+
+/// SHA-256 and length of a file's bytes.
+pub(crate) fn sha256_file(
+    path: &Utf8Path,
+    cancel: &Cancel,
+) -> Result<([u8; 32], u64), PackageError> {
+    let file = File::open(path).map_err(PackageError::io("reading", path))?;
+    copy_hashing(file, path, std::io::sink(), path, cancel)
+}
+
+/// Copies `from` (read from `from_path`) into `to` (written to `to_path`), returning the
+/// SHA-256 and length of what was copied.
+pub(crate) fn copy_hashing(
+    mut from: impl Read,
+    from_path: &Utf8Path,
+    mut to: impl Write,
+    to_path: &Utf8Path,
+    cancel: &Cancel,
+) -> Result<([u8; 32], u64), PackageError> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    let mut len = 0u64;
+    loop {
+        cancel.check()?;
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(PackageError::io("reading", from_path)(e)),
+        };
+        hasher.update(&buf[..n]);
+        to.write_all(&buf[..n])
+            .map_err(PackageError::io("writing", to_path))?;
+        len += n as u64;
+    }
+    Ok((hasher.finalize().into(), len))
+}
+
+/// SHA-256 of bytes in memory.
+pub(crate) fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_digests() {
+        assert_eq!(
+            hex(&sha256(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = Utf8Path::from_path(dir.path()).unwrap().join("f");
+        let big: Vec<u8> = (0..3 * CHUNK + 7).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &big).unwrap();
+        let (sha, len) = sha256_file(&p, &Cancel::none("t")).unwrap();
+        assert_eq!((sha, len), (sha256(&big), big.len() as u64));
+        let mut copy = Vec::new();
+        copy_hashing(&big[..], &p, &mut copy, &p, &Cancel::none("t")).unwrap();
+        assert_eq!(copy, big);
+    }
+
+    #[test]
+    fn cancelled_copy_stops() {
+        let flag = std::sync::atomic::AtomicBool::new(true);
+        let f = Utf8Path::new("f");
+        let err = copy_hashing(
+            &b"x"[..],
+            f,
+            std::io::sink(),
+            f,
+            &Cancel::new(Some(&flag), "t"),
+        );
+        assert!(matches!(err, Err(PackageError::Cancelled { .. })));
+    }
+}

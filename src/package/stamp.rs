@@ -1,0 +1,191 @@
+//! The record of the last packaging of one output, kept in the cargo target dir: the digest of its
+//! inputs and what it wrote, so that an unchanged artifact is not packaged again.
+
+use std::io::Write;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::{Deserialize, Serialize};
+
+use super::PackageError;
+use super::atomic::AtomicFile;
+use super::cancel::Cancel;
+use super::hash::{hex, sha256, sha256_file};
+use super::inputs::FILE_MODE;
+
+/// Bumped when the stamp's meaning changes, so that old stamps are ignored.
+pub(crate) const VERSION: u32 = 1;
+
+/// The last packaging of one output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Stamp {
+    /// [`VERSION`].
+    pub version: u32,
+    /// The main output (several artifacts' stamps share a directory: this says whose it is).
+    pub output: Utf8PathBuf,
+    /// Digest of the inputs (`Inputs::digest`).
+    pub inputs: String,
+    /// Every file written, the main output first.
+    pub files: Vec<StampFile>,
+}
+
+/// One written file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StampFile {
+    /// Where it is.
+    pub path: Utf8PathBuf,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+    /// Its length.
+    pub size: u64,
+}
+
+/// Where stamps live under a cargo target dir (`cargo clean` removes them with the builds).
+pub fn stamp_dir(target_dir: &Utf8Path) -> Utf8PathBuf {
+    target_dir.join("lambda-batch").join("stamps")
+}
+
+/// The stamp file of the output at `output`.
+pub(crate) fn path(target_dir: &Utf8Path, output: &Utf8Path) -> Utf8PathBuf {
+    let name = hex(&sha256(output.as_str().as_bytes())[..16]);
+    stamp_dir(target_dir).join(format!("{name}.json"))
+}
+
+impl Stamp {
+    /// Reads a stamp; any problem (missing, unreadable, another version) means "no stamp".
+    pub(crate) fn load(path: &Utf8Path) -> Option<Stamp> {
+        let text = std::fs::read(path).ok()?;
+        let stamp: Stamp = serde_json::from_slice(&text).ok()?;
+        (stamp.version == VERSION).then_some(stamp)
+    }
+
+    /// The main output's (size, sha256) when this stamp is for `output` and `inputs`, and every
+    /// file it lists is still on disk with the bytes it recorded.
+    pub(crate) fn fresh(
+        &self,
+        output: &Utf8Path,
+        inputs: &str,
+        cancel: &Cancel,
+    ) -> Result<Option<(u64, [u8; 32])>, PackageError> {
+        let Some(main) = self.files.first() else {
+            return Ok(None);
+        };
+        if self.output != output || main.path != output || self.inputs != inputs {
+            return Ok(None);
+        }
+        let mut main_sha = None;
+        for f in &self.files {
+            // The size first: a cheap way out before hashing.
+            match std::fs::metadata(&f.path) {
+                Ok(m) if m.is_file() && m.len() == f.size => {}
+                _ => return Ok(None),
+            }
+            let sha = match sha256_file(&f.path, cancel) {
+                Ok((sha, _)) => sha,
+                Err(e @ PackageError::Cancelled { .. }) => return Err(e),
+                Err(_) => return Ok(None),
+            };
+            if hex(&sha) != f.sha256 {
+                return Ok(None);
+            }
+            main_sha.get_or_insert(sha);
+        }
+        Ok(main_sha.map(|sha| (main.size, sha)))
+    }
+
+    /// Writes the stamp atomically.
+    pub(crate) fn save(&self, path: &Utf8Path) -> Result<(), PackageError> {
+        let mut out = AtomicFile::create(path)?;
+        let json = serde_json::to_vec_pretty(self).map_err(|e| PackageError::Io {
+            action: "writing",
+            path: path.to_path_buf(),
+            source: e.into(),
+        })?;
+        out.file()
+            .write_all(&json)
+            .map_err(PackageError::io("writing", path))?;
+        out.commit(FILE_MODE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup() -> (tempfile::TempDir, Utf8PathBuf, Stamp) {
+        let d = tempfile::tempdir().unwrap();
+        let base = Utf8PathBuf::from_path_buf(d.path().to_path_buf()).unwrap();
+        let out = base.join("out/bootstrap");
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        std::fs::write(&out, "exe").unwrap();
+        let stamp = Stamp {
+            version: VERSION,
+            output: out.clone(),
+            inputs: "abc".into(),
+            files: vec![StampFile {
+                path: out,
+                sha256: hex(&sha256(b"exe")),
+                size: 3,
+            }],
+        };
+        (d, base, stamp)
+    }
+
+    #[test]
+    fn round_trip_and_freshness() {
+        let (_d, base, stamp) = setup();
+        let none = Cancel::none("t");
+        let p = path(&base.join("target"), &stamp.output);
+        assert!(p.starts_with(base.join("target/lambda-batch/stamps")));
+        assert_eq!(Stamp::load(&p), None);
+        stamp.save(&p).unwrap();
+        let loaded = Stamp::load(&p).unwrap();
+        assert_eq!(loaded, stamp);
+        let out = &stamp.output;
+        assert_eq!(
+            loaded.fresh(out, "abc", &none).unwrap(),
+            Some((3, sha256(b"exe")))
+        );
+        assert_eq!(
+            loaded.fresh(out, "abd", &none).unwrap(),
+            None,
+            "inputs changed"
+        );
+        assert_eq!(
+            loaded.fresh(&base.join("x"), "abc", &none).unwrap(),
+            None,
+            "another output"
+        );
+        std::fs::write(out, "EXE").unwrap();
+        assert_eq!(
+            loaded.fresh(out, "abc", &none).unwrap(),
+            None,
+            "output edited, same size"
+        );
+        std::fs::remove_file(out).unwrap();
+        assert_eq!(
+            loaded.fresh(out, "abc", &none).unwrap(),
+            None,
+            "output deleted"
+        );
+    }
+
+    #[test]
+    fn garbage_or_other_version_is_no_stamp() {
+        let (_d, base, mut stamp) = setup();
+        let p = base.join("s.json");
+        std::fs::write(&p, "{not json").unwrap();
+        assert_eq!(Stamp::load(&p), None);
+        stamp.version = VERSION + 1;
+        stamp.save(&p).unwrap();
+        assert_eq!(Stamp::load(&p), None);
+    }
+
+    #[test]
+    fn different_outputs_get_different_stamps() {
+        let t = Utf8Path::new("/t");
+        assert_ne!(
+            path(t, "/a/bootstrap".into()),
+            path(t, "/b/bootstrap".into())
+        );
+    }
+}
