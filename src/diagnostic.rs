@@ -239,7 +239,7 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 }
 
 /// "did you mean `x`?" plus the list of valid values.
-pub fn suggest<'a>(word: &str, what: &str, candidates: &[&'a str]) -> String {
+pub fn suggest(word: &str, what: &str, candidates: &[&str]) -> String {
     let list = candidates
         .iter()
         .map(|c| format!("`{c}`"))

@@ -31,7 +31,10 @@ struct Expect {
     message: String,
 }
 
-fn expectations(text: &str) -> (Vec<Expect>, Vec<String>, Vec<(u64, u64, String)>) {
+/// A secondary label expected at a line and column.
+type LabelAt = (u64, u64, String);
+
+fn expectations(text: &str) -> (Vec<Expect>, Vec<String>, Vec<LabelAt>) {
     let mut expects = Vec::new();
     let mut helps = Vec::new();
     let mut labels = Vec::new();

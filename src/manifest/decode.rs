@@ -607,7 +607,7 @@ fn knus_errors(e: &knus::Error, ast: Option<&knus::ast::Document<Span>>) -> Vec<
                 .unwrap_or_default();
             let on = owner.map(|o| format!(" on `{o}`")).unwrap_or_default();
             let help = if allowed.is_empty() {
-                format!("this node takes no properties")
+                "this node takes no properties".to_string()
             } else {
                 suggest(&quoted, "properties", &allowed)
             };
