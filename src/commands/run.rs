@@ -1,18 +1,221 @@
 //! `lambda-batch run`: build and package.
 
+use std::io::IsTerminal;
+
 use crate::cli::RunArgs;
+use crate::execute::{self, Interrupt, tools};
 use crate::exit_code;
+use crate::manifest::values::{ARCH_WORDS, Arch, TargetSpec};
+use crate::pipeline::{self, Overrides};
+use crate::report::diagnostics::print_errors;
+use crate::report::progress::{Progress, Style};
+use crate::report::{run_report, summary};
 
 /// Builds and packages every selected artifact.
 pub fn run(args: &RunArgs, color: bool) -> i32 {
-    let checked = match super::load(args.manifest.as_deref(), &args.cargo.flags(), color) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
-    if args.dry_run {
-        print!("{}", super::plan::text(&checked.plan));
-        return exit_code::OK;
+    match try_run(args, color) {
+        Ok(code) | Err(code) => code,
     }
-    eprintln!("error: building is not available in this version");
-    exit_code::FAILED
+}
+
+fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
+    let overrides = overrides(args).map_err(|(message, help)| usage(&message, &help, color))?;
+    let jobs = match args.jobs {
+        Some(0) => {
+            return Err(usage(
+                "`--jobs` must be at least 1",
+                "leave it out to use every CPU",
+                color,
+            ));
+        }
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    let source_date_epoch = source_date_epoch().map_err(|m| usage(&m, "", color))?;
+    let flags = args.cargo.flags();
+    let path = super::locate(args.manifest.as_deref(), color)?;
+    let checked = pipeline::check_file_with(&path, &flags, &overrides).map_err(|errors| {
+        print_errors(&errors, color);
+        exit_code::INVALID
+    })?;
+    let plan = checked.plan;
+
+    for (glob, matcher) in args.only.iter().zip(&overrides.only) {
+        if !plan
+            .artifacts
+            .iter()
+            .any(|a| matcher.is_match(&a.resolved.name))
+        {
+            let names = artifact_names(&path, &flags, &overrides);
+            let scope = if args.arch.is_empty() {
+                ""
+            } else {
+                " for the selected architectures"
+            };
+            return Err(usage(
+                &format!("`--only {glob}` matches no artifact{scope}"),
+                &format!("the artifacts are: {names}"),
+                color,
+            ));
+        }
+    }
+    if plan.artifacts.is_empty() {
+        return Err(usage(
+            "nothing to build: no artifact of the manifest is built for the selected architectures",
+            "check `lambda-batch list` for the architectures each artifact is built for",
+            color,
+        ));
+    }
+    if args.dry_run {
+        print!("{}", super::plan::text(&plan));
+        return Ok(exit_code::OK);
+    }
+
+    let programs = tools::locate(&plan).map_err(|missing| {
+        for m in &missing {
+            eprintln!("{}: {m}", error_word(color));
+            eprintln!("  help: {}", m.install);
+        }
+        exit_code::MISSING_TOOL
+    })?;
+    let interrupt = Interrupt::install().unwrap_or_else(|e| {
+        eprintln!(
+            "warning: cannot handle Ctrl-C ({e}); an interrupted run may leave temporary files"
+        );
+        Interrupt::default()
+    });
+    let options = execute::Options {
+        jobs,
+        keep_going: args.keep_going,
+        programs,
+        color,
+        source_date_epoch,
+        interrupt,
+    };
+    let style = Style {
+        quiet: args.quiet,
+        verbose: args.verbose,
+        color,
+        bars: std::io::stderr().is_terminal(),
+    };
+    let progress = Progress::new(&plan, style);
+    let outcome = execute::execute(&plan, &options, &progress);
+    progress.finish();
+    let outcome = outcome.map_err(|e| {
+        eprintln!("{}: {e}", error_word(color));
+        exit_code::FAILED
+    })?;
+
+    print!("{}", summary::render(&plan, &outcome));
+    let mut code = if let Some(signal) = outcome.signal() {
+        128 + signal
+    } else if outcome.success() {
+        exit_code::OK
+    } else {
+        exit_code::FAILED
+    };
+    if let Some(report) = &args.report
+        && let Err(e) = run_report::write(report, &run_report::build(&plan, &outcome))
+    {
+        eprintln!(
+            "{}: cannot write the report `{report}`: {e}",
+            error_word(color)
+        );
+        if code == exit_code::OK {
+            code = exit_code::FAILED;
+        }
+    }
+    Ok(code)
+}
+
+/// `--only`, `--arch` and `--profile` as pipeline overrides; a bad value is a usage error
+/// (message, help).
+fn overrides(args: &RunArgs) -> Result<Overrides, (String, String)> {
+    let only = args
+        .only
+        .iter()
+        .map(|g| {
+            globset::Glob::new(g)
+                .map(|g| g.compile_matcher())
+                .map_err(|e| {
+                    (
+                        format!("`--only {g}` is not a valid glob: {e}"),
+                        "use `*` and `?` wildcards, as in `--only 'get-*'`".to_string(),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut arch: Vec<Arch> = Vec::new();
+    for a in &args.arch {
+        let parsed = TargetSpec::parse(a).map_err(|e| {
+            (
+                format!("`--arch {a}`: {e}"),
+                format!("use one of {}", ARCH_WORDS.join(", ")),
+            )
+        })?;
+        if !arch.contains(&parsed.arch) {
+            arch.push(parsed.arch);
+        }
+    }
+    Ok(Overrides {
+        profile: args.profile.clone(),
+        only,
+        arch,
+    })
+}
+
+/// `SOURCE_DATE_EPOCH` from the environment, when set.
+fn source_date_epoch() -> Result<Option<i64>, String> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(s) if s.trim().is_empty() => Ok(None),
+        Ok(s) => s.trim().parse().map(Some).map_err(|_| {
+            format!("SOURCE_DATE_EPOCH=`{s}` is not a number of seconds since 1970-01-01")
+        }),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The names `--only` can match (with the other overrides), for a help line.
+fn artifact_names(
+    path: &camino::Utf8Path,
+    flags: &crate::plan::CargoFlags,
+    overrides: &Overrides,
+) -> String {
+    let without_only = Overrides {
+        only: Vec::new(),
+        ..overrides.clone()
+    };
+    let mut names: Vec<String> = pipeline::check_file_with(path, flags, &without_only)
+        .map(|c| {
+            c.plan
+                .artifacts
+                .into_iter()
+                .map(|a| a.resolved.name)
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        "(none)".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Prints a usage error and returns its exit code.
+fn usage(message: &str, help: &str, color: bool) -> i32 {
+    eprintln!("{}: {message}", error_word(color));
+    if !help.is_empty() {
+        eprintln!("  help: {help}");
+    }
+    exit_code::INVALID
+}
+
+fn error_word(color: bool) -> &'static str {
+    if color {
+        "\u{1b}[1;31merror\u{1b}[0m"
+    } else {
+        "error"
+    }
 }

@@ -2,4 +2,7 @@
 
 pub mod diagnostics;
 pub mod json;
+pub mod progress;
+pub mod run_report;
+pub mod summary;
 pub mod table;

@@ -1,0 +1,200 @@
+//! One cargo child process. It runs in a process group of its own, so that stopping it reaches
+//! everything it started (rustc, build scripts, linkers, zig) with one `kill(-pgid)`, whether
+//! the Ctrl-C came from a terminal or was sent to lambda-batch alone. Its stdout is parsed as
+//! cargo's JSON message stream and its stderr read line by line, both on reader threads that
+//! deliver to one channel, so the thread that owns the child can also watch the stop flags.
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::Duration;
+
+use cargo_metadata::Message;
+
+/// Something the child wrote, or the end of one of its streams.
+#[derive(Debug)]
+pub enum Output {
+    /// One message of cargo's JSON stream (non-JSON stdout lines arrive as `TextLine`).
+    Message(Box<Message>),
+    /// One line of stderr, without its terminator.
+    Stderr(String),
+    /// One of the two streams reached its end.
+    Closed,
+}
+
+/// What [`CargoChild::next`] found.
+#[derive(Debug)]
+pub enum Next {
+    /// Some output.
+    Output(Output),
+    /// Nothing within the timeout.
+    Timeout,
+    /// Both streams are closed: the child and everything it started are done with them.
+    Done,
+}
+
+/// A spawned cargo child in its own process group.
+#[derive(Debug)]
+pub struct CargoChild {
+    child: Option<Child>,
+    pgid: i32,
+    rx: Receiver<Output>,
+    open: u8,
+}
+
+impl CargoChild {
+    /// Spawns `command` with piped stdout and stderr, no stdin, in a new process group.
+    pub fn spawn(mut command: Command) -> io::Result<CargoChild> {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = command.spawn()?;
+        let pgid = i32::try_from(child.id()).map_err(io::Error::other)?;
+        let (tx, rx) = mpsc::channel();
+        let mut open = 0;
+        if let Some(stdout) = child.stdout.take() {
+            open += 1;
+            read_messages(stdout, tx.clone());
+        }
+        if let Some(stderr) = child.stderr.take() {
+            open += 1;
+            read_lines(stderr, tx);
+        }
+        Ok(CargoChild {
+            child: Some(child),
+            pgid,
+            rx,
+            open,
+        })
+    }
+
+    /// The next output, waiting at most `timeout`.
+    pub fn next(&mut self, timeout: Duration) -> Next {
+        if self.open == 0 {
+            return Next::Done;
+        }
+        match self.rx.recv_timeout(timeout) {
+            Ok(Output::Closed) => {
+                self.open -= 1;
+                if self.open == 0 {
+                    Next::Done
+                } else {
+                    Next::Output(Output::Closed)
+                }
+            }
+            Ok(out) => Next::Output(out),
+            Err(RecvTimeoutError::Timeout) => Next::Timeout,
+            Err(RecvTimeoutError::Disconnected) => {
+                self.open = 0;
+                Next::Done
+            }
+        }
+    }
+
+    /// Sends `signal` to the child's whole process group. Only called before the child is
+    /// reaped, so the group id cannot have been reused.
+    pub fn signal_group(&self, signal: i32) {
+        if self.child.is_some() {
+            // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory.
+            unsafe {
+                libc::kill(-self.pgid, signal);
+            }
+        }
+    }
+
+    /// Whether the child has exited (it is not reaped, so its group id stays reserved).
+    pub fn exited(&self) -> bool {
+        self.child
+            .as_ref()
+            .is_some_and(|c| matches!(wait_unreaped(c, false), Ok(true)))
+    }
+
+    /// Waits for the child to exit and reaps it. With `sweep`, first sends SIGKILL to its
+    /// process group, so that nothing it started outlives a stopped build.
+    pub fn wait(mut self, sweep: bool) -> io::Result<ExitStatus> {
+        let Some(mut child) = self.child.take() else {
+            return Err(io::Error::other("the child was already waited for"));
+        };
+        if sweep && matches!(wait_unreaped(&child, true), Ok(true)) {
+            // The leader is a zombie, so its pid (the group id) is still reserved.
+            // SAFETY: as in `signal_group`.
+            unsafe {
+                libc::kill(-self.pgid, libc::SIGKILL);
+            }
+        }
+        child.wait()
+    }
+}
+
+impl Drop for CargoChild {
+    fn drop(&mut self) {
+        // Only reached without `wait` on an early return: never leave a build running.
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: as in `signal_group`; the child is not reaped yet.
+            unsafe {
+                libc::kill(-self.pgid, libc::SIGKILL);
+            }
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Whether `child` has exited, leaving it unreaped (a zombie); with `block`, waits for it.
+fn wait_unreaped(child: &Child, block: bool) -> io::Result<bool> {
+    let pid: libc::id_t = child.id();
+    let flags = libc::WEXITED | libc::WNOWAIT | if block { 0 } else { libc::WNOHANG };
+    loop {
+        // SAFETY: `info` is a plain C struct that waitid fills in; zeroed is a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid with WNOWAIT only observes the child; `info` outlives the call.
+        let r = unsafe { libc::waitid(libc::P_PID, pid, &mut info, flags) };
+        if r == 0 {
+            // With WNOHANG and no state change, waitid leaves si_pid zero.
+            // SAFETY: reading a field waitid filled in (or left zeroed).
+            return Ok(unsafe { info.si_pid() } != 0);
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+fn read_messages(stdout: impl Read + Send + 'static, tx: Sender<Output>) {
+    thread::spawn(move || {
+        for message in Message::parse_stream(BufReader::new(stdout)) {
+            let Ok(message) = message else { break };
+            if tx.send(Output::Message(Box::new(message))).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(Output::Closed);
+    });
+}
+
+fn read_lines(stderr: impl Read + Send + 'static, tx: Sender<Output>) {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(stderr);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    while matches!(buf.last(), Some(b'\n' | b'\r')) {
+                        buf.pop();
+                    }
+                    let line = String::from_utf8_lossy(&buf).into_owned();
+                    if tx.send(Output::Stderr(line)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        let _ = tx.send(Output::Closed);
+    });
+}

@@ -1,0 +1,562 @@
+//! Running one group: its cargo child, its message stream, and the packaging of each
+//! executable on the rayon pool the moment cargo reports it.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use cargo_metadata::{Message, TargetKind};
+
+use super::child::{CargoChild, Next, Output};
+use super::events::{Event, GroupStatus, StopReason};
+use super::outcome::{ArtifactOutcome, Cause, GroupOutcome};
+use super::{POLL, Run, estimate, zig};
+use crate::package::{self, PackageError};
+use crate::plan::{Group, PlannedArtifact};
+
+/// How long a stopped child gets to exit after SIGINT before its group gets SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(3);
+/// How long to keep reading after the child exited while something it started still holds
+/// its output open (a daemon such as a compiler cache server).
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs `group` to its end and records the outcome of the group and of every artifact the
+/// group did not hand to packaging.
+pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'r>) {
+    let started = Instant::now();
+    if let Some(reason) = run.stop_reason() {
+        return skip(run, group, reason);
+    }
+    // One token per child: its implicit one (see the module doc of `execute`).
+    let token = match run.jobserver.acquire() {
+        Ok(token) => token,
+        Err(e) => return fail_to_start(run, group, started, format!("no jobserver token: {e}")),
+    };
+    if let Some(reason) = run.stop_reason() {
+        return skip(run, group, reason);
+    }
+    let mut gate = run.gate.enter(group);
+    if let Some(reason) = run.stop_reason() {
+        return skip(run, group, reason);
+    }
+
+    let (command, shown) = command(run, group);
+    let mut child = match CargoChild::spawn(command) {
+        Ok(child) => child,
+        Err(e) => {
+            return fail_to_start(
+                run,
+                group,
+                started,
+                format!("cannot start `{}`: {e}", group.program),
+            );
+        }
+    };
+    let estimate = estimate::load(group);
+    run.sink.event(Event::GroupStarted {
+        group: group.id,
+        command: shown,
+        estimated_units: estimate,
+    });
+
+    let mut state = State {
+        units: 0,
+        estimate,
+        dispatched: vec![false; group.artifacts.len()],
+        stderr: Vec::new(),
+    };
+    let mut stop_sent: Option<Instant> = None;
+    let mut killed = false;
+    let mut exited_at: Option<Instant> = None;
+    loop {
+        let next = child.next(POLL);
+        if !matches!(next, Next::Timeout) {
+            // Any output means cargo-zigbuild has prepared its linker wrappers.
+            gate = None;
+        }
+        match next {
+            Next::Output(Output::Message(message)) => {
+                on_message(run, group, scope, started, &mut state, *message);
+            }
+            Next::Output(Output::Stderr(line)) => {
+                state.stderr.push(line.clone());
+                run.sink.event(Event::GroupOutput {
+                    group: group.id,
+                    line,
+                });
+            }
+            Next::Output(Output::Closed) => {}
+            Next::Done => break,
+            Next::Timeout => {
+                if child.exited() {
+                    gate = None;
+                    let at = *exited_at.get_or_insert_with(Instant::now);
+                    if at.elapsed() > DRAIN_GRACE {
+                        break;
+                    }
+                } else if gate.is_some() && started.elapsed() > zig::GATE_TIMEOUT {
+                    gate = None;
+                }
+            }
+        }
+        if run.stop_reason().is_some() {
+            match stop_sent {
+                None => {
+                    child.signal_group(libc::SIGINT);
+                    stop_sent = Some(Instant::now());
+                    killed = true;
+                }
+                Some(at) if at.elapsed() > KILL_GRACE => {
+                    child.signal_group(libc::SIGKILL);
+                    stop_sent = Some(Instant::now());
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    drop(gate);
+    let status = child.wait(killed);
+    // Only now is the child done with its implicit token.
+    drop(token);
+    let elapsed = started.elapsed();
+
+    let group_status = match &status {
+        _ if killed => GroupStatus::Killed,
+        Ok(s) if s.success() => GroupStatus::Succeeded,
+        Ok(s) => GroupStatus::Failed(format!(
+            "{} {}{}",
+            group.program,
+            s,
+            first_error(&state.stderr, None).map_or(String::new(), |e| format!(": {e}"))
+        )),
+        Err(e) => GroupStatus::Failed(format!("waiting for {} failed: {e}", group.program)),
+    };
+    if group_status == GroupStatus::Succeeded {
+        estimate::store(group, state.units);
+    }
+    for (k, &a) in group.artifacts.iter().enumerate() {
+        if state.dispatched.get(k).copied().unwrap_or(false) {
+            continue;
+        }
+        let Some(artifact) = run.plan.artifacts.get(a) else {
+            continue;
+        };
+        let (error, cause) = match &group_status {
+            GroupStatus::Killed | GroupStatus::Skipped => (
+                stopped_message(run.stop_reason().unwrap_or(StopReason::Failure)),
+                Cause::Stopped,
+            ),
+            GroupStatus::Failed(why) => (
+                first_error(&state.stderr, Some(&artifact.resolved.bin))
+                    .map(|e| format!("{e} ({} {})", group.program, exit_text(&status)))
+                    .unwrap_or_else(|| why.clone()),
+                Cause::Build,
+            ),
+            GroupStatus::Succeeded => (
+                format!(
+                    "{} succeeded but reported no executable for bin `{}` of package `{}`",
+                    group.program, artifact.resolved.bin, artifact.resolved.package
+                ),
+                Cause::Build,
+            ),
+        };
+        run.settle(
+            a,
+            ArtifactOutcome::Failed {
+                error,
+                cause,
+                elapsed,
+            },
+        );
+    }
+    let failed = matches!(group_status, GroupStatus::Failed(_))
+        || (group_status == GroupStatus::Succeeded && !state.dispatched.iter().all(|d| *d));
+    finish(run, group, group_status, elapsed, state.stderr);
+    if failed {
+        run.fail();
+    }
+}
+
+/// What one group's message loop keeps.
+struct State {
+    units: u64,
+    estimate: Option<u64>,
+    /// Parallel to `group.artifacts`: handed to packaging.
+    dispatched: Vec<bool>,
+    stderr: Vec<String>,
+}
+
+fn on_message<'r>(
+    run: &'r Run<'r>,
+    group: &'r Group,
+    scope: &rayon::Scope<'r>,
+    started: Instant,
+    state: &mut State,
+    message: Message,
+) {
+    match message {
+        Message::CompilerArtifact(artifact) => {
+            state.units += 1;
+            run.sink.event(Event::UnitCompiled {
+                group: group.id,
+                done: state.units,
+                total: state.estimate.map(|e| e.max(state.units)),
+                name: artifact.target.name.clone(),
+                fresh: artifact.fresh,
+            });
+            let Some(reported) = &artifact.executable else {
+                return;
+            };
+            if !artifact.target.is_kind(TargetKind::Bin) {
+                return;
+            }
+            for (k, &a) in group.artifacts.iter().enumerate() {
+                let Some(planned) = run.plan.artifacts.get(a) else {
+                    continue;
+                };
+                if state.dispatched.get(k).copied().unwrap_or(true)
+                    || planned.resolved.bin != artifact.target.name
+                    || !same_package(planned, &artifact)
+                {
+                    continue;
+                }
+                state.dispatched[k] = true;
+                let executable = executable_path(reported, group, planned);
+                dispatch(run, a, executable, started, scope);
+            }
+        }
+        Message::CompilerMessage(m) => {
+            // Only with a message format that leaves rendering to us; show it as cargo would.
+            if let Some(rendered) = &m.message.rendered {
+                for line in rendered.lines() {
+                    state.stderr.push(line.to_string());
+                    run.sink.event(Event::GroupOutput {
+                        group: group.id,
+                        line: line.to_string(),
+                    });
+                }
+            }
+        }
+        Message::TextLine(line) if !line.trim().is_empty() => {
+            run.sink.event(Event::GroupOutput {
+                group: group.id,
+                line,
+            });
+        }
+        _ => {}
+    }
+}
+
+/// Queues the packaging of one artifact on the pool.
+fn dispatch<'r>(
+    run: &'r Run<'r>,
+    artifact: usize,
+    executable: Utf8PathBuf,
+    started: Instant,
+    scope: &rayon::Scope<'r>,
+) {
+    run.sink.event(Event::PackagingStarted { artifact });
+    scope.spawn(move |_| {
+        let Some(planned) = run.plan.artifacts.get(artifact) else {
+            return;
+        };
+        if let Some(signal) = run.options.interrupt.received() {
+            return run.settle(
+                artifact,
+                ArtifactOutcome::Failed {
+                    error: stopped_message(StopReason::Signal(signal)),
+                    cause: Cause::Stopped,
+                    elapsed: started.elapsed(),
+                },
+            );
+        }
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            package::package(planned, &executable, &run.package_options)
+        }));
+        let elapsed = started.elapsed();
+        match result {
+            Ok(Ok(packaged)) => {
+                run.settle(artifact, ArtifactOutcome::Packaged { packaged, elapsed })
+            }
+            Ok(Err(e)) => {
+                if let Some(signal) = run.options.interrupt.received() {
+                    // Most likely cancelled by the interrupt itself: not its own failure.
+                    return run.settle(
+                        artifact,
+                        ArtifactOutcome::Failed {
+                            error: stopped_message(StopReason::Signal(signal)),
+                            cause: Cause::Stopped,
+                            elapsed,
+                        },
+                    );
+                }
+                run.settle(
+                    artifact,
+                    ArtifactOutcome::Failed {
+                        error: describe(&e),
+                        cause: Cause::Package,
+                        elapsed,
+                    },
+                );
+                run.fail();
+            }
+            Err(_) => {
+                run.settle(
+                    artifact,
+                    ArtifactOutcome::Failed {
+                        error: "packaging panicked (a bug in lambda-batch: please report it)"
+                            .into(),
+                        cause: Cause::Package,
+                        elapsed,
+                    },
+                );
+                run.fail();
+            }
+        }
+    });
+}
+
+/// The command to spawn, and how to show it.
+fn command(run: &Run<'_>, group: &Group) -> (Command, String) {
+    let mut shown = group.clone();
+    if run.options.keep_going {
+        shown.args.push("--keep-going".into());
+    }
+    shown.env.extend(zig::extra_env(group));
+    let program = run
+        .options
+        .programs
+        .get(&group.program)
+        .cloned()
+        .unwrap_or_else(|| group.program.clone().into());
+    let mut command = Command::new(program);
+    command
+        .args(&shown.args)
+        .envs(&shown.env)
+        .current_dir(&group.workspace_root);
+    if run.options.color
+        && std::env::var_os("CARGO_TERM_COLOR").is_none()
+        && !group.env.contains_key("CARGO_TERM_COLOR")
+    {
+        command.env("CARGO_TERM_COLOR", "always");
+    }
+    run.jobserver.configure(&mut command);
+    (command, shown.command_line())
+}
+
+/// Records a group that never started because the run stopped.
+fn skip(run: &Run<'_>, group: &Group, reason: StopReason) {
+    for &a in &group.artifacts {
+        run.settle(
+            a,
+            ArtifactOutcome::Failed {
+                error: stopped_message(reason),
+                cause: Cause::Stopped,
+                elapsed: Duration::ZERO,
+            },
+        );
+    }
+    finish(run, group, GroupStatus::Skipped, Duration::ZERO, Vec::new());
+}
+
+/// Records a group whose child could not be started.
+fn fail_to_start(run: &Run<'_>, group: &Group, started: Instant, why: String) {
+    let elapsed = started.elapsed();
+    for &a in &group.artifacts {
+        run.settle(
+            a,
+            ArtifactOutcome::Failed {
+                error: why.clone(),
+                cause: Cause::Build,
+                elapsed,
+            },
+        );
+    }
+    finish(run, group, GroupStatus::Failed(why), elapsed, Vec::new());
+    run.fail();
+}
+
+fn finish(
+    run: &Run<'_>,
+    group: &Group,
+    status: GroupStatus,
+    elapsed: Duration,
+    stderr: Vec<String>,
+) {
+    run.sink.event(Event::GroupFinished {
+        group: group.id,
+        status: status.clone(),
+        elapsed,
+    });
+    let mut all = run.groups.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(slot) = all.get_mut(group.id) {
+        *slot = Some(GroupOutcome {
+            status,
+            elapsed,
+            stderr,
+        });
+    }
+}
+
+/// Why an artifact was not built when the run stopped.
+fn stopped_message(reason: StopReason) -> String {
+    match reason {
+        StopReason::Failure => {
+            "not built: the run stopped after a failure (--keep-going builds the rest)".into()
+        }
+        StopReason::Signal(libc::SIGINT) => "not built: interrupted (Ctrl-C)".into(),
+        StopReason::Signal(s) => format!("not built: interrupted by signal {s}"),
+    }
+}
+
+fn exit_text(status: &std::io::Result<std::process::ExitStatus>) -> String {
+    match status {
+        Ok(s) => s.to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// A packaging error with its help line, for people.
+fn describe(e: &PackageError) -> String {
+    use miette::Diagnostic;
+    match e.help() {
+        Some(help) => format!("{e} (help: {help})"),
+        None => e.to_string(),
+    }
+}
+
+/// Whether cargo's artifact comes from the planned artifact's package. The manifest path says
+/// it directly; `cross` reports paths inside its container, so the package id's name decides
+/// when the paths differ.
+fn same_package(planned: &PlannedArtifact, artifact: &cargo_metadata::Artifact) -> bool {
+    if artifact.manifest_path.parent() == Some(planned.resolved.package_dir.as_path()) {
+        return true;
+    }
+    package_name(&artifact.package_id.repr).is_none_or(|name| name == planned.resolved.package)
+}
+
+/// The package name in a package id: `path+file:///x/catalog#catalog-api@0.1.0`,
+/// `path+file:///x/orders#0.1.0` (name = directory), or the old `name 0.1.0 (source)`.
+pub fn package_name(id: &str) -> Option<&str> {
+    if let Some((url, fragment)) = id.rsplit_once('#') {
+        return match fragment.split_once('@') {
+            Some((name, _)) => Some(name),
+            None => url.rsplit('/').next().filter(|s| !s.is_empty()),
+        };
+    }
+    id.split_once(' ').map(|(name, _)| name)
+}
+
+/// Where the executable is: as cargo reported it, or, when that path is not on this machine
+/// (`cross` reports container paths), where cargo puts it in the target dir.
+fn executable_path(reported: &Utf8Path, group: &Group, planned: &PlannedArtifact) -> Utf8PathBuf {
+    if reported.exists() {
+        return reported.to_path_buf();
+    }
+    let profile_dir = match group.profile.as_str() {
+        "dev" | "test" => "debug",
+        "release" | "bench" => "release",
+        other => other,
+    };
+    let local = group
+        .target_dir
+        .join(&group.target)
+        .join(profile_dir)
+        .join(&planned.resolved.bin);
+    if local.exists() {
+        local
+    } else {
+        reported.to_path_buf()
+    }
+}
+
+/// The line of cargo's stderr that says what went wrong: for `bin`, its "could not compile"
+/// line if there is one, otherwise the first error line.
+fn first_error(stderr: &[String], bin: Option<&str>) -> Option<String> {
+    let errors: Vec<String> = stderr
+        .iter()
+        .map(|l| strip_ansi(l))
+        .filter(|l| l.trim_start().starts_with("error"))
+        .collect();
+    if let Some(bin) = bin {
+        let needle = format!("(bin \"{bin}\")");
+        if let Some(line) = errors.iter().find(|l| l.contains(&needle)) {
+            return Some(line.trim().to_string());
+        }
+    }
+    errors
+        .iter()
+        .find(|l| l.contains("could not compile"))
+        .or_else(|| errors.first())
+        .map(|l| l.trim().to_string())
+}
+
+/// `line` without ANSI escape sequences (cargo colors its stderr when asked to).
+pub fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters final-byte (0x40..=0x7e).
+            if chars.clone().next() == Some('[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('\u{40}'..='\u{7e}').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names_in_every_id_format() {
+        assert_eq!(
+            package_name("path+file:///x/catalog#catalog-api@0.1.0"),
+            Some("catalog-api")
+        );
+        assert_eq!(package_name("path+file:///x/orders#0.1.0"), Some("orders"));
+        assert_eq!(
+            package_name("registry+https://github.com/rust-lang/crates.io-index#serde@1.0.1"),
+            Some("serde")
+        );
+        assert_eq!(
+            package_name("orders 0.1.0 (path+file:///x/orders)"),
+            Some("orders")
+        );
+        assert_eq!(package_name(""), None);
+    }
+
+    #[test]
+    fn the_error_line_for_a_bin_is_its_could_not_compile_line() {
+        let stderr: Vec<String> = [
+            "   Compiling broken v0.1.0",
+            "\u{1b}[1m\u{1b}[31merror[E0425]\u{1b}[0m: cannot find value `x` in this scope",
+            "error: could not compile `broken` (bin \"broken\") due to 1 previous error",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            first_error(&stderr, Some("broken")).as_deref(),
+            Some("error: could not compile `broken` (bin \"broken\") due to 1 previous error")
+        );
+        assert_eq!(
+            first_error(&stderr, Some("other")).as_deref(),
+            Some("error: could not compile `broken` (bin \"broken\") due to 1 previous error")
+        );
+        assert_eq!(
+            first_error(&stderr[..2], None).as_deref(),
+            Some("error[E0425]: cannot find value `x` in this scope")
+        );
+        assert_eq!(first_error(&[], None), None);
+    }
+}

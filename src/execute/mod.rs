@@ -1,0 +1,250 @@
+//! Stage 4: running a [`Plan`]. Each group is one cargo child; the groups of a lane (one
+//! target dir, which cargo locks) run in turn, lanes run at the same time, and one jobserver
+//! shared by every child bounds the total parallelism. Each executable is packaged on the rayon
+//! pool the moment cargo reports it. Everything observable is reported as [`Event`]s to an
+//! [`EventSink`]; the outcome of every artifact and group is returned as a [`RunOutcome`].
+//!
+//! Parallelism: the jobserver holds `jobs` tokens. Every cargo child owns one implicit token
+//! (cargo always runs one job without asking), so the executor takes a token from the pool
+//! before it starts a child and gives it back when the child has exited: the children and
+//! everything they run never exceed `jobs` at once, and a lane waits for a token before it
+//! starts its next group.
+
+pub mod child;
+pub mod estimate;
+pub mod events;
+pub mod outcome;
+pub mod signals;
+pub mod tools;
+pub mod zig;
+
+mod group;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use camino::Utf8PathBuf;
+
+pub use events::{Event, EventSink, GroupStatus, StopReason};
+pub use group::{package_name, strip_ansi};
+pub use outcome::{ArtifactOutcome, Cause, GroupOutcome, RunOutcome};
+pub use signals::Interrupt;
+
+use crate::package::PackageOptions;
+use crate::plan::Plan;
+
+/// How to run a plan.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Total parallel jobs shared by every cargo child (at least 1).
+    pub jobs: usize,
+    /// Build everything possible after a failure (and pass `--keep-going` to cargo).
+    pub keep_going: bool,
+    /// Each build program's location, from [`tools::locate`]; others are looked up by name.
+    pub programs: BTreeMap<String, PathBuf>,
+    /// Ask cargo for colored diagnostics (its stderr is a pipe, so it would not by itself).
+    pub color: bool,
+    /// `SOURCE_DATE_EPOCH`, for the zip timestamps.
+    pub source_date_epoch: Option<i64>,
+    /// Set by Ctrl-C / SIGTERM.
+    pub interrupt: Interrupt,
+}
+
+/// Why a run could not start at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    /// The jobserver or the thread pool could not be created.
+    #[error("cannot set up the build: {0}")]
+    Setup(String),
+}
+
+/// How often a lane waiting on its cargo child looks at the stop flags.
+const POLL: Duration = Duration::from_millis(50);
+
+/// State shared by the lanes and the packaging jobs of one run.
+struct Run<'a> {
+    plan: &'a Plan,
+    options: &'a Options,
+    sink: &'a dyn EventSink,
+    jobserver: jobserver::Client,
+    gate: zig::StartGate,
+    package_options: PackageOptions,
+    /// A build or packaging failed.
+    failed: AtomicBool,
+    /// The `Stopping` event was sent.
+    announced: AtomicBool,
+    artifacts: Mutex<Vec<Option<ArtifactOutcome>>>,
+    groups: Mutex<Vec<Option<GroupOutcome>>>,
+}
+
+impl Run<'_> {
+    /// Why new work must not start, if it must not.
+    fn stop_reason(&self) -> Option<StopReason> {
+        if let Some(signal) = self.options.interrupt.received() {
+            Some(StopReason::Signal(signal))
+        } else if !self.options.keep_going && self.failed.load(Ordering::SeqCst) {
+            Some(StopReason::Failure)
+        } else {
+            None
+        }
+    }
+
+    /// Records a failure; without `--keep-going` that stops the run.
+    fn fail(&self) {
+        self.failed.store(true, Ordering::SeqCst);
+        self.announce_stop();
+    }
+
+    /// Sends `Stopping` once, when the run stops early.
+    fn announce_stop(&self) {
+        if let Some(reason) = self.stop_reason()
+            && !self.announced.swap(true, Ordering::SeqCst)
+        {
+            self.sink.event(Event::Stopping { reason });
+        }
+    }
+
+    /// Records the outcome of one artifact (the first outcome wins) and reports it.
+    fn settle(&self, artifact: usize, outcome: ArtifactOutcome) {
+        let event = match &outcome {
+            ArtifactOutcome::Packaged { packaged, elapsed } => Event::ArtifactPackaged {
+                artifact,
+                packaged: packaged.clone(),
+                elapsed: *elapsed,
+            },
+            ArtifactOutcome::Failed { error, cause, .. } => Event::ArtifactFailed {
+                artifact,
+                error: error.clone(),
+                cause: *cause,
+            },
+        };
+        let mut all = self.artifacts.lock().unwrap_or_else(|e| e.into_inner());
+        match all.get_mut(artifact) {
+            Some(slot @ None) => *slot = Some(outcome),
+            _ => return,
+        }
+        drop(all);
+        self.sink.event(event);
+    }
+}
+
+/// Runs `plan`: every group, every packaging job; returns when all are done (or stopped).
+pub fn execute(
+    plan: &Plan,
+    options: &Options,
+    sink: &dyn EventSink,
+) -> Result<RunOutcome, ExecuteError> {
+    let started = Instant::now();
+    let jobs = options.jobs.max(1);
+    let jobserver = jobserver::Client::new(jobs)
+        .map_err(|e| ExecuteError::Setup(format!("cannot create the jobserver: {e}")))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("lambda-batch-package-{i}"))
+        .build()
+        .map_err(|e| ExecuteError::Setup(format!("cannot start the packaging threads: {e}")))?;
+    let run = Run {
+        plan,
+        options,
+        sink,
+        jobserver,
+        gate: zig::StartGate::default(),
+        package_options: package_options(options),
+        failed: AtomicBool::new(false),
+        announced: AtomicBool::new(false),
+        artifacts: Mutex::new(vec![None; plan.artifacts.len()]),
+        groups: Mutex::new(vec![None; plan.groups.len()]),
+    };
+    sink.event(Event::RunStarted {
+        groups: plan.groups.len(),
+        artifacts: plan.artifacts.len(),
+        jobs,
+    });
+
+    let mut lanes: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for g in &plan.groups {
+        lanes.entry(g.lane).or_default().push(g.id);
+    }
+    // Packaging jobs are spawned into this scope by the lanes; it returns once the last one
+    // has finished, so no output is still being written when the run reports.
+    pool.in_place_scope(|scope| {
+        std::thread::scope(|threads| {
+            for groups in lanes.values() {
+                let run = &run;
+                threads.spawn(move || {
+                    for &g in groups {
+                        if let Some(group) = run.plan.groups.get(g) {
+                            group::run(run, group, scope);
+                        }
+                    }
+                });
+            }
+        });
+    });
+
+    // A failure under --keep-going is no stop: `stop_reason` is `None` then.
+    let stopped = run.stop_reason();
+    if matches!(stopped, Some(StopReason::Signal(_))) {
+        for dir in output_dirs(plan) {
+            crate::package::remove_stray_temp_files(&dir);
+        }
+    }
+    let artifacts = run
+        .artifacts
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|| ArtifactOutcome::Failed {
+                error: "not built: the run stopped first".into(),
+                cause: Cause::Stopped,
+                elapsed: Duration::ZERO,
+            })
+        })
+        .collect();
+    let groups = run
+        .groups
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or(GroupOutcome {
+                status: GroupStatus::Skipped,
+                elapsed: Duration::ZERO,
+                stderr: Vec::new(),
+            })
+        })
+        .collect();
+    Ok(RunOutcome {
+        artifacts,
+        groups,
+        stopped,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Every directory packaging writes files into (temporary files are created beside their
+/// destination, so these are where stray ones can be).
+pub fn output_dirs(plan: &Plan) -> BTreeSet<Utf8PathBuf> {
+    let mut dirs = BTreeSet::new();
+    for a in &plan.artifacts {
+        dirs.insert(a.resolved.lambda_dir.clone());
+        for f in &a.files {
+            if let Some(parent) = f.parent() {
+                dirs.insert(parent.to_path_buf());
+            }
+        }
+    }
+    dirs
+}
+
+/// The packaging settings of this run.
+fn package_options(options: &Options) -> PackageOptions {
+    PackageOptions {
+        source_date_epoch: options.source_date_epoch,
+        cancel: Some(options.interrupt.flag()),
+    }
+}

@@ -1,0 +1,70 @@
+//! Finding the build programs on PATH before anything starts, so that a missing tool is one
+//! clear message (and exit 3) rather than a failure halfway through a run.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::plan::Plan;
+
+/// A build program the plan needs that is not on PATH.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{program}` is not installed (or not on PATH); it is needed for {needed_for}")]
+pub struct MissingTool {
+    /// The program.
+    pub program: String,
+    /// Which groups need it, for people.
+    pub needed_for: String,
+    /// How to install it.
+    pub install: String,
+}
+
+/// Every program the plan spawns, located on PATH, by name.
+pub fn locate(plan: &Plan) -> Result<BTreeMap<String, PathBuf>, Vec<MissingTool>> {
+    let mut found = BTreeMap::new();
+    let mut missing = Vec::new();
+    let mut users: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for g in &plan.groups {
+        let names: Vec<&str> = g
+            .artifacts
+            .iter()
+            .filter_map(|&i| plan.artifacts.get(i))
+            .map(|a| a.resolved.name.as_str())
+            .collect();
+        users.entry(g.program.as_str()).or_default().push(format!(
+            "{} ({})",
+            names.join(", "),
+            g.target
+        ));
+    }
+    for (program, needed) in users {
+        match which::which(program) {
+            Ok(path) => {
+                found.insert(program.to_string(), path);
+            }
+            Err(_) => missing.push(MissingTool {
+                program: program.to_string(),
+                needed_for: needed.join("; "),
+                install: install_hint(program).to_string(),
+            }),
+        }
+    }
+    if missing.is_empty() {
+        Ok(found)
+    } else {
+        Err(missing)
+    }
+}
+
+/// How to install a build program (the same advice `lambda-batch doctor` gives).
+pub fn install_hint(program: &str) -> &'static str {
+    match program {
+        "cargo" => "install Rust with rustup: https://rustup.rs",
+        "cargo-zigbuild" => {
+            "pip install cargo-zigbuild (or cargo install --locked cargo-zigbuild, plus zig)"
+        }
+        "cross" => {
+            "cargo install cross --git https://github.com/cross-rs/cross (it also needs Docker or Podman)"
+        }
+        _ => "install it and make sure it is on PATH",
+    }
+}
