@@ -3,6 +3,7 @@
 //! Every inherited setting is merged here (defaults → workspace → artifact), every bin and
 //! package is looked up, every include glob expanded, so that later stages read final values.
 
+pub mod cache;
 pub mod includes;
 pub mod workspace;
 

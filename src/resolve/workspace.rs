@@ -1,13 +1,17 @@
-//! `cargo metadata` for every workspace of the manifest, in parallel, one call per directory.
+//! `cargo metadata` for every workspace of the manifest, in parallel, one call per directory,
+//! answered from [`super::cache`] while the workspace's files are unchanged.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
+use std::time::SystemTime;
 
 use camino::{Utf8Path, Utf8PathBuf};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use super::cache::MetadataCache;
 
 /// What resolution needs to know about one package.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PackageInfo {
     /// The package name.
     pub name: String,
@@ -22,7 +26,7 @@ pub struct PackageInfo {
 }
 
 /// A cargo workspace as `cargo metadata` and its root Cargo.toml describe it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkspaceInfo {
     /// The cargo workspace root.
     pub root: Utf8PathBuf,
@@ -52,11 +56,13 @@ pub fn load_all(dirs: &[Utf8PathBuf]) -> Vec<Result<WorkspaceInfo, WorkspaceErro
     // `cargo metadata` is a child process, so threads waiting on it cost nothing: run them all
     // at once (bounded), not limited to the CPU-sized rayon pool.
     const AT_ONCE: usize = 16;
+    let cache = MetadataCache::from_env();
+    let cache = cache.as_ref();
     let mut out: Vec<Option<Result<WorkspaceInfo, WorkspaceError>>> = vec![None; dirs.len()];
     for (chunk_dirs, chunk_out) in dirs.chunks(AT_ONCE).zip(out.chunks_mut(AT_ONCE)) {
         std::thread::scope(|s| {
             for (dir, slot) in chunk_dirs.iter().zip(chunk_out.iter_mut()) {
-                s.spawn(move || *slot = Some(load(dir)));
+                s.spawn(move || *slot = Some(load_with(dir, cache).map(|(info, _)| info)));
             }
         });
     }
@@ -74,6 +80,14 @@ pub fn load_all(dirs: &[Utf8PathBuf]) -> Vec<Result<WorkspaceInfo, WorkspaceErro
 
 /// Reads one workspace directory.
 pub fn load(dir: &Utf8Path) -> Result<WorkspaceInfo, WorkspaceError> {
+    load_with(dir, MetadataCache::from_env().as_ref()).map(|(info, _)| info)
+}
+
+/// Reads one workspace directory through `cache`; `true` when the answer came from it.
+pub fn load_with(
+    dir: &Utf8Path,
+    cache: Option<&MetadataCache>,
+) -> Result<(WorkspaceInfo, bool), WorkspaceError> {
     if !dir.is_dir() {
         return Err(WorkspaceError {
             message: format!("workspace directory `{dir}` does not exist"),
@@ -87,6 +101,19 @@ pub fn load(dir: &Utf8Path) -> Result<WorkspaceInfo, WorkspaceError> {
             help: "point `workspace` at a cargo workspace root or a package directory".into(),
         });
     }
+    if let Some(info) = cache.and_then(|c| c.get(dir)) {
+        return Ok((info, true));
+    }
+    let started = SystemTime::now();
+    let info = metadata(dir, &manifest)?;
+    if let Some(c) = cache {
+        c.put(dir, &info, started);
+    }
+    Ok((info, false))
+}
+
+/// Runs `cargo metadata --no-deps` for `manifest` (in `dir`).
+fn metadata(dir: &Utf8Path, manifest: &Utf8Path) -> Result<WorkspaceInfo, WorkspaceError> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let output = Command::new(&cargo)
         .args([

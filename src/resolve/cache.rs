@@ -1,0 +1,413 @@
+//! A cache of what `cargo metadata --no-deps` said about a workspace directory.
+//!
+//! Each `cargo metadata` is a child process of ~20 ms of CPU (most of it rustup's proxy and
+//! cargo's start-up): 50 workspaces cost a second of CPU, which is most of a `check`. Its
+//! answer only depends on files that can be listed, so it is kept with a fingerprint of them
+//! and reused while the fingerprint holds:
+//! - the contents (or absence) of `Cargo.toml`, `.cargo/config.toml`, `.cargo/config`,
+//!   `rust-toolchain` and `rust-toolchain.toml` in the directory and every ancestor, and of
+//!   `config.toml`/`config` in `CARGO_HOME`;
+//! - the contents of every member's `Cargo.toml`;
+//! - the entries of every directory where cargo discovers bins (`src/`, `src/bin/`, each
+//!   `src/bin/*/`) and of the directories that `[workspace] members` globs expand in;
+//! - every `CARGO*` and `RUSTUP*` environment variable, `PATH`, and lambda-batch's version.
+//!
+//! Any difference is a miss: cargo runs, and the entry is replaced. An answer whose inputs were
+//! modified less than [`RACY`] before cargo started is not stored (cargo may have read the
+//! previous contents). Entries live in `$LAMBDA_BATCH_CACHE_DIR`, else
+//! `$XDG_CACHE_HOME/lambda-batch`, else `~/.cache/lambda-batch`, under `metadata/`, one JSON
+//! file per directory; `LAMBDA_BATCH_CACHE_DIR=""` turns the cache off. Any I/O problem with
+//! the cache falls back to running cargo.
+
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::workspace::WorkspaceInfo;
+
+/// Inputs modified this close to cargo's start are not trusted to be what cargo read.
+pub const RACY: Duration = Duration::from_secs(2);
+
+/// Bump when the entry layout or the fingerprint's recipe changes.
+const FORMAT: u32 = 1;
+
+/// Where entries are stored.
+#[derive(Debug, Clone)]
+pub struct MetadataCache {
+    dir: PathBuf,
+}
+
+/// One stored answer.
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    format: u32,
+    dir: Utf8PathBuf,
+    /// Files whose contents (or absence) the answer depends on.
+    files: Vec<Utf8PathBuf>,
+    /// Directories whose entries (or absence) the answer depends on.
+    dirs: Vec<Utf8PathBuf>,
+    /// The fingerprint of all of the above when the answer was stored.
+    fingerprint: String,
+    info: WorkspaceInfo,
+}
+
+impl MetadataCache {
+    /// The cache the environment asks for; `None` when it is turned off or has no home.
+    pub fn from_env() -> Option<Self> {
+        let dir = match std::env::var_os("LAMBDA_BATCH_CACHE_DIR") {
+            Some(d) if d.is_empty() => return None,
+            Some(d) => PathBuf::from(d),
+            None => match std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+                Some(d) => PathBuf::from(d).join("lambda-batch"),
+                None => PathBuf::from(std::env::var_os("HOME")?)
+                    .join(".cache")
+                    .join("lambda-batch"),
+            },
+        };
+        Some(Self::at(dir))
+    }
+
+    /// A cache rooted at `dir`.
+    pub fn at(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    fn entry_path(&self, dir: &Utf8Path) -> PathBuf {
+        let name = hex(&Sha256::digest(dir.as_str().as_bytes()))[..32].to_string();
+        self.dir.join("metadata").join(format!("{name}.json"))
+    }
+
+    /// The stored answer for `dir`, if its inputs are unchanged.
+    pub fn get(&self, dir: &Utf8Path) -> Option<WorkspaceInfo> {
+        let bytes = fs::read(self.entry_path(dir)).ok()?;
+        let entry: Entry = serde_json::from_slice(&bytes).ok()?;
+        if entry.format != FORMAT || entry.dir != dir {
+            return None;
+        }
+        let (now, _) = fingerprint(dir, &entry.files, &entry.dirs);
+        (now == entry.fingerprint).then_some(entry.info)
+    }
+
+    /// Stores cargo's answer for `dir`, obtained by a cargo started at `started`.
+    pub fn put(&self, dir: &Utf8Path, info: &WorkspaceInfo, started: SystemTime) {
+        let (files, dirs) = inputs(dir, info);
+        let (fingerprint, newest) = fingerprint(dir, &files, &dirs);
+        if newest.is_some_and(|t| t + RACY > started) {
+            return;
+        }
+        let entry = Entry {
+            format: FORMAT,
+            dir: dir.to_path_buf(),
+            files,
+            dirs,
+            fingerprint,
+            info: info.clone(),
+        };
+        let path = self.entry_path(dir);
+        let Some(parent) = path.parent() else { return };
+        let write = || -> std::io::Result<()> {
+            fs::create_dir_all(parent)?;
+            let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
+            tmp.write_all(&serde_json::to_vec(&entry).map_err(std::io::Error::other)?)?;
+            tmp.persist(&path).map_err(|e| e.error)?;
+            Ok(())
+        };
+        // A cache that cannot be written only costs speed.
+        let _ = write();
+    }
+}
+
+/// The files and directories that `cargo metadata --no-deps` run in `dir` reads to produce
+/// `info` (a superset: anything that could change the answer).
+fn inputs(dir: &Utf8Path, info: &WorkspaceInfo) -> (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) {
+    let mut files = Vec::new();
+    let mut dirs = Vec::new();
+    // Cargo looks for the workspace root, config files and toolchain files upward.
+    for a in dir.ancestors() {
+        for name in [
+            "Cargo.toml",
+            ".cargo/config.toml",
+            ".cargo/config",
+            "rust-toolchain",
+            "rust-toolchain.toml",
+        ] {
+            files.push(a.join(name));
+        }
+    }
+    if let Some(home) = cargo_home() {
+        files.push(home.join("config.toml"));
+        files.push(home.join("config"));
+    }
+    files.push(info.manifest_path.clone());
+    for p in &info.packages {
+        files.push(p.dir.join("Cargo.toml"));
+        // Bins are discovered from src/main.rs, src/bin/*.rs and src/bin/*/main.rs.
+        dirs.push(p.dir.join("src"));
+        let bin = p.dir.join("src/bin");
+        if let Ok(rd) = bin.read_dir_utf8() {
+            for e in rd.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    dirs.push(e.path().to_path_buf());
+                }
+            }
+        }
+        dirs.push(bin);
+    }
+    dirs.extend(member_glob_dirs(&info.root, &info.manifest_path));
+    files.sort();
+    files.dedup();
+    dirs.sort();
+    dirs.dedup();
+    (files, dirs)
+}
+
+/// The directories whose entries decide what the `members` globs of the root Cargo.toml
+/// match: for `crates/*`, `crates/`; for `a/*/b`, `a/` and every `a/*/`.
+fn member_glob_dirs(root: &Utf8Path, manifest: &Utf8Path) -> Vec<Utf8PathBuf> {
+    let Ok(text) = fs::read_to_string(manifest) else {
+        return Vec::new();
+    };
+    let Ok(doc) = toml::from_str::<toml::Table>(&text) else {
+        return Vec::new();
+    };
+    let patterns = doc
+        .get("workspace")
+        .and_then(|w| w.get("members"))
+        .and_then(|m| m.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for p in patterns.iter().filter_map(|p| p.as_str()) {
+        let parts: Vec<&str> = p
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect();
+        let Some(k) = parts.iter().position(|s| s.contains(['*', '?', '[', ']'])) else {
+            continue;
+        };
+        let prefix = parts[..k]
+            .iter()
+            .fold(root.to_path_buf(), |acc, s| acc.join(s));
+        let depth = parts.len() - k - 1;
+        for e in walkdir::WalkDir::new(&prefix)
+            .max_depth(depth)
+            .into_iter()
+            .flatten()
+        {
+            if e.file_type().is_dir()
+                && let Some(d) = Utf8Path::from_path(e.path())
+            {
+                out.push(d.to_path_buf());
+            }
+        }
+        out.push(prefix);
+    }
+    out
+}
+
+fn cargo_home() -> Option<Utf8PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+    Utf8PathBuf::from_path_buf(home).ok()
+}
+
+/// The fingerprint of `dir`'s inputs, and the newest modification time among them.
+fn fingerprint(
+    dir: &Utf8Path,
+    files: &[Utf8PathBuf],
+    dirs: &[Utf8PathBuf],
+) -> (String, Option<SystemTime>) {
+    let mut h = Sha256::new();
+    let mut newest: Option<SystemTime> = None;
+    let mut seen = |m: &fs::Metadata| {
+        if let Ok(t) = m.modified() {
+            newest = Some(newest.map_or(t, |n| n.max(t)));
+        }
+    };
+    h.update(format!("{FORMAT}\0{}\0{dir}\0", env!("CARGO_PKG_VERSION")));
+    let mut vars: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())))
+        .filter(|(k, _)| k.starts_with("CARGO") || k.starts_with("RUSTUP") || k == "PATH")
+        .collect();
+    vars.sort();
+    for (k, v) in vars {
+        h.update(format!("env\0{k}\0{v}\0"));
+    }
+    for f in files {
+        h.update(format!("file\0{f}\0"));
+        match fs::metadata(f) {
+            Ok(m) if m.is_file() => {
+                seen(&m);
+                match fs::read(f) {
+                    Ok(bytes) => {
+                        h.update(Sha256::digest(&bytes));
+                    }
+                    Err(e) => h.update(format!("unreadable {:?}", e.kind())),
+                }
+            }
+            Ok(_) => h.update("not a file"),
+            Err(_) => h.update("absent"),
+        }
+    }
+    for d in dirs {
+        h.update(format!("dir\0{d}\0"));
+        match (fs::metadata(d), d.read_dir_utf8()) {
+            (Ok(m), Ok(rd)) => {
+                seen(&m);
+                let mut names: Vec<String> = rd
+                    .flatten()
+                    .map(|e| {
+                        let kind = match e.file_type() {
+                            Ok(t) if t.is_dir() => "d",
+                            Ok(t) if t.is_symlink() => "l",
+                            _ => "f",
+                        };
+                        format!("{kind}{}", e.file_name())
+                    })
+                    .collect();
+                names.sort();
+                for n in names {
+                    h.update(n);
+                    h.update("\0");
+                }
+            }
+            _ => h.update("absent"),
+        }
+    }
+    (hex(&h.finalize()), newest)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::workspace::load_with;
+
+    fn write(path: &Utf8Path, text: &str) {
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    }
+
+    /// Makes every file and directory under `root` look older than [`RACY`].
+    fn age(root: &Utf8Path) {
+        let old = SystemTime::now() - Duration::from_secs(60);
+        for e in walkdir::WalkDir::new(root).into_iter().flatten() {
+            let f = fs::File::open(e.path()).unwrap();
+            f.set_modified(old).unwrap();
+        }
+    }
+
+    fn workspace() -> (tempfile::TempDir, Utf8PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = Utf8PathBuf::from_path_buf(tmp.path().canonicalize().unwrap()).unwrap();
+        write(
+            &root.join("Cargo.toml"),
+            "[workspace]\nresolver = \"2\"\nmembers = [\"crates/*\"]\n",
+        );
+        write(
+            &root.join("crates/a/Cargo.toml"),
+            "[package]\nname = \"a\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        );
+        write(&root.join("crates/a/src/bin/one.rs"), "fn main() {}\n");
+        (tmp, root)
+    }
+
+    fn bins(info: &WorkspaceInfo) -> Vec<String> {
+        let mut out: Vec<String> = info
+            .packages
+            .iter()
+            .flat_map(|p| p.bins.iter().map(|b| format!("{}:{b}", p.name)))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn answers_from_the_cache_until_an_input_changes() {
+        let (_tmp, root) = workspace();
+        let store = tempfile::tempdir().unwrap();
+        let cache = MetadataCache::at(store.path());
+
+        // Freshly written files are too recent to trust: not stored.
+        let (_, cached) = load_with(&root, Some(&cache)).unwrap();
+        assert!(!cached);
+        let (_, cached) = load_with(&root, Some(&cache)).unwrap();
+        assert!(!cached);
+
+        age(&root);
+        let (first, cached) = load_with(&root, Some(&cache)).unwrap();
+        assert!(!cached);
+        let (again, cached) = load_with(&root, Some(&cache)).unwrap();
+        assert!(cached, "unchanged inputs are answered from the cache");
+        assert_eq!(bins(&again), bins(&first));
+        assert_eq!(bins(&first), ["a:one"]);
+
+        // A Cargo.toml edit: a feature and an explicit bin.
+        write(
+            &root.join("crates/a/Cargo.toml"),
+            "[package]\nname = \"a\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[features]\nfast = []\n\n[[bin]]\nname = \"two\"\npath = \"src/two.rs\"\n",
+        );
+        write(&root.join("crates/a/src/two.rs"), "fn main() {}\n");
+        age(&root);
+        let (info, cached) = load_with(&root, Some(&cache)).unwrap();
+        assert!(!cached, "a changed Cargo.toml is a miss");
+        assert_eq!(bins(&info), ["a:one", "a:two"]);
+        assert!(info.packages[0].features.contains("fast"));
+        assert!(load_with(&root, Some(&cache)).unwrap().1);
+
+        // A bin discovered from a new file, without any Cargo.toml change.
+        write(
+            &root.join("crates/a/src/bin/three/main.rs"),
+            "fn main() {}\n",
+        );
+        age(&root);
+        let (info, cached) = load_with(&root, Some(&cache)).unwrap();
+        assert!(!cached, "a new src/bin entry is a miss");
+        assert_eq!(bins(&info), ["a:one", "a:three", "a:two"]);
+
+        // A member matched by the `crates/*` glob.
+        write(
+            &root.join("crates/b/Cargo.toml"),
+            "[package]\nname = \"b\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        );
+        write(&root.join("crates/b/src/main.rs"), "fn main() {}\n");
+        age(&root);
+        let (info, cached) = load_with(&root, Some(&cache)).unwrap();
+        assert!(!cached, "a new member is a miss");
+        assert_eq!(bins(&info), ["a:one", "a:three", "a:two", "b:b"]);
+
+        // The profile keys read from the root Cargo.toml follow it too.
+        write(
+            &root.join("Cargo.toml"),
+            "[workspace]\nresolver = \"2\"\nmembers = [\"crates/*\"]\n\n[profile.release]\nlto = true\n",
+        );
+        age(&root);
+        let (info, cached) = load_with(&root, Some(&cache)).unwrap();
+        assert!(!cached);
+        assert!(info.release_keys.contains("lto"));
+        assert!(load_with(&root, Some(&cache)).unwrap().1);
+    }
+
+    #[test]
+    fn a_corrupt_entry_is_a_miss() {
+        let (_tmp, root) = workspace();
+        age(&root);
+        let store = tempfile::tempdir().unwrap();
+        let cache = MetadataCache::at(store.path());
+        load_with(&root, Some(&cache)).unwrap();
+        assert!(load_with(&root, Some(&cache)).unwrap().1);
+        fs::write(cache.entry_path(&root), "{not json").unwrap();
+        let (info, cached) = load_with(&root, Some(&cache)).unwrap();
+        assert!(!cached);
+        assert_eq!(bins(&info), ["a:one"]);
+    }
+}
