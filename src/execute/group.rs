@@ -101,6 +101,7 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
             }
         }
         if run.stop_reason().is_some() {
+            run.announce_stop();
             match stop_sent {
                 None => {
                     child.signal_group(libc::SIGINT);
@@ -223,7 +224,7 @@ fn on_message<'r>(
                 }
                 state.dispatched[k] = true;
                 let executable = executable_path(reported, group, planned);
-                dispatch(run, a, executable, started, scope);
+                dispatch(run, group.id, a, executable, started, scope);
             }
         }
         Message::CompilerMessage(m) => {
@@ -251,70 +252,67 @@ fn on_message<'r>(
 /// Queues the packaging of one artifact on the pool.
 fn dispatch<'r>(
     run: &'r Run<'r>,
+    group: usize,
     artifact: usize,
     executable: Utf8PathBuf,
     started: Instant,
     scope: &rayon::Scope<'r>,
 ) {
     run.sink.event(Event::PackagingStarted { artifact });
+    run.job_queued(group);
     scope.spawn(move |_| {
-        let Some(planned) = run.plan.artifacts.get(artifact) else {
-            return;
-        };
-        if let Some(signal) = run.options.interrupt.received() {
-            return run.settle(
-                artifact,
-                ArtifactOutcome::Failed {
-                    error: stopped_message(StopReason::Signal(signal)),
-                    cause: Cause::Stopped,
-                    elapsed: started.elapsed(),
-                },
-            );
-        }
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            package::package(planned, &executable, &run.package_options)
-        }));
-        let elapsed = started.elapsed();
-        match result {
-            Ok(Ok(packaged)) => {
-                run.settle(artifact, ArtifactOutcome::Packaged { packaged, elapsed })
-            }
-            Ok(Err(e)) => {
-                if let Some(signal) = run.options.interrupt.received() {
-                    // Most likely cancelled by the interrupt itself: not its own failure.
-                    return run.settle(
-                        artifact,
-                        ArtifactOutcome::Failed {
-                            error: stopped_message(StopReason::Signal(signal)),
-                            cause: Cause::Stopped,
-                            elapsed,
-                        },
-                    );
-                }
-                run.settle(
-                    artifact,
-                    ArtifactOutcome::Failed {
-                        error: describe(&e),
-                        cause: Cause::Package,
-                        elapsed,
-                    },
-                );
-                run.fail();
-            }
-            Err(_) => {
-                run.settle(
-                    artifact,
-                    ArtifactOutcome::Failed {
-                        error: "packaging panicked (a bug in lambda-batch: please report it)"
-                            .into(),
-                        cause: Cause::Package,
-                        elapsed,
-                    },
-                );
-                run.fail();
-            }
-        }
+        package_one(run, artifact, &executable, started);
+        run.job_ended(group);
     });
+}
+
+/// Packages one artifact and records its outcome.
+fn package_one(run: &Run<'_>, artifact: usize, executable: &Utf8Path, started: Instant) {
+    let Some(planned) = run.plan.artifacts.get(artifact) else {
+        return;
+    };
+    let interrupted = |elapsed| {
+        run.options
+            .interrupt
+            .received()
+            .map(|signal| ArtifactOutcome::Failed {
+                error: stopped_message(StopReason::Signal(signal)),
+                cause: Cause::Stopped,
+                elapsed,
+            })
+    };
+    if let Some(outcome) = interrupted(started.elapsed()) {
+        run.announce_stop();
+        return run.settle(artifact, outcome);
+    }
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        package::package(planned, executable, &run.package_options)
+    }));
+    let elapsed = started.elapsed();
+    let error = match result {
+        Ok(Ok(packaged)) => {
+            return run.settle(artifact, ArtifactOutcome::Packaged { packaged, elapsed });
+        }
+        // After a Ctrl-C the error is most likely the cancellation itself.
+        Ok(Err(_)) | Err(_) if interrupted(elapsed).is_some() => {
+            run.announce_stop();
+            if let Some(outcome) = interrupted(elapsed) {
+                run.settle(artifact, outcome);
+            }
+            return;
+        }
+        Ok(Err(e)) => describe(&e),
+        Err(_) => "packaging panicked (a bug in lambda-batch: please report it)".to_string(),
+    };
+    run.settle(
+        artifact,
+        ArtifactOutcome::Failed {
+            error,
+            cause: Cause::Package,
+            elapsed,
+        },
+    );
+    run.fail();
 }
 
 /// The command to spawn, and how to show it.
@@ -347,6 +345,7 @@ fn command(run: &Run<'_>, group: &Group) -> (Command, String) {
 
 /// Records a group that never started because the run stopped.
 fn skip(run: &Run<'_>, group: &Group, reason: StopReason) {
+    run.announce_stop();
     for &a in &group.artifacts {
         run.settle(
             a,

@@ -22,8 +22,8 @@ mod group;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use camino::Utf8PathBuf;
@@ -34,7 +34,7 @@ pub use outcome::{ArtifactOutcome, Cause, GroupOutcome, RunOutcome};
 pub use signals::Interrupt;
 
 use crate::package::PackageOptions;
-use crate::plan::Plan;
+use crate::plan::{Group, Plan};
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
@@ -78,6 +78,10 @@ struct Run<'a> {
     announced: AtomicBool,
     artifacts: Mutex<Vec<Option<ArtifactOutcome>>>,
     groups: Mutex<Vec<Option<GroupOutcome>>>,
+    /// Per group: packaging jobs queued or running.
+    pending: Mutex<Vec<usize>>,
+    /// Signalled whenever a packaging job ends.
+    pending_done: Condvar,
 }
 
 impl Run<'_> {
@@ -104,6 +108,34 @@ impl Run<'_> {
             && !self.announced.swap(true, Ordering::SeqCst)
         {
             self.sink.event(Event::Stopping { reason });
+        }
+    }
+
+    /// Counts a packaging job of `group` as queued.
+    fn job_queued(&self, group: usize) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = pending.get_mut(group) {
+            *n += 1;
+        }
+    }
+
+    /// Counts a packaging job of `group` as ended.
+    fn job_ended(&self, group: usize) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = pending.get_mut(group) {
+            *n = n.saturating_sub(1);
+        }
+        self.pending_done.notify_all();
+    }
+
+    /// Waits until no packaging job of `group` is queued or running.
+    fn wait_for_packaging(&self, group: usize) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        while pending.get(group).is_some_and(|n| *n > 0) {
+            pending = self
+                .pending_done
+                .wait(pending)
+                .unwrap_or_else(|e| e.into_inner());
         }
     }
 
@@ -157,6 +189,8 @@ pub fn execute(
         announced: AtomicBool::new(false),
         artifacts: Mutex::new(vec![None; plan.artifacts.len()]),
         groups: Mutex::new(vec![None; plan.groups.len()]),
+        pending: Mutex::new(vec![0; plan.groups.len()]),
+        pending_done: Condvar::new(),
     };
     sink.event(Event::RunStarted {
         groups: plan.groups.len(),
@@ -175,10 +209,20 @@ pub fn execute(
             for groups in lanes.values() {
                 let run = &run;
                 threads.spawn(move || {
-                    for &g in groups {
-                        if let Some(group) = run.plan.groups.get(g) {
-                            group::run(run, group, scope);
+                    for (k, &g) in groups.iter().enumerate() {
+                        let Some(group) = run.plan.groups.get(g) else {
+                            continue;
+                        };
+                        // Cargo replaces `<target>/<profile>/<bin>` when it builds that bin
+                        // again: an earlier group's packaging must have read it by then.
+                        for &earlier in &groups[..k] {
+                            if let Some(e) = run.plan.groups.get(earlier)
+                                && same_executables(e, group)
+                            {
+                                run.wait_for_packaging(earlier);
+                            }
                         }
+                        group::run(run, group, scope);
                     }
                 });
             }
@@ -224,6 +268,11 @@ pub fn execute(
         stopped,
         elapsed: started.elapsed(),
     })
+}
+
+/// Whether two groups of one lane (one target dir) write an executable to the same path.
+fn same_executables(a: &Group, b: &Group) -> bool {
+    a.target == b.target && a.profile == b.profile && a.bins.iter().any(|x| b.bins.contains(x))
 }
 
 /// Every directory packaging writes files into (temporary files are created beside their

@@ -239,8 +239,9 @@ impl EventSink for Progress<'_> {
                 if let Some(bars) = &inner.bars {
                     bars.packaging.inc(1);
                 }
-                // Artifacts a stop left unbuilt are listed once, in the summary.
-                if cause != Cause::Stopped {
+                // A build failure is shown once for its cargo invocation (with cargo's own
+                // diagnostics), a stop's casualties once in the summary.
+                if cause == Cause::Package {
                     let line = self.status(
                         "Failed",
                         &format!("{}: {error}", self.artifact_label(artifact)),

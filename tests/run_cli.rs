@@ -1,0 +1,112 @@
+//! `run`'s command line before anything builds: usage errors exit 2, a missing build program
+//! exits 3 naming the tool and how to install it, `--dry-run` prints the plan.
+
+#[path = "support/run_fixture.rs"]
+mod run_fixture;
+
+use std::path::Path;
+
+use run_fixture::{Fixture, bin_source, describe};
+
+fn fixture(compiler: &str) -> Fixture {
+    let fx = Fixture::new("cli");
+    fx.workspace("svc", "cl-svc", &[("cl-one", &bin_source("cl-one"))]);
+    fx.manifest(&format!(
+        "workspace \"svc\" {{\n    compiler \"{compiler}\"\n    arch \"x86_64\"\n    function \"cl-one\"\n}}"
+    ));
+    fx
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn only_that_matches_nothing_is_a_usage_error_listing_the_artifacts() {
+    let fx = fixture("cargo");
+    let output = fx.run(&["run", "--only", "nope-*"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("`--only nope-*` matches no artifact"),
+        "{}",
+        describe(&output)
+    );
+    assert!(
+        stderr(&output).contains("the artifacts are: cl-one"),
+        "{}",
+        describe(&output)
+    );
+    assert!(!fx.path().join("out").exists());
+}
+
+#[test]
+fn bad_arch_jobs_and_globs_are_usage_errors() {
+    let fx = fixture("cargo");
+    for (args, needle) in [
+        (&["run", "--arch", "mips"][..], "`--arch mips`"),
+        (&["run", "-j", "0"][..], "`--jobs` must be at least 1"),
+        (&["run", "--only", "a[b"][..], "not a valid glob"),
+    ] {
+        let output = fx.run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            describe(&output)
+        );
+        assert!(
+            stderr(&output).contains(needle),
+            "{args:?}: {}",
+            describe(&output)
+        );
+    }
+    // An architecture the manifest does not build leaves nothing to do.
+    let output = fx.run(&["run", "--arch", "arm64"]);
+    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains("nothing to build"),
+        "{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn a_missing_build_program_exits_3_with_how_to_install_it() {
+    let fx = fixture("cross");
+    // Keep cargo (resolution runs `cargo metadata`), lose everything else.
+    let cargo = which::which("cargo").expect("cargo on PATH");
+    let cargo_dir = cargo.parent().unwrap_or(Path::new("/"));
+    let output = fx
+        .command(&["run"])
+        .env("PATH", format!("{}:/usr/bin:/bin", cargo_dir.display()))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("`cross` is not installed"),
+        "{}",
+        describe(&output)
+    );
+    assert!(
+        err.contains("cl-one"),
+        "names what needs it: {}",
+        describe(&output)
+    );
+    assert!(err.contains("cargo install cross"), "{}", describe(&output));
+    assert!(!fx.path().join("out").exists());
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_builds_nothing() {
+    let fx = fixture("cargo");
+    let output = fx.run(&["run", "--dry-run"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("cargo build --message-format=json-render-diagnostics"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("cl-one"), "{stdout}");
+    assert!(!fx.path().join("out").exists());
+}
