@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
+pub mod edit;
 pub mod execute;
 pub mod exit_code;
 pub mod manifest;
