@@ -132,7 +132,7 @@ pub enum Command {
     },
     /// Write a lambda.kdl for the cargo workspaces under the current directory.
     Init {
-        /// Overwrite nothing; write here (default: ./lambda.kdl).
+        /// Where to write it (default: ./lambda.kdl); an existing file is never overwritten.
         #[arg(long)]
         path: Option<Utf8PathBuf>,
     },
@@ -244,7 +244,7 @@ pub struct AddArtifact {
     #[arg(long)]
     pub output_format: Option<String>,
     /// Functions: write straight into lambda-dir.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "internal")]
     pub flatten: bool,
     /// Extensions: executable at the archive root.
     #[arg(long)]
@@ -266,10 +266,11 @@ pub struct SetArgs {
     /// The manifest.
     #[arg(long)]
     pub manifest: Option<Utf8PathBuf>,
-    /// The setting.
+    /// The setting (options go before it).
     pub setting: String,
-    /// Its values (`env` takes KEY=VALUE).
-    #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+    /// Its values: `env` takes KEY=VALUE, `include` takes globs and `into=DIR`, a flag such as
+    /// `all-features` takes none (or `true`/`false`). Replaces every value the level had.
+    #[arg(num_args = 0.., allow_hyphen_values = true)]
     pub values: Vec<String>,
 }
 
@@ -285,8 +286,12 @@ pub struct UnsetArgs {
     /// The manifest.
     #[arg(long)]
     pub manifest: Option<Utf8PathBuf>,
-    /// The setting.
+    /// The setting (options go before it).
     pub setting: String,
+    /// Only these values of an accumulating setting (features, include patterns, env KEYs,
+    /// rustflags); none: the whole setting.
+    #[arg(num_args = 0.., allow_hyphen_values = true)]
+    pub values: Vec<String>,
 }
 
 /// Parses the command line and runs the command; returns the exit code.

@@ -1,46 +1,252 @@
-//! The editing commands: `add`, `remove`, `set`, `unset`, `fmt`, `init`.
+//! The editing commands: `add`, `remove`, `set`, `unset`, `fmt`, `init`. Each reads the
+//! manifest, asks [`crate::edit`] for the new text, and writes it only once it passes `check`.
 
-use camino::Utf8Path;
+use camino::{Utf8Path, Utf8PathBuf};
+use miette::{GraphicalReportHandler, GraphicalTheme};
 
-use crate::cli::{AddCommand, SetArgs, UnsetArgs};
+use crate::cli::{AddArtifact, AddCommand, SetArgs, UnsetArgs};
+use crate::edit::add::{self, NewArtifact};
+use crate::edit::apply::{self, Applied, Refused};
+use crate::edit::{
+    Document, EditError, Level, format, init as draft, remove as removal, set as setting, write,
+};
 use crate::exit_code;
+use crate::manifest::values::ArtifactKind;
+use crate::pipeline;
+use crate::report::diagnostics::print_errors;
 
-fn unavailable(what: &str) -> i32 {
-    eprintln!("error: `{what}` is not available in this version");
+/// `add function|extension|workspace`.
+pub fn add(cmd: AddCommand, color: bool) -> i32 {
+    match cmd {
+        AddCommand::Function(a) => add_artifact(ArtifactKind::Function, a, color),
+        AddCommand::Extension(a) => add_artifact(ArtifactKind::Extension, a, color),
+        AddCommand::Workspace {
+            path,
+            discover,
+            manifest,
+        } => edit(manifest.as_deref(), color, |doc| {
+            add::workspace(doc, &path, discover)
+        }),
+    }
+}
+
+fn add_artifact(kind: ArtifactKind, a: AddArtifact, color: bool) -> i32 {
+    let new = NewArtifact {
+        kind,
+        name: a.name,
+        workspace: a.workspace,
+        bin: a.bin,
+        package: a.package,
+        arch: a.arch,
+        include: a.include,
+        output_format: a.output_format,
+        flatten: a.flatten,
+        internal: a.internal,
+    };
+    edit(a.manifest.as_deref(), color, |doc| add::artifact(doc, &new))
+}
+
+/// `remove NAME`.
+pub fn remove(
+    name: &str,
+    workspace: Option<&str>,
+    manifest: Option<&Utf8Path>,
+    color: bool,
+) -> i32 {
+    edit(manifest, color, |doc| {
+        removal::artifact(doc, name, workspace)
+    })
+}
+
+/// `set SETTING VALUE...`.
+pub fn set(args: &SetArgs, color: bool) -> i32 {
+    let level = Level::from_flags(args.workspace.as_deref(), args.artifact.as_deref());
+    edit(args.manifest.as_deref(), color, |doc| {
+        setting::set(doc, &level, &args.setting, &args.values)
+    })
+}
+
+/// `unset SETTING [VALUE...]`.
+pub fn unset(args: &UnsetArgs, color: bool) -> i32 {
+    let level = Level::from_flags(args.workspace.as_deref(), args.artifact.as_deref());
+    edit(args.manifest.as_deref(), color, |doc| {
+        setting::unset(doc, &level, &args.setting, &args.values)
+    })
+}
+
+/// `fmt [--check]`: 0 formatted (or already so), 1 when `--check` finds it is not.
+pub fn fmt(check: bool, manifest: Option<&Utf8Path>, color: bool) -> i32 {
+    let (path, text, doc) = match open(manifest, color) {
+        Ok(opened) => opened,
+        Err(code) => return code,
+    };
+    let formatted = match format::format(&doc) {
+        Ok(f) => f,
+        Err(e) => return fail(&e, color),
+    };
+    if formatted == text {
+        return exit_code::OK;
+    }
+    let shown = super::display_path(&path);
+    if check {
+        eprintln!("{shown}: not formatted (`lambda-batch fmt` would rewrite it)");
+        return exit_code::FAILED;
+    }
+    match write::replace(&path, &formatted) {
+        Ok(()) => {
+            eprintln!("{shown}: formatted");
+            exit_code::OK
+        }
+        Err(e) => fail(&e, color),
+    }
+}
+
+/// `init [--path P]`.
+pub fn init(path: Option<&Utf8Path>, color: bool) -> i32 {
+    let Some(cwd) = std::env::current_dir()
+        .ok()
+        .and_then(|p| Utf8PathBuf::from_path_buf(p).ok())
+    else {
+        return fail(
+            &EditError::Io {
+                message: "the current directory is not a readable UTF-8 path".into(),
+                help: "run init from the repository's root directory".into(),
+            },
+            color,
+        );
+    };
+    let d = match draft::draft(&cwd, path) {
+        Ok(d) => d,
+        Err(e) => return fail(&e, color),
+    };
+    for (dir, why) in &d.scan.skipped {
+        eprintln!("warning: skipped `{}`: {why}", super::display_path(dir));
+    }
+    let shown = super::display_path(&d.path);
+    if let Err(errors) = pipeline::check_text(&d.path, &d.text) {
+        print_errors(
+            &apply::name_after(errors, &d.path, &d.text, "lambda-batch init"),
+            color,
+        );
+        eprintln!("note: the manifest init drafted does not pass `check`; {shown} was not written");
+        return exit_code::INVALID;
+    }
+    if let Err(e) = write::create(&d.path, &d.text) {
+        return fail(&e, color);
+    }
+    let count = |k: ArtifactKind| {
+        d.scan
+            .found
+            .iter()
+            .flat_map(|f| &f.bins)
+            .filter(|b| b.kind == k)
+            .count()
+    };
+    eprintln!(
+        "{shown}: wrote {} functions and {} extensions in {} workspaces; `lambda-batch check` accepts it",
+        count(ArtifactKind::Function),
+        count(ArtifactKind::Extension),
+        d.scan.found.len()
+    );
+    exit_code::OK
+}
+
+/// Reads and parses the manifest, or prints why not and returns the exit code.
+fn open(manifest: Option<&Utf8Path>, color: bool) -> Result<(Utf8PathBuf, String, Document), i32> {
+    let path = super::locate(manifest, color)?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| fail(&EditError::io("read", &path, &e), color))?;
+    match Document::parse(&path, &text) {
+        Ok(doc) => Ok((path, text, doc)),
+        Err(e) => {
+            // The decoder explains KDL errors the way `check` does; fall back to the kdl crate's.
+            match crate::manifest::parse(&path, &text) {
+                Err(errors) => print_errors(&errors, color),
+                Ok(_) => {
+                    fail(&e, color);
+                }
+            }
+            Err(exit_code::INVALID)
+        }
+    }
+}
+
+/// Runs one edit: read, change, validate as `check` does, write atomically or not at all.
+fn edit(
+    manifest: Option<&Utf8Path>,
+    color: bool,
+    change: impl FnOnce(&mut Document) -> Result<String, EditError>,
+) -> i32 {
+    let (path, original, mut doc) = match open(manifest, color) {
+        Ok(opened) => opened,
+        Err(code) => return code,
+    };
+    let summary = match change(&mut doc) {
+        Ok(s) => s,
+        Err(e) => return fail(&e, color),
+    };
+    let edited = doc.render();
+    let invocation = invocation();
+    let shown = super::display_path(&path);
+    match apply::apply(&path, &original, &edited, &invocation) {
+        Ok(Applied::Written) => {
+            eprintln!("{shown}: {summary}");
+            exit_code::OK
+        }
+        Ok(Applied::Unchanged) => {
+            eprintln!("{shown}: unchanged, it already says that");
+            exit_code::OK
+        }
+        Err(Refused::Invalid {
+            errors,
+            already_invalid,
+        }) => {
+            print_errors(&errors, color);
+            if already_invalid {
+                eprintln!(
+                    "note: {shown} did not pass `lambda-batch check` before `{invocation}` either; nothing was written"
+                );
+            } else {
+                eprintln!(
+                    "note: `{invocation}` would make {shown} invalid, so it was not written: the file is unchanged"
+                );
+            }
+            exit_code::INVALID
+        }
+        Err(Refused::Io(e)) => fail(&e, color),
+    }
+}
+
+/// Prints an edit error; returns exit code 2.
+fn fail(e: &EditError, color: bool) -> i32 {
+    let theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let mut out = String::new();
+    let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
+    if handler.render_report(&mut out, e).is_err() {
+        out = format!("error: {e}");
+    }
+    eprintln!("{out}");
     exit_code::INVALID
 }
 
-/// `add`.
-pub fn add(_cmd: AddCommand, _color: bool) -> i32 {
-    unavailable("add")
-}
-
-/// `remove`.
-pub fn remove(
-    _name: &str,
-    _workspace: Option<&str>,
-    _manifest: Option<&Utf8Path>,
-    _color: bool,
-) -> i32 {
-    unavailable("remove")
-}
-
-/// `set`.
-pub fn set(_args: &SetArgs, _color: bool) -> i32 {
-    unavailable("set")
-}
-
-/// `unset`.
-pub fn unset(_args: &UnsetArgs, _color: bool) -> i32 {
-    unavailable("unset")
-}
-
-/// `fmt`.
-pub fn fmt(_check: bool, _manifest: Option<&Utf8Path>, _color: bool) -> i32 {
-    unavailable("fmt")
-}
-
-/// `init`.
-pub fn init(_path: Option<&Utf8Path>, _color: bool) -> i32 {
-    unavailable("init")
+/// The command line as typed, for the note on a refused edit.
+fn invocation() -> String {
+    let words: Vec<String> = std::env::args()
+        .skip(1)
+        .map(|a| {
+            let plain = !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+            if plain {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect();
+    format!("lambda-batch {}", words.join(" "))
 }
