@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Build benchmark (issue 4): lambda-batch against cargo-lambda, side by side, in one run.
+# Not part of CI: cold release builds take minutes each on a 2-core machine.
+#
+#   scripts/bench-build.sh [APPROACH...]     APPROACH: lb clw floor clf (default: all four)
+#
+#   lb     lambda-batch run (its own peak RSS sampled by benches/peak-rss.sh)
+#   clw    cargo-lambda's best usage: one `cargo lambda build --release` per workspace per arch
+#   floor  the raw floor: the plan's own cargo-zigbuild commands, no packaging
+#   clf    the per-function way: one `cargo lambda build --release --bin X` per function per arch
+#
+# For each: cold (target dirs emptied before the run), no-op (everything fresh) and touch (one
+# shared source file touched: services/orders/common/src/lib.rs, used by 3 functions).
+# Environment: BENCH_DIR (default /tmp/lb-bench; the generated monorepo and the results),
+# COLD_RUNS (1), NOOP_RUNS (5), TOUCH_RUNS (2), SKIP_WARMUP=1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+bench=${BENCH_DIR:-/tmp/lb-bench}
+build=$bench/build
+cmds=$bench/cmds
+res=$bench/results
+cold_runs=${COLD_RUNS:-1}
+noop_runs=${NOOP_RUNS:-5}
+touch_runs=${TOUCH_RUNS:-2}
+approaches=("$@")
+[ ${#approaches[@]} -gt 0 ] || approaches=(lb clw floor clf)
+
+for tool in hyperfine cargo-zigbuild cargo-lambda; do
+    command -v "$tool" >/dev/null || { echo "needs $tool (see BENCHMARKS.md)" >&2; exit 3; }
+done
+mkdir -p "$res"
+cargo build --release --quiet
+lb=$repo/target/release/lambda-batch
+python3 benches/gen_build_monorepo.py "$build" "$repo/examples"
+"$lb" plan --format json "$build/lambda.kdl" >"$bench/plan.json"
+python3 benches/bench_build_cmds.py "$bench/plan.json" "$cmds"
+
+{
+    echo "date: $(date -u +%FT%TZ)"
+    echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' (+ uncommitted changes under src/)')"
+    echo "nproc: $(nproc)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+    free -g | sed 's/^/free -g: /'
+    echo "rustc: $(rustc --version)"
+    echo "cargo: $(cargo --version)"
+    echo "cargo-zigbuild: $(cargo-zigbuild --version)"
+    echo "zig: $(python3 -m ziglang version)"
+    echo "cargo-lambda: $(cargo lambda --version)"
+    echo "hyperfine: $(hyperfine --version)"
+    echo "lambda-batch: $("$lb" --version)"
+} >"$res/machine.txt"
+cat "$res/machine.txt"
+
+# Zig builds its libc stubs once per target and glibc into a global cache: fill it for every
+# target both tools use, so that no cold run pays for it.
+if [ -z "${SKIP_WARMUP:-}" ]; then
+    warm=$bench/warmup
+    mkdir -p "$warm/src"
+    printf '[package]\nname = "warmup"\nversion = "0.1.0"\nedition = "2021"\n[workspace]\n' >"$warm/Cargo.toml"
+    echo 'fn main() {}' >"$warm/src/main.rs"
+    (
+        cd "$warm"
+        cargo zigbuild --release --quiet --target x86_64-unknown-linux-gnu.2.34
+        cargo zigbuild --release --quiet --target aarch64-unknown-linux-gnu.2.34
+        cargo lambda build --release --quiet --x86-64
+        cargo lambda build --release --quiet --arm64
+    )
+fi
+
+touched=$build/services/orders/common/src/lib.rs
+command_of() {
+    case $1 in
+        lb) echo "$repo/benches/peak-rss.sh $res/rss-lb-$2.txt $lb run -q $build/lambda.kdl" ;;
+        clw) echo "bash $cmds/cl-workspace.sh" ;;
+        floor) echo "bash $cmds/floor.sh" ;;
+        clf) echo "bash $cmds/cl-per-function.sh" ;;
+    esac
+}
+wipe_of() {
+    case $1 in
+        lb | floor) echo "bash $cmds/wipe-lb.sh" ;;
+        clw | clf) echo "bash $cmds/wipe-cl.sh" ;;
+    esac
+}
+load() { echo "$(date -u +%T) $1 $2 load: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$res/load.txt"; }
+
+# A failing approach is recorded and skipped; the others still run.
+failed() {
+    echo "$(date -u +%T) $1 $2 FAILED" | tee -a "$res/failures.txt" >&2
+    rm -f "$res/$1-$2.json"
+}
+for a in "${approaches[@]}"; do
+    [ "$a" != lb ] || rm -f "$res/rss-lb-"*.txt
+    load "$a" cold
+    hyperfine -N --runs "$cold_runs" --prepare "$(wipe_of "$a")" \
+        --export-json "$res/$a-cold.json" -n "$a cold" "$(command_of "$a" cold)" ||
+        { failed "$a" cold; continue; }
+    load "$a" noop
+    hyperfine -N --warmup 1 --runs "$noop_runs" \
+        --export-json "$res/$a-noop.json" -n "$a no-op" "$(command_of "$a" noop)" ||
+        failed "$a" noop
+    load "$a" touch
+    hyperfine -N --runs "$touch_runs" --prepare "touch $touched" \
+        --export-json "$res/$a-touch.json" -n "$a touch" "$(command_of "$a" touch)" ||
+        failed "$a" touch
+    load "$a" done
+done
+python3 benches/bench_summary.py "$res" | tee "$res/summary.md"
