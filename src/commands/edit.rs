@@ -60,6 +60,9 @@ pub fn remove(
 
 /// `set SETTING VALUE...`.
 pub fn set(args: &SetArgs, color: bool) -> i32 {
+    if let Err(e) = options_first("set", &args.setting, &args.values) {
+        return fail(&e, color);
+    }
     let level = Level::from_flags(args.workspace.as_deref(), args.artifact.as_deref());
     edit(args.manifest.as_deref(), color, |doc| {
         setting::set(doc, &level, &args.setting, &args.values)
@@ -68,6 +71,9 @@ pub fn set(args: &SetArgs, color: bool) -> i32 {
 
 /// `unset SETTING [VALUE...]`.
 pub fn unset(args: &UnsetArgs, color: bool) -> i32 {
+    if let Err(e) = options_first("unset", &args.setting, &args.values) {
+        return fail(&e, color);
+    }
     let level = Level::from_flags(args.workspace.as_deref(), args.artifact.as_deref());
     edit(args.manifest.as_deref(), color, |doc| {
         setting::unset(doc, &level, &args.setting, &args.values)
@@ -214,6 +220,26 @@ fn edit(
             exit_code::INVALID
         }
         Err(Refused::Io(e)) => fail(&e, color),
+    }
+}
+
+/// Values may start with `-` (rustflags), so clap takes everything after SETTING as values:
+/// an option written there would silently become a value. Refuse it instead.
+fn options_first(command: &str, setting: &str, values: &[String]) -> Result<(), EditError> {
+    const OPTIONS: &[&str] = &["--workspace", "--artifact", "--manifest", "--color"];
+    let misplaced = values.iter().find(|v| {
+        OPTIONS
+            .iter()
+            .any(|o| v.as_str() == *o || v.starts_with(&format!("{o}=")))
+    });
+    match misplaced {
+        Some(option) => Err(EditError::usage(
+            format!("`{option}` comes after the setting's values"),
+            format!(
+                "options go before the setting: `lambda-batch {command} --workspace PATH {setting} VALUE...`"
+            ),
+        )),
+        None => Ok(()),
     }
 }
 

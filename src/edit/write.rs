@@ -26,8 +26,12 @@ pub fn replace(path: &Utf8Path, text: &str) -> Result<(), EditError> {
     Ok(())
 }
 
-/// Writes `text` to a new file at `path`; fails if something is already there.
+/// Writes `text` to a new file at `path` (creating its directory); fails if something is
+/// already there.
 pub fn create(path: &Utf8Path, text: &str) -> Result<(), EditError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| EditError::io("create", dir, &e))?;
+    }
     let file = temporary(path, text)?;
     #[cfg(unix)]
     {
