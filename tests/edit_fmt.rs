@@ -1,0 +1,126 @@
+//! `fmt`: one canonical layout, comments kept, idempotent; `--check` exits 1 with one line when
+//! the file is not formatted and never writes.
+
+#[path = "support/edit_fixture.rs"]
+mod edit_fixture;
+
+use edit_fixture::{Fixture, crate_dir};
+
+/// The root manifest, laid out badly in every way fmt fixes.
+const MESSY: &str = "\n\n// lambda-batch's own manifest: builds the example monorepo under examples/.\n\n\n\ndefaults{\n  profile   \"release\";arch \"x86_64\" \"arm64\"\n\t\tcompiler \"cargo-zigbuild\"\n\n\n  output-format \"zip\"\n  lambda-dir \"target/lambda/{arch}\"\n  target-dir \"target/shared\"          // one cargo target dir for both workspaces\n  runtime \"provided.al2023\"\n\n}\nworkspace \"examples/services\" {\n        include \"LICENSE\"   /* relative to examples/services */\n\n    function \"get-product\" { include \"config/*.toml\" \"assets/**/*.json\"; }\n  function \"put-product\"    package=\"catalog-api\"\n    /-function \"old\"\n    function \"order-events\" flatten=true {\n            lambda-dir \"target/lambda/{arch}/orders\"\n      }   // flattened\n\n}\nworkspace \"examples/extensions\" { extension \"telemetry\"; extension \"secrets-cache\" internal=true; }\n// the end";
+
+const FORMATTED: &str = "// lambda-batch's own manifest: builds the example monorepo under examples/.\n\ndefaults {\n    profile \"release\"\n    arch \"x86_64\" \"arm64\"\n    compiler \"cargo-zigbuild\"\n\n    output-format \"zip\"\n    lambda-dir \"target/lambda/{arch}\"\n    target-dir \"target/shared\"          // one cargo target dir for both workspaces\n    runtime \"provided.al2023\"\n}\nworkspace \"examples/services\" {\n    include \"LICENSE\" /* relative to examples/services */\n\n    function \"get-product\" {\n        include \"config/*.toml\" \"assets/**/*.json\"\n    }\n    function \"put-product\" package=\"catalog-api\"\n    /-function \"old\"\n    function \"order-events\" flatten=true {\n        lambda-dir \"target/lambda/{arch}/orders\"\n    }   // flattened\n}\nworkspace \"examples/extensions\" {\n    extension \"telemetry\"\n    extension \"secrets-cache\" internal=true\n}\n// the end\n";
+
+#[test]
+fn the_root_manifest_is_formatted() {
+    let f = Fixture::examples();
+    let run = f.run(&["fmt", "--check"]).expect(0);
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr, "");
+    let before = f.hash("lambda.kdl");
+    f.run(&["fmt"]).expect(0);
+    assert_eq!(f.hash("lambda.kdl"), before);
+}
+
+#[test]
+fn check_reports_in_one_line_and_writes_nothing() {
+    let f = Fixture::examples();
+    f.write("lambda.kdl", MESSY);
+    let before = f.hash("lambda.kdl");
+    let run = f.run(&["fmt", "--check"]).expect(1);
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("lambda.kdl: not formatted"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(f.hash("lambda.kdl"), before);
+}
+
+#[test]
+fn fmt_writes_the_canonical_layout_once() {
+    let f = Fixture::examples();
+    f.write("lambda.kdl", MESSY);
+    f.run(&["fmt"]).expect(0);
+    assert_eq!(f.manifest(), FORMATTED);
+    f.assert_valid();
+    // Every comment of the messy file is still there.
+    for comment in [
+        "// lambda-batch's own",
+        "// one cargo target dir",
+        "/* relative to",
+        "/-function \"old\"",
+        "// flattened",
+        "// the end",
+    ] {
+        assert!(f.manifest().contains(comment), "lost {comment}");
+    }
+    let once = f.hash("lambda.kdl");
+    f.run(&["fmt"]).expect(0);
+    assert_eq!(
+        f.hash("lambda.kdl"),
+        once,
+        "fmt of a formatted file changed it"
+    );
+    f.run(&["fmt", "--check"]).expect(0);
+    // The path can be given.
+    let other = Fixture::empty();
+    other.write("sub/lambda.kdl", MESSY);
+    other.run(&["fmt", "sub/lambda.kdl"]).expect(0);
+    assert_eq!(other.read("sub/lambda.kdl"), FORMATTED);
+}
+
+#[test]
+fn every_corpus_manifest_formats_to_a_fixed_point_with_its_comments() {
+    let mut files = vec![crate_dir().join("lambda.kdl")];
+    for dir in ["tests/manifests/valid", "tests/manifests/broken"] {
+        for entry in std::fs::read_dir(crate_dir().join(dir)).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+    }
+    let f = Fixture::empty();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        f.write("lambda.kdl", &text);
+        let run = f.run(&["fmt"]);
+        if run.code == 2 {
+            // Not KDL at all (the syntax corpus entry): refused, untouched.
+            assert_eq!(f.manifest(), text, "{}", file.display());
+            assert!(
+                run.stderr.contains("lambda_batch::syntax"),
+                "{}",
+                run.stderr
+            );
+            continue;
+        }
+        run.expect(0);
+        let once = f.manifest();
+        for line in text.lines().filter(|l| l.trim_start().starts_with("//")) {
+            assert!(
+                once.contains(line.trim()),
+                "{}: lost {line:?}",
+                file.display()
+            );
+        }
+        f.run(&["fmt", "--check"]).expect(0);
+        f.run(&["fmt"]).expect(0);
+        assert_eq!(f.manifest(), once, "{}", file.display());
+    }
+}
+
+#[test]
+fn text_that_is_not_kdl_is_refused_untouched() {
+    let f = Fixture::empty();
+    f.write("lambda.kdl", "workspace \"a\" {\n    function \"b\" }\n");
+    let before = f.hash("lambda.kdl");
+    for args in [&["fmt"][..], &["fmt", "--check"]] {
+        let run = f.run(args).expect(2);
+        assert!(
+            run.stderr.contains("lambda_batch::syntax"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(f.hash("lambda.kdl"), before);
+    }
+}

@@ -1,0 +1,111 @@
+//! `init` on the example monorepo: finds every Lambda bin by its dependencies, writes a
+//! manifest `check` accepts and `fmt` leaves alone, and never overwrites one.
+
+#[path = "support/edit_fixture.rs"]
+mod edit_fixture;
+
+use edit_fixture::Fixture;
+
+#[test]
+fn init_writes_a_manifest_that_checks_and_lists_every_artifact() {
+    let f = Fixture::bare();
+    let run = f.run(&["init"]).expect(0);
+    assert!(
+        run.stderr
+            .contains("wrote 3 functions and 2 extensions in 2 workspaces"),
+        "{}",
+        run.stderr
+    );
+    let text = f.manifest();
+    for node in [
+        "workspace \"examples/extensions\" {",
+        "extension \"secrets-cache\"\n",
+        "extension \"telemetry\"\n",
+        "workspace \"examples/services\" {",
+        "function \"get-product\"\n",
+        "function \"put-product\"\n",
+        "function \"order-events\"\n",
+        "// package telemetry-ext (lambda-extension)",
+        "// package catalog-api (lambda_runtime)",
+    ] {
+        assert!(text.contains(node), "no {node:?} in\n{text}");
+    }
+    let run = f.run(&["check"]).expect(0);
+    assert!(run.stderr.contains("5 artifacts"), "{}", run.stderr);
+    f.run(&["fmt", "--check"]).expect(0);
+}
+
+#[test]
+fn init_never_overwrites() {
+    let f = Fixture::examples();
+    let before = f.hash("lambda.kdl");
+    let run = f.run(&["init"]).expect(2);
+    assert!(run.stderr.contains("already exists"), "{}", run.stderr);
+    assert_eq!(f.hash("lambda.kdl"), before);
+}
+
+#[test]
+fn init_writes_where_asked_with_paths_relative_to_it() {
+    let f = Fixture::bare();
+    f.run(&["init", "--path", "deploy/lambda.kdl"]).expect(0);
+    let text = f.read("deploy/lambda.kdl");
+    assert!(
+        text.contains("workspace \"../examples/services\""),
+        "{text}"
+    );
+    f.run(&["check", "deploy/lambda.kdl"]).expect(0);
+    f.run(&["init", "--path", "deploy"]).expect(2);
+}
+
+#[test]
+fn init_skips_target_and_hidden_directories_and_names_clashes() {
+    let f = Fixture::bare();
+    // A copy of a package under target/ or a hidden directory is not a workspace to build.
+    let orders = f.read("examples/services/orders/Cargo.toml");
+    let bin = f.read("examples/services/orders/src/bin/order-events.rs");
+    for dir in ["target/copy", ".hidden/copy"] {
+        f.write(&format!("{dir}/Cargo.toml"), &orders);
+        f.write(&format!("{dir}/src/bin/order-events.rs"), &bin);
+    }
+    // A package of no workspace, with a bin named like one of the services'.
+    let lone = orders
+        .replace("name = \"orders\"", "name = \"orders-copy\"")
+        .replace(".workspace = true", " = \"*\"");
+    assert!(!lone.contains("workspace"), "{lone}");
+    f.write("lone/Cargo.toml", &lone);
+    f.write("lone/src/bin/order-events.rs", &bin);
+    f.run(&["init"]).expect(0);
+    let text = f.manifest();
+    assert!(
+        !text.contains("target/copy") && !text.contains(".hidden"),
+        "{text}"
+    );
+    // Its bin's name is taken by the services workspace: the artifact is renamed.
+    assert!(
+        text.contains("workspace \"lone\" {\n    // package orders-copy (lambda_runtime)\n    function \"orders-copy-order-events\" bin=\"order-events\"\n}"),
+        "{text}"
+    );
+    f.assert_valid();
+}
+
+#[test]
+fn init_with_nothing_to_find_says_what_it_looked_for() {
+    let f = Fixture::empty();
+    let run = f.run(&["init"]).expect(2);
+    assert!(
+        run.stderr.contains("found no Lambda function or extension"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("lambda_runtime"), "{}", run.stderr);
+    assert!(!f.path().join("lambda.kdl").exists());
+
+    f.write(
+        "tool/Cargo.toml",
+        "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    f.write("tool/src/main.rs", "fn main() {}\n");
+    let run = f.run(&["init"]).expect(2);
+    assert!(run.stderr.contains("it read tool"), "{}", run.stderr);
+    assert!(!f.path().join("lambda.kdl").exists());
+}

@@ -1,0 +1,330 @@
+//! `set` and `unset` at the defaults, workspace and artifact levels on a copy of the example
+//! monorepo: values change in place, comments stay, `unset` undoes `set`, and values the
+//! decoder rejects are refused with the file untouched.
+
+#[path = "support/edit_fixture.rs"]
+mod edit_fixture;
+
+use edit_fixture::{Fixture, inserted};
+
+#[test]
+fn set_then_unset_at_every_level_gives_the_file_back() {
+    let f = Fixture::examples();
+    let original = f.manifest();
+    let runtime = "    runtime \"provided.al2023\"\n";
+    let license = "    include \"LICENSE\"                   // relative to examples/services\n";
+    // (level flags, setting and values, text of the original, what `set` makes of it)
+    let cases: &[(&[&str], &[&str], &str, String)] = &[
+        (
+            &[],
+            &["optimizations", "false"],
+            runtime,
+            format!("{runtime}    optimizations false\n"),
+        ),
+        (&[], &["all-features"], runtime, format!("{runtime}    all-features\n")),
+        (
+            &["--workspace", "examples/extensions"],
+            &["env", "RUST_LOG=info", "A=b c"],
+            "workspace \"examples/extensions\" {\n",
+            "workspace \"examples/extensions\" {\n    env RUST_LOG=\"info\" A=\"b c\"\n".into(),
+        ),
+        (
+            &["--workspace", "examples/services"],
+            &["rustflags", "-C", "force-frame-pointers=yes"],
+            license,
+            format!("{license}    rustflags \"-C\" \"force-frame-pointers=yes\"\n"),
+        ),
+        (
+            &["--artifact", "put-product"],
+            &["arch", "arm64"],
+            "    function \"put-product\" package=\"catalog-api\"\n",
+            "    function \"put-product\" package=\"catalog-api\" {\n        arch \"arm64\"\n    }\n".into(),
+        ),
+        (
+            &["--artifact", "secrets-cache"],
+            &["include", "Cargo.toml", "into=meta"],
+            "    extension \"secrets-cache\" internal=true\n",
+            "    extension \"secrets-cache\" internal=true {\n        include \"Cargo.toml\" into=\"meta\"\n    }\n".into(),
+        ),
+    ];
+    for (level, setting, from, to) in cases {
+        let mut set = vec!["set"];
+        set.extend_from_slice(level);
+        set.extend_from_slice(setting);
+        f.run(&set).expect(0);
+        let changed = f.manifest();
+        assert!(
+            inserted(&original, &changed).is_some(),
+            "{set:?} changed more than it added:\n{changed}"
+        );
+        assert!(original.contains(from));
+        assert_eq!(changed, original.replacen(from, to, 1), "{set:?}");
+        f.assert_valid();
+        let mut unset = vec!["unset"];
+        unset.extend_from_slice(level);
+        unset.push(setting[0]);
+        f.run(&unset).expect(0);
+        assert_eq!(f.manifest(), original, "after {unset:?}");
+    }
+    // The decoder's checks apply to every level: the example packages declare no features.
+    let run = f
+        .run(&[
+            "set",
+            "--workspace",
+            "examples/services",
+            "--artifact",
+            "get-product",
+            "features",
+            "tracing",
+        ])
+        .expect(2);
+    assert!(
+        run.stderr.contains("lambda_batch::unknown_feature"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(f.manifest(), original);
+}
+
+#[test]
+fn replacing_a_value_keeps_its_line_and_comment() {
+    let f = Fixture::examples();
+    let original = f.manifest();
+    f.run(&["set", "target-dir", "target/elsewhere"]).expect(0);
+    assert_eq!(
+        f.manifest(),
+        original.replace(
+            "    target-dir \"target/shared\"          // one cargo target dir",
+            "    target-dir \"target/elsewhere\"          // one cargo target dir"
+        )
+    );
+    f.run(&["set", "arch", "aarch64", "x86_64-unknown-linux-gnu.2.17"])
+        .expect(0);
+    assert!(
+        f.manifest()
+            .contains("    arch \"aarch64\" \"x86_64-unknown-linux-gnu.2.17\"\n    compiler")
+    );
+    f.run(&[
+        "set",
+        "--artifact",
+        "order-events",
+        "lambda-dir",
+        "dist/{arch}",
+    ])
+    .expect(0);
+    assert!(f.manifest().contains(
+        "    function \"order-events\" flatten=true {\n        lambda-dir \"dist/{arch}\"\n    }\n"
+    ));
+    f.assert_valid();
+    // Back to the original values: the original bytes.
+    f.run(&["set", "target-dir", "target/shared"]).expect(0);
+    f.run(&["set", "arch", "x86_64", "arm64"]).expect(0);
+    f.run(&[
+        "set",
+        "--artifact",
+        "order-events",
+        "lambda-dir",
+        "target/lambda/{arch}/orders",
+    ])
+    .expect(0);
+    assert_eq!(f.manifest(), original);
+}
+
+#[test]
+fn defaults_are_created_at_the_top_when_missing() {
+    let f = Fixture::examples();
+    let original = f.manifest();
+    let start = original.find("defaults {").unwrap();
+    let end = original.find("workspace \"examples/services\"").unwrap();
+    let without = format!("{}{}", &original[..start], &original[end..]);
+    f.write("lambda.kdl", &without);
+    f.run(&["set", "profile", "release"]).expect(0);
+    let header_end = without.find("workspace").unwrap();
+    assert_eq!(
+        f.manifest(),
+        format!(
+            "{}defaults {{\n    profile \"release\"\n}}\n\n{}",
+            &without[..header_end],
+            &without[header_end..]
+        )
+    );
+    f.assert_valid();
+    f.run(&["unset", "profile"]).expect(0);
+    assert_eq!(f.manifest(), without);
+}
+
+#[test]
+fn accumulating_settings_are_one_node_per_level() {
+    let f = Fixture::examples();
+    let original = f.manifest();
+    let with_two = original.replace(
+        "    include \"LICENSE\"                   // relative to examples/services\n",
+        "    include \"LICENSE\"                   // relative to examples/services\n    include \"catalog/config/*.toml\" into=\"legal\"\n",
+    );
+    f.write("lambda.kdl", &with_two);
+    f.assert_valid();
+    // `set` leaves exactly the given values, in the first node's place.
+    f.run(&[
+        "set",
+        "--workspace",
+        "examples/services",
+        "include",
+        "LICENSE",
+    ])
+    .expect(0);
+    assert_eq!(f.manifest(), original);
+    // `unset` with values removes only those.
+    f.write("lambda.kdl", &with_two);
+    f.run(&[
+        "unset",
+        "--workspace",
+        "examples/services",
+        "include",
+        "catalog/config/*.toml",
+    ])
+    .expect(0);
+    assert_eq!(f.manifest(), original);
+    let run = f
+        .run(&[
+            "unset",
+            "--workspace",
+            "examples/services",
+            "include",
+            "README.md",
+        ])
+        .expect(2);
+    assert!(run.stderr.contains("it has: `LICENSE`"), "{}", run.stderr);
+}
+
+#[test]
+fn bad_values_are_refused_with_the_valid_ones() {
+    let f = Fixture::examples();
+    let before = f.hash("lambda.kdl");
+    // (arguments, what stderr must say)
+    let cases: &[(&[&str], &[&str])] = &[
+        (
+            &["set", "arch", "sparc"],
+            &[
+                "`sparc` is not a valid arch",
+                "`x86_64`, `x86-64`, `amd64`, `arm64`, `aarch64`",
+                "lambda.kdl after `lambda-batch --color never set arch sparc`",
+                "the file is unchanged",
+            ],
+        ),
+        (
+            &["set", "--workspace", "examples/services", "compiler", "gcc"],
+            &[
+                "`gcc` is not a valid compiler",
+                "`cargo`, `cargo-zigbuild`, `cross`",
+            ],
+        ),
+        (
+            &[
+                "set",
+                "--artifact",
+                "telemetry",
+                "runtime",
+                "provided.al2024",
+            ],
+            &["did you mean `provided.al2023`?"],
+        ),
+        (
+            &["set", "arhc", "arm64"],
+            &["unknown setting `arhc`", "did you mean `arch`?"],
+        ),
+        (
+            &["set", "profile", "a", "b"],
+            &["`profile` takes exactly one value, not 2"],
+        ),
+        (
+            &["set", "optimizations", "maybe"],
+            &["takes `true` or `false`"],
+        ),
+        (
+            &["set", "env", "NOEQUALS"],
+            &["`NOEQUALS` is not KEY=VALUE"],
+        ),
+        (
+            &["set", "lambda-dir", "out/{arhc}"],
+            &["unknown placeholder `{arhc}`", "did you mean `arch`?"],
+        ),
+        (
+            &[
+                "set",
+                "rustflags",
+                "-C",
+                "x",
+                "--workspace",
+                "examples/services",
+            ],
+            &["options go before the setting"],
+        ),
+        (
+            &["set", "--workspace", "examples/nowhere", "profile", "dev"],
+            &["no workspace `examples/nowhere`", "did you mean"],
+        ),
+        (
+            &["set", "--artifact", "nope", "profile", "dev"],
+            &["no function or extension `nope`"],
+        ),
+        (
+            &["unset", "runtime", "x"],
+            &["`unset runtime` takes no values"],
+        ),
+        (
+            &["unset", "--workspace", "examples/extensions", "lambda-dir"],
+            &[
+                "`lambda-dir` is not set at workspace `examples/extensions`",
+                "--artifact order-events",
+            ],
+        ),
+    ];
+    for (args, says) in cases {
+        let run = f.run(args).expect(2);
+        for s in *says {
+            assert!(
+                run.stderr.contains(s),
+                "{args:?} should say {s:?}:\n{}",
+                run.stderr
+            );
+        }
+        assert_eq!(f.hash("lambda.kdl"), before, "{args:?} wrote the file");
+    }
+}
+
+#[test]
+fn an_invalid_manifest_is_not_made_worse_nor_written() {
+    let f = Fixture::examples();
+    let broken = f.manifest().replace("\"get-product\"", "\"get-prodct\"");
+    f.write("lambda.kdl", &broken);
+    let before = f.hash("lambda.kdl");
+    let run = f.run(&["set", "profile", "dev"]).expect(2);
+    assert!(
+        run.stderr.contains("lambda_batch::unknown_bin"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("before `lambda-batch"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(f.hash("lambda.kdl"), before);
+    // An edit that fixes it is written.
+    f.run(&["remove", "get-prodct"]).expect(0);
+    f.assert_valid();
+}
+
+#[test]
+fn setting_what_is_already_there_writes_nothing() {
+    let f = Fixture::examples();
+    let path = f.path().join("lambda.kdl");
+    let before = std::fs::metadata(&path).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let run = f.run(&["set", "profile", "release"]).expect(0);
+    assert!(run.stderr.contains("unchanged"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().modified().unwrap(),
+        before
+    );
+}
