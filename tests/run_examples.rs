@@ -1,0 +1,237 @@
+//! The root `lambda.kdl`, run in place: it builds the example monorepo (release, x86_64 and
+//! arm64, cargo-zigbuild, zip) into `target/lambda/<arch>/`. The test checks the whole output
+//! tree against SPEC §2, every zip's entries, modes and include bytes, each executable's ELF
+//! machine and glibc needs, runs every function's bootstrap against a local Lambda Runtime API
+//! (arm64 under qemu-aarch64), and runs the manifest a second time: every output is then fresh
+//! and byte-identical.
+
+#[path = "support/run_fixture.rs"]
+mod run_fixture;
+#[path = "support/runtime_api.rs"]
+mod runtime_api;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use goblin::elf::Elf;
+use goblin::elf::header::{EM_AARCH64, EM_X86_64};
+use lambda_batch::report::json::{Report, Status};
+use run_fixture::{describe, repo, tree, zip_entries};
+use sha2::{Digest, Sha256};
+
+/// The newest glibc `provided.al2023` has.
+const RUNTIME_GLIBC: (u32, u32) = (2, 34);
+
+/// What one output of the root manifest must hold: archive path → (mode, source file).
+struct Expected {
+    /// Path under `target/lambda/<arch>/`.
+    output: &'static str,
+    /// The cargo bin it ships.
+    bin: &'static str,
+    /// The executable's entry.
+    executable: &'static str,
+    /// Other entries and the file (relative to the repo) whose bytes they must be.
+    includes: &'static [(&'static str, &'static str)],
+    /// A function (run against the Runtime API) rather than an extension.
+    function: bool,
+}
+
+const LICENSE: (&str, &str) = ("LICENSE", "examples/services/LICENSE");
+
+const OUTPUTS: &[Expected] = &[
+    Expected {
+        output: "get-product/bootstrap.zip",
+        bin: "get-product",
+        executable: "bootstrap",
+        includes: &[
+            LICENSE,
+            (
+                "assets/schema/product.json",
+                "examples/services/catalog/assets/schema/product.json",
+            ),
+            (
+                "config/app.toml",
+                "examples/services/catalog/config/app.toml",
+            ),
+        ],
+        function: true,
+    },
+    Expected {
+        output: "put-product/bootstrap.zip",
+        bin: "put-product",
+        executable: "bootstrap",
+        includes: &[LICENSE],
+        function: true,
+    },
+    Expected {
+        // flatten=true, with its own lambda-dir target/lambda/{arch}/orders.
+        output: "orders/bootstrap.zip",
+        bin: "order-events",
+        executable: "bootstrap",
+        includes: &[LICENSE],
+        function: true,
+    },
+    Expected {
+        output: "extensions/telemetry.zip",
+        bin: "telemetry",
+        executable: "extensions/telemetry",
+        includes: &[],
+        function: false,
+    },
+    Expected {
+        // internal=true: the executable at the archive root.
+        output: "extensions/secrets-cache.zip",
+        bin: "secrets-cache",
+        executable: "secrets-cache",
+        includes: &[],
+        function: false,
+    },
+];
+
+const ARCHES: &[(&str, u16, runtime_api::Arch)] = &[
+    ("x86_64", EM_X86_64, runtime_api::Arch::X86_64),
+    ("arm64", EM_AARCH64, runtime_api::Arch::Arm64),
+];
+
+/// Runs the root manifest in the repository, with a report written outside the output tree.
+fn run_root(report: &Path) -> (std::process::Output, Report) {
+    let output = Command::new(env!("CARGO_BIN_EXE_lambda-batch"))
+        .args(["run", "--report"])
+        .arg(report)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .expect("lambda-batch runs");
+    assert!(output.status.success(), "{}", describe(&output));
+    let report: Report = serde_json::from_str(&fs::read_to_string(report).unwrap()).unwrap();
+    (output, report)
+}
+
+/// The highest `GLIBC_x.y` version an ELF needs.
+fn max_glibc(elf: &Elf<'_>) -> Option<(u32, u32)> {
+    let verneed = elf.verneed.as_ref()?;
+    let mut max = None;
+    for need in verneed.iter() {
+        for aux in need.iter() {
+            let Some(name) = elf.dynstrtab.get_at(aux.vna_name) else {
+                continue;
+            };
+            let Some(version) = name.strip_prefix("GLIBC_") else {
+                continue;
+            };
+            let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+            let v = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+            max = max.max(Some(v));
+        }
+    }
+    max
+}
+
+#[test]
+fn the_root_manifest_builds_and_packages_every_example_for_both_architectures() {
+    let repo = repo();
+    let lambda = repo.join("target/lambda");
+    // Only what this run writes may be in the tree.
+    let _ = fs::remove_dir_all(&lambda);
+    let scratch = tempfile::Builder::new()
+        .prefix("lambda-batch-examples-")
+        .tempdir()
+        .unwrap();
+    let (_, report) = run_root(&scratch.path().join("report.json"));
+
+    // SPEC §2: exactly these files, for both architectures.
+    let mut expected_tree: Vec<String> = ARCHES
+        .iter()
+        .flat_map(|(arch, ..)| OUTPUTS.iter().map(move |o| format!("{arch}/{}", o.output)))
+        .collect();
+    expected_tree.sort();
+    assert_eq!(tree(&lambda), expected_tree);
+
+    let mut zips: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for (arch, machine, runtime_arch) in ARCHES {
+        for o in OUTPUTS {
+            let zip = lambda.join(arch).join(o.output);
+            let entries = zip_entries(&zip);
+            let mut names: Vec<&str> = o.includes.iter().map(|(name, _)| *name).collect();
+            names.push(o.executable);
+            names.sort();
+            assert_eq!(
+                entries.keys().map(String::as_str).collect::<Vec<_>>(),
+                names,
+                "{arch}/{}",
+                o.output
+            );
+            for (name, source) in o.includes {
+                let (mode, bytes) = &entries[*name];
+                assert_eq!(*mode, 0o644, "{arch}/{}: mode of {name}", o.output);
+                assert_eq!(
+                    bytes,
+                    &fs::read(repo.join(source)).unwrap(),
+                    "{arch}/{}: {name} differs from {source}",
+                    o.output
+                );
+            }
+            let (mode, executable) = &entries[o.executable];
+            assert_eq!(*mode, 0o755, "{arch}/{}: executable mode", o.output);
+            let elf = Elf::parse(executable).expect("the executable is an ELF");
+            assert_eq!(elf.header.e_machine, *machine, "{arch}/{}", o.output);
+            let glibc = max_glibc(&elf);
+            assert!(
+                glibc.is_some_and(|v| v <= RUNTIME_GLIBC),
+                "{arch}/{} needs glibc {glibc:?}, newer than provided.al2023's",
+                o.output
+            );
+
+            if o.function {
+                let dir = scratch.path().join(format!("{arch}-{}", o.bin));
+                fs::create_dir_all(&dir).unwrap();
+                let bootstrap = dir.join("bootstrap");
+                fs::write(&bootstrap, executable).unwrap();
+                fs::set_permissions(&bootstrap, fs::Permissions::from_mode(0o755)).unwrap();
+                let event = format!(r#"{{"arch":"{arch}","items":[1,2.5,"three",null]}}"#);
+                let answer =
+                    runtime_api::invoke(&bootstrap, *runtime_arch, &event, Duration::from_secs(60))
+                        .unwrap_or_else(|e| panic!("{arch}/{}: {e}", o.output));
+                assert_eq!(
+                    answer,
+                    format!(r#"{{"function":"{}","echo":{event}}}"#, o.bin),
+                    "{arch}/{}",
+                    o.output
+                );
+            }
+            zips.insert(format!("{arch}/{}", o.output), fs::read(&zip).unwrap());
+        }
+    }
+
+    // The report: every output built, with the zip's size and hashes.
+    assert!(report.success);
+    assert_eq!(report.artifacts.len(), ARCHES.len() * OUTPUTS.len());
+    for a in &report.artifacts {
+        assert_eq!(a.status, Status::Built, "{}", a.name);
+        let rel = Path::new(&a.output)
+            .strip_prefix(&lambda)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let bytes = &zips[&rel];
+        assert_eq!(a.size, Some(bytes.len() as u64), "{rel}");
+        let digest = Sha256::digest(bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(a.sha256.as_deref(), Some(hex.as_str()), "{rel}");
+    }
+
+    // Again: nothing to do, and not one byte changes.
+    let (second, report) = run_root(&scratch.path().join("report2.json"));
+    for a in &report.artifacts {
+        assert_eq!(a.status, Status::Fresh, "{}: {}", a.name, describe(&second));
+    }
+    assert_eq!(tree(&lambda), expected_tree);
+    for (rel, bytes) in &zips {
+        assert_eq!(&fs::read(lambda.join(rel)).unwrap(), bytes, "{rel} changed");
+    }
+}

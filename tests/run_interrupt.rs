@@ -1,0 +1,183 @@
+//! Ctrl-C during a build: SIGINT to lambda-batch's process group (what a terminal does) while a
+//! cargo child runs a slow build script and packaging is in progress. lambda-batch exits 130,
+//! no process of the build is left, and no temporary file is left in any lambda-dir.
+
+#[path = "support/run_fixture.rs"]
+mod run_fixture;
+
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use run_fixture::{Fixture, bin_source, temp_files};
+
+/// A build script that announces itself with its pid, then takes far longer than the test.
+const SLEEPY_BUILD_RS: &str = r#"fn main() {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap();
+    std::fs::write(format!("{dir}/build-script-started"), std::process::id().to_string()).unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(600));
+}
+"#;
+
+/// Processes (other than zombies) whose working directory or command line is under `dir`.
+fn processes_under(dir: &Path) -> Vec<String> {
+    let needle = dir.to_string_lossy().into_owned();
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let proc_dir = entry.path();
+        let state = fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
+        // The state letter follows the parenthesized command name.
+        if state
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        {
+            continue;
+        }
+        let cwd = fs::read_link(proc_dir.join("cwd")).unwrap_or_default();
+        let cmdline = fs::read(proc_dir.join("cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
+        if cwd.starts_with(dir) || cmdline.contains(&needle) {
+            found.push(format!("{pid}: {cmdline} (cwd {})", cwd.display()));
+        }
+    }
+    found
+}
+
+#[test]
+fn sigint_to_the_process_group_exits_130_and_leaves_nothing_behind() {
+    let fx = Fixture::new("interrupt");
+    fx.workspace(
+        "a-quick",
+        "ci-quick",
+        &[("ci-quick", &bin_source("ci-quick"))],
+    );
+    // Incompressible, so that zipping it is still going on when the next group's build script
+    // has started (groups of a lane run in workspace order).
+    let mut noise = Vec::with_capacity(24 << 20);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while noise.len() < 24 << 20 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        noise.extend_from_slice(&x.to_le_bytes());
+    }
+    fx.write("a-quick/noise.bin", &noise);
+    fx.workspace(
+        "b-sleepy",
+        "ci-sleepy",
+        &[("ci-sleepy", &bin_source("ci-sleepy"))],
+    );
+    fx.write("b-sleepy/build.rs", SLEEPY_BUILD_RS);
+    fx.manifest(
+        "workspace \"a-quick\" {\n    function \"ci-quick\" {\n        include \"noise.bin\"\n    }\n}\n\nworkspace \"b-sleepy\" {\n    function \"ci-sleepy\"\n}",
+    );
+    // Leftovers of an earlier interrupted write, in a lambda-dir and an artifact's folder:
+    // the cleanup after Ctrl-C must find these as well as its own.
+    let out = fx.path().join("out");
+    let planted = [
+        fx.write("out/x86_64/.lambda-batch-tmp-planted", "partial"),
+        fx.write("out/x86_64/ci-quick/.lambda-batch-tmp-planted", "partial"),
+    ];
+
+    let mut child = fx
+        .command(&["run", "--report", "report.json"])
+        .process_group(0)
+        .stdout(fs::File::create(fx.path().join("stdout.txt")).unwrap())
+        .stderr(fs::File::create(fx.path().join("stderr.txt")).unwrap())
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pgid = i32::try_from(child.id()).unwrap();
+    let logs = || {
+        format!(
+            "--- stdout ---\n{}\n--- stderr ---\n{}",
+            fs::read_to_string(fx.path().join("stdout.txt")).unwrap_or_default(),
+            fs::read_to_string(fx.path().join("stderr.txt")).unwrap_or_default()
+        )
+    };
+
+    let marker = fx.path().join("b-sleepy/build-script-started");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while !marker.exists() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "lambda-batch ended before the build script started: {status}\n{}",
+                logs()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the build script never started\n{}",
+            logs()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let build_script_pid = fs::read_to_string(&marker).unwrap();
+    // ... and until packaging is writing its zip (it hashes its inputs first).
+    let zip = out.join("x86_64/ci-quick/bootstrap.zip");
+    while temp_files(&out).len() <= planted.len() {
+        assert!(
+            !zip.exists(),
+            "packaging finished before it could be interrupted: make noise.bin bigger\n{}",
+            logs()
+        );
+        assert!(
+            Instant::now() < deadline,
+            "packaging never started\n{}",
+            logs()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    // SAFETY: kill(2) on the process group we created for lambda-batch.
+    assert_eq!(unsafe { libc::kill(-pgid, libc::SIGINT) }, 0);
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if signalled.elapsed() > Duration::from_secs(60) {
+            // SAFETY: as above; the test must not leave it running.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            panic!(
+                "lambda-batch did not exit within 60 s of SIGINT\n{}",
+                logs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130), "{}", logs());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(15),
+        "stopping took {:?}\n{}",
+        signalled.elapsed(),
+        logs()
+    );
+    assert!(logs().contains("interrupted"), "{}", logs());
+
+    // Nothing of the build is left running: not cargo, rustc, nor the build script.
+    let left = processes_under(fx.path());
+    assert!(left.is_empty(), "left running: {left:#?}\n{}", logs());
+    let script_cwd = fs::read_link(format!("/proc/{}/cwd", build_script_pid.trim()));
+    assert!(
+        !script_cwd.is_ok_and(|cwd| cwd.starts_with(fx.path())),
+        "the build script is still running"
+    );
+    assert_eq!(temp_files(&out), Vec::<String>::new(), "{}", logs());
+    assert!(!out.join("x86_64/ci-sleepy/bootstrap.zip").exists());
+    // Cancelled mid-write: no zip at all rather than a truncated one.
+    assert!(!zip.exists(), "{}", logs());
+    let report: lambda_batch::report::json::Report =
+        serde_json::from_str(&fs::read_to_string(fx.path().join("report.json")).unwrap()).unwrap();
+    assert!(!report.success);
+}
