@@ -23,3 +23,6 @@ pub mod write;
 pub use document::Document;
 pub use error::EditError;
 pub use target::Level;
+
+#[cfg(test)]
+mod no_panic;
