@@ -51,12 +51,18 @@ pub fn store(group: &Group, units: u64) {
     let used = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    all.insert(key(group), Entry { units, used });
+    let this = key(group);
+    all.insert(this.clone(), Entry { units, used });
     if all.len() > KEEP {
-        let mut by_age: Vec<u64> = all.values().map(|e| e.used).collect();
-        by_age.sort_unstable_by(|a, b| b.cmp(a));
-        let cutoff = by_age[KEEP - 1];
-        all.retain(|_, e| e.used >= cutoff);
+        // The most recently used first, this invocation before any other.
+        let mut keys: Vec<(bool, u64, String)> = all
+            .iter()
+            .map(|(k, e)| (*k == this, e.used, k.clone()))
+            .collect();
+        keys.sort_unstable_by_key(|k| std::cmp::Reverse((k.0, k.1)));
+        for (_, _, k) in keys.into_iter().skip(KEEP) {
+            all.remove(&k);
+        }
     }
     let Some(dir) = path.parent() else { return };
     if std::fs::create_dir_all(dir).is_err() {
@@ -79,4 +85,50 @@ fn read(path: &Utf8Path) -> BTreeMap<String, Entry> {
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(target_dir: &Utf8Path, bin: &str) -> Group {
+        Group {
+            id: 0,
+            lane: 0,
+            workspace_root: "/ws".into(),
+            target_dir: target_dir.to_path_buf(),
+            target: "x86_64-unknown-linux-gnu".into(),
+            profile: "dev".into(),
+            compiler: crate::manifest::values::Compiler::Cargo,
+            program: "cargo".into(),
+            args: vec!["build".into(), "--bin".into(), bin.into()],
+            env: BTreeMap::new(),
+            packages: Vec::new(),
+            bins: vec![bin.into()],
+            artifacts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn counts_are_remembered_per_invocation_and_old_ones_fall_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = Utf8Path::from_path(dir.path()).unwrap();
+        let a = group(target, "a");
+        assert_eq!(load(&a), None);
+        store(&a, 42);
+        assert_eq!(load(&a), Some(42));
+        assert_eq!(load(&group(target, "b")), None);
+        store(&a, 43);
+        assert_eq!(load(&a), Some(43));
+        for i in 0..KEEP + 10 {
+            store(&group(target, &format!("n{i}")), 1);
+        }
+        assert_eq!(read(&file(target)).len(), KEEP);
+        assert_eq!(load(&group(target, &format!("n{}", KEEP + 9))), Some(1));
+        // A file that is not ours is ignored, not an error.
+        std::fs::write(file(target), "not json").unwrap();
+        assert_eq!(load(&a), None);
+        store(&a, 7);
+        assert_eq!(load(&a), Some(7));
+    }
 }

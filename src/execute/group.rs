@@ -321,7 +321,9 @@ fn command(run: &Run<'_>, group: &Group) -> (Command, String) {
     if run.options.keep_going {
         shown.args.push("--keep-going".into());
     }
-    shown.env.extend(zig::extra_env(group));
+    shown
+        .env
+        .extend(zig::extra_env(group, run.zig_lanes_overlap));
     let program = run
         .options
         .programs

@@ -71,6 +71,8 @@ struct Run<'a> {
     sink: &'a dyn EventSink,
     jobserver: jobserver::Client,
     gate: zig::StartGate,
+    /// Zig builds of several lanes may overlap: each lane gets its own zig cache.
+    zig_lanes_overlap: bool,
     package_options: PackageOptions,
     /// A build or packaging failed.
     failed: AtomicBool,
@@ -184,6 +186,7 @@ pub fn execute(
         sink,
         jobserver,
         gate: zig::StartGate::default(),
+        zig_lanes_overlap: zig::lanes_overlap(plan, jobs),
         package_options: package_options(options),
         failed: AtomicBool::new(false),
         announced: AtomicBool::new(false),

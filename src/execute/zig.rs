@@ -2,11 +2,13 @@
 //!
 //! Two shared caches race when two zig builds start cold at the same time:
 //! - zig's global cache (`~/.cache/zig`: libc stubs, crt objects, compiler-rt), which zig
-//!   builds on first use for each target. Each lane (one target dir) gets its own
-//!   `ZIG_GLOBAL_CACHE_DIR` under `<target_dir>/lambda-batch/zig-cache`; it lives as long as the
-//!   target dir, so only the first run per target dir pays for filling it. A manifest `env`
-//!   that sets `ZIG_GLOBAL_CACHE_DIR` wins. zig's cache is not part of cargo's fingerprints, so
-//!   this never makes cargo rebuild.
+//!   fills on first use for each target. When the plan has two or more lanes that use
+//!   cargo-zigbuild (and `--jobs` lets them overlap), each lane (one target dir) gets its own
+//!   `ZIG_GLOBAL_CACHE_DIR`, `<target_dir>/lambda-batch/zig-cache`. It lives as long as the
+//!   target dir, so only the first run per target dir pays for filling it (about a minute per
+//!   target on two cores). With a single zig lane nothing can race, and the user's own, usually
+//!   warm, cache is used. A manifest `env` that sets `ZIG_GLOBAL_CACHE_DIR` always wins. zig's
+//!   cache is not part of cargo's fingerprints, so switching never makes cargo rebuild.
 //! - cargo-zigbuild's own cache (`~/.cache/cargo-zigbuild/<version>`), where it writes its
 //!   linker wrapper scripts and creates `ar`/`lib` symlinks before starting cargo: two cold
 //!   starts can truncate each other's script or fail on the symlink with "File exists". Its
@@ -16,14 +18,14 @@
 //!   previous one has written anything (cargo-zigbuild prepares its wrappers before cargo
 //!   prints its first line) or has exited. That costs a fraction of a second per lane.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::manifest::values::Compiler;
-use crate::plan::Group;
+use crate::plan::{Group, Plan};
 
 /// The variable zig reads for its global cache directory.
 pub const ZIG_CACHE_VAR: &str = "ZIG_GLOBAL_CACHE_DIR";
@@ -36,10 +38,26 @@ pub fn lane_cache_dir(target_dir: &Utf8Path) -> Utf8PathBuf {
     target_dir.join("lambda-batch").join("zig-cache")
 }
 
-/// Environment to add to a group's command, on top of the plan's.
-pub fn extra_env(group: &Group) -> BTreeMap<String, String> {
+/// Whether zig builds of `plan` can run at the same time: two or more lanes use
+/// cargo-zigbuild and `jobs` lets two children run at once.
+pub fn lanes_overlap(plan: &Plan, jobs: usize) -> bool {
+    let lanes: BTreeSet<usize> = plan
+        .groups
+        .iter()
+        .filter(|g| g.compiler == Compiler::CargoZigbuild)
+        .map(|g| g.lane)
+        .collect();
+    lanes.len() > 1 && jobs > 1
+}
+
+/// Environment to add to a group's command, on top of the plan's; `overlap` from
+/// [`lanes_overlap`].
+pub fn extra_env(group: &Group, overlap: bool) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
-    if group.compiler == Compiler::CargoZigbuild && !group.env.contains_key(ZIG_CACHE_VAR) {
+    if overlap
+        && group.compiler == Compiler::CargoZigbuild
+        && !group.env.contains_key(ZIG_CACHE_VAR)
+    {
         env.insert(
             ZIG_CACHE_VAR.to_string(),
             lane_cache_dir(&group.target_dir).to_string(),
@@ -61,5 +79,69 @@ impl StartGate {
         }
         // A poisoned gate only means another lane panicked while holding it: still usable.
         Some(self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(id: usize, lane: usize, compiler: Compiler) -> Group {
+        Group {
+            id,
+            lane,
+            workspace_root: "/ws".into(),
+            target_dir: format!("/t{lane}").into(),
+            target: "x86_64-unknown-linux-gnu".into(),
+            profile: "dev".into(),
+            compiler,
+            program: compiler.program().into(),
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            packages: Vec::new(),
+            bins: Vec::new(),
+            artifacts: Vec::new(),
+        }
+    }
+
+    fn plan(groups: Vec<Group>) -> Plan {
+        Plan {
+            manifest: "/lambda.kdl".into(),
+            groups,
+            artifacts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_lane_gets_its_own_zig_cache_only_when_zig_lanes_can_overlap() {
+        let one_lane = plan(vec![
+            group(0, 0, Compiler::CargoZigbuild),
+            group(1, 0, Compiler::CargoZigbuild),
+            group(2, 1, Compiler::Cargo),
+        ]);
+        assert!(!lanes_overlap(&one_lane, 8));
+        let two_lanes = plan(vec![
+            group(0, 0, Compiler::CargoZigbuild),
+            group(1, 1, Compiler::CargoZigbuild),
+        ]);
+        assert!(lanes_overlap(&two_lanes, 2));
+        assert!(
+            !lanes_overlap(&two_lanes, 1),
+            "-j 1 runs one child at a time"
+        );
+
+        let g = &two_lanes.groups[1];
+        assert_eq!(
+            extra_env(g, true).get(ZIG_CACHE_VAR).map(String::as_str),
+            Some("/t1/lambda-batch/zig-cache")
+        );
+        assert!(extra_env(g, false).is_empty());
+        assert!(extra_env(&group(3, 1, Compiler::Cargo), true).is_empty());
+        let mut explicit = group(4, 1, Compiler::CargoZigbuild);
+        explicit.env.insert(ZIG_CACHE_VAR.into(), "/mine".into());
+        assert!(
+            extra_env(&explicit, true).is_empty(),
+            "the manifest's env wins"
+        );
     }
 }
