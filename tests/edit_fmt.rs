@@ -65,48 +65,50 @@ fn fmt_writes_the_canonical_layout_once() {
     );
     f.run(&["fmt", "--check"]).expect(0);
     // The path can be given.
-    let other = Fixture::empty();
-    other.write("sub/lambda.kdl", MESSY);
-    other.run(&["fmt", "sub/lambda.kdl"]).expect(0);
-    assert_eq!(other.read("sub/lambda.kdl"), FORMATTED);
+    let other = Fixture::examples();
+    other.write("other.kdl", MESSY);
+    other.run(&["fmt", "other.kdl"]).expect(0);
+    assert_eq!(other.read("other.kdl"), FORMATTED);
 }
 
 #[test]
 fn every_corpus_manifest_formats_to_a_fixed_point_with_its_comments() {
+    // The layout alone, through the library: most corpus files are invalid on purpose, and the
+    // `fmt` command writes only valid manifests.
+    use lambda_batch::edit::{format, Document};
     let mut files = vec![crate_dir().join("lambda.kdl")];
     for dir in ["tests/manifests/valid", "tests/manifests/broken"] {
         for entry in std::fs::read_dir(crate_dir().join(dir)).unwrap() {
             files.push(entry.unwrap().path());
         }
     }
-    let f = Fixture::empty();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        f.write("lambda.kdl", &text);
-        let run = f.run(&["fmt"]);
-        if run.code == 2 {
-            // Not KDL at all (the syntax corpus entry): refused, untouched.
-            assert_eq!(f.manifest(), text, "{}", file.display());
-            assert!(
-                run.stderr.contains("lambda_batch::syntax"),
-                "{}",
-                run.stderr
-            );
+        let path = camino::Utf8PathBuf::from_path_buf(file.clone()).unwrap();
+        let Ok(doc) = Document::parse(&path, &text) else {
+            // Not KDL at all (the syntax corpus entry).
+            assert!(file.ends_with("syntax.kdl"), "{}", file.display());
             continue;
-        }
-        run.expect(0);
-        let once = f.manifest();
+        };
+        let once = format::format(&doc).unwrap();
         for line in text.lines().filter(|l| l.trim_start().starts_with("//")) {
-            assert!(
-                once.contains(line.trim()),
-                "{}: lost {line:?}",
-                file.display()
-            );
+            assert!(once.contains(line.trim()), "{}: lost {line:?}", file.display());
         }
-        f.run(&["fmt", "--check"]).expect(0);
-        f.run(&["fmt"]).expect(0);
-        assert_eq!(f.manifest(), once, "{}", file.display());
+        let twice = format::format(&Document::parse(&path, &once).unwrap()).unwrap();
+        assert_eq!(twice, once, "{}", file.display());
     }
+}
+
+#[test]
+fn fmt_refuses_to_write_a_manifest_that_does_not_pass_check() {
+    let f = Fixture::empty();
+    f.write("lambda.kdl", "workspace   \"nowhere\" {\n  function   \"b\"\n}\n");
+    let before = f.hash("lambda.kdl");
+    let run = f.run(&["fmt"]).expect(2);
+    assert!(run.stderr.contains("lambda_batch::workspace"), "{}", run.stderr);
+    assert_eq!(f.hash("lambda.kdl"), before);
+    // --check only looks at the layout.
+    f.run(&["fmt", "--check"]).expect(1);
 }
 
 #[test]

@@ -98,12 +98,18 @@ pub fn fmt(check: bool, manifest: Option<&Utf8Path>, color: bool) -> i32 {
         eprintln!("{shown}: not formatted (`lambda-batch fmt` would rewrite it)");
         return exit_code::FAILED;
     }
-    match write::replace(&path, &formatted) {
-        Ok(()) => {
+    // Like every editing command, fmt writes only a manifest that passes `check`.
+    match apply::apply(&path, &text, &formatted, &invocation()) {
+        Ok(_) => {
             eprintln!("{shown}: formatted");
             exit_code::OK
         }
-        Err(e) => fail(&e, color),
+        Err(Refused::Invalid { errors, .. }) => {
+            print_errors(&errors, color);
+            eprintln!("note: {shown} does not pass `lambda-batch check`, and fmt writes only a valid manifest: the file is unchanged");
+            exit_code::INVALID
+        }
+        Err(Refused::Io(e)) => fail(&e, color),
     }
 }
 
