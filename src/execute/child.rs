@@ -106,11 +106,13 @@ impl CargoChild {
         }
     }
 
-    /// Whether the child has exited (it is not reaped, so its group id stays reserved).
-    pub fn exited(&self) -> bool {
-        self.child
-            .as_ref()
-            .is_some_and(|c| matches!(wait_unreaped(c, false), Ok(true)))
+    /// Whether the child has exited (it is not reaped, so its group id stays reserved);
+    /// `None` where that cannot be told without reaping it.
+    pub fn exited(&self) -> Option<bool> {
+        match self.child.as_ref() {
+            Some(c) => wait_unreaped(c, false).ok().flatten(),
+            None => Some(true),
+        }
     }
 
     /// Waits for the child to exit and reaps it. With `sweep`, first sends SIGKILL to its
@@ -119,7 +121,7 @@ impl CargoChild {
         let Some(mut child) = self.child.take() else {
             return Err(io::Error::other("the child was already waited for"));
         };
-        if sweep && matches!(wait_unreaped(&child, true), Ok(true)) {
+        if sweep && matches!(wait_unreaped(&child, true), Ok(Some(true))) {
             // The leader is a zombie, so its pid (the group id) is still reserved.
             // SAFETY: as in `signal_group`.
             unsafe {
@@ -144,7 +146,8 @@ impl Drop for CargoChild {
 }
 
 /// Whether `child` has exited, leaving it unreaped (a zombie); with `block`, waits for it.
-fn wait_unreaped(child: &Child, block: bool) -> io::Result<bool> {
+#[cfg(target_os = "linux")]
+fn wait_unreaped(child: &Child, block: bool) -> io::Result<Option<bool>> {
     let pid: libc::id_t = child.id();
     let flags = libc::WEXITED | libc::WNOWAIT | if block { 0 } else { libc::WNOHANG };
     loop {
@@ -155,13 +158,20 @@ fn wait_unreaped(child: &Child, block: bool) -> io::Result<bool> {
         if r == 0 {
             // With WNOHANG and no state change, waitid leaves si_pid zero.
             // SAFETY: reading a field waitid filled in (or left zeroed).
-            return Ok(unsafe { info.si_pid() } != 0);
+            return Ok(Some(unsafe { info.si_pid() } != 0));
         }
         let err = io::Error::last_os_error();
         if err.kind() != io::ErrorKind::Interrupted {
             return Err(err);
         }
     }
+}
+
+/// Elsewhere the child is only observed by reaping it: unknown until then (no group sweep,
+/// no early end of draining).
+#[cfg(not(target_os = "linux"))]
+fn wait_unreaped(_child: &Child, _block: bool) -> io::Result<Option<bool>> {
+    Ok(None)
 }
 
 fn read_messages(stdout: impl Read + Send + 'static, tx: Sender<Output>) {

@@ -89,7 +89,7 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
             Next::Output(Output::Closed) => {}
             Next::Done => break,
             Next::Timeout => {
-                if child.exited() {
+                if child.exited() == Some(true) {
                     gate = None;
                     let at = *exited_at.get_or_insert_with(Instant::now);
                     if at.elapsed() > DRAIN_GRACE {
@@ -117,6 +117,15 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         }
     }
     drop(gate);
+    // Both streams are closed; the child may still be running (it closed them itself).
+    while child.exited() == Some(false) {
+        if run.stop_reason().is_some() {
+            run.announce_stop();
+            child.signal_group(if killed { libc::SIGKILL } else { libc::SIGINT });
+            killed = true;
+        }
+        std::thread::sleep(POLL);
+    }
     let status = child.wait(killed);
     // Only now is the child done with its implicit token.
     drop(token);
@@ -126,9 +135,8 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         _ if killed => GroupStatus::Killed,
         Ok(s) if s.success() => GroupStatus::Succeeded,
         Ok(s) => GroupStatus::Failed(format!(
-            "{} {}{}",
+            "{} failed ({s}){}",
             group.program,
-            s,
             first_error(&state.stderr, None).map_or(String::new(), |e| format!(": {e}"))
         )),
         Err(e) => GroupStatus::Failed(format!("waiting for {} failed: {e}", group.program)),
@@ -150,7 +158,6 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
             ),
             GroupStatus::Failed(why) => (
                 first_error(&state.stderr, Some(&artifact.resolved.bin))
-                    .map(|e| format!("{e} ({} {})", group.program, exit_text(&status)))
                     .unwrap_or_else(|| why.clone()),
                 Cause::Build,
             ),
@@ -408,13 +415,6 @@ fn stopped_message(reason: StopReason) -> String {
         }
         StopReason::Signal(libc::SIGINT) => "not built: interrupted (Ctrl-C)".into(),
         StopReason::Signal(s) => format!("not built: interrupted by signal {s}"),
-    }
-}
-
-fn exit_text(status: &std::io::Result<std::process::ExitStatus>) -> String {
-    match status {
-        Ok(s) => s.to_string(),
-        Err(e) => e.to_string(),
     }
 }
 
