@@ -156,11 +156,16 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
                 stopped_message(run.stop_reason().unwrap_or(StopReason::Failure)),
                 Cause::Stopped,
             ),
-            GroupStatus::Failed(why) => (
-                first_error(&state.stderr, Some(&artifact.resolved.bin))
-                    .unwrap_or_else(|| why.clone()),
-                Cause::Build,
-            ),
+            GroupStatus::Failed(why) => {
+                let bin = &artifact.resolved.bin;
+                let error = match first_error(&state.stderr, Some(bin)) {
+                    Some(line) if line.contains(&format!("(bin \"{bin}\")")) => line,
+                    // Another unit's error stopped cargo before it got to this bin.
+                    Some(line) => format!("not built: {} stopped first: {line}", group.program),
+                    None => why.clone(),
+                };
+                (error, Cause::Build)
+            }
             GroupStatus::Succeeded => (
                 format!(
                     "{} succeeded but reported no executable for bin `{}` of package `{}`",

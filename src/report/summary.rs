@@ -60,7 +60,7 @@ pub fn render(plan: &Plan, outcome: &RunOutcome) -> String {
             let status = match status(o) {
                 Status::Built => "built",
                 Status::Fresh => "fresh",
-                Status::Failed => "FAILED",
+                Status::Failed => "failed",
             };
             vec![
                 a.resolved.name.clone(),
