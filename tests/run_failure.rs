@@ -79,8 +79,19 @@ fn run_bootstrap(zip: &Path, scratch: &Path) -> String {
 #[test]
 fn fail_fast_exits_1_and_leaves_existing_outputs_untouched() {
     let fx = two_workspaces("ff", false, false);
-    let first = fx.run(&["run"]);
+    let first = fx.run(&["run", "-q"]);
     assert!(first.status.success(), "{}", describe(&first));
+    // -q: no progress lines, only the summary (on stdout).
+    let quiet = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        !quiet.contains("Packaged") && !quiet.contains("Building"),
+        "{quiet}"
+    );
+    assert!(
+        String::from_utf8_lossy(&first.stdout).contains("3 built"),
+        "{}",
+        describe(&first)
+    );
     let names = ["ff-broken", "ff-alpha", "ff-beta"];
     let before: Vec<(Vec<u8>, std::time::SystemTime)> = names
         .iter()
@@ -94,10 +105,11 @@ fn fail_fast_exits_1_and_leaves_existing_outputs_untouched() {
         .collect();
 
     fx.write("a-bad/src/bin/ff-broken.rs", BROKEN);
-    let (output, report) = fx.run_with_report(&[]);
+    let (output, report) = fx.run_with_report(&["-q"]);
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    // Cargo's own diagnostic reaches the user, with the failing bin named.
+    // Cargo's own diagnostic reaches the user (with -q too, since its group failed), with the
+    // failing bin named.
     assert!(stderr.contains("mismatched types"), "{}", describe(&output));
     assert!(stderr.contains("ff-broken"), "{}", describe(&output));
     // The good group never started: the run stopped after the failure.
