@@ -52,6 +52,7 @@ impl CargoChild {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        die_with_parent(&mut command);
         let mut child = command.spawn()?;
         let pgid = i32::try_from(child.id()).map_err(io::Error::other)?;
         let (tx, rx) = mpsc::channel();
@@ -144,6 +145,31 @@ impl Drop for CargoChild {
         }
     }
 }
+
+/// Has the kernel kill the child if lambda-batch dies without stopping it (killed by SIGKILL,
+/// for example by a CI timeout): a cargo child in its own process group gets no terminal
+/// signal, and would otherwise build on with nobody waiting for it.
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    // SAFETY: getpid has no preconditions.
+    let parent = unsafe { libc::getpid() };
+    // SAFETY: the hook only makes async-signal-safe system calls (prctl, getppid).
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The parent may have died before the death signal was armed.
+            if libc::getppid() != parent {
+                return Err(io::Error::other("lambda-batch exited"));
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}
 
 /// Whether `child` has exited, leaving it unreaped (a zombie); with `block`, waits for it.
 #[cfg(target_os = "linux")]
