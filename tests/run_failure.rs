@@ -72,7 +72,18 @@ fn run_bootstrap(zip: &Path, scratch: &Path) -> String {
     ));
     fs::write(&exe, bytes).unwrap();
     fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).unwrap();
-    let out = Command::new(&exe).output().expect("bootstrap runs");
+    // Another test thread may be forking while the file is still open for writing here; its
+    // child holds the descriptor until it execs, and exec fails with "text file busy" until then.
+    let mut tries = 0;
+    let out = loop {
+        match Command::new(&exe).output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            result => break result.expect("bootstrap runs"),
+        }
+    };
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
