@@ -125,17 +125,7 @@ fn schema_prints_what_is_in_schema_dir() {
 
 #[test]
 fn doctor_names_missing_tools_and_exits_3() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("lambda.kdl");
-    let services = root().join("examples/services");
-    std::fs::write(
-        &manifest,
-        format!(
-            "workspace \"{}\" {{\n    compiler \"cross\"\n    function \"get-product\"\n}}\n",
-            services.display()
-        ),
-    )
-    .unwrap();
+    let (dir, manifest) = manifest_with_compiler("cross");
     // A PATH with cargo but without cross or docker.
     let cargo = which("cargo");
     let bin = dir.path().join("bin");
@@ -176,17 +166,7 @@ fn doctor_names_missing_tools_and_exits_3() {
 
 #[test]
 fn doctor_is_happy_when_everything_is_there() {
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("lambda.kdl");
-    let services = root().join("examples/services");
-    std::fs::write(
-        &manifest,
-        format!(
-            "workspace \"{}\" {{\n    compiler \"cargo\"\n    function \"get-product\"\n}}\n",
-            services.display()
-        ),
-    )
-    .unwrap();
+    let (dir, manifest) = manifest_with_compiler("cargo");
     let out = lb(&["doctor", manifest.to_str().unwrap()]);
     assert_eq!(
         out.status.code(),
@@ -195,6 +175,19 @@ fn doctor_is_happy_when_everything_is_there() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("rust target x86_64-unknown-linux-gnu"));
+}
+
+/// A manifest building get-product of the examples with `compiler`, in a temp dir.
+fn manifest_with_compiler(compiler: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("lambda.kdl");
+    let services = root().join("examples/services");
+    let text = format!(
+        "workspace \"{}\" {{\n    compiler \"{compiler}\"\n    function \"get-product\"\n}}\n",
+        services.display()
+    );
+    std::fs::write(&manifest, text).unwrap();
+    (dir, manifest)
 }
 
 fn which(tool: &str) -> std::path::PathBuf {

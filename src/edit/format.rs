@@ -392,34 +392,7 @@ mod tests {
     #[test]
     fn formatting_is_stable_under_mutation() {
         let base = include_str!("../../tests/manifests/valid/every-setting.kdl");
-        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        let alphabet = [
-            " ", "\n", ";", "{", "}", "//", "/*", "*/", "/-", "\\", "\"", "\t", "x",
-        ];
-        for _ in 0..400 {
-            let mut text = base.to_string();
-            for _ in 0..(next() % 4 + 1) {
-                let mut at = (next() as usize) % (text.len() + 1);
-                while !text.is_char_boundary(at) {
-                    at -= 1;
-                }
-                let piece = alphabet[(next() as usize) % alphabet.len()];
-                if next() % 3 == 0 && at < text.len() {
-                    let mut end = at + 1;
-                    while !text.is_char_boundary(end) {
-                        end += 1;
-                    }
-                    text.replace_range(at..end, "");
-                } else {
-                    text.insert_str(at, piece);
-                }
-            }
+        for text in crate::edit::no_panic::mutations(base, 400) {
             let Ok(doc) = Document::parse(Utf8Path::new("lambda.kdl"), &text) else {
                 continue;
             };

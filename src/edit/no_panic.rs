@@ -7,7 +7,8 @@ use super::add::{self, NewArtifact};
 use super::{Document, Level, remove, set};
 use crate::manifest::values::ArtifactKind;
 
-fn mutations(base: &str, count: usize) -> Vec<String> {
+/// `count` random small mutations of `base` (deterministic), shared by the edit tests.
+pub(crate) fn mutations(base: &str, count: usize) -> Vec<String> {
     let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = move || {
         seed ^= seed << 13;
