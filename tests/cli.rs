@@ -166,7 +166,7 @@ fn doctor_names_missing_tools_and_exits_3() {
 
 #[test]
 fn doctor_is_happy_when_everything_is_there() {
-    let (dir, manifest) = manifest_with_compiler("cargo");
+    let (_dir, manifest) = manifest_with_compiler("cargo");
     let out = lb(&["doctor", manifest.to_str().unwrap()]);
     assert_eq!(
         out.status.code(),

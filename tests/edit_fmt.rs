@@ -75,7 +75,7 @@ fn fmt_writes_the_canonical_layout_once() {
 fn every_corpus_manifest_formats_to_a_fixed_point_with_its_comments() {
     // The layout alone, through the library: most corpus files are invalid on purpose, and the
     // `fmt` command writes only valid manifests.
-    use lambda_batch::edit::{format, Document};
+    use lambda_batch::edit::{Document, format};
     let mut files = vec![crate_dir().join("lambda.kdl")];
     for dir in ["tests/manifests/valid", "tests/manifests/broken"] {
         for entry in std::fs::read_dir(crate_dir().join(dir)).unwrap() {
@@ -92,7 +92,11 @@ fn every_corpus_manifest_formats_to_a_fixed_point_with_its_comments() {
         };
         let once = format::format(&doc).unwrap();
         for line in text.lines().filter(|l| l.trim_start().starts_with("//")) {
-            assert!(once.contains(line.trim()), "{}: lost {line:?}", file.display());
+            assert!(
+                once.contains(line.trim()),
+                "{}: lost {line:?}",
+                file.display()
+            );
         }
         let twice = format::format(&Document::parse(&path, &once).unwrap()).unwrap();
         assert_eq!(twice, once, "{}", file.display());
@@ -102,10 +106,17 @@ fn every_corpus_manifest_formats_to_a_fixed_point_with_its_comments() {
 #[test]
 fn fmt_refuses_to_write_a_manifest_that_does_not_pass_check() {
     let f = Fixture::empty();
-    f.write("lambda.kdl", "workspace   \"nowhere\" {\n  function   \"b\"\n}\n");
+    f.write(
+        "lambda.kdl",
+        "workspace   \"nowhere\" {\n  function   \"b\"\n}\n",
+    );
     let before = f.hash("lambda.kdl");
     let run = f.run(&["fmt"]).expect(2);
-    assert!(run.stderr.contains("lambda_batch::workspace"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("lambda_batch::workspace"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(f.hash("lambda.kdl"), before);
     // --check only looks at the layout.
     f.run(&["fmt", "--check"]).expect(1);

@@ -106,7 +106,9 @@ pub fn fmt(check: bool, manifest: Option<&Utf8Path>, color: bool) -> i32 {
         }
         Err(Refused::Invalid { errors, .. }) => {
             print_errors(&errors, color);
-            eprintln!("note: {shown} does not pass `lambda-batch check`, and fmt writes only a valid manifest: the file is unchanged");
+            eprintln!(
+                "note: {shown} does not pass `lambda-batch check`, and fmt writes only a valid manifest: the file is unchanged"
+            );
             exit_code::INVALID
         }
         Err(Refused::Io(e)) => fail(&e, color),
