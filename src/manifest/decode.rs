@@ -54,7 +54,11 @@ pub fn parse_partial(
     let mut raw = None;
     // Unknown nodes and properties are blanked out (same length, so spans stay true) and the
     // text decoded again, so that one typo does not hide every other problem in the file.
-    for _ in 0..8 {
+    for pass in 0..8 {
+        // Blanking keeps the text KDL; if it ever does not, stop with what was found.
+        if pass > 0 && knus::parse_ast::<Span>(&name, &current).is_err() {
+            break;
+        }
         match knus::parse::<RawDocument>(&name, &current) {
             Ok(r) => {
                 raw = Some(r);
@@ -62,29 +66,24 @@ pub fn parse_partial(
             }
             Err(e) => {
                 let found = knus_errors(&e, Some(&ast));
-                let blankable = found.iter().all(|f| {
-                    matches!(
-                        f.code,
-                        ErrorCode::UnknownNode
-                            | ErrorCode::UnknownProperty
-                            | ErrorCode::DuplicateNode
-                    )
-                });
                 let mut next = current.clone();
                 for f in &found {
                     let Some(span) = f.primary_span() else {
                         continue;
                     };
-                    // A node goes whole (name, arguments and children); a property with its value.
-                    match node_span_at(&ast.nodes, span.offset()) {
+                    // A property goes with its value; anything else takes the innermost node
+                    // it stands in (an unknown node is that node itself, a bad value its setting).
+                    match innermost_node(&ast.nodes, span.offset()) {
                         Some(node) if f.code != ErrorCode::UnknownProperty => {
                             blank(&mut next, node, false)
                         }
                         _ => blank(&mut next, span, f.code == ErrorCode::UnknownProperty),
                     }
                 }
+                // knus stops looking inside a node at its first bad child, so each pass can
+                // find problems the previous one did not reach.
                 errors.extend(found);
-                if !blankable || next == current {
+                if next == current {
                     break;
                 }
                 current = next;
@@ -128,7 +127,21 @@ fn blank(text: &mut String, span: SourceSpan, property: bool) {
         let bytes = text.as_bytes();
         if bytes.get(end) == Some(&b'=') {
             end += 1;
-            if bytes.get(end) == Some(&b'"') {
+            // A raw string: r"..." or r#"..."#, closed by a quote and as many hashes.
+            if bytes.get(end) == Some(&b'r') && matches!(bytes.get(end + 1), Some(b'"' | b'#')) {
+                let hashes = bytes[end + 1..].iter().take_while(|b| **b == b'#').count();
+                let close: Vec<u8> = std::iter::once(b'"')
+                    .chain(std::iter::repeat_n(b'#', hashes))
+                    .collect();
+                let body = end + 2 + hashes;
+                end = bytes
+                    .get(body..)
+                    .and_then(|rest| {
+                        rest.windows(close.len())
+                            .position(|w| w == close.as_slice())
+                    })
+                    .map_or(bytes.len(), |i| body + i + close.len());
+            } else if bytes.get(end) == Some(&b'"') {
                 end += 1;
                 while end < bytes.len() && bytes[end] != b'"' {
                     end += if bytes[end] == b'\\' { 2 } else { 1 };
@@ -659,15 +672,13 @@ fn knus_errors(e: &knus::Error, ast: Option<&knus::ast::Document<Span>>) -> Vec<
     out
 }
 
-/// The full span of the node whose name starts at `offset`.
-fn node_span_at(nodes: &[knus::ast::SpannedNode<Span>], offset: usize) -> Option<SourceSpan> {
+/// The full span of the innermost node whose span contains `offset`.
+fn innermost_node(nodes: &[knus::ast::SpannedNode<Span>], offset: usize) -> Option<SourceSpan> {
     for n in nodes {
         let s = n.span();
-        if s.0 == offset || n.node_name.span().0 == offset {
-            return Some(span(s));
-        }
-        if s.0 <= offset && offset < s.1 {
-            return n.children.as_ref().and_then(|c| node_span_at(c, offset));
+        if s.0 <= offset && offset < s.1.max(s.0 + 1) {
+            let inner = n.children.as_ref().and_then(|c| innermost_node(c, offset));
+            return inner.or(Some(span(s)));
         }
     }
     None
