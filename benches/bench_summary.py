@@ -14,6 +14,7 @@ NAMES = {
     "clw": "cargo-lambda, per workspace x arch",
     "clf": "cargo-lambda, per function x arch",
     "floor": "raw floor (plan's cargo-zigbuild calls, no packaging)",
+    "lbown": "lambda-batch run, each workspace its own target dir",
 }
 SCENARIOS = ["cold", "noop", "touch"]
 
@@ -22,7 +23,7 @@ def load(a, s):
     try:
         with open(os.path.join(res, f"{a}-{s}.json")) as f:
             return json.load(f)["results"][0]
-    except (FileNotFoundError, KeyError, IndexError):
+    except (FileNotFoundError, KeyError, IndexError, ValueError):
         return None
 
 

@@ -8,6 +8,8 @@
 #   clw    cargo-lambda's best usage: one `cargo lambda build --release` per workspace per arch
 #   floor  the raw floor: the plan's own cargo-zigbuild commands, no packaging
 #   clf    the per-function way: one `cargo lambda build --release --bin X` per function per arch
+#   lbown  lambda-batch run without `target-dir`: each workspace its own target dir (one lane
+#          per workspace, run side by side) instead of one shared target dir (one lane)
 #
 # For each: cold (target dirs emptied before the run), no-op (everything fresh) and touch (one
 # shared source file touched: services/orders/common/src/lib.rs, used by 3 functions).
@@ -72,6 +74,7 @@ touched=$build/services/orders/common/src/lib.rs
 command_of() {
     case $1 in
         lb) echo "$repo/benches/peak-rss.sh $res/rss-lb-$2.txt $lb run -q $build/lambda.kdl" ;;
+        lbown) echo "$lb run -q $build/lambda-own-target-dirs.kdl" ;;
         clw) echo "bash $cmds/cl-workspace.sh" ;;
         floor) echo "bash $cmds/floor.sh" ;;
         clf) echo "bash $cmds/cl-per-function.sh" ;;
@@ -81,9 +84,17 @@ wipe_of() {
     case $1 in
         lb | floor) echo "bash $cmds/wipe-lb.sh" ;;
         clw | clf) echo "bash $cmds/wipe-cl.sh" ;;
+        lbown) echo "bash -c 'bash $cmds/wipe-cl.sh && bash $cmds/wipe-lb.sh'" ;;
     esac
 }
-load() { echo "$(date -u +%T) $1 $2 load: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$res/load.txt"; }
+# Load average and the machine's total busy CPU (jiffies of /proc/stat's cpu line), before
+# and after each scenario: the CPU other processes used during a run is the busy CPU minus
+# what hyperfine reports for the command.
+load() {
+    local busy
+    busy=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat)
+    echo "$(date -u +%T) $1 $2 load: $(cut -d' ' -f1-3 /proc/loadavg) busy_jiffies: $busy" >>"$res/load.txt"
+}
 
 # A failing approach is recorded and skipped; the others still run.
 failed() {
