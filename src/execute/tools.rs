@@ -39,6 +39,7 @@ pub fn locate(plan: &Plan) -> Result<BTreeMap<String, PathBuf>, Vec<MissingTool>
     for (program, needed) in users {
         match which::which(program) {
             Ok(path) => {
+                let path = behind_pyenv_shim(program, &path).unwrap_or(path);
                 found.insert(program.to_string(), path);
             }
             Err(_) => missing.push(MissingTool {
@@ -53,6 +54,29 @@ pub fn locate(plan: &Plan) -> Result<BTreeMap<String, PathBuf>, Vec<MissingTool>
     } else {
         Err(missing)
     }
+}
+
+/// The real executable behind a pyenv shim (`pip install cargo-zigbuild` under pyenv puts one
+/// on PATH). The shim is a shell script that starts pyenv on every call, ~0.3 s each: asking
+/// pyenv once and spawning the program directly makes a no-op run that much faster per group.
+fn behind_pyenv_shim(program: &str, path: &std::path::Path) -> Option<PathBuf> {
+    let shims = path.parent()?;
+    if shims.file_name()? != "shims" {
+        return None;
+    }
+    let pyenv = shims.parent()?.join("bin").join("pyenv");
+    let pyenv = if pyenv.is_file() {
+        pyenv
+    } else {
+        which::which("pyenv").ok()?
+    };
+    let out = std::process::Command::new(pyenv)
+        .args(["which", program])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let real = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+    (out.status.success() && real.is_file()).then_some(real)
 }
 
 /// How to install a build program (the same advice `lambda-batch doctor` gives).
