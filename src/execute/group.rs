@@ -342,11 +342,23 @@ fn command(run: &Run<'_>, group: &Group) -> (Command, String) {
         .get(&group.program)
         .cloned()
         .unwrap_or_else(|| group.program.clone().into());
-    let mut command = Command::new(program);
+    let mut command = Command::new(&program);
     command
         .args(&shown.args)
         .envs(&shown.env)
         .current_dir(&group.workspace_root);
+    if let Some(bin) = super::tools::pyenv_bin_dir(&program) {
+        let inherited = shown
+            .env
+            .get("PATH")
+            .map(Into::into)
+            .or_else(|| std::env::var_os("PATH"));
+        let dirs = std::iter::once(bin.to_path_buf())
+            .chain(inherited.iter().flat_map(std::env::split_paths));
+        if let Ok(path) = std::env::join_paths(dirs) {
+            command.env("PATH", path);
+        }
+    }
     if run.options.color
         && std::env::var_os("CARGO_TERM_COLOR").is_none()
         && !group.env.contains_key("CARGO_TERM_COLOR")

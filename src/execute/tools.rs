@@ -79,6 +79,16 @@ fn behind_pyenv_shim(program: &str, path: &std::path::Path) -> Option<PathBuf> {
     (out.status.success() && real.is_file()).then_some(real)
 }
 
+/// The `bin` directory of a pyenv Python version when `program` lives in one (as the program
+/// behind a pyenv shim does). `pyenv exec` puts that directory first on PATH, so that what the
+/// program starts in turn (cargo-zigbuild runs `python3 -m ziglang` for every link and probe)
+/// skips the shims too; a child spawned directly needs the same.
+pub fn pyenv_bin_dir(program: &std::path::Path) -> Option<&std::path::Path> {
+    let bin = program.parent()?;
+    let versions = bin.parent()?.parent()?;
+    (bin.file_name()? == "bin" && versions.file_name()? == "versions").then_some(bin)
+}
+
 /// How to install a build program (the same advice `lambda-batch doctor` gives).
 pub fn install_hint(program: &str) -> &'static str {
     match program {
@@ -90,5 +100,27 @@ pub fn install_hint(program: &str) -> &'static str {
             "cargo install cross --git https://github.com/cross-rs/cross (it also needs Docker or Podman)"
         }
         _ => "install it and make sure it is on PATH",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::pyenv_bin_dir;
+
+    #[test]
+    fn only_a_pyenv_version_bin_dir_is_put_first_on_path() {
+        let real = Path::new("/root/.pyenv/versions/3.11.7/bin/cargo-zigbuild");
+        assert_eq!(
+            pyenv_bin_dir(real),
+            Some(Path::new("/root/.pyenv/versions/3.11.7/bin"))
+        );
+        assert_eq!(pyenv_bin_dir(Path::new("/root/.cargo/bin/cargo")), None);
+        assert_eq!(
+            pyenv_bin_dir(Path::new("/root/.pyenv/shims/cargo-zigbuild")),
+            None
+        );
+        assert_eq!(pyenv_bin_dir(Path::new("cargo")), None);
     }
 }
