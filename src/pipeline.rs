@@ -28,11 +28,6 @@ pub struct Overrides {
     pub arch: Vec<crate::manifest::values::Arch>,
 }
 
-/// Resolves and plans a decoded manifest.
-pub fn check_manifest(manifest: Manifest, flags: &CargoFlags) -> Result<Checked, ManifestErrors> {
-    check_manifest_with(manifest, flags, &Overrides::default())
-}
-
 /// Resolves and plans a decoded manifest, narrowed by the command line's overrides. The whole
 /// manifest is validated either way; the overrides only select what is planned.
 pub fn check_manifest_with(

@@ -6,8 +6,6 @@ pub mod raw;
 pub mod spec;
 pub mod values;
 
-use std::sync::Arc;
-
 use camino::{Utf8Path, Utf8PathBuf};
 
 pub use model::{ArtifactDecl, IncludeDecl, Layer, Manifest, Spanned, WorkspaceDecl};
@@ -52,17 +50,6 @@ pub fn locate(given: Option<&Utf8Path>) -> Result<Utf8PathBuf, ManifestError> {
     .with_help("run `lambda-batch init` to write one, or pass the manifest's path"))
 }
 
-/// Reads and decodes the manifest at `path`.
-pub fn load(path: &Utf8Path) -> Result<Manifest, ManifestErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ManifestErrors(vec![ManifestError::unlabelled(
-            ErrorCode::Io,
-            format!("cannot read `{path}`: {e}"),
-        )])
-    })?;
-    decode::parse(path, &text)
-}
-
 /// Reads the manifest at `path` and decodes as much of it as possible (see [`decode::parse_partial`]).
 pub fn load_partial(
     path: &Utf8Path,
@@ -103,9 +90,4 @@ pub fn normalize(path: &Utf8Path) -> Utf8PathBuf {
         }
     }
     out
-}
-
-/// A shared empty source, for diagnostics raised before any text was read.
-pub fn empty_source() -> crate::diagnostic::Source {
-    miette::NamedSource::new(FILE_NAME, Arc::from(""))
 }

@@ -78,11 +78,6 @@ pub fn load_all(dirs: &[Utf8PathBuf]) -> Vec<Result<WorkspaceInfo, WorkspaceErro
         .collect()
 }
 
-/// Reads one workspace directory.
-pub fn load(dir: &Utf8Path) -> Result<WorkspaceInfo, WorkspaceError> {
-    load_with(dir, MetadataCache::from_env().as_ref()).map(|(info, _)| info)
-}
-
 /// Reads one workspace directory through `cache`; `true` when the answer came from it.
 pub fn load_with(
     dir: &Utf8Path,
