@@ -20,6 +20,8 @@ import os
 import shutil
 import sys
 
+from benchlib import write_under
+
 root, examples = sys.argv[1], sys.argv[2]
 
 DEPS = """[workspace.dependencies]
@@ -41,17 +43,9 @@ tokio.workspace = true
 """
 
 
+
 def write(path, text):
-    path = os.path.join(root, path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    try:
-        with open(path) as f:
-            if f.read() == text:
-                return
-    except FileNotFoundError:
-        pass
-    with open(path, "w") as f:
-        f.write(text)
+    write_under(root, path, text)
 
 
 def package(name, extra=""):

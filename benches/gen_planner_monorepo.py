@@ -21,6 +21,8 @@ usage: gen_planner_monorepo.py DIR [WORKSPACES] [BINS_PER_WORKSPACE]
 import os
 import sys
 
+from benchlib import write_under
+
 root = sys.argv[1]
 n_ws = int(sys.argv[2]) if len(sys.argv) > 2 else 50
 n_bins = int(sys.argv[3]) if len(sys.argv) > 3 else 10
@@ -28,18 +30,9 @@ n_ext = 2
 n_fn = n_bins - n_ext
 
 
+
 def write(path, text):
-    path = os.path.join(root, path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    # Only rewrite when different, so that re-running keeps mtimes (and caches) stable.
-    try:
-        with open(path) as f:
-            if f.read() == text:
-                return
-    except FileNotFoundError:
-        pass
-    with open(path, "w") as f:
-        f.write(text)
+    write_under(root, path, text)
 
 
 kdl = [
