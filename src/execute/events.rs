@@ -94,6 +94,9 @@ pub enum Event {
 pub enum GroupStatus {
     /// It exited successfully.
     Succeeded,
+    /// It was not started: nothing it reads changed since its last successful build (see
+    /// [`super::fresh`]), so its artifacts were packaged from the executables of that build.
+    Fresh,
     /// It exited unsuccessfully; the text names the exit status and cargo's error.
     Failed(String),
     /// It was killed because the run stopped.

@@ -3,7 +3,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::{Message, TargetKind};
@@ -11,7 +11,7 @@ use cargo_metadata::{Message, TargetKind};
 use super::child::{CargoChild, Next, Output};
 use super::events::{Event, GroupStatus, StopReason};
 use super::outcome::{ArtifactOutcome, Cause, GroupOutcome};
-use super::{POLL, Run, estimate, zig};
+use super::{POLL, Run, estimate, fresh, zig};
 use crate::package::{self, PackageError};
 use crate::plan::{Group, PlannedArtifact};
 
@@ -28,6 +28,24 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
     if let Some(reason) = run.stop_reason() {
         return skip(run, group, reason);
     }
+    let check = fresh::Check::new(
+        group,
+        &program(run, group),
+        &run.toolchains,
+        &run.output_dirs,
+    );
+    if let Some(executables) = check.as_ref().and_then(|c| c.fresh(group.artifacts.len())) {
+        for (&a, executable) in group.artifacts.iter().zip(executables) {
+            dispatch(run, group.id, a, executable, started, scope);
+        }
+        return finish(
+            run,
+            group,
+            GroupStatus::Fresh,
+            started.elapsed(),
+            Vec::new(),
+        );
+    }
     // One token per child: its implicit one (see the module doc of `execute`).
     let token = match run.jobserver.acquire() {
         Ok(token) => token,
@@ -42,6 +60,10 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
     }
 
     let (command, shown) = command(run, group);
+    if let Some(check) = &check {
+        check.forget();
+    }
+    let started_at = SystemTime::now();
     let mut child = match CargoChild::spawn(command) {
         Ok(child) => child,
         Err(e) => {
@@ -64,6 +86,7 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         units: 0,
         estimate,
         dispatched: vec![false; group.artifacts.len()],
+        executables: vec![None; group.artifacts.len()],
         stderr: Vec::new(),
     };
     let mut stop_sent: Option<Instant> = None;
@@ -143,6 +166,10 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
     };
     if group_status == GroupStatus::Succeeded {
         estimate::store(group, state.units);
+        let executables: Option<Vec<Utf8PathBuf>> = state.executables.iter().cloned().collect();
+        if let (Some(check), Some(executables)) = (&check, executables) {
+            check.store(&executables, started_at);
+        }
     }
     for (k, &a) in group.artifacts.iter().enumerate() {
         if state.dispatched.get(k).copied().unwrap_or(false) {
@@ -166,7 +193,7 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
                 };
                 (error, Cause::Build)
             }
-            GroupStatus::Succeeded => (
+            GroupStatus::Succeeded | GroupStatus::Fresh => (
                 format!(
                     "{} succeeded but reported no executable for bin `{}` of package `{}`",
                     group.program, artifact.resolved.bin, artifact.resolved.package
@@ -197,6 +224,8 @@ struct State {
     estimate: Option<u64>,
     /// Parallel to `group.artifacts`: handed to packaging.
     dispatched: Vec<bool>,
+    /// Parallel to `group.artifacts`: the executable cargo reported.
+    executables: Vec<Option<Utf8PathBuf>>,
     stderr: Vec<String>,
 }
 
@@ -236,6 +265,7 @@ fn on_message<'r>(
                 }
                 state.dispatched[k] = true;
                 let executable = executable_path(reported, group, planned);
+                state.executables[k] = Some(executable.clone());
                 dispatch(run, group.id, a, executable, started, scope);
             }
         }
@@ -336,12 +366,7 @@ fn command(run: &Run<'_>, group: &Group) -> (Command, String) {
     shown
         .env
         .extend(zig::extra_env(group, run.zig_lanes_overlap));
-    let program = run
-        .options
-        .programs
-        .get(&group.program)
-        .cloned()
-        .unwrap_or_else(|| group.program.clone().into());
+    let program = program(run, group);
     let mut command = Command::new(&program);
     command
         .args(&shown.args)
@@ -367,6 +392,15 @@ fn command(run: &Run<'_>, group: &Group) -> (Command, String) {
     }
     run.jobserver.configure(&mut command);
     (command, shown.command_line())
+}
+
+/// The program to spawn for `group`: where it was located, or its name.
+fn program(run: &Run<'_>, group: &Group) -> std::path::PathBuf {
+    run.options
+        .programs
+        .get(&group.program)
+        .cloned()
+        .unwrap_or_else(|| group.program.clone().into())
 }
 
 /// Records a group that never started because the run stopped.

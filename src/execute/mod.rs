@@ -13,6 +13,7 @@
 pub mod child;
 pub mod estimate;
 pub mod events;
+pub mod fresh;
 pub mod outcome;
 pub mod signals;
 pub mod tools;
@@ -73,6 +74,10 @@ struct Run<'a> {
     gate: zig::StartGate,
     /// Zig builds of several lanes may overlap: each lane gets its own zig cache.
     zig_lanes_overlap: bool,
+    /// `rustc -vV` per workspace, for the groups' freshness checks.
+    toolchains: fresh::Toolchains,
+    /// Every directory packaging writes into (never an input of a build).
+    output_dirs: BTreeSet<Utf8PathBuf>,
     package_options: PackageOptions,
     /// A build or packaging failed.
     failed: AtomicBool,
@@ -187,6 +192,8 @@ pub fn execute(
         jobserver,
         gate: zig::StartGate::default(),
         zig_lanes_overlap: zig::lanes_overlap(plan, jobs),
+        toolchains: fresh::Toolchains::default(),
+        output_dirs: output_dirs(plan),
         package_options: package_options(options),
         failed: AtomicBool::new(false),
         announced: AtomicBool::new(false),

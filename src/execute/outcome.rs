@@ -77,7 +77,7 @@ impl RunOutcome {
             && self
                 .groups
                 .iter()
-                .all(|g| g.status == GroupStatus::Succeeded)
+                .all(|g| matches!(g.status, GroupStatus::Succeeded | GroupStatus::Fresh))
     }
 
     /// The signal that interrupted the run, if one did.

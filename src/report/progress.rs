@@ -272,6 +272,15 @@ impl EventSink for Progress<'_> {
                         );
                         self.say(&inner, &line);
                     }
+                    GroupStatus::Fresh if !quiet => {
+                        let detail = if self.style.verbose {
+                            " (not started: nothing it reads changed since its last build)"
+                        } else {
+                            ""
+                        };
+                        let line = self.status("Fresh", &format!("{label}{detail}"), Tone::Good);
+                        self.say(&inner, &line);
+                    }
                     GroupStatus::Failed(why) => {
                         for line in kept {
                             self.say(&inner, &line);

@@ -1,0 +1,573 @@
+//! Not starting cargo for a group when nothing it reads has changed.
+//!
+//! A no-op `cargo build` costs ~0.1 s, but a no-op `cargo zigbuild` costs 0.3–0.5 s (a Python
+//! start-up, zig probing the target, `rustc -vV`), and the groups of a lane run one after the
+//! other: eight groups made a no-op run take ~3 s. So after each successful build of a group,
+//! lambda-batch writes a stamp, `<target-dir>/lambda-batch/groups/<key>.json`, holding:
+//! - the invocation: lambda-batch's version, the program (path, size, mtime), the working
+//!   directory, the arguments and environment the plan gives it, lambda-batch's own
+//!   environment minus a few variables that only describe the shell ([`VOLATILE`]), and what
+//!   `rustc -vV` says in the workspace (the toolchain rustup picks there);
+//! - each executable cargo reported, with its size and mtime;
+//! - the size and mtime (or absence) of every file cargo's freshness depends on, as far as it
+//!   can be seen from outside: the paths in the dep-info cargo writes beside each executable
+//!   (every source file of every path package in the build, including the files build scripts
+//!   name with `rerun-if-changed`, walked when they are directories), the `Cargo.toml` of each
+//!   of those packages, `Cargo.lock`, the cargo config and toolchain files from the workspace
+//!   up, `$CARGO_HOME/config.toml`, and, for a path package with a build script, every file
+//!   under its directory (cargo reruns such a script when any of them changes, unless the
+//!   script says otherwise). Registry and git dependencies are pinned by `Cargo.lock` and
+//!   their sources are never edited in place.
+//!
+//! The next run compares all of that with a few `stat` calls. When everything is identical the
+//! group is fresh: its artifacts are packaged from the recorded executables (which packaging's
+//! own stamps then usually find unchanged too) and no process is spawned. Anything different,
+//! missing or unreadable means cargo runs, exactly as without a stamp, and the stamp is removed
+//! before it starts. No stamp is written when it could be wrong:
+//! - an input outside the target dir was modified less than [`SETTLE`] before the build
+//!   started, or during it (except `Cargo.lock` during it: cargo itself writes that);
+//! - dep-info is missing, or holds relative paths or paths that do not exist on this machine
+//!   (`cross` builds in a container, so its groups are never skipped);
+//! - a directory to walk is too large ([`MAX_WALK`]).
+//!
+//! `LAMBDA_BATCH_ALWAYS_BUILD=1` turns the check off (cargo then runs for every group); so does
+//! deleting `<target-dir>/lambda-batch/groups`.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::manifest::values::Compiler;
+use crate::plan::Group;
+
+/// Bumped when the stamp's meaning changes, so that old stamps are ignored.
+const VERSION: u32 = 1;
+
+/// Inputs modified this close to (or after) the start of a build may not be what cargo read.
+pub const SETTLE: Duration = Duration::from_secs(2);
+
+/// The most files a stamp walks under one directory; beyond it no stamp is written.
+pub const MAX_WALK: usize = 20_000;
+
+/// Set to a non-empty value other than `0`, cargo runs for every group.
+pub const ALWAYS_BUILD_VAR: &str = "LAMBDA_BATCH_ALWAYS_BUILD";
+
+/// Variables of lambda-batch's environment that describe the shell or the terminal, not the
+/// build, and may differ between two runs of the same build.
+pub const VOLATILE: &[&str] = &[
+    "_",
+    "OLDPWD",
+    "PWD",
+    "SHLVL",
+    "TERM",
+    "COLORTERM",
+    "COLUMNS",
+    "LINES",
+    "LS_COLORS",
+    "PS1",
+    "PS2",
+    "PROMPT_COMMAND",
+    "HISTFILE",
+    "DISPLAY",
+    "WINDOWID",
+    "TMUX",
+    "TMUX_PANE",
+    "STY",
+    "SSH_AUTH_SOCK",
+    "SSH_AGENT_PID",
+    "SSH_CLIENT",
+    "SSH_CONNECTION",
+    "SSH_TTY",
+    "TERM_PROGRAM",
+    "TERM_PROGRAM_VERSION",
+    "TERM_SESSION_ID",
+    "XDG_SESSION_ID",
+    "INVOCATION_ID",
+    "JOURNAL_STREAM",
+    // Jobserver file descriptors of a parent make or cargo: they change every run.
+    "MAKEFLAGS",
+    "MFLAGS",
+    "MAKELEVEL",
+    "CARGO_MAKEFLAGS",
+];
+
+/// `rustc -vV` per workspace and toolchain selection, asked once per run.
+#[derive(Debug, Default)]
+pub struct Toolchains(Mutex<HashMap<String, Option<String>>>);
+
+impl Toolchains {
+    /// What `rustc -vV` prints in `group`'s workspace with `group`'s environment, if it runs.
+    fn version(&self, group: &Group) -> Option<String> {
+        let rustc = group
+            .env
+            .get("RUSTC")
+            .cloned()
+            .or_else(|| std::env::var("RUSTC").ok())
+            .unwrap_or_else(|| "rustc".into());
+        let key = format!(
+            "{}\0{rustc}\0{:?}",
+            group.workspace_root,
+            group.env.get("RUSTUP_TOOLCHAIN")
+        );
+        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = known.get(&key) {
+            return v.clone();
+        }
+        let out = Command::new(&rustc)
+            .arg("-vV")
+            .envs(&group.env)
+            .current_dir(&group.workspace_root)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+        known.insert(key, out.clone());
+        out
+    }
+}
+
+/// The state of one input or output file as `stat` sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum State {
+    Absent,
+    File { size: u64, mtime_ns: u128 },
+    Dir { mtime_ns: u128 },
+    Other,
+}
+
+impl State {
+    fn of(path: &Path) -> State {
+        match fs::metadata(path) {
+            Err(_) => State::Absent,
+            Ok(m) => {
+                let mtime_ns = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                if m.is_file() {
+                    State::File {
+                        size: m.len(),
+                        mtime_ns,
+                    }
+                } else if m.is_dir() {
+                    State::Dir { mtime_ns }
+                } else {
+                    State::Other
+                }
+            }
+        }
+    }
+
+    fn mtime_ns(&self) -> Option<u128> {
+        match self {
+            State::File { mtime_ns, .. } | State::Dir { mtime_ns } => Some(*mtime_ns),
+            _ => None,
+        }
+    }
+}
+
+/// One recorded path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Recorded {
+    path: Utf8PathBuf,
+    state: State,
+}
+
+impl Recorded {
+    fn now(path: Utf8PathBuf) -> Recorded {
+        let state = State::of(path.as_std_path());
+        Recorded { path, state }
+    }
+
+    fn unchanged(&self) -> bool {
+        State::of(self.path.as_std_path()) == self.state
+    }
+}
+
+/// The stamp file's contents.
+#[derive(Debug, Serialize, Deserialize)]
+struct Stamp {
+    version: u32,
+    /// Digest of the invocation (see the module doc).
+    key: String,
+    /// Parallel to the group's artifacts.
+    executables: Vec<Recorded>,
+    inputs: Vec<Recorded>,
+}
+
+/// The freshness check of one group in this run.
+#[derive(Debug)]
+pub struct Check {
+    path: Utf8PathBuf,
+    key: String,
+    workspace_root: Utf8PathBuf,
+    target_dir: Utf8PathBuf,
+    /// Directories never walked: the target dir and every output directory.
+    skip: Vec<Utf8PathBuf>,
+}
+
+/// Whether the check is turned off for this process.
+fn disabled() -> bool {
+    std::env::var(ALWAYS_BUILD_VAR).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The directory holding the stamps of a target dir.
+pub fn stamp_dir(target_dir: &Utf8Path) -> Utf8PathBuf {
+    target_dir.join("lambda-batch").join("groups")
+}
+
+impl Check {
+    /// Sets up the check of `group`, spawned as `program`; `None` when groups of its kind are
+    /// never skipped (`cross`, or the check is off) or the toolchain cannot be asked.
+    pub fn new(
+        group: &Group,
+        program: &Path,
+        toolchains: &Toolchains,
+        output_dirs: &BTreeSet<Utf8PathBuf>,
+    ) -> Option<Check> {
+        if group.compiler == Compiler::Cross || disabled() {
+            return None;
+        }
+        let mut h = Sha256::new();
+        let mut field = |name: &str, value: &str| {
+            h.update(name.as_bytes());
+            h.update([0]);
+            h.update(value.as_bytes());
+            h.update([0]);
+        };
+        field(
+            "version",
+            &format!("{VERSION} {}", env!("CARGO_PKG_VERSION")),
+        );
+        field("cwd", group.workspace_root.as_str());
+        field("target-dir", group.target_dir.as_str());
+        field("program", &group.program);
+        field("path", &program.to_string_lossy());
+        let located = which::which(program).ok();
+        let located = located.as_deref().unwrap_or(program);
+        field("program-state", &format!("{:?}", State::of(located)));
+        for a in &group.args {
+            field("arg", a);
+        }
+        for (k, v) in &group.env {
+            field("env", &format!("{k}={v}"));
+        }
+        let mut inherited: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())))
+            .filter(|(k, _)| !VOLATILE.contains(&k.as_str()) && !group.env.contains_key(k))
+            .collect();
+        inherited.sort();
+        for (k, v) in &inherited {
+            field("inherited", &format!("{k}={v}"));
+        }
+        field("rustc", &toolchains.version(group)?);
+        let key = hex(&h.finalize());
+        let path = stamp_dir(&group.target_dir).join(format!("{}.json", &key[..32]));
+        let mut skip: Vec<Utf8PathBuf> = output_dirs.iter().cloned().collect();
+        skip.push(group.target_dir.clone());
+        Some(Check {
+            path,
+            key,
+            workspace_root: group.workspace_root.clone(),
+            target_dir: group.target_dir.clone(),
+            skip,
+        })
+    }
+
+    /// The recorded executables (parallel to the group's artifacts) when the group is fresh:
+    /// its stamp is for this very invocation, and every executable and input is as recorded.
+    pub fn fresh(&self, artifacts: usize) -> Option<Vec<Utf8PathBuf>> {
+        let bytes = fs::read(&self.path).ok()?;
+        let stamp: Stamp = serde_json::from_slice(&bytes).ok()?;
+        if stamp.version != VERSION || stamp.key != self.key || stamp.executables.len() != artifacts
+        {
+            return None;
+        }
+        let all_same = stamp
+            .executables
+            .iter()
+            .chain(&stamp.inputs)
+            .all(Recorded::unchanged);
+        let all_files = stamp
+            .executables
+            .iter()
+            .all(|e| matches!(e.state, State::File { .. }));
+        (all_same && all_files).then(|| stamp.executables.into_iter().map(|e| e.path).collect())
+    }
+
+    /// Removes the stamp: cargo is about to run and may replace what it describes.
+    pub fn forget(&self) {
+        let _ = fs::remove_file(&self.path);
+    }
+
+    /// Records a successful build whose executables (parallel to the group's artifacts) are
+    /// `executables`; `started` is when the build started. Best effort, and only when the
+    /// record can be trusted (see the module doc).
+    pub fn store(&self, executables: &[Utf8PathBuf], started: SystemTime) {
+        let Some(inputs) = self.inputs(executables) else {
+            return;
+        };
+        let ns = |t: Option<SystemTime>| {
+            t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos())
+        };
+        let settled = ns(started.checked_sub(SETTLE));
+        let start = ns(Some(started));
+        let inputs: Vec<Recorded> = inputs.into_iter().map(Recorded::now).collect();
+        let suspect = |r: &Recorded| {
+            let Some(t) = r.state.mtime_ns() else {
+                return false;
+            };
+            if r.path.starts_with(&self.target_dir) {
+                // Cargo's own files (build script outputs), written by this build.
+                false
+            } else if r.path.file_name() == Some("Cargo.lock") {
+                // Cargo rewrites the lock file at the start of a build when it resolves anew.
+                (settled..start).contains(&t)
+            } else {
+                t >= settled
+            }
+        };
+        if inputs.iter().any(suspect) {
+            return;
+        }
+        let executables: Vec<Recorded> = executables
+            .iter()
+            .map(|e| Recorded::now(e.clone()))
+            .collect();
+        if !executables
+            .iter()
+            .all(|e| matches!(e.state, State::File { .. }))
+        {
+            return;
+        }
+        let stamp = Stamp {
+            version: VERSION,
+            key: self.key.clone(),
+            executables,
+            inputs,
+        };
+        let Some(dir) = self.path.parent() else {
+            return;
+        };
+        let Ok(text) = serde_json::to_vec(&stamp) else {
+            return;
+        };
+        if fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        let Ok(mut temp) = tempfile::NamedTempFile::new_in(dir) else {
+            return;
+        };
+        if temp.write_all(&text).is_ok() {
+            let _ = temp.persist(&self.path);
+        }
+    }
+
+    /// Every path whose state the stamp records, or `None` when they cannot all be known.
+    fn inputs(&self, executables: &[Utf8PathBuf]) -> Option<BTreeSet<Utf8PathBuf>> {
+        let mut inputs = BTreeSet::new();
+        for a in self.workspace_root.ancestors() {
+            for name in [
+                "Cargo.toml",
+                "Cargo.lock",
+                ".cargo/config.toml",
+                ".cargo/config",
+                "rust-toolchain",
+                "rust-toolchain.toml",
+            ] {
+                inputs.insert(a.join(name));
+            }
+        }
+        if let Some(home) = cargo_home() {
+            inputs.insert(home.join("config.toml"));
+            inputs.insert(home.join("config"));
+        }
+        let home = cargo_home();
+        let mut packages: BTreeSet<Utf8PathBuf> = BTreeSet::new();
+        let mut walked: BTreeSet<Utf8PathBuf> = BTreeSet::new();
+        for exe in executables {
+            let text = fs::read_to_string(format!("{exe}.d")).ok()?;
+            for dep in parse_dep_info(&text)? {
+                if !dep.is_absolute() {
+                    return None;
+                }
+                match State::of(dep.as_std_path()) {
+                    State::File { .. } => {}
+                    State::Dir { .. } => {
+                        if walked.insert(dep.clone()) {
+                            self.walk(&dep, &mut inputs)?;
+                        }
+                    }
+                    State::Absent | State::Other => return None,
+                }
+                let generated = dep.starts_with(&self.target_dir)
+                    || home.as_ref().is_some_and(|h| dep.starts_with(h));
+                if !generated && let Some(root) = package_root(&dep) {
+                    packages.insert(root);
+                }
+                inputs.insert(dep);
+            }
+        }
+        for root in packages {
+            let manifest = root.join("Cargo.toml");
+            if has_build_script(&root, &manifest) && walked.insert(root.clone()) {
+                self.walk(&root, &mut inputs)?;
+            }
+            inputs.insert(manifest);
+        }
+        Some(inputs)
+    }
+
+    /// Adds every directory and file under `dir` (not the target dir, `.git`, `target` or an
+    /// output directory) to `inputs`; `None` beyond [`MAX_WALK`] entries.
+    fn walk(&self, dir: &Utf8Path, inputs: &mut BTreeSet<Utf8PathBuf>) -> Option<()> {
+        let mut count = 0usize;
+        let walker = walkdir::WalkDir::new(dir)
+            .follow_links(true)
+            .into_iter()
+            .filter_entry(|e| {
+                let name = e.file_name();
+                let skipped =
+                    e.depth() > 0 && e.file_type().is_dir() && (name == ".git" || name == "target");
+                !skipped && !self.skip.iter().any(|s| e.path() == s.as_std_path())
+            });
+        for entry in walker {
+            let entry = entry.ok()?;
+            count += 1;
+            if count > MAX_WALK {
+                return None;
+            }
+            let path = Utf8Path::from_path(entry.path())?;
+            inputs.insert(path.to_path_buf());
+        }
+        Some(())
+    }
+}
+
+/// The paths a Makefile-style dep-info file lists as prerequisites (cargo writes one rule,
+/// `target: dep dep...`, with spaces in paths escaped as `\ `); `None` if it is not one.
+pub fn parse_dep_info(text: &str) -> Option<Vec<Utf8PathBuf>> {
+    let mut deps = Vec::new();
+    let mut saw_rule = false;
+    let text = text.replace("\\\n", " ");
+    for line in text.lines() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words = split_words(line);
+        let colon = words.iter().position(|w| w.ends_with(':'))?;
+        saw_rule = true;
+        deps.extend(words.into_iter().skip(colon + 1).map(Utf8PathBuf::from));
+    }
+    saw_rule.then_some(deps)
+}
+
+/// Splits a dep-info line at unescaped whitespace, unescaping `\ ` and `\\`.
+fn split_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some(n @ (' ' | '\\' | '#')) => word.push(n),
+                Some(n) => {
+                    word.push('\\');
+                    word.push(n);
+                }
+                None => word.push('\\'),
+            },
+            c if c.is_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+/// The directory of the package owning `path`: the nearest ancestor holding a `Cargo.toml`.
+fn package_root(path: &Utf8Path) -> Option<Utf8PathBuf> {
+    path.ancestors()
+        .skip(1)
+        .find(|d| d.join("Cargo.toml").is_file())
+        .map(Utf8Path::to_path_buf)
+}
+
+/// Whether the package at `root` has a build script: `build.rs` (unless `build = false`) or a
+/// `build = "path"`. An unreadable manifest counts as yes: that only costs a walk.
+fn has_build_script(root: &Utf8Path, manifest: &Utf8Path) -> bool {
+    let Ok(text) = fs::read_to_string(manifest) else {
+        return true;
+    };
+    let Ok(doc) = toml::from_str::<toml::Table>(&text) else {
+        return true;
+    };
+    match doc.get("package").and_then(|p| p.get("build")) {
+        Some(toml::Value::Boolean(false)) => false,
+        Some(toml::Value::String(_)) => true,
+        _ => root.join("build.rs").exists(),
+    }
+}
+
+fn cargo_home() -> Option<Utf8PathBuf> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")))?;
+    Utf8PathBuf::from_path_buf(home).ok()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dep_info_paths_are_unescaped() {
+        let text = "/t/release/get-product: /w/src/main.rs /w/my\\ dir/lib.rs \\\n /w/b.rs\n\n";
+        assert_eq!(
+            parse_dep_info(text).unwrap(),
+            ["/w/src/main.rs", "/w/my dir/lib.rs", "/w/b.rs"].map(Utf8PathBuf::from)
+        );
+        assert_eq!(
+            parse_dep_info("/t/x:\n").unwrap(),
+            Vec::<Utf8PathBuf>::new()
+        );
+        assert_eq!(parse_dep_info("not a rule\n"), None);
+        assert_eq!(parse_dep_info(""), None);
+    }
+
+    #[test]
+    fn build_scripts_are_found_from_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8Path::from_path(dir.path()).unwrap();
+        let manifest = root.join("Cargo.toml");
+        fs::write(&manifest, "[package]\nname = \"a\"\n").unwrap();
+        assert!(!has_build_script(root, &manifest));
+        fs::write(root.join("build.rs"), "fn main() {}\n").unwrap();
+        assert!(has_build_script(root, &manifest));
+        fs::write(&manifest, "[package]\nname = \"a\"\nbuild = false\n").unwrap();
+        assert!(!has_build_script(root, &manifest));
+        fs::write(&manifest, "[package]\nname = \"a\"\nbuild = \"gen.rs\"\n").unwrap();
+        assert!(has_build_script(root, &manifest));
+    }
+}

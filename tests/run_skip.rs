@@ -1,0 +1,222 @@
+//! A group whose inputs did not change is not handed to cargo again (src/execute/fresh.rs),
+//! and every kind of change that makes cargo rebuild makes lambda-batch start cargo: a bin's
+//! source, a path dependency's source, an `include_str!` file, a path dependency's Cargo.toml,
+//! a file only a build script reads, the environment, a deleted executable. Cargo runs through
+//! a wrapper on PATH that logs each invocation, so "not started" is observed, not inferred.
+
+#[path = "support/run_fixture.rs"]
+mod run_fixture;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, SystemTime};
+
+use lambda_batch::report::json::{Report, Status};
+use run_fixture::{Fixture, describe, shared_target, statuses, zip_entries};
+
+/// Longer than the window in which lambda-batch does not trust a modification time.
+const SETTLE: Duration = Duration::from_millis(2300);
+
+struct Logged {
+    fx: Fixture,
+    log: PathBuf,
+    path: String,
+}
+
+impl Logged {
+    fn new() -> Logged {
+        let fx = Fixture::new("skip");
+        let bin_dir = fx.path().join("bin");
+        fs::create_dir_all(&bin_dir).unwrap();
+        let log = fx.path().join("cargo.log");
+        let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let wrapper = bin_dir.join("cargo");
+        fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real}' \"$@\"\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!(
+            "{}:{}",
+            bin_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        Logged { fx, log, path }
+    }
+
+    /// `run --report`, with extra environment; returns the output, the report and how many
+    /// `cargo build` invocations it made.
+    fn run(&self, env: &[(&str, &str)]) -> (Output, Report, usize) {
+        let before = self.builds();
+        let report = self.fx.path().join("report.json");
+        let _ = fs::remove_file(&report);
+        let mut command = self
+            .fx
+            .command(&["run", "-v", "--report", report.to_str().unwrap()]);
+        command.env("PATH", &self.path).env_remove(ALWAYS);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", describe(&output));
+        let text = fs::read_to_string(&report).unwrap();
+        let report: Report = serde_json::from_str(&text).unwrap();
+        (output, report, self.builds() - before)
+    }
+
+    fn builds(&self) -> usize {
+        fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.starts_with("build "))
+            .count()
+    }
+
+    /// After a change: the next run starts cargo and the one after it does not.
+    fn rebuilds(&self, what: &str, env: &[(&str, &str)]) -> Output {
+        std::thread::sleep(SETTLE);
+        let (out, _, builds) = self.run(env);
+        assert_eq!(builds, 1, "{what}: cargo did not run\n{}", describe(&out));
+        let (again, report, builds) = self.run(env);
+        assert_eq!(
+            builds,
+            0,
+            "{what}: cargo ran again on an unchanged tree\n{}",
+            describe(&again)
+        );
+        assert!(
+            String::from_utf8_lossy(&again.stderr).contains("Fresh"),
+            "{}",
+            describe(&again)
+        );
+        assert_eq!(statuses(&report)[NAME], Status::Fresh);
+        out
+    }
+
+    fn bootstrap(&self) -> Vec<u8> {
+        let zip = self.fx.path().join("out/x86_64/sk-fn/bootstrap.zip");
+        zip_entries(&zip).remove("bootstrap").unwrap().1
+    }
+}
+
+const ALWAYS: &str = "LAMBDA_BATCH_ALWAYS_BUILD";
+const NAME: &str = "sk-fn x86_64-unknown-linux-gnu";
+
+/// Sets the mtime of every file and directory under `dir` a minute back, as if the tree had
+/// been checked out earlier.
+fn age(dir: &Path) {
+    let past = SystemTime::now() - Duration::from_secs(60);
+    for e in walk(dir) {
+        fs::File::open(&e).unwrap().set_modified(past).unwrap();
+    }
+}
+
+/// `dir`, and everything under it, the deepest first.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.push(dir.to_path_buf());
+    out
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn unchanged_groups_do_not_start_cargo_and_every_change_does() {
+    let lx = Logged::new();
+    let fx = &lx.fx;
+    fx.write(
+        "svc/Cargo.toml",
+        "[package]\nname = \"sk-svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\nsk-lib = { path = \"../lib\" }\n\n[workspace]\n",
+    );
+    fx.write(
+        "svc/src/bin/sk-fn.rs",
+        "fn main() {\n    println!(\"sk-fn says v1 {} {}\", sk_lib::SCHEMA, sk_lib::DATA);\n}\n",
+    );
+    fx.write(
+        "lib/Cargo.toml",
+        "[package]\nname = \"sk-lib\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n",
+    );
+    // No rerun-if-changed: cargo reruns this script when any file of the package changes.
+    fx.write(
+        "lib/build.rs",
+        "fn main() {\n    let schema = std::fs::read_to_string(\"proto/schema.txt\").unwrap();\n    let out = std::env::var(\"OUT_DIR\").unwrap();\n    std::fs::write(format!(\"{out}/schema.rs\"), format!(\"pub const SCHEMA: &str = {:?};\", schema.trim())).unwrap();\n}\n",
+    );
+    fx.write("lib/proto/schema.txt", "schema-one\n");
+    fx.write("lib/data/msg.txt", "data-one");
+    fx.write(
+        "lib/src/lib.rs",
+        "include!(concat!(env!(\"OUT_DIR\"), \"/schema.rs\"));\npub const DATA: &str = include_str!(\"../data/msg.txt\");\n",
+    );
+    fx.manifest("workspace \"svc\" {\n    function \"sk-fn\"\n}");
+    age(fx.path());
+
+    // First build, then nothing changed: cargo is not started, the zip is reported fresh.
+    let (first, report, builds) = lx.run(&[]);
+    assert_eq!(builds, 1, "{}", describe(&first));
+    assert_eq!(statuses(&report)[NAME], Status::Built);
+    assert!(contains(&lx.bootstrap(), "sk-fn says v1"));
+    let (second, report, builds) = lx.run(&[]);
+    assert_eq!(builds, 0, "{}", describe(&second));
+    assert_eq!(statuses(&report)[NAME], Status::Fresh);
+    let (_, _, builds) = lx.run(&[(ALWAYS, "1")]);
+    assert_eq!(builds, 1, "{ALWAYS}=1 must always start cargo");
+
+    // The bin's own source.
+    fx.write(
+        "svc/src/bin/sk-fn.rs",
+        "fn main() {\n    println!(\"sk-fn says v2 {} {}\", sk_lib::SCHEMA, sk_lib::DATA);\n}\n",
+    );
+    lx.rebuilds("bin source", &[]);
+    assert!(contains(&lx.bootstrap(), "sk-fn says v2"));
+
+    // A file the path dependency includes with include_str!.
+    fx.write("lib/data/msg.txt", "data-two");
+    lx.rebuilds("include_str! file of a path dependency", &[]);
+    assert!(contains(&lx.bootstrap(), "data-two"));
+
+    // A file only the path dependency's build script reads.
+    fx.write("lib/proto/schema.txt", "schema-two\n");
+    lx.rebuilds("file read by a build script", &[]);
+    assert!(contains(&lx.bootstrap(), "schema-two"));
+
+    // The path dependency's Cargo.toml.
+    fx.write(
+        "lib/Cargo.toml",
+        "[package]\nname = \"sk-lib\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[features]\nextra = []\n",
+    );
+    lx.rebuilds("Cargo.toml of a path dependency", &[]);
+
+    // The environment lambda-batch runs in (a build script could read any variable).
+    lx.rebuilds("environment", &[("SK_SKIP_TEST_VAR", "1")]);
+
+    // The executable in the target dir is gone (e.g. `cargo clean -p`).
+    let exe = shared_target().join("x86_64-unknown-linux-gnu/debug/sk-fn");
+    fs::remove_file(&exe).unwrap();
+    lx.rebuilds("deleted executable", &[]);
+    assert!(exe.is_file());
+    let bootstrap = lx.bootstrap();
+    for text in ["sk-fn says v2", "schema-two", "data-two"] {
+        assert!(
+            contains(&bootstrap, text),
+            "{text} not in the rebuilt bootstrap"
+        );
+    }
+}
