@@ -1,8 +1,10 @@
 //! A group whose inputs did not change is not handed to cargo again (src/execute/fresh.rs),
 //! and every kind of change that makes cargo rebuild makes lambda-batch start cargo: a bin's
-//! source, a path dependency's source, an `include_str!` file, a path dependency's Cargo.toml,
-//! a file only a build script reads, the environment, a deleted executable. Cargo runs through
-//! a wrapper on PATH that logs each invocation, so "not started" is observed, not inferred.
+//! source, an `include_str!` file of a path dependency, a file only a build script reads, a
+//! path dependency's Cargo.toml, a variable read with `option_env!`, a variable a build script
+//! declares with `rerun-if-env-changed`, `RUSTFLAGS`, a deleted executable. A variable cargo
+//! ignores does not. Cargo runs through a wrapper on PATH that logs each invocation, so "not
+//! started" is observed, not inferred; the bytes of the rebuilt bootstrap show the change.
 
 #[path = "support/run_fixture.rs"]
 mod run_fixture;
@@ -59,7 +61,12 @@ impl Logged {
         let mut command = self
             .fx
             .command(&["run", "-v", "--report", report.to_str().unwrap()]);
-        command.env("PATH", &self.path).env_remove(ALWAYS);
+        command
+            .env("PATH", &self.path)
+            .env_remove(ALWAYS)
+            .env_remove("SK_GREETING")
+            .env_remove("SK_SUFFIX")
+            .env_remove("RUSTFLAGS");
         for (k, v) in env {
             command.env(k, v);
         }
@@ -132,6 +139,14 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The bin's source: prints `version`, the path dependency's constants, an optional variable
+/// and what the build script saw.
+fn bin(version: &str) -> String {
+    format!(
+        "fn main() {{\n    println!(\"sk-fn says {version} {{}} {{}} {{}} {{}}\", sk_lib::SCHEMA, sk_lib::DATA, option_env!(\"SK_GREETING\").unwrap_or(\"no-greeting\"), env!(\"SK_SUFFIX_SEEN\"));\n}}\n"
+    )
+}
+
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
@@ -146,10 +161,12 @@ fn unchanged_groups_do_not_start_cargo_and_every_change_does() {
         "svc/Cargo.toml",
         "[package]\nname = \"sk-svc\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\nsk-lib = { path = \"../lib\" }\n\n[workspace]\n",
     );
+    // Declares one variable, and so only reruns when it changes.
     fx.write(
-        "svc/src/bin/sk-fn.rs",
-        "fn main() {\n    println!(\"sk-fn says v1 {} {}\", sk_lib::SCHEMA, sk_lib::DATA);\n}\n",
+        "svc/build.rs",
+        "fn main() {\n    println!(\"cargo:rerun-if-env-changed=SK_SUFFIX\");\n    let v = std::env::var(\"SK_SUFFIX\").unwrap_or_else(|_| \"no-suffix\".into());\n    println!(\"cargo:rustc-env=SK_SUFFIX_SEEN=suffix-{v}\");\n}\n",
     );
+    fx.write("svc/src/bin/sk-fn.rs", bin("v1"));
     fx.write(
         "lib/Cargo.toml",
         "[package]\nname = \"sk-lib\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n",
@@ -180,10 +197,7 @@ fn unchanged_groups_do_not_start_cargo_and_every_change_does() {
     assert_eq!(builds, 1, "{ALWAYS}=1 must always start cargo");
 
     // The bin's own source.
-    fx.write(
-        "svc/src/bin/sk-fn.rs",
-        "fn main() {\n    println!(\"sk-fn says v2 {} {}\", sk_lib::SCHEMA, sk_lib::DATA);\n}\n",
-    );
+    fx.write("svc/src/bin/sk-fn.rs", bin("v2"));
     lx.rebuilds("bin source", &[]);
     assert!(contains(&lx.bootstrap(), "sk-fn says v2"));
 
@@ -204,8 +218,24 @@ fn unchanged_groups_do_not_start_cargo_and_every_change_does() {
     );
     lx.rebuilds("Cargo.toml of a path dependency", &[]);
 
-    // The environment lambda-batch runs in (a build script could read any variable).
-    lx.rebuilds("environment", &[("SK_SKIP_TEST_VAR", "1")]);
+    // Variables: one the bin reads with option_env!, one a build script tracks, RUSTFLAGS.
+    let greeting = [("SK_GREETING", "greeting-from-env")];
+    lx.rebuilds("variable read with option_env!", &greeting);
+    assert!(contains(&lx.bootstrap(), "greeting-from-env"));
+    let suffix = [greeting[0], ("SK_SUFFIX", "from-env")];
+    lx.rebuilds("variable tracked by a build script", &suffix);
+    assert!(contains(&lx.bootstrap(), "suffix-from-env"));
+    // A variable nothing reads changes nothing cargo builds: cargo is not started.
+    let (out, _, builds) = lx.run(&[suffix[0], suffix[1], ("SK_UNRELATED", "1")]);
+    assert_eq!(builds, 0, "{}", describe(&out));
+    lx.rebuilds(
+        "RUSTFLAGS",
+        &[
+            suffix[0],
+            suffix[1],
+            ("RUSTFLAGS", "-Cdebug-assertions=off"),
+        ],
+    );
 
     // The executable in the target dir is gone (e.g. `cargo clean -p`).
     let exe = shared_target().join("x86_64-unknown-linux-gnu/debug/sk-fn");
@@ -213,7 +243,13 @@ fn unchanged_groups_do_not_start_cargo_and_every_change_does() {
     lx.rebuilds("deleted executable", &[]);
     assert!(exe.is_file());
     let bootstrap = lx.bootstrap();
-    for text in ["sk-fn says v2", "schema-two", "data-two"] {
+    for text in [
+        "sk-fn says v2",
+        "schema-two",
+        "data-two",
+        "no-greeting",
+        "suffix-no-suffix",
+    ] {
         assert!(
             contains(&bootstrap, text),
             "{text} not in the rebuilt bootstrap"

@@ -5,9 +5,14 @@
 //! other: eight groups made a no-op run take ~3 s. So after each successful build of a group,
 //! lambda-batch writes a stamp, `<target-dir>/lambda-batch/groups/<key>.json`, holding:
 //! - the invocation: lambda-batch's version, the program (path, size, mtime), the working
-//!   directory, the arguments and environment the plan gives it, lambda-batch's own
-//!   environment minus a few variables that only describe the shell ([`VOLATILE`]), and what
-//!   `rustc -vV` says in the workspace (the toolchain rustup picks there);
+//!   directory, the arguments and environment the plan gives it, the variables of
+//!   lambda-batch's environment that configure cargo, rustc, rustup and zig (`CARGO*`,
+//!   `RUST*`, `ZIG*`, `PATH`, `HOME`), and what `rustc -vV` says in the workspace (the
+//!   toolchain rustup picks there);
+//! - every other variable cargo would rebuild on, with its value: the names rustc records in
+//!   each crate's dep-info (`env!`, `option_env!`) and those build scripts declare with
+//!   `rerun-if-env-changed`. A variable cargo ignores is ignored here too, so a variable that
+//!   changes on every run (a CI job id, hyperfine's) does not defeat the check;
 //! - each executable cargo reported, with its size and mtime;
 //! - the size and mtime (or absence) of every file cargo's freshness depends on, as far as it
 //!   can be seen from outside: the paths in the dep-info cargo writes beside each executable
@@ -24,7 +29,7 @@
 //! own stamps then usually find unchanged too) and no process is spawned. Anything different,
 //! missing or unreadable means cargo runs, exactly as without a stamp, and the stamp is removed
 //! before it starts. No stamp is written when it could be wrong:
-//! - an input outside the target dir was modified less than [`SETTLE`] before the build
+//! - a file outside the target dir was modified less than [`SETTLE`] before the build
 //!   started, or during it (except `Cargo.lock` during it: cargo itself writes that);
 //! - dep-info is missing, or holds relative paths or paths that do not exist on this machine
 //!   (`cross` builds in a container, so its groups are never skipped);
@@ -33,7 +38,7 @@
 //! `LAMBDA_BATCH_ALWAYS_BUILD=1` turns the check off (cargo then runs for every group); so does
 //! deleting `<target-dir>/lambda-batch/groups`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::io::Write;
 use std::path::Path;
@@ -60,44 +65,18 @@ pub const MAX_WALK: usize = 20_000;
 /// Set to a non-empty value other than `0`, cargo runs for every group.
 pub const ALWAYS_BUILD_VAR: &str = "LAMBDA_BATCH_ALWAYS_BUILD";
 
-/// Variables of lambda-batch's environment that describe the shell or the terminal, not the
-/// build, and may differ between two runs of the same build.
-pub const VOLATILE: &[&str] = &[
-    "_",
-    "OLDPWD",
-    "PWD",
-    "SHLVL",
-    "TERM",
-    "COLORTERM",
-    "COLUMNS",
-    "LINES",
-    "LS_COLORS",
-    "PS1",
-    "PS2",
-    "PROMPT_COMMAND",
-    "HISTFILE",
-    "DISPLAY",
-    "WINDOWID",
-    "TMUX",
-    "TMUX_PANE",
-    "STY",
-    "SSH_AUTH_SOCK",
-    "SSH_AGENT_PID",
-    "SSH_CLIENT",
-    "SSH_CONNECTION",
-    "SSH_TTY",
-    "TERM_PROGRAM",
-    "TERM_PROGRAM_VERSION",
-    "TERM_SESSION_ID",
-    "XDG_SESSION_ID",
-    "INVOCATION_ID",
-    "JOURNAL_STREAM",
-    // Jobserver file descriptors of a parent make or cargo: they change every run.
-    "MAKEFLAGS",
-    "MFLAGS",
-    "MAKELEVEL",
-    "CARGO_MAKEFLAGS",
-];
+/// Variables of lambda-batch's environment that are always part of a group's key: they
+/// configure cargo, rustc, rustup, zig and cargo-zigbuild (`CARGO_*` includes cargo's whole
+/// configuration through the environment, `RUST*` `RUSTFLAGS`, `RUSTC_WRAPPER`, `RUSTUP_*`).
+/// Any other variable counts only when cargo itself would rebuild on it (see [`tracked_env`]).
+pub const KEYED_PREFIXES: &[&str] = &["CARGO", "RUST", "ZIG"];
+
+/// Keyed whole-name variables: where programs are found and where cargo and rustup live.
+pub const KEYED_NAMES: &[&str] = &["PATH", "HOME"];
+
+/// Variables that match [`KEYED_PREFIXES`] but only carry a parent's jobserver file
+/// descriptors, which differ on every run and change nothing cargo builds.
+pub const NOT_KEYED: &[&str] = &["CARGO_MAKEFLAGS"];
 
 /// `rustc -vV` per workspace and toolchain selection, asked once per run.
 #[derive(Debug, Default)]
@@ -167,13 +146,6 @@ impl State {
             }
         }
     }
-
-    fn mtime_ns(&self) -> Option<u128> {
-        match self {
-            State::File { mtime_ns, .. } | State::Dir { mtime_ns } => Some(*mtime_ns),
-            _ => None,
-        }
-    }
 }
 
 /// One recorded path.
@@ -203,6 +175,8 @@ struct Stamp {
     /// Parallel to the group's artifacts.
     executables: Vec<Recorded>,
     inputs: Vec<Recorded>,
+    /// The variables cargo would rebuild on, with their values for this build.
+    env: BTreeMap<String, Option<String>>,
 }
 
 /// The freshness check of one group in this run.
@@ -210,6 +184,8 @@ struct Stamp {
 pub struct Check {
     path: Utf8PathBuf,
     key: String,
+    /// The plan's environment for the cargo child.
+    env: BTreeMap<String, String>,
     workspace_root: Utf8PathBuf,
     target_dir: Utf8PathBuf,
     /// Directories never walked: the target dir and every output directory.
@@ -264,7 +240,7 @@ impl Check {
         }
         let mut inherited: Vec<(String, String)> = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())))
-            .filter(|(k, _)| !VOLATILE.contains(&k.as_str()) && !group.env.contains_key(k))
+            .filter(|(k, _)| keyed(k) && !group.env.contains_key(k))
             .collect();
         inherited.sort();
         for (k, v) in &inherited {
@@ -278,6 +254,7 @@ impl Check {
         Some(Check {
             path,
             key,
+            env: group.env.clone(),
             workspace_root: group.workspace_root.clone(),
             target_dir: group.target_dir.clone(),
             skip,
@@ -291,6 +268,9 @@ impl Check {
         let stamp: Stamp = serde_json::from_slice(&bytes).ok()?;
         if stamp.version != VERSION || stamp.key != self.key || stamp.executables.len() != artifacts
         {
+            return None;
+        }
+        if stamp.env.iter().any(|(k, v)| self.value(k) != *v) {
             return None;
         }
         let all_same = stamp
@@ -325,7 +305,9 @@ impl Check {
         let start = ns(Some(started));
         let inputs: Vec<Recorded> = inputs.into_iter().map(Recorded::now).collect();
         let suspect = |r: &Recorded| {
-            let Some(t) = r.state.mtime_ns() else {
+            // A directory's mtime says an entry was added or removed: an added file is an input
+            // itself, and cargo does not rebuild for a removed one it did not read.
+            let State::File { mtime_ns: t, .. } = r.state else {
                 return false;
             };
             if r.path.starts_with(&self.target_dir) {
@@ -351,11 +333,22 @@ impl Check {
         {
             return;
         }
+        let Some(names) = tracked_env(&self.target_dir, &executables) else {
+            return;
+        };
+        let env = names
+            .into_iter()
+            .map(|k| {
+                let v = self.value(&k);
+                (k, v)
+            })
+            .collect();
         let stamp = Stamp {
             version: VERSION,
             key: self.key.clone(),
             executables,
             inputs,
+            env,
         };
         let Some(dir) = self.path.parent() else {
             return;
@@ -372,6 +365,14 @@ impl Check {
         if temp.write_all(&text).is_ok() {
             let _ = temp.persist(&self.path);
         }
+    }
+
+    /// The value of `name` in the cargo child's environment.
+    fn value(&self, name: &str) -> Option<String> {
+        self.env
+            .get(name)
+            .cloned()
+            .or_else(|| std::env::var(name).ok())
     }
 
     /// Every path whose state the stamp records, or `None` when they cannot all be known.
@@ -453,6 +454,70 @@ impl Check {
         }
         Some(())
     }
+}
+
+/// Whether a variable of lambda-batch's environment is part of every group's key.
+fn keyed(name: &str) -> bool {
+    !NOT_KEYED.contains(&name)
+        && (KEYED_NAMES.contains(&name) || KEYED_PREFIXES.iter().any(|p| name.starts_with(p)))
+}
+
+/// The names of the environment variables cargo rebuilds on, as recorded around the
+/// executables (`<target-dir>/<triple>/<profile>/<bin>`) and in the host directory
+/// (`<target-dir>/<profile>`, build scripts and proc macros): the `# env-dep:NAME` lines rustc
+/// writes into each crate's dep-info (`env!`, `option_env!`) and the `rerun-if-env-changed`
+/// lines of build script outputs. `None` when a `deps` directory is not there (a `build-dir`
+/// set elsewhere): then they cannot be known.
+fn tracked_env(target_dir: &Utf8Path, executables: &[Recorded]) -> Option<BTreeSet<String>> {
+    let mut dirs = BTreeSet::new();
+    for e in executables {
+        let uplift = e.path.parent()?;
+        if !uplift.join("deps").is_dir() {
+            return None;
+        }
+        dirs.insert(uplift.to_path_buf());
+        // The host directory holds no `deps` when nothing is built for the host.
+        dirs.insert(target_dir.join(uplift.file_name()?));
+    }
+    let mut names = BTreeSet::new();
+    for dir in dirs {
+        for entry in dir
+            .join("deps")
+            .read_dir_utf8()
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if entry.path().extension() != Some("d") {
+                continue;
+            }
+            let text = fs::read_to_string(entry.path()).unwrap_or_default();
+            for line in text.lines() {
+                if let Some(rest) = line.strip_prefix("# env-dep:") {
+                    let name = rest.split_once('=').map_or(rest, |(n, _)| n);
+                    names.insert(name.to_string());
+                }
+            }
+        }
+        for entry in dir
+            .join("build")
+            .read_dir_utf8()
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let text = fs::read_to_string(entry.path().join("output")).unwrap_or_default();
+            for line in text.lines() {
+                let rest = line
+                    .strip_prefix("cargo::rerun-if-env-changed=")
+                    .or_else(|| line.strip_prefix("cargo:rerun-if-env-changed="));
+                if let Some(name) = rest {
+                    names.insert(name.trim().to_string());
+                }
+            }
+        }
+    }
+    Some(names)
 }
 
 /// The paths a Makefile-style dep-info file lists as prerequisites (cargo writes one rule,
