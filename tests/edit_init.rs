@@ -33,6 +33,39 @@ fn init_writes_a_manifest_that_checks_and_lists_every_artifact() {
     let run = f.run(&["check"]).expect(0);
     assert!(run.stderr.contains("5 artifacts"), "{}", run.stderr);
     f.run(&["fmt", "--check"]).expect(0);
+    // Two workspaces: one shared target dir, so their dependencies are compiled once.
+    assert!(
+        text.contains("\n    target-dir \"target/shared\""),
+        "{text}"
+    );
+    let plan = f.run(&["plan", "--format", "json"]).expect(0);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let dirs: std::collections::BTreeSet<&str> = plan["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["target_dir"].as_str().unwrap())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    assert!(
+        dirs.iter().all(|d| d.ends_with("/target/shared")),
+        "{dirs:?}"
+    );
+}
+
+#[test]
+fn init_of_one_workspace_leaves_its_own_target_dir() {
+    let f = Fixture::bare();
+    f.run_in("examples/extensions", &["init"]).expect(0);
+    let text = f.read("examples/extensions/lambda.kdl");
+    assert!(
+        text.contains("\n    // target-dir \"target/shared\""),
+        "{text}"
+    );
+    let plan = f
+        .run_in("examples/extensions", &["plan", "--format", "json"])
+        .expect(0);
+    assert!(!plan.stdout.contains("--target-dir"), "{}", plan.stdout);
 }
 
 #[test]
