@@ -145,8 +145,11 @@ mod tests {
     }
 
     #[test]
-    fn the_header_is_formatted() {
-        let doc = crate::edit::Document::parse(Utf8Path::new("lambda.kdl"), HEADER).unwrap();
-        assert_eq!(crate::edit::format::format(&doc).unwrap(), HEADER);
+    fn the_defaults_are_formatted_with_either_target_dir_line() {
+        for line in [SHARED_TARGET_DIR, OWN_TARGET_DIR] {
+            let text = format!("{HEADER}{line}}}\n");
+            let doc = crate::edit::Document::parse(Utf8Path::new("lambda.kdl"), &text).unwrap();
+            assert_eq!(crate::edit::format::format(&doc).unwrap(), text);
+        }
     }
 }
