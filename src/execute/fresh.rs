@@ -78,12 +78,13 @@ pub const KEYED_NAMES: &[&str] = &["PATH", "HOME"];
 /// descriptors, which differ on every run and change nothing cargo builds.
 pub const NOT_KEYED: &[&str] = &["CARGO_MAKEFLAGS"];
 
-/// `rustc -vV` per workspace and toolchain selection, asked once per run.
+/// `rustc -vV` per toolchain selection (see [`selection`]), asked once per run.
 #[derive(Debug, Default)]
 pub struct Toolchains(Mutex<HashMap<String, Option<String>>>);
 
 impl Toolchains {
     /// What `rustc -vV` prints in `group`'s workspace with `group`'s environment, if it runs.
+    /// Workspaces that agree on everything rustup chooses the toolchain by share one answer.
     fn version(&self, group: &Group) -> Option<String> {
         let rustc = group
             .env
@@ -92,9 +93,9 @@ impl Toolchains {
             .or_else(|| std::env::var("RUSTC").ok())
             .unwrap_or_else(|| "rustc".into());
         let key = format!(
-            "{}\0{rustc}\0{:?}",
-            group.workspace_root,
-            group.env.get("RUSTUP_TOOLCHAIN")
+            "{rustc}\0{:?}\0{}",
+            group.env,
+            selection(&group.workspace_root)
         );
         let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(v) = known.get(&key) {
@@ -110,6 +111,54 @@ impl Toolchains {
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
         known.insert(key, out.clone());
         out
+    }
+}
+
+/// What decides the toolchain rustup runs in `dir`, besides the environment: the directory
+/// override that applies (`rustup override set`, the nearest ancestor listed in rustup's
+/// `settings.toml`) and the nearest `rust-toolchain(.toml)` file. When rustup's settings
+/// cannot be read, the directory itself.
+fn selection(dir: &Utf8Path) -> String {
+    selection_with(dir, rustup_overrides().as_ref())
+}
+
+/// [`selection`] with rustup's directory overrides given.
+fn selection_with(dir: &Utf8Path, overrides: Option<&BTreeMap<String, String>>) -> String {
+    let Some(overrides) = overrides else {
+        return format!("dir {dir}");
+    };
+    let applied = dir
+        .ancestors()
+        .find_map(|a| overrides.get(a.as_str()).map(|t| format!("{a}={t}")));
+    let file = dir.ancestors().find_map(|a| {
+        ["rust-toolchain", "rust-toolchain.toml"]
+            .iter()
+            .map(|name| a.join(name))
+            .find(|p| p.is_file())
+    });
+    format!("override {applied:?} file {file:?}")
+}
+
+/// The `[overrides]` of rustup's `settings.toml` (none when there is no such file); `None` when
+/// the file cannot be read or understood.
+fn rustup_overrides() -> Option<BTreeMap<String, String>> {
+    let home = std::env::var_os("RUSTUP_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".rustup"))
+        })?;
+    let text = match fs::read_to_string(home.join("settings.toml")) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(BTreeMap::new()),
+        Err(_) => return None,
+    };
+    let doc = toml::from_str::<toml::Table>(&text).ok()?;
+    match doc.get("overrides") {
+        None => Some(BTreeMap::new()),
+        Some(toml::Value::Table(t)) => {
+            Some(t.iter().map(|(k, v)| (k.clone(), v.to_string())).collect())
+        }
+        Some(_) => None,
     }
 }
 
@@ -619,6 +668,31 @@ mod tests {
         );
         assert_eq!(parse_dep_info("not a rule\n"), None);
         assert_eq!(parse_dep_info(""), None);
+    }
+
+    #[test]
+    fn workspaces_share_a_toolchain_answer_unless_rustup_could_choose_differently() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Utf8Path::from_path(dir.path()).unwrap();
+        for ws in ["a", "b", "c/inner", "d"] {
+            fs::create_dir_all(root.join(ws)).unwrap();
+        }
+        fs::write(
+            root.join("c/rust-toolchain.toml"),
+            "[toolchain]\nchannel = \"1.80\"\n",
+        )
+        .unwrap();
+        let none = BTreeMap::new();
+        let key =
+            |ws: &str, o: Option<&BTreeMap<String, String>>| selection_with(&root.join(ws), o);
+        assert_eq!(key("a", Some(&none)), key("b", Some(&none)));
+        assert_ne!(key("a", Some(&none)), key("c/inner", Some(&none)));
+        let overrides: BTreeMap<String, String> =
+            [(root.join("d").to_string(), "nightly".to_string())].into();
+        assert_ne!(key("a", Some(&overrides)), key("d", Some(&overrides)));
+        assert_eq!(key("a", Some(&overrides)), key("b", Some(&overrides)));
+        // Settings that cannot be read: every workspace is asked on its own.
+        assert_ne!(key("a", None), key("b", None));
     }
 
     #[test]
