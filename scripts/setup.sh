@@ -24,6 +24,13 @@ if ! command -v qemu-aarch64 >/dev/null || [ ! -e /usr/aarch64-linux-gnu/lib/ld-
 fi
 
 if ! command -v cargo-zigbuild >/dev/null || ! python3 -m ziglang version >/dev/null 2>&1; then
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+        # A bare Debian has no pip (or no python3 at all).
+        export DEBIAN_FRONTEND=noninteractive
+        quietly apt-get update
+        quietly apt-get install -y --no-install-recommends python3 python3-pip
+        hash -r
+    fi
     # cargo-zigbuild runs zig as `python3 -m ziglang`: install both into that python.
     if ! quietly python3 -m pip install --quiet --disable-pip-version-check cargo-zigbuild; then
         # A Debian system python refuses pip installs (PEP 668) unless told otherwise.
