@@ -194,7 +194,7 @@ pub fn execute(
         zig_lanes_overlap: zig::lanes_overlap(plan, jobs),
         toolchains: fresh::Toolchains::default(),
         output_dirs: output_dirs(plan),
-        package_options: package_options(options),
+        package_options: package_options(plan, options),
         failed: AtomicBool::new(false),
         announced: AtomicBool::new(false),
         artifacts: Mutex::new(vec![None; plan.artifacts.len()]),
@@ -301,9 +301,15 @@ pub fn output_dirs(plan: &Plan) -> BTreeSet<Utf8PathBuf> {
 }
 
 /// The packaging settings of this run.
-fn package_options(options: &Options) -> PackageOptions {
+fn package_options(plan: &Plan, options: &Options) -> PackageOptions {
     PackageOptions {
         source_date_epoch: options.source_date_epoch,
         cancel: Some(options.interrupt.flag()),
+        planned_files: std::sync::Arc::new(
+            plan.artifacts
+                .iter()
+                .flat_map(|a| a.files.iter().cloned())
+                .collect(),
+        ),
     }
 }

@@ -44,6 +44,9 @@ pub struct PackageOptions {
     pub source_date_epoch: Option<i64>,
     /// Set by the executor to stop packaging early (`PackageError::Cancelled`, nothing written).
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Every file some artifact of the run writes: a file an artifact wrote last time and no
+    /// longer does is removed, unless it is one of these.
+    pub planned_files: Arc<BTreeSet<Utf8PathBuf>>,
 }
 
 /// What packaging produced.
@@ -114,8 +117,10 @@ pub fn package(
             path: p.file.dest().to_path_buf(),
             sha256: hex(&p.sha256),
             size: p.size,
+            mode: p.mode,
         })
         .collect();
+    let previous = Stamp::written_files(&stamp_path, &artifact.output);
     let Some((size, sha256)) = prepared.first().map(|p| (p.size, p.sha256)) else {
         // Both writers return the main output first; this only guards against a future mistake.
         return Err(PackageError::Io {
@@ -127,6 +132,7 @@ pub fn package(
     for p in prepared {
         p.file.commit(p.mode)?;
     }
+    remove_stale(artifact, &previous, &files, &options.planned_files);
     Stamp {
         version: stamp::VERSION,
         output: artifact.output.clone(),
@@ -141,6 +147,40 @@ pub fn package(
         sha256,
         entries,
     })
+}
+
+/// Removes what the previous packaging of `artifact` wrote and this one did not (an include
+/// that no longer matches, or was dropped from the manifest), unless another artifact of the run
+/// writes it, and the directories that leaves empty, up to the output's own directory.
+fn remove_stale(
+    artifact: &PlannedArtifact,
+    previous: &[Utf8PathBuf],
+    written: &[StampFile],
+    planned: &BTreeSet<Utf8PathBuf>,
+) {
+    let Some(base) = artifact.output.parent() else {
+        return;
+    };
+    for old in previous {
+        if written.iter().any(|f| f.path == *old)
+            || planned.contains(old)
+            || !old.starts_with(base)
+            || !old.is_file()
+        {
+            continue;
+        }
+        if std::fs::remove_file(old).is_err() {
+            continue;
+        }
+        let mut dir = old.parent();
+        while let Some(d) = dir {
+            // Only an empty directory is removed; anything else stops the climb.
+            if d == base || !d.starts_with(base) || std::fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
+    }
 }
 
 /// Every directory where packaging `artifact` may leave a temporary file: pass each to

@@ -2,6 +2,7 @@
 //! inputs and what it wrote, so that an unchanged artifact is not packaged again.
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,7 @@ use super::hash::{hex, sha256, sha256_file};
 use super::inputs::FILE_MODE;
 
 /// Bumped when the stamp's meaning changes, so that old stamps are ignored.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 
 /// The last packaging of one output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,6 +38,8 @@ pub(crate) struct StampFile {
     pub sha256: String,
     /// Its length.
     pub size: u64,
+    /// Its permission bits.
+    pub mode: u32,
 }
 
 /// Where stamps live under a cargo target dir (`cargo clean` removes them with the builds).
@@ -74,9 +77,12 @@ impl Stamp {
         }
         let mut main_sha = None;
         for f in &self.files {
-            // The size first: a cheap way out before hashing.
+            // The size and mode first: a cheap way out before hashing.
             match std::fs::metadata(&f.path) {
-                Ok(m) if m.is_file() && m.len() == f.size => {}
+                Ok(m)
+                    if m.is_file()
+                        && m.len() == f.size
+                        && m.permissions().mode() & 0o7777 == f.mode => {}
                 _ => return Ok(None),
             }
             let sha = match sha256_file(&f.path, cancel) {
@@ -90,6 +96,29 @@ impl Stamp {
             main_sha.get_or_insert(sha);
         }
         Ok(main_sha.map(|sha| (main.size, sha)))
+    }
+
+    /// The files the stamp at `path` says were written for `output`, whatever its version:
+    /// what a new packaging of that output may have to remove.
+    pub(crate) fn written_files(path: &Utf8Path, output: &Utf8Path) -> Vec<Utf8PathBuf> {
+        #[derive(Deserialize)]
+        struct AnyFile {
+            path: Utf8PathBuf,
+        }
+        #[derive(Deserialize)]
+        struct AnyStamp {
+            output: Utf8PathBuf,
+            files: Vec<AnyFile>,
+        }
+        let Ok(text) = std::fs::read(path) else {
+            return Vec::new();
+        };
+        match serde_json::from_slice::<AnyStamp>(&text) {
+            Ok(stamp) if stamp.output == output => {
+                stamp.files.into_iter().map(|f| f.path).collect()
+            }
+            _ => Vec::new(),
+        }
     }
 
     /// Writes the stamp atomically.
@@ -117,6 +146,7 @@ mod tests {
         let out = base.join("out/bootstrap");
         std::fs::create_dir_all(out.parent().unwrap()).unwrap();
         std::fs::write(&out, "exe").unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
         let stamp = Stamp {
             version: VERSION,
             output: out.clone(),
@@ -125,6 +155,7 @@ mod tests {
                 path: out,
                 sha256: hex(&sha256(b"exe")),
                 size: 3,
+                mode: 0o644,
             }],
         };
         (d, base, stamp)
@@ -154,6 +185,19 @@ mod tests {
             loaded.fresh(&base.join("x"), "abc", &none).unwrap(),
             None,
             "another output"
+        );
+        std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(
+            loaded.fresh(out, "abc", &none).unwrap(),
+            None,
+            "mode changed"
+        );
+        std::fs::set_permissions(out, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(loaded.fresh(out, "abc", &none).unwrap().is_some());
+        assert_eq!(Stamp::written_files(&p, out), vec![out.clone()]);
+        assert_eq!(
+            Stamp::written_files(&p, &base.join("x")),
+            Vec::<Utf8PathBuf>::new()
         );
         std::fs::write(out, "EXE").unwrap();
         assert_eq!(

@@ -404,6 +404,45 @@ fn binary_freshness_watches_every_copied_file() {
 }
 
 #[test]
+fn binary_outputs_drop_files_no_longer_included_and_repair_modes() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Tree::new();
+    let a = t.artifact(OutputFormat::Binary);
+    package(&a, &t.exe, &opts()).unwrap();
+    let dir = t.base.join("lambda/get-product");
+    let mode = |f: &str| fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode("bootstrap"), 0o755);
+    assert_eq!(mode("LICENSE"), 0o644);
+
+    // A mode changed by hand is not "fresh": it is put back.
+    fs::set_permissions(dir.join("bootstrap"), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::set_permissions(dir.join("LICENSE"), fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(!package(&a, &t.exe, &opts()).unwrap().fresh);
+    assert_eq!((mode("bootstrap"), mode("LICENSE")), (0o755, 0o644));
+    assert!(package(&a, &t.exe, &opts()).unwrap().fresh);
+
+    // The `into="bin"` include is dropped: its copy and the directory it leaves empty go.
+    let mut fewer = a.clone();
+    fewer.resolved.includes.truncate(1);
+    let fewer = crate::package::fixture::planned(fewer.resolved);
+    assert!(!package(&fewer, &t.exe, &opts()).unwrap().fresh);
+    assert_eq!(
+        files_under(&t.base.join("lambda")),
+        ["get-product/LICENSE", "get-product/bootstrap"]
+    );
+
+    // A stale file that another artifact of the run writes is left to that artifact.
+    package(&a, &t.exe, &opts()).unwrap();
+    let shared = dir.join("bin/run.sh");
+    let o = PackageOptions {
+        planned_files: std::sync::Arc::new([shared.clone()].into()),
+        ..opts()
+    };
+    package(&fewer, &t.exe, &o).unwrap();
+    assert!(shared.is_file());
+}
+
+#[test]
 fn a_failure_leaves_the_previous_output_untouched() {
     let t = Tree::new();
     for format in [OutputFormat::Zip, OutputFormat::Binary] {
