@@ -159,6 +159,7 @@ impl CargoArgs {
             locked: self.locked,
             offline: self.offline,
             frozen: self.frozen,
+            keep_going: false,
         }
     }
 }

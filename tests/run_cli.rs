@@ -108,5 +108,11 @@ fn dry_run_prints_the_plan_and_builds_nothing() {
         "{stdout}"
     );
     assert!(stdout.contains("cl-one"), "{stdout}");
+    assert!(!stdout.contains("--keep-going"), "{stdout}");
     assert!(!fx.path().join("out").exists());
+    // The exact commands: with --keep-going, cargo gets it too.
+    let output = fx.run(&["run", "--dry-run", "--keep-going"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("--keep-going"), "{stdout}");
 }

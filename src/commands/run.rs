@@ -32,7 +32,11 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
         None => std::thread::available_parallelism().map_or(1, usize::from),
     };
     let source_date_epoch = source_date_epoch().map_err(|m| usage(&m, "", color))?;
-    let flags = args.cargo.flags();
+    // `--keep-going` goes into the plan's commands, so `--dry-run` shows what runs.
+    let flags = crate::plan::CargoFlags {
+        keep_going: args.keep_going,
+        ..args.cargo.flags()
+    };
     let path = super::locate(args.manifest.as_deref(), color)?;
     let checked = pipeline::check_file_with(&path, &flags, &overrides).map_err(|errors| {
         print_errors(&errors, color);

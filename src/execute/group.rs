@@ -360,9 +360,6 @@ fn package_one(run: &Run<'_>, artifact: usize, executable: &Utf8Path, started: I
 /// The command to spawn, and how to show it.
 fn command(run: &Run<'_>, group: &Group) -> (Command, String) {
     let mut shown = group.clone();
-    if run.options.keep_going {
-        shown.args.push("--keep-going".into());
-    }
     shown
         .env
         .extend(zig::extra_env(group, run.zig_lanes_overlap));

@@ -14,6 +14,8 @@ pub struct CargoFlags {
     pub offline: bool,
     /// `--frozen`.
     pub frozen: bool,
+    /// `--keep-going`: cargo builds every unit it can after one fails.
+    pub keep_going: bool,
 }
 
 /// The `--target` value: zigbuild gets the glibc suffix that pins the glibc zig links against.
@@ -109,6 +111,9 @@ pub fn argv(
     }
     if flags.frozen {
         args.push("--frozen".into());
+    }
+    if flags.keep_going {
+        args.push("--keep-going".into());
     }
     (first.compiler.program().to_string(), args)
 }

@@ -161,6 +161,7 @@ fn features_target_dir_config_and_cargo_flags() {
         locked: true,
         offline: true,
         frozen: true,
+        keep_going: true,
     };
     let (_, args) = argv(&a, &["api".into()], &["get".into()], &flags);
     let tail: Vec<&str> = args.iter().skip(6).map(String::as_str).collect();
@@ -185,6 +186,7 @@ fn features_target_dir_config_and_cargo_flags() {
             "--locked",
             "--offline",
             "--frozen",
+            "--keep-going",
         ]
     );
     // Several packages: plain feature names are qualified with each package.
