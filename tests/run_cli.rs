@@ -98,6 +98,72 @@ fn a_missing_build_program_exits_3_with_how_to_install_it() {
 }
 
 #[test]
+fn a_missing_program_fails_only_its_artifacts_under_keep_going_and_the_report_says_why() {
+    let fx = Fixture::new("cli-missing");
+    fx.workspace(
+        "svc",
+        "cl-svc2",
+        &[
+            ("cl-crossed", &bin_source("cl-crossed")),
+            ("cl-plain", &bin_source("cl-plain")),
+        ],
+    );
+    fx.manifest(
+        "workspace \"svc\" {\n    arch \"x86_64\"\n    function \"cl-crossed\" {\n        compiler \"cross\"\n    }\n    function \"cl-plain\"\n}",
+    );
+    let cargo = which::which("cargo").expect("cargo on PATH");
+    let cargo_dir = cargo.parent().unwrap_or(Path::new("/"));
+    let path = format!("{}:/usr/bin:/bin", cargo_dir.display());
+    let report = fx.path().join("report.json");
+    let run = |extra: &[&str]| {
+        let _ = std::fs::remove_file(&report);
+        let mut args = vec!["run", "--report", report.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let output = fx.command(&args).env("PATH", &path).output().unwrap();
+        let text = std::fs::read_to_string(&report)
+            .unwrap_or_else(|e| panic!("no report ({e}): {}", describe(&output)));
+        let report: lambda_batch::report::json::Report = serde_json::from_str(&text).unwrap();
+        (output, report)
+    };
+    let by_name = |r: &lambda_batch::report::json::Report, name: &str| {
+        r.artifacts
+            .iter()
+            .find(|a| a.name == name)
+            .cloned()
+            .unwrap()
+    };
+    use lambda_batch::report::json::Status;
+
+    // Fail-fast: nothing is built, exit 3, and the report names the missing tool.
+    let (output, report) = run(&[]);
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    assert!(!fx.path().join("out").exists());
+    let crossed = by_name(&report, "cl-crossed");
+    assert_eq!(crossed.status, Status::Failed);
+    assert!(
+        crossed
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("`cross` is not installed"),
+        "{crossed:?}"
+    );
+    assert_eq!(by_name(&report, "cl-plain").status, Status::Failed);
+
+    // --keep-going builds everything it can; a missing tool still exits 3.
+    let (output, report) = run(&["--keep-going"]);
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    assert_eq!(by_name(&report, "cl-crossed").status, Status::Failed);
+    assert_eq!(by_name(&report, "cl-plain").status, Status::Built);
+    assert!(fx.path().join("out/x86_64/cl-plain/bootstrap.zip").is_file());
+    assert!(
+        stderr(&output).contains("cargo install cross"),
+        "{}",
+        describe(&output)
+    );
+}
+
+#[test]
 fn dry_run_prints_the_plan_and_builds_nothing() {
     let fx = fixture("cargo");
     let output = fx.run(&["run", "--dry-run"]);

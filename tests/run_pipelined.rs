@@ -46,6 +46,7 @@ fn artifacts_are_packaged_while_cargo_still_runs() {
         jobs: 2,
         keep_going: false,
         programs: BTreeMap::from([("cargo".to_string(), slow_cargo)]),
+        missing: BTreeMap::new(),
         color: false,
         source_date_epoch: None,
         interrupt: Interrupt::default(),

@@ -75,13 +75,35 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
         return Ok(exit_code::OK);
     }
 
-    let programs = tools::locate(&plan).map_err(|missing| {
-        for m in &missing {
-            eprintln!("{}: {m}", error_word(color));
-            eprintln!("  help: {}", m.install);
+    let located = tools::locate(&plan);
+    for m in &located.missing {
+        eprintln!("{}: {m}", error_word(color));
+        eprintln!("  help: {}", m.install);
+    }
+    let missing: std::collections::BTreeMap<String, String> = located
+        .missing
+        .iter()
+        .map(|m| {
+            let why = format!(
+                "not built: `{}` is not installed (help: {})",
+                m.program, m.install
+            );
+            (m.program.clone(), why)
+        })
+        .collect();
+    if !missing.is_empty() && !args.keep_going {
+        // Nothing starts; the report still says what was not built and why.
+        if let Some(report) = &args.report {
+            let outcome = execute::not_started(&plan, &missing);
+            if let Err(e) = run_report::write(report, &run_report::build(&plan, &outcome)) {
+                eprintln!(
+                    "{}: cannot write the report `{report}`: {e}",
+                    error_word(color)
+                );
+            }
         }
-        exit_code::MISSING_TOOL
-    })?;
+        return Err(exit_code::MISSING_TOOL);
+    }
     let interrupt = Interrupt::install().unwrap_or_else(|e| {
         eprintln!(
             "warning: cannot handle Ctrl-C ({e}); an interrupted run may leave temporary files"
@@ -91,7 +113,8 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
     let options = execute::Options {
         jobs,
         keep_going: args.keep_going,
-        programs,
+        programs: located.found,
+        missing: missing.clone(),
         color,
         source_date_epoch,
         interrupt,
@@ -113,6 +136,9 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
     print!("{}", summary::render(&plan, &outcome));
     let mut code = if let Some(signal) = outcome.signal() {
         128 + signal
+    } else if !missing.is_empty() {
+        // --keep-going built what it could; a missing tool is still exit 3.
+        exit_code::MISSING_TOOL
     } else if outcome.success() {
         exit_code::OK
     } else {

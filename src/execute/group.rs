@@ -28,6 +28,9 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
     if let Some(reason) = run.stop_reason() {
         return skip(run, group, reason);
     }
+    if let Some(why) = run.options.missing.get(&group.program) {
+        return fail_to_start(run, group, started, why.clone());
+    }
     let check = fresh::Check::new(
         group,
         &program(run, group),

@@ -46,6 +46,9 @@ pub struct Options {
     pub keep_going: bool,
     /// Each build program's location, from [`tools::locate`]; others are looked up by name.
     pub programs: BTreeMap<String, PathBuf>,
+    /// Build programs that are not installed, with why, for people: their groups fail at once
+    /// (under `--keep-going` the others still run).
+    pub missing: BTreeMap<String, String>,
     /// Ask cargo for colored diagnostics (its stderr is a pipe, so it would not by itself).
     pub color: bool,
     /// `SOURCE_DATE_EPOCH`, for the zip timestamps.
@@ -278,6 +281,49 @@ pub fn execute(
         stopped,
         elapsed: started.elapsed(),
     })
+}
+
+/// The outcome of a run that did not start: every artifact failed with `why` (when its
+/// group's program is in `missing`) or stopped.
+pub fn not_started(plan: &Plan, missing: &BTreeMap<String, String>) -> RunOutcome {
+    let artifacts = plan
+        .artifacts
+        .iter()
+        .map(|a| {
+            let program = plan.groups.get(a.group).map(|g| g.program.as_str());
+            match program.and_then(|p| missing.get(p)) {
+                Some(why) => ArtifactOutcome::Failed {
+                    error: why.clone(),
+                    cause: Cause::Build,
+                    elapsed: Duration::ZERO,
+                },
+                None => ArtifactOutcome::Failed {
+                    error: "not built: a build program is missing (--keep-going builds the rest)"
+                        .into(),
+                    cause: Cause::Stopped,
+                    elapsed: Duration::ZERO,
+                },
+            }
+        })
+        .collect();
+    let groups = plan
+        .groups
+        .iter()
+        .map(|g| GroupOutcome {
+            status: match missing.get(&g.program) {
+                Some(why) => GroupStatus::Failed(why.clone()),
+                None => GroupStatus::Skipped,
+            },
+            elapsed: Duration::ZERO,
+            stderr: Vec::new(),
+        })
+        .collect();
+    RunOutcome {
+        artifacts,
+        groups,
+        stopped: Some(StopReason::Failure),
+        elapsed: Duration::ZERO,
+    }
 }
 
 /// Whether two groups of one lane (one target dir) write an executable to the same path.

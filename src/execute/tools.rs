@@ -18,8 +18,17 @@ pub struct MissingTool {
     pub install: String,
 }
 
-/// Every program the plan spawns, located on PATH, by name.
-pub fn locate(plan: &Plan) -> Result<BTreeMap<String, PathBuf>, Vec<MissingTool>> {
+/// The programs the plan spawns: those found on PATH, by name, and those missing.
+#[derive(Debug, Clone, Default)]
+pub struct Located {
+    /// Each program found, by the name the plan uses.
+    pub found: BTreeMap<String, PathBuf>,
+    /// Each program not found.
+    pub missing: Vec<MissingTool>,
+}
+
+/// Every program the plan spawns, looked up on PATH.
+pub fn locate(plan: &Plan) -> Located {
     let mut found = BTreeMap::new();
     let mut missing = Vec::new();
     let mut users: BTreeMap<&str, Vec<String>> = BTreeMap::new();
@@ -49,11 +58,7 @@ pub fn locate(plan: &Plan) -> Result<BTreeMap<String, PathBuf>, Vec<MissingTool>
             }),
         }
     }
-    if missing.is_empty() {
-        Ok(found)
-    } else {
-        Err(missing)
-    }
+    Located { found, missing }
 }
 
 /// The real executable behind a pyenv shim (`pip install cargo-zigbuild` under pyenv puts one
