@@ -155,10 +155,45 @@ fn a_missing_program_fails_only_its_artifacts_under_keep_going_and_the_report_sa
     assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
     assert_eq!(by_name(&report, "cl-crossed").status, Status::Failed);
     assert_eq!(by_name(&report, "cl-plain").status, Status::Built);
-    assert!(fx.path().join("out/x86_64/cl-plain/bootstrap.zip").is_file());
+    assert!(
+        fx.path()
+            .join("out/x86_64/cl-plain/bootstrap.zip")
+            .is_file()
+    );
     assert!(
         stderr(&output).contains("cargo install cross"),
         "{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn a_rust_target_without_its_standard_library_exits_3_with_the_rustup_command() {
+    let target = "aarch64-unknown-linux-musl";
+    let libdir = std::process::Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", target])
+        .output()
+        .unwrap();
+    let libdir = String::from_utf8_lossy(&libdir.stdout).trim().to_string();
+    if Path::new(&libdir).is_dir() {
+        eprintln!("{target} is installed here: nothing to test");
+        return;
+    }
+    let fx = Fixture::new("cli-target");
+    fx.workspace("svc", "cl-svc3", &[("cl-musl", &bin_source("cl-musl"))]);
+    fx.manifest(&format!(
+        "workspace \"svc\" {{\n    compiler \"cargo\"\n    arch \"{target}\"\n    function \"cl-musl\"\n}}"
+    ));
+    let output = fx.run(&["run"]);
+    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    assert!(
+        stderr(&output).contains(&format!("rustup target add {target}")),
+        "{}",
+        describe(&output)
+    );
+    assert!(
+        !stderr(&output).contains("can't find crate"),
+        "cargo should not have run: {}",
         describe(&output)
     );
 }

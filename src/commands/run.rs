@@ -136,7 +136,7 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
     print!("{}", summary::render(&plan, &outcome));
     let mut code = if let Some(signal) = outcome.signal() {
         128 + signal
-    } else if !missing.is_empty() {
+    } else if outcome.missing_tool {
         // --keep-going built what it could; a missing tool is still exit 3.
         exit_code::MISSING_TOOL
     } else if outcome.success() {

@@ -38,12 +38,10 @@
 //! `LAMBDA_BATCH_ALWAYS_BUILD=1` turns the check off (cargo then runs for every group); so does
 //! deleting `<target-dir>/lambda-batch/groups`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::Path;
-use std::process::Command;
-use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -52,6 +50,8 @@ use sha2::{Digest, Sha256};
 
 use crate::manifest::values::Compiler;
 use crate::plan::Group;
+
+use super::toolchain::Toolchains;
 
 /// Bumped when the stamp's meaning changes, so that old stamps are ignored.
 const VERSION: u32 = 1;
@@ -77,90 +77,6 @@ pub const KEYED_NAMES: &[&str] = &["PATH", "HOME"];
 /// Variables that match [`KEYED_PREFIXES`] but only carry a parent's jobserver file
 /// descriptors, which differ on every run and change nothing cargo builds.
 pub const NOT_KEYED: &[&str] = &["CARGO_MAKEFLAGS"];
-
-/// `rustc -vV` per toolchain selection (see [`selection`]), asked once per run.
-#[derive(Debug, Default)]
-pub struct Toolchains(Mutex<HashMap<String, Option<String>>>);
-
-impl Toolchains {
-    /// What `rustc -vV` prints in `group`'s workspace with `group`'s environment, if it runs.
-    /// Workspaces that agree on everything rustup chooses the toolchain by share one answer.
-    fn version(&self, group: &Group) -> Option<String> {
-        let rustc = group
-            .env
-            .get("RUSTC")
-            .cloned()
-            .or_else(|| std::env::var("RUSTC").ok())
-            .unwrap_or_else(|| "rustc".into());
-        let key = format!(
-            "{rustc}\0{:?}\0{}",
-            group.env,
-            selection(&group.workspace_root)
-        );
-        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(v) = known.get(&key) {
-            return v.clone();
-        }
-        let out = Command::new(&rustc)
-            .arg("-vV")
-            .envs(&group.env)
-            .current_dir(&group.workspace_root)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-        known.insert(key, out.clone());
-        out
-    }
-}
-
-/// What decides the toolchain rustup runs in `dir`, besides the environment: the directory
-/// override that applies (`rustup override set`, the nearest ancestor listed in rustup's
-/// `settings.toml`) and the nearest `rust-toolchain(.toml)` file. When rustup's settings
-/// cannot be read, the directory itself.
-fn selection(dir: &Utf8Path) -> String {
-    selection_with(dir, rustup_overrides().as_ref())
-}
-
-/// [`selection`] with rustup's directory overrides given.
-fn selection_with(dir: &Utf8Path, overrides: Option<&BTreeMap<String, String>>) -> String {
-    let Some(overrides) = overrides else {
-        return format!("dir {dir}");
-    };
-    let applied = dir
-        .ancestors()
-        .find_map(|a| overrides.get(a.as_str()).map(|t| format!("{a}={t}")));
-    let file = dir.ancestors().find_map(|a| {
-        ["rust-toolchain", "rust-toolchain.toml"]
-            .iter()
-            .map(|name| a.join(name))
-            .find(|p| p.is_file())
-    });
-    format!("override {applied:?} file {file:?}")
-}
-
-/// The `[overrides]` of rustup's `settings.toml` (none when there is no such file); `None` when
-/// the file cannot be read or understood.
-fn rustup_overrides() -> Option<BTreeMap<String, String>> {
-    let home = std::env::var_os("RUSTUP_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".rustup"))
-        })?;
-    let text = match fs::read_to_string(home.join("settings.toml")) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(BTreeMap::new()),
-        Err(_) => return None,
-    };
-    let doc = toml::from_str::<toml::Table>(&text).ok()?;
-    match doc.get("overrides") {
-        None => Some(BTreeMap::new()),
-        Some(toml::Value::Table(t)) => {
-            Some(t.iter().map(|(k, v)| (k.clone(), v.to_string())).collect())
-        }
-        Some(_) => None,
-    }
-}
 
 /// The state of one input or output file as `stat` sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -669,31 +585,6 @@ mod tests {
         );
         assert_eq!(parse_dep_info("not a rule\n"), None);
         assert_eq!(parse_dep_info(""), None);
-    }
-
-    #[test]
-    fn workspaces_share_a_toolchain_answer_unless_rustup_could_choose_differently() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = Utf8Path::from_path(dir.path()).unwrap();
-        for ws in ["a", "b", "c/inner", "d"] {
-            fs::create_dir_all(root.join(ws)).unwrap();
-        }
-        fs::write(
-            root.join("c/rust-toolchain.toml"),
-            "[toolchain]\nchannel = \"1.80\"\n",
-        )
-        .unwrap();
-        let none = BTreeMap::new();
-        let key =
-            |ws: &str, o: Option<&BTreeMap<String, String>>| selection_with(&root.join(ws), o);
-        assert_eq!(key("a", Some(&none)), key("b", Some(&none)));
-        assert_ne!(key("a", Some(&none)), key("c/inner", Some(&none)));
-        let overrides: BTreeMap<String, String> =
-            [(root.join("d").to_string(), "nightly".to_string())].into();
-        assert_ne!(key("a", Some(&overrides)), key("d", Some(&overrides)));
-        assert_eq!(key("a", Some(&overrides)), key("b", Some(&overrides)));
-        // Settings that cannot be read: every workspace is asked on its own.
-        assert_ne!(key("a", None), key("b", None));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::Command;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -12,6 +13,7 @@ use super::child::{CargoChild, Next, Output};
 use super::events::{Event, GroupStatus, StopReason};
 use super::outcome::{ArtifactOutcome, Cause, GroupOutcome};
 use super::{POLL, Run, estimate, fresh, zig};
+use crate::manifest::values::Compiler;
 use crate::package::{self, PackageError};
 use crate::plan::{Group, PlannedArtifact};
 
@@ -29,6 +31,7 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         return skip(run, group, reason);
     }
     if let Some(why) = run.options.missing.get(&group.program) {
+        run.missing_tool.store(true, Ordering::SeqCst);
         return fail_to_start(run, group, started, why.clone());
     }
     let check = fresh::Check::new(
@@ -62,6 +65,15 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         return skip(run, group, reason);
     }
 
+    // Cargo would fail with "can't find crate for `std`": say what is missing instead.
+    if group.compiler != Compiler::Cross && run.toolchains.target_missing(group) {
+        run.missing_tool.store(true, Ordering::SeqCst);
+        let t = &group.target;
+        let why = format!(
+            "the Rust standard library for `{t}` is not installed (help: rustup target add {t})"
+        );
+        return fail_to_start(run, group, started, why);
+    }
     let (command, shown) = command(run, group);
     if let Some(check) = &check {
         check.forget();

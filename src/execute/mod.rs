@@ -16,6 +16,7 @@ pub mod events;
 pub mod fresh;
 pub mod outcome;
 pub mod signals;
+pub mod toolchain;
 pub mod tools;
 pub mod zig;
 
@@ -78,12 +79,14 @@ struct Run<'a> {
     /// Zig builds of several lanes may overlap: each lane gets its own zig cache.
     zig_lanes_overlap: bool,
     /// `rustc -vV` per workspace, for the groups' freshness checks.
-    toolchains: fresh::Toolchains,
+    toolchains: toolchain::Toolchains,
     /// Every directory packaging writes into (never an input of a build).
     output_dirs: BTreeSet<Utf8PathBuf>,
     package_options: PackageOptions,
     /// A build or packaging failed.
     failed: AtomicBool,
+    /// A group failed because a tool it needs is not installed.
+    missing_tool: AtomicBool,
     /// The `Stopping` event was sent.
     announced: AtomicBool,
     artifacts: Mutex<Vec<Option<ArtifactOutcome>>>,
@@ -195,10 +198,11 @@ pub fn execute(
         jobserver,
         gate: zig::StartGate::default(),
         zig_lanes_overlap: zig::lanes_overlap(plan, jobs),
-        toolchains: fresh::Toolchains::default(),
+        toolchains: toolchain::Toolchains::default(),
         output_dirs: output_dirs(plan),
         package_options: package_options(plan, options),
         failed: AtomicBool::new(false),
+        missing_tool: AtomicBool::new(false),
         announced: AtomicBool::new(false),
         artifacts: Mutex::new(vec![None; plan.artifacts.len()]),
         groups: Mutex::new(vec![None; plan.groups.len()]),
@@ -279,6 +283,7 @@ pub fn execute(
         artifacts,
         groups,
         stopped,
+        missing_tool: run.missing_tool.load(Ordering::SeqCst),
         elapsed: started.elapsed(),
     })
 }
@@ -322,6 +327,7 @@ pub fn not_started(plan: &Plan, missing: &BTreeMap<String, String>) -> RunOutcom
         artifacts,
         groups,
         stopped: Some(StopReason::Failure),
+        missing_tool: true,
         elapsed: Duration::ZERO,
     }
 }

@@ -65,6 +65,8 @@ pub struct RunOutcome {
     pub groups: Vec<GroupOutcome>,
     /// Why the run stopped early, if it did.
     pub stopped: Option<StopReason>,
+    /// A group failed because a build program or a Rust target is not installed (exit 3).
+    pub missing_tool: bool,
     /// Wall time of the whole run.
     pub elapsed: Duration,
 }
