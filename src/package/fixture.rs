@@ -47,6 +47,7 @@ pub(crate) fn resolved(base: &Utf8Path, format: OutputFormat) -> ResolvedArtifac
         rustflags: Vec::new(),
         includes: Vec::new(),
         span: (0, 0).into(),
+        package_bins: Vec::new(),
     }
 }
 

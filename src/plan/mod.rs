@@ -131,16 +131,20 @@ pub fn plan_with_env(
     for (i, a) in arts.iter().enumerate() {
         by_key.entry(group_key(a, inherited)).or_default().push(i);
     }
-    // A bin name that two selected packages both have would be built twice into one file:
-    // split such groups so that each bin name comes from one package per call.
+    // `--bin X` builds the bin X of every package selected with `-p`: when another selected
+    // package also has a bin X (wanted or not), cargo builds both into one file. Split such
+    // groups so that no requested bin name exists in two of a call's packages.
     let mut members: Vec<Vec<usize>> = Vec::new();
     for idxs in by_key.into_values() {
         let mut subgroups: Vec<Vec<usize>> = Vec::new();
         for i in idxs {
-            let fits = |g: &Vec<usize>| {
-                g.iter()
-                    .all(|&j| arts[j].bin != arts[i].bin || arts[j].package == arts[i].package)
+            let clash = |j: usize| {
+                arts[j].package != arts[i].package
+                    && (arts[j].bin == arts[i].bin
+                        || arts[j].package_bins.contains(&arts[i].bin)
+                        || arts[i].package_bins.contains(&arts[j].bin))
             };
+            let fits = |g: &Vec<usize>| g.iter().all(|&j| !clash(j));
             match subgroups.iter_mut().find(|g| fits(g)) {
                 Some(g) => g.push(i),
                 None => subgroups.push(vec![i]),

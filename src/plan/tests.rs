@@ -50,6 +50,7 @@ fn artifact(name: &str, package: &str, arch: Arch) -> ResolvedArtifact {
         rustflags: Vec::new(),
         includes: Vec::new(),
         span: (0, 0).into(),
+        package_bins: Vec::new(),
     }
 }
 
@@ -275,6 +276,45 @@ fn a_bin_name_in_two_packages_splits_the_call() {
     let plan = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env).unwrap();
     assert_eq!(plan.groups.len(), 2);
     assert!(plan.groups.iter().all(|g| g.packages.len() == 1));
+}
+
+#[test]
+fn a_wanted_bin_that_another_selected_package_also_has_splits_the_call() {
+    // `--bin shared` with `-p catalog -p other` would build catalog's `shared` too, into the
+    // same file as other's.
+    let mut get = artifact("get-product", "catalog", Arch::X86_64);
+    get.package_bins = vec!["get-product".into(), "shared".into()];
+    let mut flat = artifact("flat", "other", Arch::X86_64);
+    flat.bin = "shared".into();
+    flat.package_bins = vec!["shared".into(), "list-things".into()];
+    let mut list = artifact("list-things", "other", Arch::X86_64);
+    list.package_bins = flat.package_bins.clone();
+    let plan = plan_with_env(
+        &resolved(vec![get, flat, list]),
+        &CargoFlags::default(),
+        &no_env,
+    )
+    .unwrap();
+    assert_eq!(plan.groups.len(), 2, "{:#?}", plan.groups);
+    let group_of = |name: &str| {
+        plan.artifacts
+            .iter()
+            .find(|a| a.resolved.name == name)
+            .map(|a| a.group)
+            .unwrap()
+    };
+    assert_ne!(group_of("get-product"), group_of("flat"));
+    let flat = &plan.groups[group_of("flat")];
+    assert_eq!(flat.packages, ["other"], "{flat:#?}");
+    // list-things clashes with nothing in catalog: it may share get-product's call.
+    assert_eq!(group_of("list-things"), group_of("get-product"));
+    // Packages whose bins do not overlap still share one call.
+    let mut a = artifact("a", "pa", Arch::X86_64);
+    a.package_bins = vec!["a".into(), "a2".into()];
+    let mut b = artifact("b", "pb", Arch::X86_64);
+    b.package_bins = vec!["b".into()];
+    let plan = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env).unwrap();
+    assert_eq!(plan.groups.len(), 1);
 }
 
 #[test]

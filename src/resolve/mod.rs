@@ -101,6 +101,11 @@ pub struct ResolvedArtifact {
     #[serde(skip)]
     #[schemars(skip)]
     pub span: SourceSpan,
+    /// Every bin target of its package: a `--bin` of another package in the same cargo call
+    /// must not name one of these (cargo would build both into one file).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub package_bins: Vec<String>,
 }
 
 /// The resolved manifest.
@@ -592,6 +597,7 @@ fn settle(
             rustflags,
             includes: include_files.clone(),
             span: c.span,
+            package_bins: c.package.bins.clone(),
         });
     }
     if errors.is_empty() {
