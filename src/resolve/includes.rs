@@ -56,8 +56,18 @@ impl IncludeExpander {
     }
 }
 
+/// `pattern` without empty or `.` components: `./assets/` and `assets//` mean `assets`.
+fn normalize(pattern: &str) -> String {
+    pattern
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<Utf8PathBuf>, IncludeError> {
-    let pattern = pattern.trim_start_matches("./");
+    let pattern = normalize(pattern);
+    let pattern = pattern.as_str();
     let glob = GlobBuilder::new(pattern)
         .literal_separator(true)
         .build()
@@ -135,10 +145,7 @@ fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<Utf8PathBuf>, IncludeErr
 /// The archive path of a match: `into` (if any) joined with its path relative to the base.
 pub fn archive_path(into: Option<&str>, rel: &Utf8Path) -> String {
     let rel = rel.as_str().replace('\\', "/");
-    match into
-        .map(|i| i.trim_matches('/'))
-        .filter(|i| !i.is_empty() && *i != ".")
-    {
+    match into.map(normalize).filter(|i| !i.is_empty()) {
         Some(into) => format!("{into}/{rel}"),
         None => rel,
     }
@@ -184,6 +191,11 @@ mod tests {
             vec![Utf8PathBuf::from("LICENSE")]
         );
         assert_eq!(x.expand(&base, "config").unwrap().len(), 3);
+        // A directory written with a trailing slash or `./` is the same directory.
+        for p in ["config/", "./config/", "config//", "./config/./*.toml"] {
+            let n = if p.ends_with("*.toml") { 2 } else { 3 };
+            assert_eq!(x.expand(&base, p).map(|m| m.len()), Ok(n), "{p}");
+        }
         assert_eq!(
             x.expand(&base, "**/*.json").unwrap().len(),
             3,
@@ -214,5 +226,13 @@ mod tests {
             "cfg/a.toml"
         );
         assert_eq!(archive_path(None, Utf8Path::new("a/b")), "a/b");
+        for into in ["./cfg", "cfg//", "/cfg/", "./cfg/."] {
+            assert_eq!(
+                archive_path(Some(into), Utf8Path::new("a.toml")),
+                "cfg/a.toml",
+                "{into}"
+            );
+        }
+        assert_eq!(archive_path(Some("./"), Utf8Path::new("a.toml")), "a.toml");
     }
 }
