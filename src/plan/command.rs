@@ -131,7 +131,13 @@ pub fn env(
         .flat_map(|f| f.split_whitespace().map(str::to_string))
         .collect();
     if !ours.is_empty() {
-        if let Some(encoded) = inherited("CARGO_ENCODED_RUSTFLAGS").filter(|s| !s.is_empty()) {
+        // Cargo prefers CARGO_ENCODED_RUSTFLAGS (the manifest's `env`, else the caller's) to
+        // RUSTFLAGS: the flags go where cargo will read them.
+        let encoded = env
+            .get("CARGO_ENCODED_RUSTFLAGS")
+            .cloned()
+            .or_else(|| inherited("CARGO_ENCODED_RUSTFLAGS"));
+        if let Some(encoded) = encoded.filter(|s| !s.is_empty()) {
             let mut all: Vec<String> = encoded.split('\u{1f}').map(str::to_string).collect();
             all.extend(ours);
             env.insert("CARGO_ENCODED_RUSTFLAGS".into(), all.join("\u{1f}"));

@@ -233,6 +233,15 @@ fn rustflags_merge_with_the_callers_rustflags() {
         "-Dwarnings\u{1f}-C\u{1f}target-cpu=haswell\u{1f}--cfg\u{1f}tokio_unstable"
     );
     assert!(!e.contains_key("RUSTFLAGS"));
+    // The manifest's own `env CARGO_ENCODED_RUSTFLAGS=...` is merged the same way.
+    a.env
+        .insert("CARGO_ENCODED_RUSTFLAGS".into(), "-Cdebuginfo=2".into());
+    let e = env(&a, &no_env);
+    assert_eq!(
+        e["CARGO_ENCODED_RUSTFLAGS"],
+        "-Cdebuginfo=2\u{1f}-C\u{1f}target-cpu=haswell\u{1f}--cfg\u{1f}tokio_unstable"
+    );
+    assert!(!e.contains_key("RUSTFLAGS"));
 }
 
 #[test]
