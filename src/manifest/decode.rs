@@ -45,6 +45,8 @@ pub fn parse_partial(
         .map(Utf8Path::to_path_buf)
         .unwrap_or_else(|| Utf8PathBuf::from("."));
 
+    /// The most decoding passes (see below); far more errors than any real file has.
+    const MAX_PASSES: usize = 500;
     let ast = match knus::parse_ast::<Span>(&name, text) {
         Ok(ast) => ast,
         Err(e) => return (None, knus_errors(&e, None), source),
@@ -54,7 +56,9 @@ pub fn parse_partial(
     let mut raw = None;
     // Unknown nodes and properties are blanked out (same length, so spans stay true) and the
     // text decoded again, so that one typo does not hide every other problem in the file.
-    for pass in 0..8 {
+    // Each pass blanks at least one node or property, or the loop stops: the bound only keeps
+    // a pathological file from taking long.
+    for pass in 0..MAX_PASSES {
         // Blanking keeps the text KDL; if it ever does not, stop with what was found.
         if pass > 0 && knus::parse_ast::<Span>(&name, &current).is_err() {
             break;
