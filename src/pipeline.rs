@@ -35,9 +35,17 @@ pub fn check_manifest_with(
     flags: &CargoFlags,
     overrides: &Overrides,
 ) -> Result<Checked, ManifestErrors> {
-    let mut resolved = resolve::resolve_with(manifest, overrides.profile.as_deref())?;
+    let (mut resolved, mut errors) =
+        resolve::resolve_partial(manifest, overrides.profile.as_deref());
     // Collisions are a property of the manifest: check them on everything before narrowing.
-    plan::plan(&resolved, flags)?;
+    // With resolution errors, what did resolve is exactly as the manifest says (a problem drops
+    // its whole artifact), so its collisions are real and reported in the same run.
+    if let Err(collisions) = plan::plan(&resolved, flags) {
+        errors.extend(collisions.0);
+    }
+    if !errors.is_empty() {
+        return Err(ManifestErrors(errors).finish(&resolved.manifest.source));
+    }
     resolved.artifacts.retain(|a| {
         (overrides.only.is_empty() || overrides.only.iter().any(|g| g.is_match(&a.name)))
             && (overrides.arch.is_empty() || overrides.arch.contains(&a.arch))

@@ -124,6 +124,20 @@ pub fn resolve(manifest: Manifest) -> Result<Resolved, ManifestErrors> {
 
 /// [`resolve`], with every artifact's profile replaced by `profile` (`run --profile`).
 pub fn resolve_with(manifest: Manifest, profile: Option<&str>) -> Result<Resolved, ManifestErrors> {
+    let (resolved, errors) = resolve_partial(manifest, profile);
+    if errors.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(ManifestErrors(errors).finish(&resolved.manifest.source))
+    }
+}
+
+/// [`resolve_with`], returning what resolved (every artifact without a problem of its own)
+/// along with every problem found.
+pub fn resolve_partial(
+    manifest: Manifest,
+    profile: Option<&str>,
+) -> (Resolved, Vec<ManifestError>) {
     let mut errors = Vec::new();
 
     // One cargo metadata per distinct directory, all at once.
@@ -202,6 +216,16 @@ pub fn resolve_with(manifest: Manifest, profile: Option<&str>) -> Result<Resolve
         }
     }
 
+    // Two declarations of one name are an error whether or not their bins resolved.
+    let mut declared: HashMap<&str, SourceSpan> = HashMap::new();
+    for a in manifest.workspaces.iter().flat_map(|w| &w.artifacts) {
+        match declared.get(a.name.value.as_str()) {
+            Some(first) => errors.push(duplicate(&a.name.value, a.name.span, *first, "")),
+            None => {
+                declared.insert(&a.name.value, a.name.span);
+            }
+        }
+    }
     // Explicit declarations win over discovered ones; any other repeat of a name is an error.
     let explicit: BTreeSet<String> = candidates
         .iter()
@@ -213,16 +237,15 @@ pub fn resolve_with(manifest: Manifest, profile: Option<&str>) -> Result<Resolve
     let mut unique_candidates = Vec::new();
     for c in &candidates {
         if let Some(first) = seen.get(&c.name) {
-            let how = if c.decl.is_none() {
-                " (found by discover=true)"
-            } else {
-                ""
-            };
-            errors.push(
-                ManifestError::new(ErrorCode::DuplicateArtifact, format!("artifact name `{}` is used twice{how}", c.name), c.span, "second use")
-                    .with_label(first.span, "first use")
-                    .with_help("artifact names name output folders and must be unique in the manifest: rename one (the bin can stay the same with `bin=`)"),
-            );
+            // Two declarations were reported above.
+            if c.decl.is_none() || first.decl.is_none() {
+                errors.push(duplicate(
+                    &c.name,
+                    c.span,
+                    first.span,
+                    " (found by discover=true)",
+                ));
+            }
             continue;
         }
         seen.insert(c.name.clone(), c);
@@ -256,14 +279,13 @@ pub fn resolve_with(manifest: Manifest, profile: Option<&str>) -> Result<Resolve
         }
     }
 
-    if errors.is_empty() {
-        Ok(Resolved {
+    (
+        Resolved {
             manifest,
             artifacts,
-        })
-    } else {
-        Err(ManifestErrors(errors).finish(&manifest.source))
-    }
+        },
+        errors,
+    )
 }
 
 struct Candidate<'a> {
@@ -276,6 +298,13 @@ struct Candidate<'a> {
     name: String,
     kind: ArtifactKind,
     span: SourceSpan,
+}
+
+/// The error for a second use of the artifact name `name`.
+fn duplicate(name: &str, second: SourceSpan, first: SourceSpan, how: &str) -> ManifestError {
+    ManifestError::new(ErrorCode::DuplicateArtifact, format!("artifact name `{name}` is used twice{how}"), second, "second use")
+        .with_label(first, "first use")
+        .with_help("artifact names name output folders and must be unique in the manifest: rename one (the bin can stay the same with `bin=`)")
 }
 
 /// What kind of artifact a package's bins are, judged by its dependencies.
