@@ -124,6 +124,33 @@ fn schema_prints_what_is_in_schema_dir() {
 }
 
 #[test]
+fn without_cargo_every_command_that_reads_workspaces_exits_3_naming_it() {
+    let (dir, manifest) = manifest_with_compiler("cargo");
+    let empty = dir.path().join("empty-bin");
+    std::fs::create_dir(&empty).unwrap();
+    for cmd in ["check", "plan", "list", "doctor", "run"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_lambda-batch"))
+            .arg(cmd)
+            .arg(&manifest)
+            .env("PATH", &empty)
+            .env_remove("CARGO")
+            .output()
+            .unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(3), "{cmd}: {all}");
+        assert!(
+            all.contains("cargo") && all.contains("rustup.rs"),
+            "{cmd}: {all}"
+        );
+        assert!(!all.contains("invalid"), "{cmd}: {all}");
+    }
+}
+
+#[test]
 fn doctor_names_missing_tools_and_exits_3() {
     let (dir, manifest) = manifest_with_compiler("cross");
     // A PATH with cargo but without cross or docker.

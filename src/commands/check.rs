@@ -11,6 +11,9 @@ use crate::report::diagnostics::{print_errors, to_json};
 
 /// Validates the manifest; 0 when valid, 2 otherwise.
 pub fn check(manifest: Option<&Utf8Path>, format: Format, color: bool) -> i32 {
+    if let Err(code) = super::require_cargo(color) {
+        return code;
+    }
     let result = crate::manifest::locate(manifest)
         .map_err(|e| ManifestErrors(vec![e]))
         .and_then(|path| pipeline::check_file(&path, &CargoFlags::default()).map(|c| (path, c)));

@@ -25,6 +25,21 @@ pub struct Need {
 
 /// Checks the tools; exit 0 when all are found, 3 otherwise.
 pub fn doctor(manifest: Option<&Utf8Path>, color: bool) -> i32 {
+    if super::cargo_program().is_none() {
+        // Without cargo the workspaces cannot be read: cargo is the one tool to report.
+        let row = vec![
+            "cargo".to_string(),
+            "reading the workspaces, every build".to_string(),
+            "MISSING".to_string(),
+            "install Rust with rustup: https://rustup.rs".to_string(),
+        ];
+        print!(
+            "{}",
+            table::render(&["TOOL", "NEEDED FOR", "STATUS", "INSTALL"], &[row])
+        );
+        eprintln!("error: cargo is missing; the other tools are checked once it is installed");
+        return exit_code::MISSING_TOOL;
+    }
     let checked = match super::load(manifest, &CargoFlags::default(), color) {
         Ok(c) => c,
         Err(code) => return code,

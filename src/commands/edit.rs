@@ -168,6 +168,7 @@ pub fn init(path: Option<&Utf8Path>, color: bool) -> i32 {
 /// Reads and parses the manifest, or prints why not and returns the exit code.
 fn open(manifest: Option<&Utf8Path>, color: bool) -> Result<(Utf8PathBuf, String, Document), i32> {
     let path = super::locate(manifest, color)?;
+    super::require_cargo(color)?;
     let text = std::fs::read_to_string(&path)
         .map_err(|e| fail(&EditError::io("read", &path, &e), color))?;
     match Document::parse(&path, &text) {

@@ -20,10 +20,37 @@ use crate::report::diagnostics::print_errors;
 /// on any problem.
 pub fn load(manifest: Option<&Utf8Path>, flags: &CargoFlags, color: bool) -> Result<Checked, i32> {
     let path = locate(manifest, color)?;
+    require_cargo(color)?;
     pipeline::check_file(&path, flags).map_err(|errors| {
         print_errors(&errors, color);
         exit_code::INVALID
     })
+}
+
+/// Where cargo is, the way `cargo metadata` is run: `$CARGO`, else `cargo` on PATH.
+pub fn cargo_program() -> Option<std::path::PathBuf> {
+    match std::env::var_os("CARGO") {
+        Some(cargo) => which::which(cargo).ok(),
+        None => which::which("cargo").ok(),
+    }
+}
+
+/// Exit 3, naming cargo and how to install it, when cargo cannot be found: every command that
+/// resolves a workspace runs `cargo metadata`.
+pub fn require_cargo(color: bool) -> Result<(), i32> {
+    if cargo_program().is_some() {
+        return Ok(());
+    }
+    let word = if color {
+        "\u{1b}[1;31merror\u{1b}[0m"
+    } else {
+        "error"
+    };
+    eprintln!(
+        "{word}: `cargo` is not installed (or not on PATH); it is needed to read the cargo workspaces"
+    );
+    eprintln!("  help: install Rust with rustup: https://rustup.rs");
+    Err(exit_code::MISSING_TOOL)
 }
 
 /// Finds the manifest, printing the diagnostic when there is none.

@@ -38,6 +38,7 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
         ..args.cargo.flags()
     };
     let path = super::locate(args.manifest.as_deref(), color)?;
+    super::require_cargo(color)?;
     let checked = pipeline::check_file_with(&path, &flags, &overrides).map_err(|errors| {
         print_errors(&errors, color);
         exit_code::INVALID
