@@ -26,6 +26,8 @@ pub enum IncludeError {
     Outside(Utf8PathBuf),
     /// The base directory or a file could not be read.
     Io(String),
+    /// The pattern is not a glob (the decoder reports it, with its own help).
+    BadGlob,
 }
 
 /// Expands patterns, remembering each (base, pattern) so that an include inherited by many
@@ -71,7 +73,7 @@ fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<Utf8PathBuf>, IncludeErr
     let glob = GlobBuilder::new(pattern)
         .literal_separator(true)
         .build()
-        .map_err(|e| IncludeError::Io(e.to_string()))?
+        .map_err(|_| IncludeError::BadGlob)?
         .compile_matcher();
     let base_real = base
         .canonicalize_utf8()

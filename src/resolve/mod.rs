@@ -658,6 +658,8 @@ fn include(
             .with_help(format!("the pattern is relative to `{base}`"))),
         Err(IncludeError::Outside(rel)) => Err(ManifestError::new(ErrorCode::IncludeOutside, format!("`{rel}` (matched by `{}`) points outside `{base}`", pattern.value), pattern.span, "leaves its base directory")
             .with_help("a symlink matched by an include must point inside the directory the pattern is relative to")),
-        Err(IncludeError::Io(msg)) => Err(ManifestError::new(ErrorCode::Io, msg, pattern.span, "cannot read").with_help(format!("check the permissions under `{base}`"))),
+        Err(IncludeError::Io(msg)) => Err(ManifestError::new(ErrorCode::Io, msg, pattern.span, "cannot read").with_help(format!("check the permissions under `{base}`, and for a symlink loop or a dangling symlink"))),
+        // Already reported by the decoder, which checks the pattern's own text.
+        Err(IncludeError::BadGlob) => Ok(Vec::new()),
     }
 }

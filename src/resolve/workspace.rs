@@ -83,6 +83,12 @@ pub fn load_with(
     dir: &Utf8Path,
     cache: Option<&MetadataCache>,
 ) -> Result<(WorkspaceInfo, bool), WorkspaceError> {
+    if dir.is_file() {
+        return Err(WorkspaceError {
+            message: format!("workspace path `{dir}` is a file, not a directory"),
+            help: "name the directory that holds Cargo.toml, not the file itself".into(),
+        });
+    }
     if !dir.is_dir() {
         return Err(WorkspaceError {
             message: format!("workspace directory `{dir}` does not exist"),
