@@ -562,6 +562,34 @@ impl Checker {
     }
 }
 
+/// A name as written: knus quotes names with Rust's `escape_default` (`functi\u{f3}n`).
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('u') if chars.peek() == Some(&'{') => {
+                chars.next();
+                let hex: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    Some(ch) => out.push(ch),
+                    None => out.push_str(&format!("\\u{{{hex}}}")),
+                }
+            }
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
 /// Rejects absolute paths and `..` components: an include may not leave its base.
 pub fn check_relative(p: &str) -> Result<(), &'static str> {
     let path = Utf8Path::new(p);
@@ -590,7 +618,7 @@ fn knus_errors(e: &knus::Error, ast: Option<&knus::ast::Document<Span>>) -> Vec<
             .and_then(|l| l.label().map(str::to_string))
             .unwrap_or_default();
         let knus_help = d.help().map(|h| h.to_string());
-        let quoted = message.split('`').nth(1).unwrap_or("").to_string();
+        let quoted = unescape(message.split('`').nth(1).unwrap_or(""));
         let mut err = if ast.is_none() {
             ManifestError::new(ErrorCode::Syntax, format!("invalid KDL: {message}"), at, if label_text.is_empty() { "here".into() } else { label_text })
                 .with_help(knus_help.unwrap_or_else(|| "lambda.kdl is KDL 1.0: nodes are `name arg prop=\"value\" { children }`, booleans are `true`/`false`".into()))
@@ -718,4 +746,17 @@ fn owner_of(nodes: &[knus::ast::SpannedNode<Span>], offset: usize) -> Option<Str
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_in_messages_are_shown_as_written() {
+        assert_eq!(unescape("functi\\u{f3}n"), "functión");
+        assert_eq!(unescape("\\u{fc}nknown"), "ünknown");
+        assert_eq!(unescape("plain"), "plain");
+        assert_eq!(unescape("bad\\u{zz}"), "bad\\u{zz}");
+    }
 }
