@@ -107,6 +107,11 @@ fn list_has_one_row_per_artifact_and_target() {
             .iter()
             .any(|r| r["name"] == "telemetry" && r["kind"] == "extension" && r["arch"] == "arm64")
     );
+    // The JSON form holds absolute paths, like plan's.
+    for r in rows.as_array().unwrap() {
+        let output = r["output"].as_str().unwrap();
+        assert!(output.starts_with('/'), "{output}");
+    }
 }
 
 #[test]

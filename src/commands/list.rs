@@ -42,7 +42,11 @@ pub fn list(manifest: Option<&Utf8Path>, format: Format, color: bool) -> i32 {
                 profile: &r.profile,
                 compiler: r.compiler.as_str(),
                 format: r.output_format.as_str(),
-                output: super::display_path(&a.output),
+                // JSON holds absolute paths (as plan's does); the table, paths as people read them.
+                output: match format {
+                    Format::Json => a.output.to_string(),
+                    Format::Text => super::display_path(&a.output),
+                },
             }
         })
         .collect();
