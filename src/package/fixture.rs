@@ -100,10 +100,12 @@ impl Tree {
             IncludeFile {
                 source: self.base.join("ws/LICENSE"),
                 archive_path: "LICENSE".into(),
+                pattern_span: (0, 0),
             },
             IncludeFile {
                 source: self.base.join("ws/config/run.sh"),
                 archive_path: "bin/run.sh".into(),
+                pattern_span: (0, 0),
             },
         ]
     }

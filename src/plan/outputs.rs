@@ -86,9 +86,10 @@ pub fn collisions(artifacts: &[ResolvedArtifact], outputs: &[Outputs]) -> Vec<Ma
                         "include `{}` of `{}` would replace its executable `{}`",
                         inc.source, a.name, out.executable_entry
                     ),
-                    a.span,
-                    "this artifact",
+                    miette::SourceSpan::from(inc.pattern_span),
+                    "matches the executable's own name",
                 )
+                .with_label(a.span, "in this artifact")
                 .with_help("use `into=\"dir\"` on that include, or rename the file"),
             );
         }

@@ -15,6 +15,10 @@ pub struct IncludeFile {
     /// The file on disk (absolute).
     #[schemars(with = "String")]
     pub source: Utf8PathBuf,
+    /// The pattern that matched it in the manifest (offset, length), for diagnostics.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub pattern_span: (usize, usize),
 }
 
 /// Why a pattern failed.

@@ -650,6 +650,7 @@ fn include(
         Ok(rels) => Ok(rels
             .into_iter()
             .map(|rel| IncludeFile {
+                pattern_span: (pattern.span.offset(), pattern.span.len()),
                 source: base.join(&rel),
                 archive_path: includes::archive_path(inc.into.as_ref().map(|i| i.value.as_str()), &rel),
             })
