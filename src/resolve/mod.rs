@@ -220,7 +220,7 @@ pub fn resolve_partial(
     let mut declared: HashMap<&str, SourceSpan> = HashMap::new();
     for a in manifest.workspaces.iter().flat_map(|w| &w.artifacts) {
         match declared.get(a.name.value.as_str()) {
-            Some(first) => errors.push(duplicate(&a.name.value, a.name.span, *first, "")),
+            Some(first) => errors.push(duplicate(&a.name.value, a.name.span, *first)),
             None => {
                 declared.insert(&a.name.value, a.name.span);
             }
@@ -239,12 +239,23 @@ pub fn resolve_partial(
         if let Some(first) = seen.get(&c.name) {
             // Two declarations were reported above.
             if c.decl.is_none() || first.decl.is_none() {
-                errors.push(duplicate(
-                    &c.name,
+                let (a, b) = (&first.package.name, &c.package.name);
+                let kind = c.kind.as_str();
+                let mut e = ManifestError::new(
+                    ErrorCode::DuplicateArtifact,
+                    format!(
+                        "artifact name `{}` is found twice by discover=true: bin `{}` of package `{a}` and bin `{}` of package `{b}`",
+                        c.name, first.bin, c.bin
+                    ),
                     c.span,
-                    first.span,
-                    " (found by discover=true)",
-                ));
+                    "discovers both",
+                );
+                if first.span != c.span {
+                    e = e.with_label(first.span, "first found here");
+                }
+                errors.push(
+                    e.with_help(format!("declare them explicitly (explicit nodes win over discovered ones): `{kind} \"{}\" package=\"{a}\"` and `{kind} \"{b}-{}\" bin=\"{}\" package=\"{b}\"`", c.name, c.bin, c.bin)),
+                );
             }
             continue;
         }
@@ -301,8 +312,8 @@ struct Candidate<'a> {
 }
 
 /// The error for a second use of the artifact name `name`.
-fn duplicate(name: &str, second: SourceSpan, first: SourceSpan, how: &str) -> ManifestError {
-    ManifestError::new(ErrorCode::DuplicateArtifact, format!("artifact name `{name}` is used twice{how}"), second, "second use")
+fn duplicate(name: &str, second: SourceSpan, first: SourceSpan) -> ManifestError {
+    ManifestError::new(ErrorCode::DuplicateArtifact, format!("artifact name `{name}` is used twice"), second, "second use")
         .with_label(first, "first use")
         .with_help("artifact names name output folders and must be unique in the manifest: rename one (the bin can stay the same with `bin=`)")
 }
