@@ -52,6 +52,8 @@ use crate::manifest::values::Compiler;
 use crate::plan::Group;
 
 use super::toolchain::Toolchains;
+use crate::package::hex;
+use crate::resolve::cache::{cargo_home, read_upward};
 
 /// Bumped when the stamp's meaning changes, so that old stamps are ignored.
 const VERSION: u32 = 1;
@@ -343,23 +345,13 @@ impl Check {
 
     /// Every path whose state the stamp records, or `None` when they cannot all be known.
     fn inputs(&self, executables: &[Utf8PathBuf]) -> Option<BTreeSet<Utf8PathBuf>> {
-        let mut inputs = BTreeSet::new();
-        for a in self.workspace_root.ancestors() {
-            for name in [
-                "Cargo.toml",
-                "Cargo.lock",
-                ".cargo/config.toml",
-                ".cargo/config",
-                "rust-toolchain",
-                "rust-toolchain.toml",
-            ] {
-                inputs.insert(a.join(name));
-            }
-        }
-        if let Some(home) = cargo_home() {
-            inputs.insert(home.join("config.toml"));
-            inputs.insert(home.join("config"));
-        }
+        let mut inputs: BTreeSet<Utf8PathBuf> =
+            read_upward(&self.workspace_root).into_iter().collect();
+        inputs.extend(
+            self.workspace_root
+                .ancestors()
+                .map(|a| a.join("Cargo.lock")),
+        );
         let home = cargo_home();
         let mut packages: BTreeSet<Utf8PathBuf> = BTreeSet::new();
         let mut walked: BTreeSet<Utf8PathBuf> = BTreeSet::new();
@@ -555,17 +547,6 @@ fn has_build_script(root: &Utf8Path, manifest: &Utf8Path) -> bool {
         Some(toml::Value::String(_)) => true,
         _ => root.join("build.rs").exists(),
     }
-}
-
-fn cargo_home() -> Option<Utf8PathBuf> {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cargo")))?;
-    Utf8PathBuf::from_path_buf(home).ok()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use camino::Utf8Path;
 
@@ -24,7 +24,12 @@ fn rustc(group: &Group) -> String {
 
 /// `rustc -vV` per toolchain selection (see [`selection`]), asked once per run.
 #[derive(Debug, Default)]
-pub struct Toolchains(Mutex<HashMap<String, Option<String>>>);
+pub struct Toolchains {
+    /// Answers by question and [`Toolchains::key`].
+    known: Mutex<HashMap<String, Option<String>>>,
+    /// rustup's directory overrides, read once per run.
+    overrides: OnceLock<Option<BTreeMap<String, String>>>,
+}
 
 impl Toolchains {
     /// Whether the standard library for `group`'s target is missing from the toolchain cargo
@@ -32,7 +37,7 @@ impl Toolchains {
     /// that does not exist. `false` when rustc cannot say.
     pub fn target_missing(&self, group: &Group) -> bool {
         let key = format!("libdir\0{}\0{}", self.key(group), group.target);
-        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(v) = known.get(&key) {
             return v.is_some();
         }
@@ -56,7 +61,10 @@ impl Toolchains {
             "{}\0{:?}\0{}",
             rustc(group),
             group.env,
-            selection(&group.workspace_root)
+            selection(
+                &group.workspace_root,
+                self.overrides.get_or_init(rustup_overrides).as_ref()
+            )
         )
     }
 
@@ -64,7 +72,7 @@ impl Toolchains {
     /// Workspaces that agree on everything rustup chooses the toolchain by share one answer.
     pub fn version(&self, group: &Group) -> Option<String> {
         let key = format!("version\0{}", self.key(group));
-        let mut known = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(v) = known.get(&key) {
             return v.clone();
         }
@@ -84,13 +92,8 @@ impl Toolchains {
 /// What decides the toolchain rustup runs in `dir`, besides the environment: the directory
 /// override that applies (`rustup override set`, the nearest ancestor listed in rustup's
 /// `settings.toml`) and the nearest `rust-toolchain(.toml)` file. When rustup's settings
-/// cannot be read, the directory itself.
-fn selection(dir: &Utf8Path) -> String {
-    selection_with(dir, rustup_overrides().as_ref())
-}
-
-/// [`selection`] with rustup's directory overrides given.
-fn selection_with(dir: &Utf8Path, overrides: Option<&BTreeMap<String, String>>) -> String {
+/// cannot be read (`overrides` is `None`), the directory itself.
+fn selection(dir: &Utf8Path, overrides: Option<&BTreeMap<String, String>>) -> String {
     let Some(overrides) = overrides else {
         return format!("dir {dir}");
     };
@@ -146,8 +149,7 @@ mod tests {
         )
         .unwrap();
         let none = BTreeMap::new();
-        let key =
-            |ws: &str, o: Option<&BTreeMap<String, String>>| selection_with(&root.join(ws), o);
+        let key = |ws: &str, o: Option<&BTreeMap<String, String>>| selection(&root.join(ws), o);
         assert_eq!(key("a", Some(&none)), key("b", Some(&none)));
         assert_ne!(key("a", Some(&none)), key("c/inner", Some(&none)));
         let overrides: BTreeMap<String, String> =

@@ -27,13 +27,13 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 pub use atomic::{TEMP_PREFIX, remove_stray_temp_files};
 pub use error::PackageError;
+pub(crate) use hash::hex;
 pub use stamp::stamp_dir;
 
 use crate::manifest::values::OutputFormat;
 use crate::plan::PlannedArtifact;
 use crate::report::json::ZipEntryReport;
 use cancel::Cancel;
-use hash::hex;
 use inputs::Inputs;
 use stamp::{Stamp, StampFile};
 

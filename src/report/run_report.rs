@@ -7,6 +7,7 @@ use base64::Engine;
 use camino::Utf8Path;
 
 use crate::execute::{ArtifactOutcome, RunOutcome};
+use crate::package::hex;
 use crate::plan::Plan;
 use crate::report::json::{ArtifactReport, Report};
 use crate::report::summary::status;
@@ -87,8 +88,4 @@ pub fn write(path: &Utf8Path, report: &Report) -> std::io::Result<()> {
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::workspace::WorkspaceInfo;
+use crate::package::hex;
 
 /// Inputs modified this close to cargo's start are not trusted to be what cargo read.
 pub const RACY: Duration = Duration::from_secs(2);
@@ -122,12 +123,11 @@ impl MetadataCache {
     }
 }
 
-/// The files and directories that `cargo metadata --no-deps` run in `dir` reads to produce
-/// `info` (a superset: anything that could change the answer).
-fn inputs(dir: &Utf8Path, info: &WorkspaceInfo) -> (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) {
+/// The files cargo run in `dir` reads besides its packages' own (present or not): the
+/// workspace root, config and toolchain files in `dir` and every ancestor, and
+/// `$CARGO_HOME/config{,.toml}`.
+pub(crate) fn read_upward(dir: &Utf8Path) -> Vec<Utf8PathBuf> {
     let mut files = Vec::new();
-    let mut dirs = Vec::new();
-    // Cargo looks for the workspace root, config files and toolchain files upward.
     for a in dir.ancestors() {
         for name in [
             "Cargo.toml",
@@ -143,6 +143,14 @@ fn inputs(dir: &Utf8Path, info: &WorkspaceInfo) -> (Vec<Utf8PathBuf>, Vec<Utf8Pa
         files.push(home.join("config.toml"));
         files.push(home.join("config"));
     }
+    files
+}
+
+/// The files and directories that `cargo metadata --no-deps` run in `dir` reads to produce
+/// `info` (a superset: anything that could change the answer).
+fn inputs(dir: &Utf8Path, info: &WorkspaceInfo) -> (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) {
+    let mut files = read_upward(dir);
+    let mut dirs = Vec::new();
     files.push(info.manifest_path.clone());
     for p in &info.packages {
         files.push(p.dir.join("Cargo.toml"));
@@ -210,7 +218,7 @@ fn member_glob_dirs(root: &Utf8Path, manifest: &Utf8Path) -> Vec<Utf8PathBuf> {
     out
 }
 
-fn cargo_home() -> Option<Utf8PathBuf> {
+pub(crate) fn cargo_home() -> Option<Utf8PathBuf> {
     let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
@@ -281,10 +289,6 @@ fn fingerprint(
         }
     }
     (hex(&h.finalize()), newest)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
