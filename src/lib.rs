@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod edit;
 pub mod execute;
 pub mod exit_code;
+pub mod fingerprint;
 pub mod manifest;
 pub mod package;
 pub mod pipeline;

@@ -42,18 +42,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
-use crate::manifest::values::Compiler;
-use crate::plan::Group;
 
 use super::toolchain::Toolchains;
-use crate::package::hex;
-use crate::resolve::cache::{cargo_home, read_upward};
+use crate::fingerprint::{Fingerprint, PathState, cargo_home, env_vars, read_upward, unix_ns};
+use crate::manifest::values::Compiler;
+use crate::plan::Group;
 
 /// Bumped when the stamp's meaning changes, so that old stamps are ignored.
 const VERSION: u32 = 1;
@@ -80,56 +77,21 @@ pub const KEYED_NAMES: &[&str] = &["PATH", "HOME"];
 /// descriptors, which differ on every run and change nothing cargo builds.
 pub const NOT_KEYED: &[&str] = &["CARGO_MAKEFLAGS"];
 
-/// The state of one input or output file as `stat` sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-enum State {
-    Absent,
-    File { size: u64, mtime_ns: u128 },
-    Dir { mtime_ns: u128 },
-    Other,
-}
-
-impl State {
-    fn of(path: &Path) -> State {
-        match fs::metadata(path) {
-            Err(_) => State::Absent,
-            Ok(m) => {
-                let mtime_ns = m
-                    .modified()
-                    .ok()
-                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                    .map_or(0, |d| d.as_nanos());
-                if m.is_file() {
-                    State::File {
-                        size: m.len(),
-                        mtime_ns,
-                    }
-                } else if m.is_dir() {
-                    State::Dir { mtime_ns }
-                } else {
-                    State::Other
-                }
-            }
-        }
-    }
-}
-
 /// One recorded path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Recorded {
     path: Utf8PathBuf,
-    state: State,
+    state: PathState,
 }
 
 impl Recorded {
     fn now(path: Utf8PathBuf) -> Recorded {
-        let state = State::of(path.as_std_path());
+        let state = PathState::of(path.as_std_path());
         Recorded { path, state }
     }
 
     fn unchanged(&self) -> bool {
-        State::of(self.path.as_std_path()) == self.state
+        PathState::of(self.path.as_std_path()) == self.state
     }
 }
 
@@ -181,41 +143,29 @@ impl Check {
         if group.compiler == Compiler::Cross || disabled() {
             return None;
         }
-        let mut h = Sha256::new();
-        let mut field = |name: &str, value: &str| {
-            h.update(name.as_bytes());
-            h.update([0]);
-            h.update(value.as_bytes());
-            h.update([0]);
-        };
-        field(
+        let mut h = Fingerprint::new();
+        h.field(
             "version",
             &format!("{VERSION} {}", env!("CARGO_PKG_VERSION")),
         );
-        field("cwd", group.workspace_root.as_str());
-        field("target-dir", group.target_dir.as_str());
-        field("program", &group.program);
-        field("path", &program.to_string_lossy());
+        h.field("cwd", group.workspace_root.as_str());
+        h.field("target-dir", group.target_dir.as_str());
+        h.field("program", &group.program);
+        h.field("path", &program.to_string_lossy());
         let located = which::which(program).ok();
         let located = located.as_deref().unwrap_or(program);
-        field("program-state", &format!("{:?}", State::of(located)));
+        h.field("program-state", &format!("{:?}", PathState::of(located)));
         // `--keep-going` changes what cargo does after a failure, not what a success builds.
         for a in group.args.iter().filter(|a| *a != "--keep-going") {
-            field("arg", a);
+            h.field("arg", a);
         }
-        for (k, v) in &group.env {
-            field("env", &format!("{k}={v}"));
-        }
-        let mut inherited: Vec<(String, String)> = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())))
-            .filter(|(k, _)| keyed(k) && !group.env.contains_key(k))
-            .collect();
-        inherited.sort();
-        for (k, v) in &inherited {
-            field("inherited", &format!("{k}={v}"));
-        }
-        field("rustc", &toolchains.version(group)?);
-        let key = hex(&h.finalize());
+        h.env("env", &group.env);
+        h.env(
+            "inherited",
+            env_vars(|k| keyed(k) && !group.env.contains_key(k)),
+        );
+        h.field("rustc", &toolchains.version(group)?);
+        let key = h.finish();
         let path = stamp_dir(&group.target_dir).join(format!("{}.json", &key[..32]));
         let mut skip: Vec<Utf8PathBuf> = output_dirs.iter().cloned().collect();
         skip.push(group.target_dir.clone());
@@ -249,7 +199,7 @@ impl Check {
         let all_files = stamp
             .executables
             .iter()
-            .all(|e| matches!(e.state, State::File { .. }));
+            .all(|e| matches!(e.state, PathState::File { .. }));
         (all_same && all_files).then(|| stamp.executables.into_iter().map(|e| e.path).collect())
     }
 
@@ -265,17 +215,13 @@ impl Check {
         let Some(inputs) = self.inputs(executables) else {
             return;
         };
-        let ns = |t: Option<SystemTime>| {
-            t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos())
-        };
-        let settled = ns(started.checked_sub(SETTLE));
-        let start = ns(Some(started));
+        let settled = unix_ns(started.checked_sub(SETTLE));
+        let start = unix_ns(Some(started));
         let inputs: Vec<Recorded> = inputs.into_iter().map(Recorded::now).collect();
         let suspect = |r: &Recorded| {
             // A directory's mtime says an entry was added or removed: an added file is an input
             // itself, and cargo does not rebuild for a removed one it did not read.
-            let State::File { mtime_ns: t, .. } = r.state else {
+            let PathState::File { mtime_ns: t, .. } = r.state else {
                 return false;
             };
             if r.path.starts_with(&self.target_dir) {
@@ -297,7 +243,7 @@ impl Check {
             .collect();
         if !executables
             .iter()
-            .all(|e| matches!(e.state, State::File { .. }))
+            .all(|e| matches!(e.state, PathState::File { .. }))
         {
             return;
         }
@@ -361,14 +307,14 @@ impl Check {
                 if !dep.is_absolute() {
                     return None;
                 }
-                match State::of(dep.as_std_path()) {
-                    State::File { .. } => {}
-                    State::Dir { .. } => {
+                match PathState::of(dep.as_std_path()) {
+                    PathState::File { .. } => {}
+                    PathState::Dir { .. } => {
                         if walked.insert(dep.clone()) {
                             self.walk(&dep, &mut inputs)?;
                         }
                     }
-                    State::Absent | State::Other => return None,
+                    PathState::Absent | PathState::Other => return None,
                 }
                 let generated = dep.starts_with(&self.target_dir)
                     || home.as_ref().is_some_and(|h| dep.starts_with(h));

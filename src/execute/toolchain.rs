@@ -112,11 +112,7 @@ fn selection(dir: &Utf8Path, overrides: Option<&BTreeMap<String, String>>) -> St
 /// The `[overrides]` of rustup's `settings.toml` (none when there is no such file); `None` when
 /// the file cannot be read or understood.
 fn rustup_overrides() -> Option<BTreeMap<String, String>> {
-    let home = std::env::var_os("RUSTUP_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".rustup"))
-        })?;
+    let home = crate::fingerprint::rustup_home()?;
     let text = match fs::read_to_string(home.join("settings.toml")) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(BTreeMap::new()),

@@ -8,7 +8,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use super::PackageError;
 use super::cancel::Cancel;
-use super::hash::{hex, sha256, sha256_file};
+use super::hash::sha256_file;
+use crate::fingerprint::{hex, sha256};
 use crate::plan::PlannedArtifact;
 use crate::report::json::ZipEntryReport;
 

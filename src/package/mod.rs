@@ -27,9 +27,9 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 pub use atomic::{TEMP_PREFIX, remove_stray_temp_files};
 pub use error::PackageError;
-pub(crate) use hash::hex;
 pub use stamp::stamp_dir;
 
+use crate::fingerprint::hex;
 use crate::manifest::values::OutputFormat;
 use crate::plan::PlannedArtifact;
 use crate::report::json::ZipEntryReport;

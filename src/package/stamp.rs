@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use super::PackageError;
 use super::atomic::AtomicFile;
 use super::cancel::Cancel;
-use super::hash::{hex, sha256, sha256_file};
+use super::hash::sha256_file;
 use super::inputs::FILE_MODE;
+use crate::fingerprint::{hex, sha256};
 
 /// Bumped when the stamp's meaning changes, so that old stamps are ignored.
 pub(crate) const VERSION: u32 = 2;

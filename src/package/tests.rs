@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::fixture::{Tree, planned, resolved};
-use super::hash::sha256;
 use super::*;
+use crate::fingerprint::sha256;
 use crate::manifest::values::{Arch, ArtifactKind};
 
 fn mode(path: &Utf8Path) -> u32 {

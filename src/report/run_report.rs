@@ -7,7 +7,7 @@ use base64::Engine;
 use camino::Utf8Path;
 
 use crate::execute::{ArtifactOutcome, RunOutcome};
-use crate::package::hex;
+use crate::fingerprint::hex;
 use crate::plan::Plan;
 use crate::report::json::{ArtifactReport, Report};
 use crate::report::summary::status;

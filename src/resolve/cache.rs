@@ -26,16 +26,15 @@ use std::time::{Duration, SystemTime};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use super::workspace::WorkspaceInfo;
-use crate::package::hex;
+use crate::fingerprint::{Fingerprint, env_vars, hex, read_upward, sha256};
 
 /// Inputs modified this close to cargo's start are not trusted to be what cargo read.
 pub const RACY: Duration = Duration::from_secs(2);
 
 /// Bump when the entry layout or the fingerprint's recipe changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Where entries are stored.
 #[derive(Debug, Clone)]
@@ -79,7 +78,7 @@ impl MetadataCache {
     }
 
     fn entry_path(&self, dir: &Utf8Path) -> PathBuf {
-        let name = hex(&Sha256::digest(dir.as_str().as_bytes()))[..32].to_string();
+        let name = hex(&sha256(dir.as_str().as_bytes())[..16]);
         self.dir.join("metadata").join(format!("{name}.json"))
     }
 
@@ -121,29 +120,6 @@ impl MetadataCache {
         // A cache that cannot be written only costs speed.
         let _ = write();
     }
-}
-
-/// The files cargo run in `dir` reads besides its packages' own (present or not): the
-/// workspace root, config and toolchain files in `dir` and every ancestor, and
-/// `$CARGO_HOME/config{,.toml}`.
-pub(crate) fn read_upward(dir: &Utf8Path) -> Vec<Utf8PathBuf> {
-    let mut files = Vec::new();
-    for a in dir.ancestors() {
-        for name in [
-            "Cargo.toml",
-            ".cargo/config.toml",
-            ".cargo/config",
-            "rust-toolchain",
-            "rust-toolchain.toml",
-        ] {
-            files.push(a.join(name));
-        }
-    }
-    if let Some(home) = cargo_home() {
-        files.push(home.join("config.toml"));
-        files.push(home.join("config"));
-    }
-    files
 }
 
 /// The files and directories that `cargo metadata --no-deps` run in `dir` reads to produce
@@ -218,77 +194,27 @@ fn member_glob_dirs(root: &Utf8Path, manifest: &Utf8Path) -> Vec<Utf8PathBuf> {
     out
 }
 
-pub(crate) fn cargo_home() -> Option<Utf8PathBuf> {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
-    Utf8PathBuf::from_path_buf(home).ok()
-}
-
 /// The fingerprint of `dir`'s inputs, and the newest modification time among them.
 fn fingerprint(
     dir: &Utf8Path,
     files: &[Utf8PathBuf],
     dirs: &[Utf8PathBuf],
 ) -> (String, Option<SystemTime>) {
-    let mut h = Sha256::new();
-    let mut newest: Option<SystemTime> = None;
-    let mut seen = |m: &fs::Metadata| {
-        if let Ok(t) = m.modified() {
-            newest = Some(newest.map_or(t, |n| n.max(t)));
-        }
-    };
-    h.update(format!("{FORMAT}\0{}\0{dir}\0", env!("CARGO_PKG_VERSION")));
-    let mut vars: Vec<(String, String)> = std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())))
-        .filter(|(k, _)| k.starts_with("CARGO") || k.starts_with("RUSTUP") || k == "PATH")
-        .collect();
-    vars.sort();
-    for (k, v) in vars {
-        h.update(format!("env\0{k}\0{v}\0"));
-    }
-    for f in files {
-        h.update(format!("file\0{f}\0"));
-        match fs::metadata(f) {
-            Ok(m) if m.is_file() => {
-                seen(&m);
-                match fs::read(f) {
-                    Ok(bytes) => {
-                        h.update(Sha256::digest(&bytes));
-                    }
-                    Err(e) => h.update(format!("unreadable {:?}", e.kind())),
-                }
-            }
-            Ok(_) => h.update("not a file"),
-            Err(_) => h.update("absent"),
-        }
+    let mut f = Fingerprint::new();
+    f.field("format", &format!("{FORMAT} {}", env!("CARGO_PKG_VERSION")));
+    f.field("dir", dir.as_str());
+    f.env(
+        "env",
+        env_vars(|k| k.starts_with("CARGO") || k.starts_with("RUSTUP") || k == "PATH"),
+    );
+    for file in files {
+        f.file(file);
     }
     for d in dirs {
-        h.update(format!("dir\0{d}\0"));
-        match (fs::metadata(d), d.read_dir_utf8()) {
-            (Ok(m), Ok(rd)) => {
-                seen(&m);
-                let mut names: Vec<String> = rd
-                    .flatten()
-                    .map(|e| {
-                        let kind = match e.file_type() {
-                            Ok(t) if t.is_dir() => "d",
-                            Ok(t) if t.is_symlink() => "l",
-                            _ => "f",
-                        };
-                        format!("{kind}{}", e.file_name())
-                    })
-                    .collect();
-                names.sort();
-                for n in names {
-                    h.update(n);
-                    h.update("\0");
-                }
-            }
-            _ => h.update("absent"),
-        }
+        f.dir(d);
     }
-    (hex(&h.finalize()), newest)
+    let newest = f.newest();
+    (f.finish(), newest)
 }
 
 #[cfg(test)]
