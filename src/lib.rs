@@ -3,6 +3,7 @@
 // Diagnostics are built on the cold path only; boxing them would buy nothing.
 #![allow(clippy::result_large_err)]
 
+pub mod atomic;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;

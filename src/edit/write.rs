@@ -2,10 +2,12 @@
 //! old one, so that a reader sees the old text or the new, never a mix or a truncated file.
 
 use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::error::EditError;
+use crate::atomic::AtomicFile;
 
 /// Replaces the file at `path` (following a symlink to the file it names) with `text`, keeping
 /// its permissions.
@@ -14,40 +16,24 @@ pub fn replace(path: &Utf8Path, text: &str) -> Result<(), EditError> {
         .ok()
         .and_then(|p| Utf8PathBuf::from_path_buf(p).ok())
         .unwrap_or_else(|| path.to_path_buf());
-    let permissions = std::fs::metadata(&target)
-        .map(|m| m.permissions())
+    let mode = std::fs::metadata(&target)
+        .map(|m| m.permissions().mode() & 0o7777)
         .map_err(|e| EditError::io("read", path, &e))?;
-    let file = temporary(&target, text)?;
-    file.as_file()
-        .set_permissions(permissions)
-        .map_err(|e| EditError::io("write", path, &e))?;
-    file.persist(&target)
-        .map_err(|e| EditError::io("write", path, &e.error))?;
-    Ok(())
+    temporary(&target, text)?
+        .commit(mode)
+        .map_err(|e| EditError::io("write", path, &e.source))
 }
 
 /// Writes `text` to a new file at `path` (creating its directory); fails if something is
 /// already there.
 pub fn create(path: &Utf8Path, text: &str) -> Result<(), EditError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| EditError::io("create", dir, &e))?;
-    }
-    let file = temporary(path, text)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| EditError::io("write", path, &e))?;
-    }
-    file.persist_noclobber(path).map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+    temporary(path, text)?.commit_new(0o644).map_err(|e| {
+        if e.source.kind() == std::io::ErrorKind::AlreadyExists {
             already_there(path)
         } else {
-            EditError::io("write", path, &e.error)
+            EditError::io("write", path, &e.source)
         }
-    })?;
-    Ok(())
+    })
 }
 
 /// The refusal to overwrite an existing manifest.
@@ -59,19 +45,14 @@ pub fn already_there(path: &Utf8Path) -> EditError {
 }
 
 /// A temporary file beside `path` holding `text`, flushed to disk.
-fn temporary(path: &Utf8Path, text: &str) -> Result<tempfile::NamedTempFile, EditError> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_str().is_empty())
-        .unwrap_or(Utf8Path::new("."));
-    let mut file = tempfile::Builder::new()
-        .prefix(".lambda.kdl.")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| EditError::io("write a temporary file in", dir, &e))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.as_file().sync_all())
+fn temporary(path: &Utf8Path, text: &str) -> Result<AtomicFile, EditError> {
+    let mut file = AtomicFile::create(path)
+        .map_err(|e| EditError::io("write a temporary file in", &e.path, &e.source))?;
+    file.file()
+        .write_all(text.as_bytes())
         .map_err(|e| EditError::io("write", path, &e))?;
+    file.sync()
+        .map_err(|e| EditError::io("write", path, &e.source))?;
     Ok(file)
 }
 

@@ -8,7 +8,6 @@
 //! only, so that invocations which no longer exist (renamed or temporary workspaces) fall out.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -64,19 +63,9 @@ pub fn store(group: &Group, units: u64) {
             all.remove(&k);
         }
     }
-    let Some(dir) = path.parent() else { return };
-    if std::fs::create_dir_all(dir).is_err() {
-        return;
-    }
-    let Ok(text) = serde_json::to_vec_pretty(&all) else {
-        return;
-    };
-    // Through a temporary file: two runs on one target dir must never leave half a file.
-    let Ok(mut temp) = tempfile::NamedTempFile::new_in(dir) else {
-        return;
-    };
-    if temp.write_all(&text).is_ok() {
-        let _ = temp.persist(&path);
+    // Atomically: two runs on one target dir must never leave half a file.
+    if let Ok(text) = serde_json::to_vec_pretty(&all) {
+        let _ = crate::atomic::write(&path, &text, 0o644);
     }
 }
 

@@ -40,7 +40,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -264,20 +263,8 @@ impl Check {
             inputs,
             env,
         };
-        let Some(dir) = self.path.parent() else {
-            return;
-        };
-        let Ok(text) = serde_json::to_vec(&stamp) else {
-            return;
-        };
-        if fs::create_dir_all(dir).is_err() {
-            return;
-        }
-        let Ok(mut temp) = tempfile::NamedTempFile::new_in(dir) else {
-            return;
-        };
-        if temp.write_all(&text).is_ok() {
-            let _ = temp.persist(&self.path);
+        if let Ok(text) = serde_json::to_vec(&stamp) {
+            let _ = crate::atomic::write(&self.path, &text, 0o644);
         }
     }
 

@@ -250,7 +250,7 @@ pub fn execute(
     let stopped = run.stop_reason();
     if matches!(stopped, Some(StopReason::Signal(_))) {
         for dir in output_dirs(plan) {
-            crate::package::remove_stray_temp_files(&dir);
+            crate::atomic::remove_stray_temp_files(&dir);
         }
     }
     let artifacts = run

@@ -6,10 +6,11 @@ use std::fs::File;
 use camino::Utf8PathBuf;
 
 use super::PackageError;
-use super::atomic::{AtomicFile, Prepared};
 use super::cancel::Cancel;
 use super::hash::copy_hashing;
 use super::inputs::{Inputs, Source, root_of};
+use super::prepared::Prepared;
+use crate::atomic::AtomicFile;
 use crate::plan::PlannedArtifact;
 
 /// Writes every file to a temporary sibling, the executable (the main output) first, so that

@@ -2,6 +2,16 @@
 
 use camino::Utf8PathBuf;
 
+impl From<crate::atomic::Error> for PackageError {
+    fn from(e: crate::atomic::Error) -> Self {
+        PackageError::Io {
+            action: e.action,
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 /// Why packaging failed.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PackageError {

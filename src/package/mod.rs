@@ -4,13 +4,13 @@
 //! Safe to call from many threads at once for different artifacts: each writes only its own
 //! outputs (the plan rejects collisions) and its own stamp.
 
-mod atomic;
 mod binary;
 mod cancel;
 mod elf;
 mod error;
 mod hash;
 mod inputs;
+mod prepared;
 mod stamp;
 mod zip;
 
@@ -25,7 +25,6 @@ use std::sync::atomic::AtomicBool;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-pub use atomic::{TEMP_PREFIX, remove_stray_temp_files};
 pub use error::PackageError;
 pub use stamp::stamp_dir;
 

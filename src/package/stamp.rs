@@ -1,14 +1,12 @@
 //! The record of the last packaging of one output, kept in the cargo target dir: the digest of its
 //! inputs and what it wrote, so that an unchanged artifact is not packaged again.
 
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::PackageError;
-use super::atomic::AtomicFile;
 use super::cancel::Cancel;
 use super::hash::sha256_file;
 use super::inputs::FILE_MODE;
@@ -124,16 +122,12 @@ impl Stamp {
 
     /// Writes the stamp atomically.
     pub(crate) fn save(&self, path: &Utf8Path) -> Result<(), PackageError> {
-        let mut out = AtomicFile::create(path)?;
         let json = serde_json::to_vec_pretty(self).map_err(|e| PackageError::Io {
             action: "writing",
             path: path.to_path_buf(),
             source: e.into(),
         })?;
-        out.file()
-            .write_all(&json)
-            .map_err(PackageError::io("writing", path))?;
-        out.commit(FILE_MODE)
+        Ok(crate::atomic::write(path, &json, FILE_MODE)?)
     }
 }
 

@@ -9,10 +9,11 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
 use super::PackageError;
-use super::atomic::{AtomicFile, Prepared};
 use super::cancel::Cancel;
 use super::hash::copy_hashing;
 use super::inputs::{Inputs, Source};
+use super::prepared::Prepared;
+use crate::atomic::AtomicFile;
 
 /// 1980-01-01 00:00:00 UTC, the first instant a zip can hold.
 const DOS_MIN: i64 = 315_532_800;

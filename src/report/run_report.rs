@@ -1,11 +1,11 @@
 //! Filling the JSON report of `run --report FILE` from a run's outcome, and writing it.
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 
 use base64::Engine;
 use camino::Utf8Path;
 
+use crate::atomic::AtomicFile;
 use crate::execute::{ArtifactOutcome, RunOutcome};
 use crate::fingerprint::hex;
 use crate::plan::Plan;
@@ -71,21 +71,11 @@ pub fn build(plan: &Plan, outcome: &RunOutcome) -> Report {
 /// Writes `report` to `path` atomically (a temporary file beside it, then a rename), so a
 /// reader never sees half a report.
 pub fn write(path: &Utf8Path, report: &Report) -> std::io::Result<()> {
-    let text = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_str().is_empty() => d,
-        _ => Utf8Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".lambda-batch-report-")
-        .tempfile_in(dir)?;
-    temp.write_all(&text)?;
-    temp.write_all(b"\n")?;
-    // tempfile creates 0600; a report is meant to be read by other tools and users.
-    temp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    let mut text = serde_json::to_vec_pretty(report).map_err(std::io::Error::other)?;
+    text.push(b'\n');
+    let mut file = AtomicFile::create(path)?;
+    file.file().write_all(&text)?;
+    file.sync()?;
+    // A report is meant to be read by other tools and users.
+    Ok(file.commit(0o644)?)
 }

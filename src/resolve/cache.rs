@@ -20,7 +20,6 @@
 //! the cache falls back to running cargo.
 
 use std::fs;
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
@@ -28,6 +27,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::workspace::WorkspaceInfo;
+use crate::atomic;
 use crate::fingerprint::{Fingerprint, env_vars, hex, read_upward, sha256};
 
 /// Inputs modified this close to cargo's start are not trusted to be what cargo read.
@@ -109,16 +109,10 @@ impl MetadataCache {
             info: info.clone(),
         };
         let path = self.entry_path(dir);
-        let Some(parent) = path.parent() else { return };
-        let write = || -> std::io::Result<()> {
-            fs::create_dir_all(parent)?;
-            let mut tmp = tempfile::NamedTempFile::new_in(parent)?;
-            tmp.write_all(&serde_json::to_vec(&entry).map_err(std::io::Error::other)?)?;
-            tmp.persist(&path).map_err(|e| e.error)?;
-            Ok(())
-        };
         // A cache that cannot be written only costs speed.
-        let _ = write();
+        if let (Some(path), Ok(bytes)) = (Utf8Path::from_path(&path), serde_json::to_vec(&entry)) {
+            let _ = atomic::write(path, &bytes, 0o644);
+        }
     }
 }
 

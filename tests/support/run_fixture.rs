@@ -179,7 +179,7 @@ pub fn temp_files(dir: &Path) -> Vec<String> {
         .filter(|f| {
             Path::new(f).file_name().is_some_and(|n| {
                 n.to_string_lossy()
-                    .starts_with(lambda_batch::package::TEMP_PREFIX)
+                    .starts_with(lambda_batch::atomic::TEMP_PREFIX)
             })
         })
         .collect()

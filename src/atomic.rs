@@ -1,21 +1,60 @@
-//! Writing a file through a temporary sibling and a rename, so that a reader (or an interrupted
-//! run) sees either the previous file or the complete new one, never a truncated one.
+//! Ground floor: writing a file through a temporary sibling and a rename, so that a reader (or
+//! an interrupted run) sees either the previous file or the complete new one, never a
+//! truncated one. Every file lambda-batch writes goes through here: outputs, stamps, caches,
+//! the report and the manifest.
 
 use std::fs::{self, File, Permissions};
+use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use tempfile::{NamedTempFile, TempPath};
 
-use super::PackageError;
-
-/// Name prefix of every temporary file packaging creates, so that stray ones can be found.
+/// Name prefix of every temporary file, so that stray ones can be found.
 pub const TEMP_PREFIX: &str = ".lambda-batch-tmp-";
 
-/// A file being written beside its destination; dropped without [`AtomicFile::commit`], the
-/// temporary file is removed and the destination is untouched.
+/// A step of an atomic write that failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{action} `{path}`: {source}")]
+pub struct Error {
+    /// What was being done (`creating directory`, `replacing`, ...).
+    pub action: &'static str,
+    /// The file or directory.
+    pub path: Utf8PathBuf,
+    /// The OS error.
+    #[source]
+    pub source: io::Error,
+}
+
+impl Error {
+    fn at<'a>(action: &'static str, path: &'a Utf8Path) -> impl FnOnce(io::Error) -> Error + 'a {
+        move |source| Error {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+impl From<Error> for io::Error {
+    fn from(e: Error) -> io::Error {
+        io::Error::new(e.source.kind(), e.to_string())
+    }
+}
+
+/// Replaces (or creates) `dest` with `bytes`, with the permission bits `mode`.
+pub fn write(dest: &Utf8Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
+    let mut file = AtomicFile::create(dest)?;
+    file.file()
+        .write_all(bytes)
+        .map_err(Error::at("writing", dest))?;
+    file.commit(mode)
+}
+
+/// A file being written beside its destination; dropped without a commit, the temporary file
+/// is removed and the destination is untouched.
 #[derive(Debug)]
-pub(crate) struct AtomicFile {
+pub struct AtomicFile {
     dest: Utf8PathBuf,
     temp: NamedTempFile,
 }
@@ -23,16 +62,16 @@ pub(crate) struct AtomicFile {
 impl AtomicFile {
     /// Creates the destination's directory if needed and a temporary file in it (same
     /// directory, so that the final rename cannot cross file systems).
-    pub(crate) fn create(dest: &Utf8Path) -> Result<Self, PackageError> {
+    pub fn create(dest: &Utf8Path) -> Result<Self, Error> {
         let dir = match dest.parent() {
             Some(d) if !d.as_str().is_empty() => d,
             _ => Utf8Path::new("."),
         };
-        fs::create_dir_all(dir).map_err(PackageError::io("creating directory", dir))?;
+        fs::create_dir_all(dir).map_err(Error::at("creating directory", dir))?;
         let temp = tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
             .tempfile_in(dir)
-            .map_err(PackageError::io("creating a temporary file in", dir))?;
+            .map_err(Error::at("creating a temporary file in", dir))?;
         Ok(AtomicFile {
             dest: dest.to_path_buf(),
             temp,
@@ -40,13 +79,21 @@ impl AtomicFile {
     }
 
     /// The temporary file, open for reading and writing.
-    pub(crate) fn file(&mut self) -> &mut File {
+    pub fn file(&mut self) -> &mut File {
         self.temp.as_file_mut()
+    }
+
+    /// Flushes what was written to the disk, for files that must survive a crash.
+    pub fn sync(&self) -> Result<(), Error> {
+        self.temp
+            .as_file()
+            .sync_all()
+            .map_err(Error::at("writing", &self.dest))
     }
 
     /// Closes the temporary file but keeps it on disk until committed or dropped, so that the
     /// many files of one output can wait for their commit without holding a descriptor each.
-    pub(crate) fn close(self) -> ClosedFile {
+    pub fn close(self) -> ClosedFile {
         ClosedFile {
             dest: self.dest,
             temp: self.temp.into_temp_path(),
@@ -54,52 +101,53 @@ impl AtomicFile {
     }
 
     /// Sets the file's mode and renames it over the destination.
-    pub(crate) fn commit(self, mode: u32) -> Result<(), PackageError> {
+    pub fn commit(self, mode: u32) -> Result<(), Error> {
         self.close().commit(mode)
+    }
+
+    /// Sets the file's mode and renames it to the destination, which must not exist (an error
+    /// of kind `AlreadyExists` otherwise, the destination untouched).
+    pub fn commit_new(self, mode: u32) -> Result<(), Error> {
+        let closed = self.close();
+        closed.set_mode(mode)?;
+        let dest = closed.dest;
+        closed
+            .temp
+            .persist_noclobber(&dest)
+            .map_err(|e| Error::at("creating", &dest)(e.error))
     }
 }
 
 /// A written temporary file waiting to replace its destination; dropped, it is removed.
 #[derive(Debug)]
-pub(crate) struct ClosedFile {
+pub struct ClosedFile {
     dest: Utf8PathBuf,
     temp: TempPath,
 }
 
 impl ClosedFile {
     /// The final path.
-    pub(crate) fn dest(&self) -> &Utf8Path {
+    pub fn dest(&self) -> &Utf8Path {
         &self.dest
     }
 
-    /// Sets the file's mode (exactly, whatever the umask) and renames it over the destination.
-    pub(crate) fn commit(self, mode: u32) -> Result<(), PackageError> {
+    fn set_mode(&self, mode: u32) -> Result<(), Error> {
         fs::set_permissions(&self.temp, Permissions::from_mode(mode))
-            .map_err(PackageError::io("setting the mode of", self.dest.clone()))?;
+            .map_err(Error::at("setting the mode of", &self.dest))
+    }
+
+    /// Sets the file's mode (exactly, whatever the umask) and renames it over the destination.
+    pub fn commit(self, mode: u32) -> Result<(), Error> {
+        self.set_mode(mode)?;
         // On failure the returned path is dropped here, which removes the temporary file.
-        self.temp.persist(&self.dest).map_err(|e| PackageError::Io {
-            action: "replacing",
-            path: self.dest.clone(),
-            source: e.error,
-        })
+        self.temp
+            .persist(&self.dest)
+            .map_err(|e| Error::at("replacing", &self.dest)(e.error))
     }
 }
 
-/// An output written to its temporary file, with what will be recorded about it.
-#[derive(Debug)]
-pub(crate) struct Prepared {
-    /// The temporary file and its destination.
-    pub file: ClosedFile,
-    /// The mode it gets.
-    pub mode: u32,
-    /// SHA-256 of its bytes.
-    pub sha256: [u8; 32],
-    /// Its length.
-    pub size: u64,
-}
-
-/// Removes the temporary files a packaging left in `dir` (not recursive), for the executor's
-/// Ctrl-C path, where threads may be stopped before their temporary files are dropped.
+/// Removes the temporary files left in `dir` (not recursive), for the executor's Ctrl-C path,
+/// where threads may be stopped before their temporary files are dropped.
 pub fn remove_stray_temp_files(dir: &Utf8Path) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
@@ -119,8 +167,6 @@ pub fn remove_stray_temp_files(dir: &Utf8Path) {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
     use super::*;
 
     fn dir() -> (tempfile::TempDir, Utf8PathBuf) {
@@ -138,6 +184,10 @@ mod tests {
         v
     }
 
+    fn mode(path: &Utf8Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
     #[test]
     fn commit_replaces_with_mode_and_creates_parents() {
         let (_d, base) = dir();
@@ -146,11 +196,11 @@ mod tests {
         f.file().write_all(b"new").unwrap();
         f.commit(0o755).unwrap();
         assert_eq!(fs::read(&dest).unwrap(), b"new");
-        assert_eq!(
-            fs::metadata(&dest).unwrap().permissions().mode() & 0o7777,
-            0o755
-        );
+        assert_eq!(mode(&dest), 0o755);
         assert_eq!(names(&base.join("a/b")), vec!["out"]);
+        write(&dest, b"again", 0o640).unwrap();
+        assert_eq!(fs::read(&dest).unwrap(), b"again");
+        assert_eq!(mode(&dest), 0o640);
     }
 
     #[test]
@@ -178,7 +228,23 @@ mod tests {
         fs::create_dir_all(dest.join("inner")).unwrap();
         let mut f = AtomicFile::create(&dest).unwrap();
         f.file().write_all(b"x").unwrap();
-        assert!(matches!(f.commit(0o644), Err(PackageError::Io { .. })));
+        let err = f.commit(0o644).unwrap_err();
+        assert_eq!(err.action, "replacing");
+        assert_eq!(names(&base), vec!["out"]);
+    }
+
+    #[test]
+    fn commit_new_never_replaces() {
+        let (_d, base) = dir();
+        let dest = base.join("out");
+        let mut f = AtomicFile::create(&dest).unwrap();
+        f.file().write_all(b"first").unwrap();
+        f.commit_new(0o644).unwrap();
+        let mut f = AtomicFile::create(&dest).unwrap();
+        f.file().write_all(b"second").unwrap();
+        let err = f.commit_new(0o644).unwrap_err();
+        assert_eq!(err.source.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&dest).unwrap(), b"first");
         assert_eq!(names(&base), vec!["out"]);
     }
 
