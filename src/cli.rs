@@ -1,10 +1,7 @@
-//! The command line: argument definitions and dispatch to `commands`.
+//! The command line's argument types (clap derive); `commands` parses and dispatches them.
 
 use camino::Utf8PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-
-use crate::commands;
-use crate::exit_code;
 
 /// Build every AWS Lambda function and extension of a Rust monorepo from one lambda.kdl.
 #[derive(Debug, Parser)]
@@ -255,9 +252,9 @@ pub struct AddArtifact {
     pub manifest: Option<Utf8PathBuf>,
 }
 
-/// `set`.
+/// Which level of the manifest `set` and `unset` edit, and the manifest.
 #[derive(Debug, Clone, Args)]
-pub struct SetArgs {
+pub struct LevelArgs {
     /// At this workspace's level.
     #[arg(long)]
     pub workspace: Option<String>,
@@ -267,6 +264,14 @@ pub struct SetArgs {
     /// The manifest.
     #[arg(long)]
     pub manifest: Option<Utf8PathBuf>,
+}
+
+/// `set`.
+#[derive(Debug, Clone, Args)]
+pub struct SetArgs {
+    /// The level and the manifest.
+    #[command(flatten)]
+    pub level: LevelArgs,
     /// The setting (options go before it).
     pub setting: String,
     /// Its values: `env` takes KEY=VALUE, `include` takes globs and `into=DIR`, a flag such as
@@ -278,62 +283,13 @@ pub struct SetArgs {
 /// `unset`.
 #[derive(Debug, Clone, Args)]
 pub struct UnsetArgs {
-    /// At this workspace's level.
-    #[arg(long)]
-    pub workspace: Option<String>,
-    /// At this artifact's level.
-    #[arg(long)]
-    pub artifact: Option<String>,
-    /// The manifest.
-    #[arg(long)]
-    pub manifest: Option<Utf8PathBuf>,
+    /// The level and the manifest.
+    #[command(flatten)]
+    pub level: LevelArgs,
     /// The setting (options go before it).
     pub setting: String,
     /// Only these values of an accumulating setting (features, include patterns, env KEYs,
     /// rustflags); none: the whole setting.
     #[arg(num_args = 0.., allow_hyphen_values = true)]
     pub values: Vec<String>,
-}
-
-/// Parses the command line and runs the command; returns the exit code.
-pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    exit_code::OK
-                }
-                _ => exit_code::INVALID,
-            };
-        }
-    };
-    let color = cli.color.enabled();
-    match cli.command {
-        Command::Run(args) => commands::run::run(&args, color),
-        Command::Check { manifest, format } => {
-            commands::check::check(manifest.as_deref(), format, color)
-        }
-        Command::Plan {
-            manifest,
-            format,
-            cargo,
-        } => commands::plan::plan(manifest.as_deref(), format, &cargo.flags(), color),
-        Command::List { manifest, format } => {
-            commands::list::list(manifest.as_deref(), format, color)
-        }
-        Command::Schema { format } => commands::schema::schema(format),
-        Command::Doctor { manifest } => commands::doctor::doctor(manifest.as_deref(), color),
-        Command::Add(add) => commands::edit::add(add, color),
-        Command::Remove {
-            name,
-            workspace,
-            manifest,
-        } => commands::edit::remove(&name, workspace.as_deref(), manifest.as_deref(), color),
-        Command::Set(args) => commands::edit::set(&args, color),
-        Command::Unset(args) => commands::edit::unset(&args, color),
-        Command::Fmt { check, manifest } => commands::edit::fmt(check, manifest.as_deref(), color),
-        Command::Init { path } => commands::edit::init(path.as_deref(), color),
-    }
 }

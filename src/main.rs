@@ -1,3 +1,3 @@
 fn main() {
-    std::process::exit(lambda_batch::cli::main());
+    std::process::exit(lambda_batch::commands::main());
 }

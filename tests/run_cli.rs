@@ -122,17 +122,17 @@ fn a_missing_program_fails_only_its_artifacts_under_keep_going_and_the_report_sa
         let output = fx.command(&args).env("PATH", &path).output().unwrap();
         let text = std::fs::read_to_string(&report)
             .unwrap_or_else(|e| panic!("no report ({e}): {}", describe(&output)));
-        let report: lambda_batch::report::json::Report = serde_json::from_str(&text).unwrap();
+        let report: lambda_batch::report::Report = serde_json::from_str(&text).unwrap();
         (output, report)
     };
-    let by_name = |r: &lambda_batch::report::json::Report, name: &str| {
+    let by_name = |r: &lambda_batch::report::Report, name: &str| {
         r.artifacts
             .iter()
             .find(|a| a.name == name)
             .cloned()
             .unwrap()
     };
-    use lambda_batch::report::json::Status;
+    use lambda_batch::report::Status;
 
     // Fail-fast: nothing is built, exit 3, and the report names the missing tool.
     let (output, report) = run(&[]);

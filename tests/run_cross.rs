@@ -8,7 +8,7 @@ mod run_fixture;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use lambda_batch::report::json::Status;
+use lambda_batch::report::Status;
 use run_fixture::{Fixture, bin_source, describe, statuses, zip_entries};
 
 #[test]
@@ -92,7 +92,7 @@ fn the_cross_stand_in_receives_exactly_the_planned_argv() {
         "the shared jobserver is handed to the build program"
     );
 
-    let report: lambda_batch::report::json::Report =
+    let report: lambda_batch::report::Report =
         serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
     let st = statuses(&report);
     for name in ["cx-one", "cx-two"] {

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use goblin::elf::Elf;
 use goblin::elf::header::{EM_AARCH64, EM_X86_64};
-use lambda_batch::report::json::{Report, Status};
+use lambda_batch::report::{Report, Status};
 use run_fixture::{describe, repo, tree, zip_entries};
 use sha2::{Digest, Sha256};
 

@@ -9,7 +9,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-use lambda_batch::report::json::Status;
+use lambda_batch::report::Status;
 use run_fixture::{Fixture, bin_source, describe, statuses, temp_files, zip_entries};
 
 const BROKEN: &str = "fn main() {\n    let x: u32 = \"not a number\";\n}\n";

@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use lambda_batch::report::json::Status;
+use lambda_batch::report::Status;
 use run_fixture::{Fixture, bin_source, describe, statuses, zip_entries};
 
 /// Sets a file's mtime to a few seconds in the future, as a `touch` after an edit would.

@@ -177,7 +177,7 @@ fn sigint_to_the_process_group_exits_130_and_leaves_nothing_behind() {
     assert!(!out.join("x86_64/ci-sleepy/bootstrap.zip").exists());
     // Cancelled mid-write: no zip at all rather than a truncated one.
     assert!(!zip.exists(), "{}", logs());
-    let report: lambda_batch::report::json::Report =
+    let report: lambda_batch::report::Report =
         serde_json::from_str(&fs::read_to_string(fx.path().join("report.json")).unwrap()).unwrap();
     assert!(!report.success);
 }

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, SystemTime};
 
-use lambda_batch::report::json::{Report, Status};
+use lambda_batch::report::{Report, Status};
 use run_fixture::{Fixture, describe, shared_target, statuses, zip_entries};
 
 /// Longer than the window in which lambda-batch does not trust a modification time.

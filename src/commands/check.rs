@@ -8,6 +8,7 @@ use crate::exit_code;
 use crate::pipeline;
 use crate::plan::CargoFlags;
 use crate::report::diagnostics::{print_errors, to_json};
+use crate::report::display_path;
 
 /// Validates the manifest; 0 when valid, 2 otherwise.
 pub fn check(manifest: Option<&Utf8Path>, format: Format, color: bool) -> i32 {
@@ -27,7 +28,7 @@ pub fn check(manifest: Option<&Utf8Path>, format: Format, color: bool) -> i32 {
                 .collect();
             eprintln!(
                 "{}: ok: {} artifacts, {} outputs, {} cargo invocations, {} workspaces",
-                super::display_path(&path),
+                display_path(&path),
                 names.len(),
                 plan.artifacts.len(),
                 plan.groups.len(),

@@ -4,7 +4,7 @@
 use camino::{Utf8Path, Utf8PathBuf};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
-use crate::cli::{AddArtifact, AddCommand, SetArgs, UnsetArgs};
+use crate::cli::{AddArtifact, AddCommand, LevelArgs, SetArgs, UnsetArgs};
 use crate::edit::add::{self, NewArtifact};
 use crate::edit::apply::{self, Applied, Refused};
 use crate::edit::{
@@ -14,6 +14,7 @@ use crate::exit_code;
 use crate::manifest::values::ArtifactKind;
 use crate::pipeline;
 use crate::report::diagnostics::print_errors;
+use crate::report::display_path;
 
 /// `add function|extension|workspace`.
 pub fn add(cmd: AddCommand, color: bool) -> i32 {
@@ -63,8 +64,8 @@ pub fn set(args: &SetArgs, color: bool) -> i32 {
     if let Err(e) = options_first("set", &args.setting, &args.values) {
         return fail(&e, color);
     }
-    let level = Level::from_flags(args.workspace.as_deref(), args.artifact.as_deref());
-    edit(args.manifest.as_deref(), color, |doc| {
+    let level = level(&args.level);
+    edit(args.level.manifest.as_deref(), color, |doc| {
         setting::set(doc, &level, &args.setting, &args.values)
     })
 }
@@ -74,10 +75,15 @@ pub fn unset(args: &UnsetArgs, color: bool) -> i32 {
     if let Err(e) = options_first("unset", &args.setting, &args.values) {
         return fail(&e, color);
     }
-    let level = Level::from_flags(args.workspace.as_deref(), args.artifact.as_deref());
-    edit(args.manifest.as_deref(), color, |doc| {
+    let level = level(&args.level);
+    edit(args.level.manifest.as_deref(), color, |doc| {
         setting::unset(doc, &level, &args.setting, &args.values)
     })
+}
+
+/// The level `--workspace` and `--artifact` name.
+fn level(args: &LevelArgs) -> Level {
+    Level::from_flags(args.workspace.as_deref(), args.artifact.as_deref())
 }
 
 /// `fmt [--check]`: 0 formatted (or already so), 1 when `--check` finds it is not.
@@ -93,7 +99,7 @@ pub fn fmt(check: bool, manifest: Option<&Utf8Path>, color: bool) -> i32 {
     if formatted == text {
         return exit_code::OK;
     }
-    let shown = super::display_path(&path);
+    let shown = display_path(&path);
     if check {
         eprintln!("{shown}: not formatted (`lambda-batch fmt` would rewrite it)");
         return exit_code::FAILED;
@@ -134,9 +140,9 @@ pub fn init(path: Option<&Utf8Path>, color: bool) -> i32 {
         Err(e) => return fail(&e, color),
     };
     for (dir, why) in &d.scan.skipped {
-        eprintln!("warning: skipped `{}`: {why}", super::display_path(dir));
+        eprintln!("warning: skipped `{}`: {why}", display_path(dir));
     }
-    let shown = super::display_path(&d.path);
+    let shown = display_path(&d.path);
     if let Err(errors) = pipeline::check_text(&d.path, &d.text) {
         print_errors(
             &apply::name_after(errors, &d.path, &d.text, "lambda-batch init"),
@@ -202,7 +208,7 @@ fn edit(
     };
     let edited = doc.render();
     let invocation = invocation();
-    let shown = super::display_path(&path);
+    let shown = display_path(&path);
     match apply::apply(&path, &original, &edited, &invocation) {
         Ok(Applied::Written) => {
             eprintln!("{shown}: {summary}");

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::cli::Format;
 use crate::exit_code;
 use crate::plan::CargoFlags;
+use crate::report::display_path;
 use crate::report::table;
 
 #[derive(Serialize)]
@@ -45,7 +46,7 @@ pub fn list(manifest: Option<&Utf8Path>, format: Format, color: bool) -> i32 {
                 // JSON holds absolute paths (as plan's does); the table, paths as people read them.
                 output: match format {
                     Format::Json => a.output.to_string(),
-                    Format::Text => super::display_path(&a.output),
+                    Format::Text => display_path(&a.output),
                 },
             }
         })

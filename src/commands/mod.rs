@@ -1,4 +1,5 @@
-//! One module per subcommand; each returns the process exit code.
+//! Parsing the command line and running the command: one module per subcommand, each returns
+//! the process exit code.
 
 pub mod check;
 pub mod doctor;
@@ -9,12 +10,54 @@ pub mod run;
 pub mod schema;
 
 use camino::{Utf8Path, Utf8PathBuf};
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
 
 use crate::diagnostic::ManifestErrors;
 use crate::exit_code;
 use crate::pipeline::{self, Checked};
 use crate::plan::CargoFlags;
 use crate::report::diagnostics::print_errors;
+
+/// Parses the command line and runs the command; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    exit_code::OK
+                }
+                _ => exit_code::INVALID,
+            };
+        }
+    };
+    let color = cli.color.enabled();
+    match cli.command {
+        Command::Run(args) => run::run(&args, color),
+        Command::Check { manifest, format } => check::check(manifest.as_deref(), format, color),
+        Command::Plan {
+            manifest,
+            format,
+            cargo,
+        } => plan::plan(manifest.as_deref(), format, &cargo.flags(), color),
+        Command::List { manifest, format } => list::list(manifest.as_deref(), format, color),
+        Command::Schema { format } => schema::schema(format),
+        Command::Doctor { manifest } => doctor::doctor(manifest.as_deref(), color),
+        Command::Add(add) => edit::add(add, color),
+        Command::Remove {
+            name,
+            workspace,
+            manifest,
+        } => edit::remove(&name, workspace.as_deref(), manifest.as_deref(), color),
+        Command::Set(args) => edit::set(&args, color),
+        Command::Unset(args) => edit::unset(&args, color),
+        Command::Fmt { check, manifest } => edit::fmt(check, manifest.as_deref(), color),
+        Command::Init { path } => edit::init(path.as_deref(), color),
+    }
+}
 
 /// Locates, loads, resolves and plans the manifest; prints diagnostics and returns exit code 2
 /// on any problem.
@@ -59,15 +102,4 @@ pub fn locate(manifest: Option<&Utf8Path>, color: bool) -> Result<Utf8PathBuf, i
         print_errors(&ManifestErrors(vec![e]), color);
         exit_code::INVALID
     })
-}
-
-/// A path as people want to read it: relative to the current directory when below it.
-pub fn display_path(p: &Utf8Path) -> String {
-    let cwd = std::env::current_dir()
-        .ok()
-        .and_then(|c| Utf8PathBuf::from_path_buf(c).ok());
-    match cwd.as_deref().and_then(|c| p.strip_prefix(c).ok()) {
-        Some(rel) if !rel.as_str().is_empty() => rel.to_string(),
-        _ => p.to_string(),
-    }
 }

@@ -7,6 +7,7 @@ use camino::Utf8Path;
 use crate::cli::Format;
 use crate::exit_code;
 use crate::plan::{CargoFlags, Plan};
+use crate::report::display_path;
 
 /// Prints the plan.
 pub fn plan(manifest: Option<&Utf8Path>, format: Format, flags: &CargoFlags, color: bool) -> i32 {
@@ -51,7 +52,7 @@ pub fn text(plan: &Plan) -> String {
             g.compiler,
             g.target,
             g.profile,
-            super::display_path(&g.workspace_root)
+            display_path(&g.workspace_root)
         );
         let _ = writeln!(out, "  $ {}", g.command_line());
         for &i in &g.artifacts {
@@ -63,7 +64,7 @@ pub fn text(plan: &Plan) -> String {
                 a.resolved.name,
                 a.resolved.package,
                 a.resolved.bin,
-                super::display_path(&a.output)
+                display_path(&a.output)
             );
         }
     }

@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use crate::package::Packaged;
 
-use super::outcome::Cause;
-
 /// One thing that happened during a run. Indices point into the executed `Plan`'s `groups`
 /// and `artifacts`.
 #[derive(Debug, Clone)]
@@ -87,6 +85,17 @@ pub enum Event {
         /// Why.
         reason: StopReason,
     },
+}
+
+/// Why an artifact was not produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// Its group's cargo invocation failed before producing its executable.
+    Build,
+    /// Its own packaging failed (ELF check, includes, writing).
+    Package,
+    /// The run stopped (a failure elsewhere without `--keep-going`, or a signal) first.
+    Stopped,
 }
 
 /// How a cargo child ended.

@@ -10,8 +10,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::{Message, TargetKind};
 
 use super::child::{CargoChild, Next, Output};
-use super::events::{Event, GroupStatus, StopReason};
-use super::outcome::{ArtifactOutcome, Cause, GroupOutcome};
+use super::events::{Cause, Event, GroupStatus, StopReason};
+use super::outcome::{ArtifactOutcome, GroupOutcome};
 use super::{POLL, Run, estimate, fresh, zig};
 use crate::manifest::values::Compiler;
 use crate::package::{self, PackageError};

@@ -30,9 +30,9 @@ use std::time::{Duration, Instant};
 
 use camino::Utf8PathBuf;
 
-pub use events::{Event, EventSink, GroupStatus, StopReason};
+pub use events::{Cause, Event, EventSink, GroupStatus, StopReason};
 pub use group::{package_name, strip_ansi};
-pub use outcome::{ArtifactOutcome, Cause, GroupOutcome, RunOutcome};
+pub use outcome::{ArtifactOutcome, GroupOutcome, RunOutcome};
 pub use signals::Interrupt;
 
 use crate::package::PackageOptions;

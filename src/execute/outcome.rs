@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::package::Packaged;
 
-use super::events::{GroupStatus, StopReason};
+use super::events::{Cause, GroupStatus, StopReason};
 
 /// The outcome of one artifact (one output).
 #[derive(Debug, Clone)]
@@ -32,17 +32,6 @@ impl ArtifactOutcome {
     pub fn is_ok(&self) -> bool {
         matches!(self, ArtifactOutcome::Packaged { .. })
     }
-}
-
-/// Why an artifact was not produced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cause {
-    /// Its group's cargo invocation failed before producing its executable.
-    Build,
-    /// Its own packaging failed (ELF check, includes, writing).
-    Package,
-    /// The run stopped (a failure elsewhere without `--keep-going`, or a signal) first.
-    Stopped,
 }
 
 /// The outcome of one cargo invocation.

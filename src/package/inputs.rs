@@ -7,11 +7,11 @@ use std::os::unix::fs::PermissionsExt;
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::PackageError;
+use super::ZipEntryReport;
 use super::cancel::Cancel;
 use super::hash::sha256_file;
 use crate::fingerprint::{hex, sha256};
 use crate::plan::PlannedArtifact;
-use crate::report::json::ZipEntryReport;
 
 /// Mode of executables, and of includes executable on disk.
 pub(crate) const EXECUTABLE_MODE: u32 = 0o755;

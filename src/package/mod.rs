@@ -24,6 +24,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use camino::{Utf8Path, Utf8PathBuf};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 pub use error::PackageError;
 pub use stamp::stamp_dir;
@@ -31,7 +33,6 @@ pub use stamp::stamp_dir;
 use crate::fingerprint::hex;
 use crate::manifest::values::OutputFormat;
 use crate::plan::PlannedArtifact;
-use crate::report::json::ZipEntryReport;
 use cancel::Cancel;
 use inputs::Inputs;
 use stamp::{Stamp, StampFile};
@@ -46,6 +47,17 @@ pub struct PackageOptions {
     /// Every file some artifact of the run writes: a file an artifact wrote last time and no
     /// longer does is removed, unless it is one of these.
     pub planned_files: Arc<BTreeSet<Utf8PathBuf>>,
+}
+
+/// One entry of a zip.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct ZipEntryReport {
+    /// Path inside the archive.
+    pub name: String,
+    /// Unix mode, e.g. 0o755 (as a number).
+    pub mode: u32,
+    /// Uncompressed size.
+    pub size: u64,
 }
 
 /// What packaging produced.

@@ -1,8 +1,11 @@
 //! Stage 5: what people and tools see: diagnostics, tables, progress, summaries, JSON reports.
 
 pub mod diagnostics;
-pub mod json;
+pub mod path;
 pub mod progress;
 pub mod run_report;
 pub mod summary;
 pub mod table;
+
+pub use path::display_path;
+pub use run_report::{ArtifactReport, Report, Status};

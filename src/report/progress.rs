@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::commands::display_path;
 use crate::execute::{Cause, Event, EventSink, GroupStatus, StopReason};
 use crate::plan::Plan;
+use crate::report::display_path;
 use crate::report::summary::{group_label, human_size};
 
 /// How much to show, and how.

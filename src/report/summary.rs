@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::commands::display_path;
 use crate::execute::{ArtifactOutcome, Cause, GroupStatus, RunOutcome, StopReason};
 use crate::plan::{Group, Plan};
-use crate::report::json::Status;
+use crate::report::display_path;
+use crate::report::run_report::Status;
 use crate::report::table;
 
 /// A cargo invocation for people: workspace, target, profile and compiler.

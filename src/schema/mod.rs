@@ -11,7 +11,7 @@ pub fn plan_json() -> String {
 
 /// JSON Schema of `run --report FILE`.
 pub fn report_json() -> String {
-    pretty::<crate::report::json::Report>()
+    pretty::<crate::report::Report>()
 }
 
 /// JSON Schema of the manifest's data model (`schema --format json`).

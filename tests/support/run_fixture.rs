@@ -15,7 +15,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use lambda_batch::report::json::{Report, Status};
+use lambda_batch::report::{Report, Status};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
