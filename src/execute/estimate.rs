@@ -13,10 +13,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::plan::Group;
+use crate::plan::state::unit_counts;
 
-/// The file, per target dir.
-pub fn file(target_dir: &Utf8Path) -> Utf8PathBuf {
-    target_dir.join("lambda-batch").join("units.json")
+/// The file of `group`'s target dir.
+fn file(group: &Group) -> Utf8PathBuf {
+    unit_counts(&group.state_dir)
 }
 
 /// The key of a group: its command line, which decides what cargo builds.
@@ -38,14 +39,12 @@ struct Entry {
 
 /// The remembered unit count of `group`, if any.
 pub fn load(group: &Group) -> Option<u64> {
-    read(&file(&group.target_dir))
-        .get(&key(group))
-        .map(|e| e.units)
+    read(&file(group)).get(&key(group)).map(|e| e.units)
 }
 
 /// Remembers `units` for `group`. Best effort: a failure only loses the next run's total.
 pub fn store(group: &Group, units: u64) {
-    let path = file(&group.target_dir);
+    let path = file(group);
     let mut all = read(&path);
     let used = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -95,6 +94,9 @@ mod tests {
             packages: Vec::new(),
             bins: vec![bin.into()],
             artifacts: Vec::new(),
+            waits_for: Vec::new(),
+            state_dir: crate::plan::state::state_dir(target_dir),
+            zig_cache_dir: None,
         }
     }
 
@@ -112,10 +114,10 @@ mod tests {
         for i in 0..KEEP + 10 {
             store(&group(target, &format!("n{i}")), 1);
         }
-        assert_eq!(read(&file(target)).len(), KEEP);
+        assert_eq!(read(&file(&a)).len(), KEEP);
         assert_eq!(load(&group(target, &format!("n{}", KEEP + 9))), Some(1));
         // A file that is not ours is ignored, not an error.
-        std::fs::write(file(target), "not json").unwrap();
+        std::fs::write(file(&a), "not json").unwrap();
         assert_eq!(load(&a), None);
         store(&a, 7);
         assert_eq!(load(&a), Some(7));

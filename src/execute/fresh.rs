@@ -50,6 +50,7 @@ use super::toolchain::Toolchains;
 use crate::fingerprint::{Fingerprint, PathState, cargo_home, env_vars, read_upward, unix_ns};
 use crate::manifest::values::Compiler;
 use crate::plan::Group;
+use crate::plan::state::group_stamps;
 
 /// Bumped when the stamp's meaning changes, so that old stamps are ignored.
 const VERSION: u32 = 1;
@@ -125,11 +126,6 @@ fn disabled() -> bool {
     std::env::var(ALWAYS_BUILD_VAR).is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
-/// The directory holding the stamps of a target dir.
-pub fn stamp_dir(target_dir: &Utf8Path) -> Utf8PathBuf {
-    target_dir.join("lambda-batch").join("groups")
-}
-
 impl Check {
     /// Sets up the check of `group`, spawned as `program`; `None` when groups of its kind are
     /// never skipped (`cross`, or the check is off) or the toolchain cannot be asked.
@@ -165,7 +161,7 @@ impl Check {
         );
         h.field("rustc", &toolchains.version(group)?);
         let key = h.finish();
-        let path = stamp_dir(&group.target_dir).join(format!("{}.json", &key[..32]));
+        let path = group_stamps(&group.state_dir).join(format!("{}.json", &key[..32]));
         let mut skip: Vec<Utf8PathBuf> = output_dirs.iter().cloned().collect();
         skip.push(group.target_dir.clone());
         Some(Check {

@@ -279,7 +279,7 @@ fn on_message<'r>(
                     continue;
                 }
                 state.dispatched[k] = true;
-                let executable = executable_path(reported, group, planned);
+                let executable = executable_path(reported, planned);
                 state.executables[k] = Some(executable.clone());
                 dispatch(run, group.id, a, executable, started, scope);
             }
@@ -513,23 +513,13 @@ pub fn package_name(id: &str) -> Option<&str> {
 }
 
 /// Where the executable is: as cargo reported it, or, when that path is not on this machine
-/// (`cross` reports container paths), where cargo puts it in the target dir.
-fn executable_path(reported: &Utf8Path, group: &Group, planned: &PlannedArtifact) -> Utf8PathBuf {
+/// (`cross` reports container paths), where the plan expects cargo to put it.
+fn executable_path(reported: &Utf8Path, planned: &PlannedArtifact) -> Utf8PathBuf {
     if reported.exists() {
         return reported.to_path_buf();
     }
-    let profile_dir = match group.profile.as_str() {
-        "dev" | "test" => "debug",
-        "release" | "bench" => "release",
-        other => other,
-    };
-    let local = group
-        .target_dir
-        .join(&group.target)
-        .join(profile_dir)
-        .join(&planned.resolved.bin);
-    if local.exists() {
-        local
+    if planned.executable.exists() {
+        planned.executable.clone()
     } else {
         reported.to_path_buf()
     }

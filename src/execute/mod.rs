@@ -36,7 +36,7 @@ pub use outcome::{ArtifactOutcome, GroupOutcome, RunOutcome};
 pub use signals::Interrupt;
 
 use crate::package::PackageOptions;
-use crate::plan::{Group, Plan};
+use crate::plan::Plan;
 
 /// How to run a plan.
 #[derive(Debug, Clone)]
@@ -226,18 +226,14 @@ pub fn execute(
             for groups in lanes.values() {
                 let run = &run;
                 threads.spawn(move || {
-                    for (k, &g) in groups.iter().enumerate() {
+                    for &g in groups {
                         let Some(group) = run.plan.groups.get(g) else {
                             continue;
                         };
                         // Cargo replaces `<target>/<profile>/<bin>` when it builds that bin
                         // again: an earlier group's packaging must have read it by then.
-                        for &earlier in &groups[..k] {
-                            if let Some(e) = run.plan.groups.get(earlier)
-                                && same_executables(e, group)
-                            {
-                                run.wait_for_packaging(earlier);
-                            }
+                        for &earlier in &group.waits_for {
+                            run.wait_for_packaging(earlier);
                         }
                         group::run(run, group, scope);
                     }
@@ -330,11 +326,6 @@ pub fn not_started(plan: &Plan, missing: &BTreeMap<String, String>) -> RunOutcom
         missing_tool: true,
         elapsed: Duration::ZERO,
     }
-}
-
-/// Whether two groups of one lane (one target dir) write an executable to the same path.
-fn same_executables(a: &Group, b: &Group) -> bool {
-    a.target == b.target && a.profile == b.profile && a.bins.iter().any(|x| b.bins.contains(x))
 }
 
 /// Every directory packaging writes files into (temporary files are created beside their

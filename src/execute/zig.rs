@@ -18,50 +18,28 @@
 //!   previous one has written anything (cargo-zigbuild prepares its wrappers before cargo
 //!   prints its first line) or has exited. That costs a fraction of a second per lane.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use camino::{Utf8Path, Utf8PathBuf};
-
 use crate::manifest::values::Compiler;
-use crate::plan::{Group, Plan};
-
-/// The variable zig reads for its global cache directory.
-pub const ZIG_CACHE_VAR: &str = "ZIG_GLOBAL_CACHE_DIR";
+use crate::plan::{Group, Plan, ZIG_CACHE_VAR};
 
 /// How long a cargo-zigbuild start may hold the gate without writing anything.
 pub const GATE_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The zig cache directory of the lane that builds into `target_dir`.
-pub fn lane_cache_dir(target_dir: &Utf8Path) -> Utf8PathBuf {
-    target_dir.join("lambda-batch").join("zig-cache")
-}
-
-/// Whether zig builds of `plan` can run at the same time: two or more lanes use
-/// cargo-zigbuild and `jobs` lets two children run at once.
+/// Whether zig builds of `plan` can run at the same time: the plan gave lanes their own zig
+/// caches (two or more lanes use cargo-zigbuild) and `jobs` lets two children run at once.
 pub fn lanes_overlap(plan: &Plan, jobs: usize) -> bool {
-    let lanes: BTreeSet<usize> = plan
-        .groups
-        .iter()
-        .filter(|g| g.compiler == Compiler::CargoZigbuild)
-        .map(|g| g.lane)
-        .collect();
-    lanes.len() > 1 && jobs > 1
+    jobs > 1 && plan.groups.iter().any(|g| g.zig_cache_dir.is_some())
 }
 
 /// Environment to add to a group's command, on top of the plan's; `overlap` from
 /// [`lanes_overlap`].
 pub fn extra_env(group: &Group, overlap: bool) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
-    if overlap
-        && group.compiler == Compiler::CargoZigbuild
-        && !group.env.contains_key(ZIG_CACHE_VAR)
-    {
-        env.insert(
-            ZIG_CACHE_VAR.to_string(),
-            lane_cache_dir(&group.target_dir).to_string(),
-        );
+    if let Some(dir) = group.zig_cache_dir.as_ref().filter(|_| overlap) {
+        env.insert(ZIG_CACHE_VAR.to_string(), dir.to_string());
     }
     env
 }
@@ -101,10 +79,15 @@ mod tests {
             packages: Vec::new(),
             bins: Vec::new(),
             artifacts: Vec::new(),
+            waits_for: Vec::new(),
+            state_dir: format!("/t{lane}/lambda-batch").into(),
+            zig_cache_dir: None,
         }
     }
 
-    fn plan(groups: Vec<Group>) -> Plan {
+    /// A plan of `groups`, with the zig caches the planner gives them.
+    fn plan(mut groups: Vec<Group>) -> Plan {
+        crate::plan::zig_caches(&mut groups);
         Plan {
             manifest: "/lambda.kdl".into(),
             groups,
@@ -136,11 +119,16 @@ mod tests {
             Some("/t1/lambda-batch/zig-cache")
         );
         assert!(extra_env(g, false).is_empty());
-        assert!(extra_env(&group(3, 1, Compiler::Cargo), true).is_empty());
         let mut explicit = group(4, 1, Compiler::CargoZigbuild);
         explicit.env.insert(ZIG_CACHE_VAR.into(), "/mine".into());
+        let mixed = plan(vec![
+            group(0, 0, Compiler::CargoZigbuild),
+            group(3, 1, Compiler::Cargo),
+            explicit,
+        ]);
+        assert!(extra_env(&mixed.groups[1], true).is_empty());
         assert!(
-            extra_env(&explicit, true).is_empty(),
+            extra_env(&mixed.groups[2], true).is_empty(),
             "the manifest's env wins"
         );
     }

@@ -5,7 +5,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::manifest::values::{
     Arch, ArtifactKind, Compiler, GlibcVersion, Libc, OutputFormat, Runtime,
 };
-use crate::plan::{PlannedArtifact, outputs};
+use crate::plan::PlannedArtifact;
 use crate::resolve::ResolvedArtifact;
 use crate::resolve::includes::IncludeFile;
 
@@ -53,15 +53,7 @@ pub(crate) fn resolved(base: &Utf8Path, format: OutputFormat) -> ResolvedArtifac
 
 /// `resolved` placed by the plan's own output rules.
 pub(crate) fn planned(resolved: ResolvedArtifact) -> PlannedArtifact {
-    let o = outputs::outputs(&resolved);
-    PlannedArtifact {
-        id: 0,
-        group: 0,
-        resolved,
-        output: o.output,
-        executable_entry: o.executable_entry,
-        files: o.files,
-    }
+    PlannedArtifact::new(0, 0, resolved)
 }
 
 /// A temporary directory with an "executable from cargo" (a copy of /bin/true) and two

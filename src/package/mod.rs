@@ -28,7 +28,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use error::PackageError;
-pub use stamp::stamp_dir;
 
 use crate::fingerprint::hex;
 use crate::manifest::values::OutputFormat;
@@ -102,8 +101,8 @@ pub fn package(
         OutputFormat::Binary => Vec::new(),
     };
 
-    let stamp_path = stamp::path(&artifact.resolved.target_dir, &artifact.output);
-    if let Some(stamp) = Stamp::load(&stamp_path) {
+    let stamp_path = &artifact.stamp;
+    if let Some(stamp) = Stamp::load(stamp_path) {
         if let Some((size, sha256)) = stamp.fresh(&artifact.output, &digest, &cancel)? {
             return Ok(Packaged {
                 output: artifact.output.clone(),
@@ -131,7 +130,7 @@ pub fn package(
             mode: p.mode,
         })
         .collect();
-    let previous = Stamp::written_files(&stamp_path, &artifact.output);
+    let previous = Stamp::written_files(stamp_path, &artifact.output);
     let Some((size, sha256)) = prepared.first().map(|p| (p.size, p.sha256)) else {
         // Both writers return the main output first; this only guards against a future mistake.
         return Err(PackageError::Io {
@@ -150,7 +149,7 @@ pub fn package(
         inputs: digest,
         files,
     }
-    .save(&stamp_path)?;
+    .save(stamp_path)?;
     Ok(Packaged {
         output: artifact.output.clone(),
         fresh: false,
@@ -202,6 +201,8 @@ pub fn temp_dirs(artifact: &PlannedArtifact) -> Vec<Utf8PathBuf> {
         .iter()
         .filter_map(|f| f.parent().map(Utf8Path::to_path_buf))
         .collect();
-    dirs.insert(stamp_dir(&artifact.resolved.target_dir));
+    if let Some(stamps) = artifact.stamp.parent() {
+        dirs.insert(stamps.to_path_buf());
+    }
     dirs.into_iter().collect()
 }

@@ -1,4 +1,5 @@
-//! The record of the last packaging of one output, kept in the cargo target dir: the digest of its
+//! The record of the last packaging of one output, kept where the plan says (under the cargo
+//! target dir): the digest of its
 //! inputs and what it wrote, so that an unchanged artifact is not packaged again.
 
 use std::os::unix::fs::PermissionsExt;
@@ -10,7 +11,7 @@ use super::PackageError;
 use super::cancel::Cancel;
 use super::hash::sha256_file;
 use super::inputs::FILE_MODE;
-use crate::fingerprint::{hex, sha256};
+use crate::fingerprint::hex;
 
 /// Bumped when the stamp's meaning changes, so that old stamps are ignored.
 pub(crate) const VERSION: u32 = 2;
@@ -39,17 +40,6 @@ pub(crate) struct StampFile {
     pub size: u64,
     /// Its permission bits.
     pub mode: u32,
-}
-
-/// Where stamps live under a cargo target dir (`cargo clean` removes them with the builds).
-pub fn stamp_dir(target_dir: &Utf8Path) -> Utf8PathBuf {
-    target_dir.join("lambda-batch").join("stamps")
-}
-
-/// The stamp file of the output at `output`.
-pub(crate) fn path(target_dir: &Utf8Path, output: &Utf8Path) -> Utf8PathBuf {
-    let name = hex(&sha256(output.as_str().as_bytes())[..16]);
-    stamp_dir(target_dir).join(format!("{name}.json"))
 }
 
 impl Stamp {
@@ -134,6 +124,13 @@ impl Stamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fingerprint::sha256;
+    use crate::plan::state::{package_stamp, state_dir};
+
+    /// The stamp file of the output at `output`, under the cargo target dir `target_dir`.
+    fn path(target_dir: &Utf8Path, output: &Utf8Path) -> Utf8PathBuf {
+        package_stamp(&state_dir(target_dir), output)
+    }
 
     fn setup() -> (tempfile::TempDir, Utf8PathBuf, Stamp) {
         let d = tempfile::tempdir().unwrap();

@@ -13,6 +13,12 @@ use std::time::{Duration, SystemTime};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::fixture::{Tree, planned, resolved};
+use crate::plan::state::state_dir;
+
+/// Where packaging stamps live under a cargo target dir.
+fn stamp_dir(target_dir: &Utf8Path) -> Utf8PathBuf {
+    state_dir(target_dir).join("stamps")
+}
 use super::*;
 use crate::fingerprint::sha256;
 use crate::manifest::values::{Arch, ArtifactKind};

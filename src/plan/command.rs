@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use camino::Utf8PathBuf;
+
 use crate::manifest::values::{Compiler, Libc};
 use crate::resolve::ResolvedArtifact;
 
@@ -24,6 +26,16 @@ pub fn target_arg(a: &ResolvedArtifact) -> String {
         (Compiler::CargoZigbuild, Libc::Gnu, Some(v)) => format!("{}.{v}", a.target),
         _ => a.target.clone(),
     }
+}
+
+/// Where cargo writes the executable of `a`: `<target-dir>/<target>/<profile dir>/<bin>`.
+pub fn executable(a: &ResolvedArtifact) -> Utf8PathBuf {
+    let profile_dir = match a.profile.as_str() {
+        "dev" | "test" => "debug",
+        "release" | "bench" => "release",
+        other => other,
+    };
+    a.target_dir.join(&a.target).join(profile_dir).join(&a.bin)
 }
 
 /// The program name and the argv (without the program) of a group's cargo call.

@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod outputs;
+pub mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -59,6 +60,19 @@ pub struct Group {
     pub bins: Vec<String>,
     /// Indices into `Plan::artifacts` this invocation builds.
     pub artifacts: Vec<usize>,
+    /// Earlier groups of its lane whose packaging must have read their executables before
+    /// this one starts: they build a bin of the same name for the same target and profile,
+    /// and cargo replaces `<target>/<profile>/<bin>` when it builds it again.
+    pub waits_for: Vec<usize>,
+    /// lambda-batch's state for its target dir: `<target-dir>/lambda-batch` (group stamps,
+    /// unit counts, a zig cache).
+    #[schemars(with = "String")]
+    pub state_dir: Utf8PathBuf,
+    /// The `ZIG_GLOBAL_CACHE_DIR` it gets when zig builds of several lanes may run at once
+    /// (two or more lanes use cargo-zigbuild, and `--jobs` is above 1); `None` when it keeps
+    /// the user's zig cache (not cargo-zigbuild, one zig lane, or the manifest sets it).
+    #[schemars(with = "Option<String>")]
+    pub zig_cache_dir: Option<Utf8PathBuf>,
 }
 
 impl Group {
@@ -105,6 +119,41 @@ pub struct PlannedArtifact {
     /// Every file the artifact writes.
     #[schemars(with = "Vec<String>")]
     pub files: Vec<Utf8PathBuf>,
+    /// Where cargo writes the executable: `<target-dir>/<target>/<profile dir>/<bin>` (its
+    /// reported path wins when that exists on this machine; `cross` reports container paths).
+    #[schemars(with = "String")]
+    pub executable: Utf8PathBuf,
+    /// The record of its last packaging, under its group's state dir.
+    #[schemars(with = "String")]
+    pub stamp: Utf8PathBuf,
+}
+
+impl PlannedArtifact {
+    /// `resolved`, placed by the output rules (SPEC §2), built by group `group`.
+    pub fn new(id: usize, group: usize, resolved: ResolvedArtifact) -> PlannedArtifact {
+        let o = outputs::outputs(&resolved);
+        PlannedArtifact::placed(id, group, resolved, o)
+    }
+
+    fn placed(
+        id: usize,
+        group: usize,
+        resolved: ResolvedArtifact,
+        o: outputs::Outputs,
+    ) -> PlannedArtifact {
+        let executable = command::executable(&resolved);
+        let stamp = state::package_stamp(&state::state_dir(&resolved.target_dir), &o.output);
+        PlannedArtifact {
+            id,
+            group,
+            resolved,
+            output: o.output,
+            executable_entry: o.executable_entry,
+            files: o.files,
+            executable,
+            stamp,
+        }
+    }
 }
 
 /// Groups the resolved artifacts into cargo invocations and checks their outputs for collisions.
@@ -193,17 +242,15 @@ pub fn plan_with_env(
             packages,
             bins,
             artifacts: m.clone(),
+            waits_for: Vec::new(),
+            state_dir: state::state_dir(&first.target_dir),
+            zig_cache_dir: None,
         });
     }
+    waits(&mut groups);
+    zig_caches(&mut groups);
     for (i, (a, o)) in arts.iter().zip(outs).enumerate() {
-        artifacts.push(PlannedArtifact {
-            id: i,
-            group: group_of[i],
-            resolved: a.clone(),
-            output: o.output,
-            executable_entry: o.executable_entry,
-            files: o.files,
-        });
+        artifacts.push(PlannedArtifact::placed(i, group_of[i], a.clone(), o));
     }
     Ok(Plan {
         manifest: resolved.manifest.path.clone(),
@@ -211,6 +258,43 @@ pub fn plan_with_env(
         artifacts,
     })
 }
+
+/// Fills `waits_for`: a group waits for the earlier groups of its lane that write an
+/// executable to the same path.
+fn waits(groups: &mut [Group]) {
+    for k in 0..groups.len() {
+        let (earlier, rest) = groups.split_at_mut(k);
+        let g = &mut rest[0];
+        g.waits_for = earlier
+            .iter()
+            .filter(|e| {
+                e.lane == g.lane
+                    && e.target == g.target
+                    && e.profile == g.profile
+                    && e.bins.iter().any(|b| g.bins.contains(b))
+            })
+            .map(|e| e.id)
+            .collect();
+    }
+}
+
+/// Fills `zig_cache_dir`: when two or more lanes use cargo-zigbuild, each such group gets its
+/// lane's own zig cache, unless the manifest's env sets one.
+pub(crate) fn zig_caches(groups: &mut [Group]) {
+    let zig = |g: &Group| g.compiler == Compiler::CargoZigbuild;
+    let lanes: BTreeSet<usize> = groups.iter().filter(|g| zig(g)).map(|g| g.lane).collect();
+    if lanes.len() < 2 {
+        return;
+    }
+    for g in groups.iter_mut().filter(|g| zig(g)) {
+        if !g.env.contains_key(ZIG_CACHE_VAR) {
+            g.zig_cache_dir = Some(state::zig_cache(&g.state_dir));
+        }
+    }
+}
+
+/// The variable zig reads for its global cache directory.
+pub const ZIG_CACHE_VAR: &str = "ZIG_GLOBAL_CACHE_DIR";
 
 /// Everything that must agree for two artifacts to share a cargo call.
 fn group_key(a: &ResolvedArtifact, inherited: &dyn Fn(&str) -> Option<String>) -> String {

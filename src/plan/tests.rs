@@ -336,3 +336,120 @@ fn collisions_are_found_before_any_build() {
     assert_eq!(err.0.len(), 1);
     assert!(err.0[0].message.contains("would both write"));
 }
+
+#[test]
+fn a_group_waits_for_the_earlier_groups_of_its_lane_that_write_its_executables() {
+    let mut a = artifact("handler-a", "pkg-a", Arch::X86_64);
+    a.bin = "handler".into();
+    let mut b = artifact("handler-b", "pkg-b", Arch::X86_64);
+    b.bin = "handler".into();
+    let other = artifact("other", "pkg-c", Arch::X86_64);
+    let mut elsewhere = artifact("handler-c", "pkg-d", Arch::X86_64);
+    elsewhere.bin = "handler".into();
+    elsewhere.target_dir = "/elsewhere".into();
+    elsewhere.target_dir_set = true;
+    let plan = plan_with_env(
+        &resolved(vec![a, b, other, elsewhere]),
+        &CargoFlags::default(),
+        &no_env,
+    )
+    .unwrap();
+    let waits: Vec<(Vec<String>, Vec<usize>)> = plan
+        .groups
+        .iter()
+        .map(|g| (g.packages.clone(), g.waits_for.clone()))
+        .collect();
+    let of = |p: &str| {
+        waits
+            .iter()
+            .find(|(ps, _)| ps.contains(&p.to_string()))
+            .map(|(_, w)| w.clone())
+            .unwrap()
+    };
+    let first = plan
+        .groups
+        .iter()
+        .position(|g| g.packages.contains(&"pkg-a".to_string()));
+    assert_eq!(of("pkg-a"), Vec::<usize>::new());
+    assert_eq!(of("pkg-b"), vec![first.unwrap()], "same bin, same lane");
+    assert_eq!(of("pkg-d"), Vec::<usize>::new(), "another target dir");
+    for g in &plan.groups {
+        for &w in &g.waits_for {
+            let e = &plan.groups[w];
+            assert!(
+                w < g.id && e.lane == g.lane,
+                "only earlier groups of its lane"
+            );
+            assert!(
+                e.bins.iter().any(|b| g.bins.contains(b)),
+                "only for a shared bin"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_plan_names_each_executable_stamp_and_state_dir() {
+    let mut a = artifact("get", "api", Arch::Arm64);
+    a.profile = "release".into();
+    let b = artifact("put", "api", Arch::X86_64);
+    let plan = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env).unwrap();
+    assert_eq!(
+        plan.artifacts[0].executable,
+        "/repo/services/target/aarch64-unknown-linux-gnu/release/get"
+    );
+    assert_eq!(
+        plan.artifacts[1].executable,
+        "/repo/services/target/x86_64-unknown-linux-gnu/debug/put"
+    );
+    for g in &plan.groups {
+        assert_eq!(g.state_dir, "/repo/services/target/lambda-batch");
+        assert_eq!(g.zig_cache_dir, None, "no cargo-zigbuild lane");
+    }
+    assert!(
+        plan.artifacts[0]
+            .stamp
+            .starts_with("/repo/services/target/lambda-batch/stamps")
+    );
+    assert_ne!(plan.artifacts[0].stamp, plan.artifacts[1].stamp);
+}
+
+#[test]
+fn zig_lanes_get_their_own_cache_only_when_there_are_two() {
+    let zig = |name: &str, target_dir: &str| {
+        let mut a = artifact(name, name, Arch::X86_64);
+        a.compiler = Compiler::CargoZigbuild;
+        a.target_dir = target_dir.into();
+        a.target_dir_set = true;
+        a
+    };
+    let one = plan_with_env(
+        &resolved(vec![zig("a", "/t0"), zig("b", "/t0")]),
+        &CargoFlags::default(),
+        &no_env,
+    )
+    .unwrap();
+    assert!(one.groups.iter().all(|g| g.zig_cache_dir.is_none()));
+    let mut mine = zig("c", "/t2");
+    mine.env
+        .insert("ZIG_GLOBAL_CACHE_DIR".into(), "/mine".into());
+    let two = plan_with_env(
+        &resolved(vec![zig("a", "/t0"), zig("b", "/t1"), mine]),
+        &CargoFlags::default(),
+        &no_env,
+    )
+    .unwrap();
+    let caches: Vec<Option<String>> = two
+        .groups
+        .iter()
+        .map(|g| g.zig_cache_dir.as_ref().map(|d| d.to_string()))
+        .collect();
+    assert_eq!(
+        caches,
+        [
+            Some("/t0/lambda-batch/zig-cache".to_string()),
+            Some("/t1/lambda-batch/zig-cache".to_string()),
+            None
+        ]
+    );
+}
