@@ -14,7 +14,6 @@ use crate::fingerprint::hex;
 use crate::manifest::values::{Arch, ArtifactKind, Compiler, OutputFormat};
 use crate::package::ZipEntryReport;
 use crate::plan::Plan;
-use crate::report::summary::status;
 
 /// What happened in one run.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -80,6 +79,15 @@ pub struct ArtifactReport {
     pub seconds: f64,
     /// Why it failed.
     pub error: Option<String>,
+}
+
+/// The report status of an outcome.
+pub fn status(outcome: &ArtifactOutcome) -> Status {
+    match outcome {
+        ArtifactOutcome::Packaged { packaged, .. } if packaged.fresh => Status::Fresh,
+        ArtifactOutcome::Packaged { .. } => Status::Built,
+        ArtifactOutcome::Failed { .. } => Status::Failed,
+    }
 }
 
 /// The report of one run.

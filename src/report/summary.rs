@@ -7,7 +7,7 @@ use std::fmt::Write;
 use crate::execute::{ArtifactOutcome, Cause, GroupStatus, RunOutcome, StopReason};
 use crate::plan::{Group, Plan};
 use crate::report::display_path;
-use crate::report::run_report::Status;
+use crate::report::run_report::{Status, status};
 use crate::report::table;
 
 /// A cargo invocation for people: workspace, target, profile and compiler.
@@ -34,15 +34,6 @@ pub fn human_size(bytes: u64) -> String {
         unit += 1;
     }
     format!("{value:.1} {}", UNITS[unit])
-}
-
-/// The report status of an outcome.
-pub fn status(outcome: &ArtifactOutcome) -> Status {
-    match outcome {
-        ArtifactOutcome::Packaged { packaged, .. } if packaged.fresh => Status::Fresh,
-        ArtifactOutcome::Packaged { .. } => Status::Built,
-        ArtifactOutcome::Failed { .. } => Status::Failed,
-    }
 }
 
 /// The summary text.

@@ -6,6 +6,10 @@
 pub mod cache;
 pub mod includes;
 pub mod workspace;
+pub mod workspace_info;
+
+#[cfg(test)]
+mod cache_tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

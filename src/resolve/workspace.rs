@@ -6,41 +6,9 @@ use std::process::Command;
 use std::time::SystemTime;
 
 use camino::{Utf8Path, Utf8PathBuf};
-use serde::{Deserialize, Serialize};
 
 use super::cache::MetadataCache;
-
-/// What resolution needs to know about one package.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PackageInfo {
-    /// The package name.
-    pub name: String,
-    /// Its directory.
-    pub dir: Utf8PathBuf,
-    /// Its bin targets.
-    pub bins: Vec<String>,
-    /// Its feature names.
-    pub features: BTreeSet<String>,
-    /// Names of its normal (non-dev, non-build) dependencies.
-    pub dependencies: BTreeSet<String>,
-}
-
-/// A cargo workspace as `cargo metadata` and its root Cargo.toml describe it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct WorkspaceInfo {
-    /// The cargo workspace root.
-    pub root: Utf8PathBuf,
-    /// The root Cargo.toml.
-    pub manifest_path: Utf8PathBuf,
-    /// Cargo's own target directory for it.
-    pub target_directory: Utf8PathBuf,
-    /// Every workspace member.
-    pub packages: Vec<PackageInfo>,
-    /// Profile names defined in the root Cargo.toml (besides the built-in ones).
-    pub profiles: BTreeSet<String>,
-    /// Keys the root Cargo.toml sets in `[profile.release]`.
-    pub release_keys: BTreeSet<String>,
-}
+pub use super::workspace_info::{PackageInfo, WorkspaceInfo};
 
 /// Why a workspace could not be read.
 #[derive(Debug, Clone)]
