@@ -5,6 +5,7 @@ use std::process::Command;
 
 use camino::Utf8Path;
 
+use crate::execute::tools::install_hint;
 use crate::exit_code;
 use crate::manifest::values::Compiler;
 use crate::plan::{CargoFlags, Plan};
@@ -31,7 +32,7 @@ pub fn doctor(manifest: Option<&Utf8Path>, color: bool) -> i32 {
             "cargo".to_string(),
             "reading the workspaces, every build".to_string(),
             "MISSING".to_string(),
-            "install Rust with rustup: https://rustup.rs".to_string(),
+            install_hint("cargo").to_string(),
         ];
         print!(
             "{}",
@@ -87,7 +88,7 @@ pub fn needs(plan: &Plan) -> Vec<Need> {
         "cargo",
         "every build",
         which::which("cargo").ok().map(|p| p.display().to_string()),
-        "install Rust with rustup: https://rustup.rs",
+        install_hint("cargo"),
     )];
     // Targets rustup must have: cross brings its own toolchains in the container.
     let targets: BTreeSet<&str> = plan
@@ -119,13 +120,13 @@ pub fn needs(plan: &Plan) -> Vec<Need> {
             which::which("cargo-zigbuild")
                 .ok()
                 .map(|p| p.display().to_string()),
-            "pip install cargo-zigbuild (or cargo install --locked cargo-zigbuild)",
+            install_hint("cargo-zigbuild"),
         ));
         out.push(found(
             "zig",
             "compiler \"cargo-zigbuild\"",
             find_zig(),
-            "pip install ziglang (comes with pip install cargo-zigbuild)",
+            install_hint("zig"),
         ));
     }
     if compilers.contains(&Compiler::Cross) {
@@ -133,7 +134,7 @@ pub fn needs(plan: &Plan) -> Vec<Need> {
             "cross",
             "compiler \"cross\"",
             which::which("cross").ok().map(|p| p.display().to_string()),
-            "cargo install cross --git https://github.com/cross-rs/cross",
+            install_hint("cross"),
         ));
         let engine = which::which("docker")
             .or_else(|_| which::which("podman"))
@@ -143,7 +144,7 @@ pub fn needs(plan: &Plan) -> Vec<Need> {
             "docker or podman",
             "compiler \"cross\"",
             engine,
-            "install Docker (https://docs.docker.com/engine/install/) or Podman",
+            install_hint("docker"),
         ));
     }
     out

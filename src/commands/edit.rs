@@ -2,7 +2,6 @@
 //! manifest, asks [`crate::edit`] for the new text, and writes it only once it passes `check`.
 
 use camino::{Utf8Path, Utf8PathBuf};
-use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use crate::cli::{AddArtifact, AddCommand, LevelArgs, SetArgs, UnsetArgs};
 use crate::edit::add::{self, NewArtifact};
@@ -13,7 +12,8 @@ use crate::edit::{
 use crate::exit_code;
 use crate::manifest::values::ArtifactKind;
 use crate::pipeline;
-use crate::report::diagnostics::print_errors;
+use crate::plan::shell_quote;
+use crate::report::diagnostics::{print_errors, render_diagnostic};
 use crate::report::display_path;
 
 /// `add function|extension|workspace`.
@@ -260,34 +260,12 @@ fn options_first(command: &str, setting: &str, values: &[String]) -> Result<(), 
 
 /// Prints an edit error; returns exit code 2.
 fn fail(e: &EditError, color: bool) -> i32 {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let mut out = String::new();
-    let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
-    if handler.render_report(&mut out, e).is_err() {
-        out = format!("error: {e}");
-    }
-    eprintln!("{out}");
+    eprintln!("{}", render_diagnostic(e, color));
     exit_code::INVALID
 }
 
 /// The command line as typed, for the note on a refused edit.
 fn invocation() -> String {
-    let words: Vec<String> = std::env::args()
-        .skip(1)
-        .map(|a| {
-            let plain = !a.is_empty()
-                && a.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-            if plain {
-                a
-            } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
-            }
-        })
-        .collect();
+    let words: Vec<String> = std::env::args().skip(1).map(|a| shell_quote(&a)).collect();
     format!("lambda-batch {}", words.join(" "))
 }

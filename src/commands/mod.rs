@@ -15,10 +15,11 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 use crate::diagnostic::ManifestErrors;
+use crate::execute::tools::install_hint;
 use crate::exit_code;
 use crate::pipeline::{self, Checked};
 use crate::plan::CargoFlags;
-use crate::report::diagnostics::print_errors;
+use crate::report::diagnostics::{print_error, print_errors};
 
 /// Parses the command line and runs the command; returns the exit code.
 pub fn main() -> i32 {
@@ -84,15 +85,11 @@ pub fn require_cargo(color: bool) -> Result<(), i32> {
     if cargo_program().is_some() {
         return Ok(());
     }
-    let word = if color {
-        "\u{1b}[1;31merror\u{1b}[0m"
-    } else {
-        "error"
-    };
-    eprintln!(
-        "{word}: `cargo` is not installed (or not on PATH); it is needed to read the cargo workspaces"
+    print_error(
+        "`cargo` is not installed (or not on PATH); it is needed to read the cargo workspaces",
+        install_hint("cargo"),
+        color,
     );
-    eprintln!("  help: install Rust with rustup: https://rustup.rs");
     Err(exit_code::MISSING_TOOL)
 }
 

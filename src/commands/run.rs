@@ -7,7 +7,7 @@ use crate::execute::{self, Interrupt, tools};
 use crate::exit_code;
 use crate::manifest::values::{ARCH_WORDS, Arch, TargetSpec};
 use crate::pipeline::{self, Overrides};
-use crate::report::diagnostics::print_errors;
+use crate::report::diagnostics::{print_error, print_errors};
 use crate::report::progress::{Progress, Style};
 use crate::report::{run_report, summary};
 
@@ -78,8 +78,7 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
 
     let located = tools::locate(&plan);
     for m in &located.missing {
-        eprintln!("{}: {m}", error_word(color));
-        eprintln!("  help: {}", m.install);
+        print_error(&m.to_string(), &m.install, color);
     }
     let missing: std::collections::BTreeMap<String, String> = located
         .missing
@@ -97,9 +96,10 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
         if let Some(report) = &args.report {
             let outcome = execute::not_started(&plan, &missing);
             if let Err(e) = run_report::write(report, &run_report::build(&plan, &outcome)) {
-                eprintln!(
-                    "{}: cannot write the report `{report}`: {e}",
-                    error_word(color)
+                print_error(
+                    &format!("cannot write the report `{report}`: {e}"),
+                    "",
+                    color,
                 );
             }
         }
@@ -130,13 +130,13 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
     let outcome = execute::execute(&plan, &options, &progress);
     progress.finish();
     let outcome = outcome.map_err(|e| {
-        eprintln!("{}: {e}", error_word(color));
+        print_error(&e.to_string(), "", color);
         exit_code::FAILED
     })?;
 
     print!("{}", summary::render(&plan, &outcome));
     let mut code = if let Some(signal) = outcome.signal() {
-        128 + signal
+        exit_code::signalled(signal)
     } else if outcome.missing_tool {
         // --keep-going built what it could; a missing tool is still exit 3.
         exit_code::MISSING_TOOL
@@ -148,9 +148,10 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
     if let Some(report) = &args.report
         && let Err(e) = run_report::write(report, &run_report::build(&plan, &outcome))
     {
-        eprintln!(
-            "{}: cannot write the report `{report}`: {e}",
-            error_word(color)
+        print_error(
+            &format!("cannot write the report `{report}`: {e}"),
+            "",
+            color,
         );
         if code == exit_code::OK {
             code = exit_code::FAILED;
@@ -236,17 +237,6 @@ fn artifact_names(
 
 /// Prints a usage error and returns its exit code.
 fn usage(message: &str, help: &str, color: bool) -> i32 {
-    eprintln!("{}: {message}", error_word(color));
-    if !help.is_empty() {
-        eprintln!("  help: {help}");
-    }
+    print_error(message, help, color);
     exit_code::INVALID
-}
-
-fn error_word(color: bool) -> &'static str {
-    if color {
-        "\u{1b}[1;31merror\u{1b}[0m"
-    } else {
-        "error"
-    }
 }

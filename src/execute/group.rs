@@ -274,7 +274,7 @@ fn on_message<'r>(
                 };
                 if state.dispatched.get(k).copied().unwrap_or(true)
                     || planned.resolved.bin != artifact.target.name
-                    || !same_package(planned, &artifact)
+                    || !same_package(group, planned, &artifact)
                 {
                     continue;
                 }
@@ -490,26 +490,18 @@ fn describe(e: &PackageError) -> String {
     }
 }
 
-/// Whether cargo's artifact comes from the planned artifact's package. The manifest path says
-/// it directly; `cross` reports paths inside its container, so the package id's name decides
-/// when the paths differ.
-fn same_package(planned: &PlannedArtifact, artifact: &cargo_metadata::Artifact) -> bool {
-    if artifact.manifest_path.parent() == Some(planned.resolved.package_dir.as_path()) {
-        return true;
-    }
-    package_name(&artifact.package_id.repr).is_none_or(|name| name == planned.resolved.package)
-}
-
-/// The package name in a package id: `path+file:///x/catalog#catalog-api@0.1.0`,
-/// `path+file:///x/orders#0.1.0` (name = directory), or the old `name 0.1.0 (source)`.
-pub fn package_name(id: &str) -> Option<&str> {
-    if let Some((url, fragment)) = id.rsplit_once('#') {
-        return match fragment.split_once('@') {
-            Some((name, _)) => Some(name),
-            None => url.rsplit('/').next().filter(|s| !s.is_empty()),
-        };
-    }
-    id.split_once(' ').map(|(name, _)| name)
+/// Whether cargo's artifact comes from the planned artifact's package (its bin name matched
+/// already): cargo's id or manifest directory says so. `cross` reports both from inside its
+/// container; there the plan's rule decides, that no two packages of one call have a
+/// requested bin's name.
+fn same_package(
+    group: &Group,
+    planned: &PlannedArtifact,
+    artifact: &cargo_metadata::Artifact,
+) -> bool {
+    artifact.package_id == planned.resolved.package_id
+        || artifact.manifest_path.parent() == Some(planned.resolved.package_dir.as_path())
+        || group.compiler == Compiler::Cross
 }
 
 /// Where the executable is: as cargo reported it, or, when that path is not on this machine
@@ -548,47 +540,12 @@ fn first_error(stderr: &[String], bin: Option<&str>) -> Option<String> {
 
 /// `line` without ANSI escape sequences (cargo colors its stderr when asked to).
 pub fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ parameters final-byte (0x40..=0x7e).
-            if chars.clone().next() == Some('[') {
-                chars.next();
-                for c in chars.by_ref() {
-                    if ('\u{40}'..='\u{7e}').contains(&c) {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
+    anstream::adapter::strip_str(line).to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn package_names_in_every_id_format() {
-        assert_eq!(
-            package_name("path+file:///x/catalog#catalog-api@0.1.0"),
-            Some("catalog-api")
-        );
-        assert_eq!(package_name("path+file:///x/orders#0.1.0"), Some("orders"));
-        assert_eq!(
-            package_name("registry+https://github.com/rust-lang/crates.io-index#serde@1.0.1"),
-            Some("serde")
-        );
-        assert_eq!(
-            package_name("orders 0.1.0 (path+file:///x/orders)"),
-            Some("orders")
-        );
-        assert_eq!(package_name(""), None);
-    }
 
     #[test]
     fn the_error_line_for_a_bin_is_its_could_not_compile_line() {

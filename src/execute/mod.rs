@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use camino::Utf8PathBuf;
 
 pub use events::{Cause, Event, EventSink, GroupStatus, StopReason};
-pub use group::{package_name, strip_ansi};
+pub use group::strip_ansi;
 pub use outcome::{ArtifactOutcome, GroupOutcome, RunOutcome};
 pub use signals::Interrupt;
 

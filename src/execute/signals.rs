@@ -23,7 +23,7 @@ impl Interrupt {
             // Registered first, so it sees the flag still unset on the first signal.
             signal_hook::flag::register_conditional_shutdown(
                 signal,
-                128 + signal,
+                crate::exit_code::signalled(signal),
                 Arc::clone(&interrupt.flag),
             )?;
             signal_hook::flag::register(signal, Arc::clone(&interrupt.flag))?;

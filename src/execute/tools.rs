@@ -94,16 +94,19 @@ pub fn pyenv_bin_dir(program: &std::path::Path) -> Option<&std::path::Path> {
     (bin.file_name()? == "bin" && versions.file_name()? == "versions").then_some(bin)
 }
 
-/// How to install a build program (the same advice `lambda-batch doctor` gives).
-pub fn install_hint(program: &str) -> &'static str {
-    match program {
+/// How to install a tool a build needs: what `run` says of a missing build program, and what
+/// `lambda-batch doctor` lists.
+pub fn install_hint(tool: &str) -> &'static str {
+    match tool {
         "cargo" => "install Rust with rustup: https://rustup.rs",
         "cargo-zigbuild" => {
             "pip install cargo-zigbuild (or cargo install --locked cargo-zigbuild, plus zig)"
         }
+        "zig" => "pip install ziglang (comes with pip install cargo-zigbuild)",
         "cross" => {
             "cargo install cross --git https://github.com/cross-rs/cross (it also needs Docker or Podman)"
         }
+        "docker" | "podman" => "install Docker (https://docs.docker.com/engine/install/) or Podman",
         _ => "install it and make sure it is on PATH",
     }
 }

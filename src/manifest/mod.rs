@@ -12,6 +12,11 @@ pub use model::{ArtifactDecl, IncludeDecl, Layer, Manifest, Spanned, WorkspaceDe
 
 use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors};
 
+/// A KDL 1.0 string literal holding `s`, as the kdl crate writes it.
+pub fn kdl_string(s: &str) -> String {
+    kdl_v1::KdlValue::String(s.to_string()).to_string()
+}
+
 /// The manifest's file name, searched upward from the current directory.
 pub const FILE_NAME: &str = "lambda.kdl";
 

@@ -18,6 +18,9 @@ pub(crate) fn resolved(base: &Utf8Path, format: OutputFormat) -> ResolvedArtifac
         workspace_root: base.join("ws"),
         cargo_manifest: base.join("ws/Cargo.toml"),
         package: "catalog".into(),
+        package_id: cargo_metadata::PackageId {
+            repr: "path+file:///ws#catalog@0.1.0".into(),
+        },
         package_dir: base.join("ws"),
         bin: "get-product".into(),
         discovered: false,

@@ -89,15 +89,17 @@ impl Group {
     }
 }
 
-/// Quotes a word for a POSIX shell when it needs it.
+/// Quotes a word for a POSIX shell when it needs it. Words of letters, digits and `-_./=:,+@%`
+/// stay as they are (cargo's `--config k=v` and `--features a,b` read best that way); any other
+/// word is quoted by `shlex` (a word with a NUL byte, which no shell can take, is shown escaped).
 pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        return s.to_string();
+    }
+    match shlex::try_quote(s) {
+        Ok(quoted) => quoted.into_owned(),
+        Err(_) => format!("{s:?}"),
     }
 }
 

@@ -22,6 +22,9 @@ fn artifact(name: &str, package: &str, arch: Arch) -> ResolvedArtifact {
         workspace_root: "/repo/services".into(),
         cargo_manifest: "/repo/services/Cargo.toml".into(),
         package: package.into(),
+        package_id: cargo_metadata::PackageId {
+            repr: format!("path+file:///repo/services/{package}#0.1.0"),
+        },
         package_dir: Utf8PathBuf::from("/repo/services").join(package),
         bin: name.into(),
         discovered: false,

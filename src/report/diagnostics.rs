@@ -1,12 +1,18 @@
-//! Rendering manifest diagnostics for people (miette) and for tools (JSON).
+//! Every error lambda-batch prints: diagnostics rendered for people (miette, set up here
+//! once) and for tools (JSON), and one-line `error:` messages with their help line.
 
-use miette::{GraphicalReportHandler, GraphicalTheme};
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 use serde::Serialize;
 
 use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors};
 
-/// Renders one diagnostic with miette's graphical handler.
+/// Renders one manifest diagnostic with miette's graphical handler.
 pub fn render(e: &ManifestError, color: bool) -> String {
+    render_diagnostic(e, color)
+}
+
+/// Renders any diagnostic with miette's graphical handler.
+pub fn render_diagnostic(d: &dyn Diagnostic, color: bool) -> String {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -14,10 +20,27 @@ pub fn render(e: &ManifestError, color: bool) -> String {
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1);
     let mut out = String::new();
-    if handler.render_report(&mut out, e).is_err() {
-        out = format!("error: {}", e.message);
+    if handler.render_report(&mut out, d).is_err() {
+        out = format!("error: {d}");
     }
     out
+}
+
+/// The word `error`, bold red when `color`.
+fn error_word(color: bool) -> &'static str {
+    if color {
+        "\u{1b}[1;31merror\u{1b}[0m"
+    } else {
+        "error"
+    }
+}
+
+/// Prints `error: MESSAGE` to stderr, then `  help: HELP` unless `help` is empty.
+pub fn print_error(message: &str, help: &str, color: bool) {
+    eprintln!("{}: {message}", error_word(color));
+    if !help.is_empty() {
+        eprintln!("  help: {help}");
+    }
 }
 
 /// Prints every diagnostic to stderr, then a closing line.

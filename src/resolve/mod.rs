@@ -50,6 +50,9 @@ pub struct ResolvedArtifact {
     pub cargo_manifest: Utf8PathBuf,
     /// The package that has the bin.
     pub package: String,
+    /// Cargo's id of that package.
+    #[schemars(with = "String")]
+    pub package_id: cargo_metadata::PackageId,
     /// The package's directory.
     #[schemars(with = "String")]
     pub package_dir: Utf8PathBuf,
@@ -616,6 +619,7 @@ fn settle(
             workspace_root: c.info.root.clone(),
             cargo_manifest: c.info.manifest_path.clone(),
             package: c.package.name.clone(),
+            package_id: c.package.id.clone(),
             package_dir: c.package.dir.clone(),
             bin: c.bin.clone(),
             discovered: c.decl.is_none(),

@@ -2,7 +2,6 @@
 //! answered from [`super::cache`] while the workspace's files are unchanged.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 use std::time::SystemTime;
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -83,46 +82,44 @@ pub fn load_with(
 
 /// Runs `cargo metadata --no-deps` for `manifest` (in `dir`).
 fn metadata(dir: &Utf8Path, manifest: &Utf8Path) -> Result<WorkspaceInfo, WorkspaceError> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(&cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--manifest-path",
-        ])
-        .arg(manifest.as_str())
+    let metadata = cargo_metadata::MetadataCommand::new()
+        .manifest_path(manifest)
         .current_dir(dir)
-        .output()
-        .map_err(|e| WorkspaceError {
-            message: format!("could not run `{cargo} metadata`: {e}"),
-            help: "install Rust with rustup (https://rustup.rs) so that `cargo` is on PATH".into(),
-        })?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let first = stderr
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .take(6)
-            .collect::<Vec<_>>()
-            .join("\n  ");
-        return Err(WorkspaceError {
-            message: format!("`cargo metadata` failed for `{dir}`"),
-            help: format!("cargo says:\n  {first}"),
-        });
-    }
-    let metadata: cargo_metadata::Metadata =
-        serde_json::from_slice(&output.stdout).map_err(|e| WorkspaceError {
-            message: format!("could not read `cargo metadata` output for `{dir}`: {e}"),
-            help: "is this cargo too old? lambda-batch needs cargo 1.70 or newer".into(),
+        .no_deps()
+        .exec()
+        .map_err(|e| match e {
+            cargo_metadata::Error::Io(e) => {
+                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+                WorkspaceError {
+                    message: format!("could not run `{cargo} metadata`: {e}"),
+                    help: "install Rust with rustup (https://rustup.rs) so that `cargo` is on PATH"
+                        .into(),
+                }
+            }
+            cargo_metadata::Error::CargoMetadata { stderr } => {
+                let first = stderr
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .take(6)
+                    .collect::<Vec<_>>()
+                    .join("\n  ");
+                WorkspaceError {
+                    message: format!("`cargo metadata` failed for `{dir}`"),
+                    help: format!("cargo says:\n  {first}"),
+                }
+            }
+            e => WorkspaceError {
+                message: format!("could not read `cargo metadata` output for `{dir}`: {e}"),
+                help: "is this cargo too old? lambda-batch needs cargo 1.70 or newer".into(),
+            },
         })?;
     let packages = metadata
         .workspace_packages()
         .into_iter()
         .map(|p| PackageInfo {
             name: p.name.to_string(),
+            id: p.id.clone(),
             dir: p
                 .manifest_path
                 .parent()
@@ -185,16 +182,9 @@ pub fn config_profiles(dir: &Utf8Path) -> BTreeSet<String> {
         files.push(x.join(".cargo/config"));
         d = x.parent();
     }
-    if let Some(home) = std::env::var_os("CARGO_HOME").or_else(|| {
-        std::env::var_os("HOME").map(|h| {
-            let mut p = std::path::PathBuf::from(h);
-            p.push(".cargo");
-            p.into_os_string()
-        })
-    }) {
-        let home = std::path::PathBuf::from(home);
-        files.push(Utf8PathBuf::from_path_buf(home.join("config.toml")).unwrap_or_default());
-        files.push(Utf8PathBuf::from_path_buf(home.join("config")).unwrap_or_default());
+    if let Some(home) = crate::fingerprint::cargo_home() {
+        files.push(home.join("config.toml"));
+        files.push(home.join("config"));
     }
     let mut out = BTreeSet::new();
     for f in files {

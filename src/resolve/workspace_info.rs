@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct PackageInfo {
     /// The package name.
     pub name: String,
+    /// Cargo's id of the package (what its build messages name it by).
+    pub id: cargo_metadata::PackageId,
     /// Its directory.
     pub dir: Utf8PathBuf,
     /// Its bin targets.

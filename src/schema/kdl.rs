@@ -7,23 +7,9 @@ use std::fmt::Write;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::manifest::kdl_string as q;
 use crate::manifest::spec::{self, Inheritance, NODES, SETTINGS, ValueShape};
 use crate::manifest::values::{ARCH_WORDS, Compiler, OutputFormat, Runtime, TRIPLES};
-
-/// Quotes a KDL 1.0 string.
-fn q(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
 
 /// The regular expression an `arch` value must match.
 pub fn arch_pattern() -> String {

@@ -7,6 +7,7 @@ use camino::{Utf8Component, Utf8Path, Utf8PathBuf};
 
 use super::scan::Found;
 use crate::edit::format::INDENT;
+use crate::manifest::kdl_string as quote;
 
 const HEADER: &str = "\
 // The AWS Lambda functions and extensions of this repository, for lambda-batch.
@@ -77,11 +78,6 @@ fn unique_name(used: &mut BTreeSet<String>, bin: &str, package: &str) -> String 
         .unwrap_or_else(|| bin.to_string());
     used.insert(name.clone());
     name
-}
-
-/// A KDL string literal.
-fn quote(s: &str) -> String {
-    kdl_v1::KdlValue::String(s.to_string()).to_string()
 }
 
 /// `to` relative to `from` (both absolute): `a/b`, `.`, or `../c`.
