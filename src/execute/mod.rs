@@ -356,3 +356,6 @@ fn package_options(plan: &Plan, options: &Options) -> PackageOptions {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests;

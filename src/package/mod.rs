@@ -15,7 +15,7 @@ mod stamp;
 mod zip;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 #[cfg(test)]
 mod tests;
 

@@ -1,0 +1,304 @@
+//! The executor on a fake build program (`testdata/fake-cargo.sh`, cargo-dist's fake build
+//! backend idea): lanes, waiting in turn, keep-going, fail-fast and stopping, with real child
+//! processes, real message streams and real packaging, without compiling anything.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use camino::Utf8PathBuf;
+
+use super::events::Recorded;
+use super::*;
+use crate::manifest::Manifest;
+use crate::manifest::values::OutputFormat;
+use crate::package::fixture::{Tree, resolved};
+use crate::plan::{CargoFlags, plan_with_env};
+use crate::resolve::{Resolved, ResolvedArtifact};
+
+/// A temporary tree with an executable to hand out and the fake program.
+struct Fake {
+    tree: Tree,
+    program: Utf8PathBuf,
+}
+
+impl Fake {
+    fn new() -> Fake {
+        let tree = Tree::new();
+        let program = tree.base.join("fake-cargo");
+        std::fs::write(&program, include_str!("testdata/fake-cargo.sh")).unwrap();
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Fake { tree, program }
+    }
+
+    /// The function `name` (bin `name`), built in `lane` (a target dir of its own) by a fake
+    /// cargo told to `mode` (`ok`, `fail`, `hang`) after `delay` seconds.
+    fn artifact(&self, name: &str, lane: usize, mode: &str, delay: &str) -> ResolvedArtifact {
+        let base = &self.tree.base;
+        let mut a = resolved(base, OutputFormat::Zip);
+        a.name = name.into();
+        a.bin = name.into();
+        a.package_bins = vec![name.into()];
+        a.target_dir = base.join(format!("target{lane}"));
+        let env = [
+            ("FAKE_MODE", mode.to_string()),
+            ("FAKE_DELAY", delay.to_string()),
+            ("FAKE_EXE", self.tree.exe.to_string()),
+            ("FAKE_OUT", self.out(lane).to_string()),
+            ("FAKE_ID", a.package_id.repr.clone()),
+            (
+                "FAKE_MANIFEST",
+                a.package_dir.join("Cargo.toml").to_string(),
+            ),
+        ];
+        a.env = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        a
+    }
+
+    /// Where the fake writes the executables of `lane`.
+    fn out(&self, lane: usize) -> Utf8PathBuf {
+        self.tree.base.join(format!("out{lane}"))
+    }
+
+    fn plan(&self, artifacts: Vec<ResolvedArtifact>) -> Plan {
+        let manifest = Manifest {
+            path: self.tree.base.join("lambda.kdl"),
+            dir: self.tree.base.clone(),
+            source: miette::NamedSource::new("lambda.kdl", Arc::from("")),
+            defaults: Default::default(),
+            workspaces: Vec::new(),
+        };
+        let resolved = Resolved {
+            manifest,
+            artifacts,
+        };
+        plan_with_env(&resolved, &CargoFlags::default(), &|_| None).unwrap()
+    }
+
+    fn options(&self, keep_going: bool) -> Options {
+        Options {
+            jobs: 2,
+            keep_going,
+            programs: [("cargo".to_string(), self.program.clone().into())].into(),
+            missing: BTreeMap::new(),
+            color: false,
+            source_date_epoch: None,
+            interrupt: Interrupt::default(),
+        }
+    }
+}
+
+/// Runs `plan`, returning the outcome and every event.
+fn run(plan: &Plan, options: &Options) -> (RunOutcome, Vec<Event>) {
+    let sink = Recorded::default();
+    let outcome = execute(plan, options, &sink).unwrap();
+    let events = sink.0.into_inner().unwrap();
+    (outcome, events)
+}
+
+/// The index in `plan.artifacts` of the artifact `name`.
+fn index(plan: &Plan, name: &str) -> usize {
+    plan.artifacts
+        .iter()
+        .position(|a| a.resolved.name == name)
+        .unwrap()
+}
+
+fn cause_of(outcome: &RunOutcome, artifact: usize) -> Option<Cause> {
+    match &outcome.artifacts[artifact] {
+        ArtifactOutcome::Failed { cause, .. } => Some(*cause),
+        ArtifactOutcome::Packaged { .. } => None,
+    }
+}
+
+#[test]
+fn two_lanes_build_and_package_every_artifact() {
+    let fake = Fake::new();
+    let plan = fake.plan(vec![
+        fake.artifact("a", 0, "ok", "0"),
+        fake.artifact("b", 0, "ok", "0"),
+        fake.artifact("c", 1, "ok", "0"),
+    ]);
+    assert_eq!(plan.groups.len(), 2, "one group per lane");
+    let (outcome, events) = run(&plan, &fake.options(false));
+    assert!(outcome.success(), "{outcome:#?}");
+    assert_eq!(outcome.stopped, None);
+    for (a, o) in plan.artifacts.iter().zip(&outcome.artifacts) {
+        let ArtifactOutcome::Packaged { packaged, .. } = o else {
+            panic!("{} not packaged: {o:?}", a.resolved.name);
+        };
+        assert_eq!(packaged.output, a.output);
+        assert!(a.output.is_file(), "{} written", a.output);
+        assert_eq!(packaged.entries[0].name, "bootstrap");
+    }
+    let started = events
+        .iter()
+        .filter(|e| matches!(e, Event::GroupStarted { .. }))
+        .count();
+    let packaged = events
+        .iter()
+        .filter(|e| matches!(e, Event::ArtifactPackaged { .. }))
+        .count();
+    assert_eq!((started, packaged), (2, 3));
+    assert!(matches!(
+        events.first(),
+        Some(Event::RunStarted {
+            groups: 2,
+            artifacts: 3,
+            jobs: 2
+        })
+    ));
+}
+
+#[test]
+fn the_groups_of_a_lane_run_in_turn() {
+    let fake = Fake::new();
+    // Two groups in one lane (their env differs), the first slower than the second.
+    let plan = fake.plan(vec![
+        fake.artifact("a", 0, "ok", "0.3"),
+        fake.artifact("b", 0, "ok", "0"),
+    ]);
+    assert_eq!(plan.groups.len(), 2);
+    assert_eq!(plan.groups[0].lane, plan.groups[1].lane);
+    let (outcome, events) = run(&plan, &fake.options(false));
+    assert!(outcome.success(), "{outcome:#?}");
+    let at = |wanted: &dyn Fn(&Event) -> bool| events.iter().position(wanted).unwrap();
+    let first_done = at(&|e| matches!(e, Event::GroupFinished { group: 0, .. }));
+    let second_started = at(&|e| matches!(e, Event::GroupStarted { group: 1, .. }));
+    assert!(
+        first_done < second_started,
+        "the second group starts after the first ended"
+    );
+}
+
+#[test]
+fn fail_fast_stops_the_other_lane_and_blames_the_failing_bin() {
+    let fake = Fake::new();
+    // The failure comes once the other lane's child is running.
+    let started = fake.tree.base.join("slow-started");
+    let mut broken = fake.artifact("broken", 0, "fail", "0");
+    broken
+        .env
+        .insert("FAKE_WAIT_FOR".into(), started.to_string());
+    let mut slow = fake.artifact("slow", 1, "hang", "0");
+    slow.env.insert("FAKE_STARTED".into(), started.to_string());
+    let plan = fake.plan(vec![broken, slow]);
+    let (outcome, events) = run(&plan, &fake.options(false));
+    assert_eq!(outcome.stopped, Some(StopReason::Failure));
+    assert!(!outcome.success());
+    let broken = index(&plan, "broken");
+    let ArtifactOutcome::Failed { error, cause, .. } = &outcome.artifacts[broken] else {
+        panic!("broken was packaged");
+    };
+    assert_eq!(*cause, Cause::Build);
+    assert_eq!(
+        error,
+        "error: could not compile `fake` (bin \"broken\") due to 1 previous error"
+    );
+    let slow = index(&plan, "slow");
+    assert_eq!(cause_of(&outcome, slow), Some(Cause::Stopped));
+    assert_eq!(
+        outcome.groups[plan.artifacts[slow].group].status,
+        GroupStatus::Killed,
+        "the running child of the other lane is stopped"
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::Stopping {
+            reason: StopReason::Failure
+        }
+    )));
+    assert!(!fake.out(1).exists(), "the stopped build wrote nothing");
+}
+
+#[test]
+fn keep_going_builds_the_other_lane_after_a_failure() {
+    let fake = Fake::new();
+    let plan = fake.plan(vec![
+        fake.artifact("broken", 0, "fail", "0"),
+        fake.artifact("fine", 1, "ok", "0.3"),
+    ]);
+    let (outcome, _) = run(&plan, &fake.options(true));
+    assert_eq!(
+        outcome.stopped, None,
+        "a failure under --keep-going is no stop"
+    );
+    assert!(!outcome.success());
+    assert_eq!(
+        cause_of(&outcome, index(&plan, "broken")),
+        Some(Cause::Build)
+    );
+    assert_eq!(cause_of(&outcome, index(&plan, "fine")), None, "packaged");
+    let broken_group = plan.artifacts[index(&plan, "broken")].group;
+    assert!(matches!(
+        &outcome.groups[broken_group].status,
+        GroupStatus::Failed(why) if why.starts_with("cargo failed (exit status: 101)")
+    ));
+}
+
+#[test]
+fn a_signal_stops_every_running_child() {
+    let fake = Fake::new();
+    let plan = fake.plan(vec![
+        fake.artifact("one", 0, "hang", "0"),
+        fake.artifact("two", 1, "hang", "0"),
+    ]);
+    let options = fake.options(true);
+    let interrupt = options.interrupt.clone();
+    let raiser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        interrupt.raise(libc::SIGINT);
+    });
+    let (outcome, _) = run(&plan, &options);
+    raiser.join().unwrap();
+    assert_eq!(outcome.stopped, Some(StopReason::Signal(libc::SIGINT)));
+    assert_eq!(outcome.signal(), Some(libc::SIGINT));
+    for (g, o) in plan.groups.iter().zip(&outcome.groups) {
+        assert!(
+            matches!(o.status, GroupStatus::Killed | GroupStatus::Skipped),
+            "group {} still ran: {:?}",
+            g.id,
+            o.status
+        );
+    }
+    for o in &outcome.artifacts {
+        assert!(
+            matches!(o, ArtifactOutcome::Failed { cause: Cause::Stopped, error, .. } if error == "not built: interrupted (Ctrl-C)"),
+            "{o:?}"
+        );
+    }
+    assert!(
+        outcome.elapsed < Duration::from_secs(30),
+        "the children were stopped, not waited for"
+    );
+}
+
+#[test]
+fn a_missing_program_fails_its_groups_without_starting_them() {
+    let fake = Fake::new();
+    let plan = fake.plan(vec![
+        fake.artifact("a", 0, "ok", "0"),
+        fake.artifact("b", 1, "ok", "0"),
+    ]);
+    let mut options = fake.options(true);
+    options.missing = [(
+        "cargo".to_string(),
+        "not built: `cargo` is missing".to_string(),
+    )]
+    .into();
+    let (outcome, events) = run(&plan, &options);
+    assert!(outcome.missing_tool);
+    for o in &outcome.artifacts {
+        assert!(
+            matches!(o, ArtifactOutcome::Failed { cause: Cause::Build, error, .. } if error == "not built: `cargo` is missing"),
+            "{o:?}"
+        );
+    }
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::GroupStarted { .. }))
+    );
+    assert!(!fake.out(0).exists() && !fake.out(1).exists());
+}
