@@ -4,6 +4,7 @@
 #[path = "support/run_fixture.rs"]
 mod run_fixture;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use run_fixture::{Fixture, bin_source, describe};
@@ -169,6 +170,22 @@ fn a_missing_program_fails_only_its_artifacts_under_keep_going_and_the_report_sa
 
 #[test]
 fn a_rust_target_without_its_standard_library_exits_3_with_the_rustup_command() {
+    // A rustc that reports every target's standard library as missing (it passes everything
+    // else to the real one), so that the check is exercised on every machine.
+    let fx = Fixture::new("cli-target");
+    let rustc = fx.write(
+        "rustc-without-std",
+        "#!/bin/sh\ncase \"$*\" in\n    *\"--print target-libdir\"*) echo \"$PWD/no-such-libdir\"; exit 0 ;;\nesac\nexec rustc \"$@\"\n",
+    );
+    std::fs::set_permissions(&rustc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    fx.workspace("svc", "cl-svc3", &[("cl-nostd", &bin_source("cl-nostd"))]);
+    fx.manifest(
+        "workspace \"svc\" {\n    compiler \"cargo\"\n    arch \"x86_64\"\n    function \"cl-nostd\"\n}",
+    );
+    let output = fx.command(&["run"]).env("RUSTC", &rustc).output().unwrap();
+    expect_missing_std(&output, "x86_64-unknown-linux-gnu");
+
+    // With the real rustc, for a target whose standard library this machine lacks.
     let target = "aarch64-unknown-linux-musl";
     let libdir = std::process::Command::new("rustc")
         .args(["--print", "target-libdir", "--target", target])
@@ -176,25 +193,30 @@ fn a_rust_target_without_its_standard_library_exits_3_with_the_rustup_command() 
         .unwrap();
     let libdir = String::from_utf8_lossy(&libdir.stdout).trim().to_string();
     if Path::new(&libdir).is_dir() {
-        eprintln!("{target} is installed here: nothing to test");
+        eprintln!("{target} is installed here: only the stand-in rustc was tested");
         return;
     }
-    let fx = Fixture::new("cli-target");
+    let fx = Fixture::new("cli-target-real");
     fx.workspace("svc", "cl-svc3", &[("cl-musl", &bin_source("cl-musl"))]);
     fx.manifest(&format!(
         "workspace \"svc\" {{\n    compiler \"cargo\"\n    arch \"{target}\"\n    function \"cl-musl\"\n}}"
     ));
-    let output = fx.run(&["run"]);
-    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    expect_missing_std(&fx.run(&["run"]), target);
+}
+
+/// A run that stopped before cargo, exit 3, naming `rustup target add TARGET`.
+#[track_caller]
+fn expect_missing_std(output: &std::process::Output, target: &str) {
+    assert_eq!(output.status.code(), Some(3), "{}", describe(output));
     assert!(
-        stderr(&output).contains(&format!("rustup target add {target}")),
+        stderr(output).contains(&format!("rustup target add {target}")),
         "{}",
-        describe(&output)
+        describe(output)
     );
     assert!(
-        !stderr(&output).contains("can't find crate"),
+        !stderr(output).contains("can't find crate"),
         "cargo should not have run: {}",
-        describe(&output)
+        describe(output)
     );
 }
 
