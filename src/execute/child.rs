@@ -9,9 +9,26 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cargo_metadata::Message;
+
+/// How often a running child's streams and the stop flags are looked at.
+pub const POLL: Duration = Duration::from_millis(50);
+/// How long a stopped child gets to exit after SIGINT before its group gets SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(3);
+/// How long to keep reading after the child exited while something it started still holds
+/// its output open (a daemon such as a compiler cache server).
+const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
+/// How a driven child ended.
+#[derive(Debug)]
+pub struct Ended {
+    /// Its exit status.
+    pub status: io::Result<ExitStatus>,
+    /// It was signalled to stop.
+    pub killed: bool,
+}
 
 /// Something the child wrote, or the end of one of its streams.
 #[derive(Debug)]
@@ -94,6 +111,70 @@ impl CargoChild {
                 Next::Done
             }
         }
+    }
+
+    /// Hands everything the child writes to `on_output` until both its streams are closed (or
+    /// it exited and they stay open longer than [`DRAIN_GRACE`]), then waits for it. Whenever
+    /// `stop()` says so, the child's process group gets SIGINT, then SIGKILL every
+    /// [`KILL_GRACE`]. `gate` is held until the child writes anything, exits, or `gate_until`
+    /// passes.
+    pub fn drive<G>(
+        mut self,
+        mut gate: Option<G>,
+        gate_until: Instant,
+        mut on_output: impl FnMut(Output),
+        mut stop: impl FnMut() -> bool,
+    ) -> Ended {
+        let mut stop_sent: Option<Instant> = None;
+        let mut killed = false;
+        let mut exited_at: Option<Instant> = None;
+        loop {
+            let next = self.next(POLL);
+            if !matches!(next, Next::Timeout) {
+                // Any output means the child is past its start-up.
+                gate = None;
+            }
+            match next {
+                Next::Output(output) => on_output(output),
+                Next::Done => break,
+                Next::Timeout => {
+                    if self.exited() == Some(true) {
+                        gate = None;
+                        let at = *exited_at.get_or_insert_with(Instant::now);
+                        if at.elapsed() > DRAIN_GRACE {
+                            break;
+                        }
+                    } else if gate.is_some() && Instant::now() > gate_until {
+                        gate = None;
+                    }
+                }
+            }
+            if stop() {
+                match stop_sent {
+                    None => {
+                        self.signal_group(libc::SIGINT);
+                        stop_sent = Some(Instant::now());
+                        killed = true;
+                    }
+                    Some(at) if at.elapsed() > KILL_GRACE => {
+                        self.signal_group(libc::SIGKILL);
+                        stop_sent = Some(Instant::now());
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        drop(gate);
+        // Both streams are closed; the child may still be running (it closed them itself).
+        while self.exited() == Some(false) {
+            if stop() {
+                self.signal_group(if killed { libc::SIGKILL } else { libc::SIGINT });
+                killed = true;
+            }
+            thread::sleep(POLL);
+        }
+        let status = self.wait(killed);
+        Ended { status, killed }
     }
 
     /// Sends `signal` to the child's whole process group. Only called before the child is

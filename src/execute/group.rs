@@ -9,19 +9,13 @@ use std::time::{Duration, Instant, SystemTime};
 use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::{Message, TargetKind};
 
-use super::child::{CargoChild, Next, Output};
+use super::child::{CargoChild, Ended, Output};
 use super::events::{Cause, Event, GroupStatus, StopReason};
-use super::outcome::{ArtifactOutcome, GroupOutcome};
-use super::{POLL, Run, estimate, fresh, zig};
+use super::outcome::{ArtifactOutcome, GroupOutcome, blame, ended, stopped_message};
+use super::{Run, estimate, fresh, zig};
 use crate::manifest::values::Compiler;
 use crate::package::{self, PackageError};
 use crate::plan::{Group, PlannedArtifact};
-
-/// How long a stopped child gets to exit after SIGINT before its group gets SIGKILL.
-const KILL_GRACE: Duration = Duration::from_secs(3);
-/// How long to keep reading after the child exited while something it started still holds
-/// its output open (a daemon such as a compiler cache server).
-const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs `group` to its end and records the outcome of the group and of every artifact the
 /// group did not hand to packaging.
@@ -60,7 +54,7 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
     if let Some(reason) = run.stop_reason() {
         return skip(run, group, reason);
     }
-    let mut gate = run.gate.enter(group);
+    let gate = run.gate.enter(group);
     if let Some(reason) = run.stop_reason() {
         return skip(run, group, reason);
     }
@@ -79,7 +73,7 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         check.forget();
     }
     let started_at = SystemTime::now();
-    let mut child = match CargoChild::spawn(command) {
+    let child = match CargoChild::spawn(command) {
         Ok(child) => child,
         Err(e) => {
             return fail_to_start(
@@ -104,81 +98,31 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         executables: vec![None; group.artifacts.len()],
         stderr: Vec::new(),
     };
-    let mut stop_sent: Option<Instant> = None;
-    let mut killed = false;
-    let mut exited_at: Option<Instant> = None;
-    loop {
-        let next = child.next(POLL);
-        if !matches!(next, Next::Timeout) {
-            // Any output means cargo-zigbuild has prepared its linker wrappers.
-            gate = None;
-        }
-        match next {
-            Next::Output(Output::Message(message)) => {
-                on_message(run, group, scope, started, &mut state, *message);
-            }
-            Next::Output(Output::Stderr(line)) => {
-                state.stderr.push(line.clone());
-                run.sink.event(Event::GroupOutput {
-                    group: group.id,
-                    line,
-                });
-            }
-            Next::Output(Output::Closed) => {}
-            Next::Done => break,
-            Next::Timeout => {
-                if child.exited() == Some(true) {
-                    gate = None;
-                    let at = *exited_at.get_or_insert_with(Instant::now);
-                    if at.elapsed() > DRAIN_GRACE {
-                        break;
-                    }
-                } else if gate.is_some() && started.elapsed() > zig::GATE_TIMEOUT {
-                    gate = None;
-                }
-            }
-        }
-        if run.stop_reason().is_some() {
+    let stop = || {
+        let stopping = run.stop_reason().is_some();
+        if stopping {
             run.announce_stop();
-            match stop_sent {
-                None => {
-                    child.signal_group(libc::SIGINT);
-                    stop_sent = Some(Instant::now());
-                    killed = true;
-                }
-                Some(at) if at.elapsed() > KILL_GRACE => {
-                    child.signal_group(libc::SIGKILL);
-                    stop_sent = Some(Instant::now());
-                }
-                Some(_) => {}
-            }
         }
-    }
-    drop(gate);
-    // Both streams are closed; the child may still be running (it closed them itself).
-    while child.exited() == Some(false) {
-        if run.stop_reason().is_some() {
-            run.announce_stop();
-            child.signal_group(if killed { libc::SIGKILL } else { libc::SIGINT });
-            killed = true;
+        stopping
+    };
+    let on_output = |output: Output| match output {
+        Output::Message(message) => on_message(run, group, scope, started, &mut state, *message),
+        Output::Stderr(line) => {
+            state.stderr.push(line.clone());
+            run.sink.event(Event::GroupOutput {
+                group: group.id,
+                line,
+            });
         }
-        std::thread::sleep(POLL);
-    }
-    let status = child.wait(killed);
+        Output::Closed => {}
+    };
+    let gate_until = started + zig::GATE_TIMEOUT;
+    let Ended { status, killed } = child.drive(gate, gate_until, on_output, stop);
     // Only now is the child done with its implicit token.
     drop(token);
     let elapsed = started.elapsed();
 
-    let group_status = match &status {
-        _ if killed => GroupStatus::Killed,
-        Ok(s) if s.success() => GroupStatus::Succeeded,
-        Ok(s) => GroupStatus::Failed(format!(
-            "{} failed ({s}){}",
-            group.program,
-            first_error(&state.stderr, None).map_or(String::new(), |e| format!(": {e}"))
-        )),
-        Err(e) => GroupStatus::Failed(format!("waiting for {} failed: {e}", group.program)),
-    };
+    let group_status = ended(&group.program, &status, killed, &state.stderr);
     if group_status == GroupStatus::Succeeded {
         estimate::store(group, state.units);
         let executables: Option<Vec<Utf8PathBuf>> = state.executables.iter().cloned().collect();
@@ -193,29 +137,14 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         let Some(artifact) = run.plan.artifacts.get(a) else {
             continue;
         };
-        let (error, cause) = match &group_status {
-            GroupStatus::Killed | GroupStatus::Skipped => (
-                stopped_message(run.stop_reason().unwrap_or(StopReason::Failure)),
-                Cause::Stopped,
-            ),
-            GroupStatus::Failed(why) => {
-                let bin = &artifact.resolved.bin;
-                let error = match first_error(&state.stderr, Some(bin)) {
-                    Some(line) if line.contains(&format!("(bin \"{bin}\")")) => line,
-                    // Another unit's error stopped cargo before it got to this bin.
-                    Some(line) => format!("not built: {} stopped first: {line}", group.program),
-                    None => why.clone(),
-                };
-                (error, Cause::Build)
-            }
-            GroupStatus::Succeeded | GroupStatus::Fresh => (
-                format!(
-                    "{} succeeded but reported no executable for bin `{}` of package `{}`",
-                    group.program, artifact.resolved.bin, artifact.resolved.package
-                ),
-                Cause::Build,
-            ),
-        };
+        let stop = run.stop_reason().unwrap_or(StopReason::Failure);
+        let (error, cause) = blame(
+            &group_status,
+            stop,
+            &group.program,
+            &state.stderr,
+            &artifact.resolved,
+        );
         run.settle(
             a,
             ArtifactOutcome::Failed {
@@ -470,17 +399,6 @@ fn finish(
     }
 }
 
-/// Why an artifact was not built when the run stopped.
-fn stopped_message(reason: StopReason) -> String {
-    match reason {
-        StopReason::Failure => {
-            "not built: the run stopped after a failure (--keep-going builds the rest)".into()
-        }
-        StopReason::Signal(libc::SIGINT) => "not built: interrupted (Ctrl-C)".into(),
-        StopReason::Signal(s) => format!("not built: interrupted by signal {s}"),
-    }
-}
-
 /// A packaging error with its help line, for people.
 fn describe(e: &PackageError) -> String {
     use miette::Diagnostic;
@@ -514,60 +432,5 @@ fn executable_path(reported: &Utf8Path, planned: &PlannedArtifact) -> Utf8PathBu
         planned.executable.clone()
     } else {
         reported.to_path_buf()
-    }
-}
-
-/// The line of cargo's stderr that says what went wrong: for `bin`, its "could not compile"
-/// line if there is one, otherwise the first error line.
-fn first_error(stderr: &[String], bin: Option<&str>) -> Option<String> {
-    let errors: Vec<String> = stderr
-        .iter()
-        .map(|l| strip_ansi(l))
-        .filter(|l| l.trim_start().starts_with("error"))
-        .collect();
-    if let Some(bin) = bin {
-        let needle = format!("(bin \"{bin}\")");
-        if let Some(line) = errors.iter().find(|l| l.contains(&needle)) {
-            return Some(line.trim().to_string());
-        }
-    }
-    errors
-        .iter()
-        .find(|l| l.contains("could not compile"))
-        .or_else(|| errors.first())
-        .map(|l| l.trim().to_string())
-}
-
-/// `line` without ANSI escape sequences (cargo colors its stderr when asked to).
-pub fn strip_ansi(line: &str) -> String {
-    anstream::adapter::strip_str(line).to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_error_line_for_a_bin_is_its_could_not_compile_line() {
-        let stderr: Vec<String> = [
-            "   Compiling broken v0.1.0",
-            "\u{1b}[1m\u{1b}[31merror[E0425]\u{1b}[0m: cannot find value `x` in this scope",
-            "error: could not compile `broken` (bin \"broken\") due to 1 previous error",
-        ]
-        .map(String::from)
-        .to_vec();
-        assert_eq!(
-            first_error(&stderr, Some("broken")).as_deref(),
-            Some("error: could not compile `broken` (bin \"broken\") due to 1 previous error")
-        );
-        assert_eq!(
-            first_error(&stderr, Some("other")).as_deref(),
-            Some("error: could not compile `broken` (bin \"broken\") due to 1 previous error")
-        );
-        assert_eq!(
-            first_error(&stderr[..2], None).as_deref(),
-            Some("error[E0425]: cannot find value `x` in this scope")
-        );
-        assert_eq!(first_error(&[], None), None);
     }
 }

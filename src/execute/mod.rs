@@ -31,8 +31,7 @@ use std::time::{Duration, Instant};
 use camino::Utf8PathBuf;
 
 pub use events::{Cause, Event, EventSink, GroupStatus, StopReason};
-pub use group::strip_ansi;
-pub use outcome::{ArtifactOutcome, GroupOutcome, RunOutcome};
+pub use outcome::{ArtifactOutcome, GroupOutcome, RunOutcome, strip_ansi};
 pub use signals::Interrupt;
 
 use crate::package::PackageOptions;
@@ -65,9 +64,6 @@ pub enum ExecuteError {
     #[error("cannot set up the build: {0}")]
     Setup(String),
 }
-
-/// How often a lane waiting on its cargo child looks at the stop flags.
-const POLL: Duration = Duration::from_millis(50);
 
 /// State shared by the lanes and the packaging jobs of one run.
 struct Run<'a> {

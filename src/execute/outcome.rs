@@ -1,8 +1,12 @@
-//! What a finished run hands to the reporter: one outcome per artifact and per group.
+//! What a finished run hands to the reporter: one outcome per artifact and per group, and how
+//! a group's end is told and blamed on the artifacts it did not produce.
 
+use std::io;
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use crate::package::Packaged;
+use crate::resolve::ResolvedArtifact;
 
 use super::events::{Cause, GroupStatus, StopReason};
 
@@ -77,5 +81,122 @@ impl RunOutcome {
             Some(StopReason::Signal(s)) => Some(s),
             _ => None,
         }
+    }
+}
+
+/// How a cargo child that was started ended: `status` from waiting for it, `killed` when the
+/// run stopped it, `stderr` what it wrote.
+pub(crate) fn ended(
+    program: &str,
+    status: &io::Result<ExitStatus>,
+    killed: bool,
+    stderr: &[String],
+) -> GroupStatus {
+    match status {
+        _ if killed => GroupStatus::Killed,
+        Ok(s) if s.success() => GroupStatus::Succeeded,
+        Ok(s) => GroupStatus::Failed(format!(
+            "{program} failed ({s}){}",
+            first_error(stderr, None).map_or(String::new(), |e| format!(": {e}"))
+        )),
+        Err(e) => GroupStatus::Failed(format!("waiting for {program} failed: {e}")),
+    }
+}
+
+/// Why `artifact` was not produced by its group, which ended with `status` without handing
+/// it to packaging (`stop`: why the run stopped, if it did; `stderr`: what the group's
+/// `program` wrote), and whose failure that was.
+pub(crate) fn blame(
+    status: &GroupStatus,
+    stop: StopReason,
+    program: &str,
+    stderr: &[String],
+    artifact: &ResolvedArtifact,
+) -> (String, Cause) {
+    match status {
+        GroupStatus::Killed | GroupStatus::Skipped => (stopped_message(stop), Cause::Stopped),
+        GroupStatus::Failed(why) => {
+            let bin = &artifact.bin;
+            let error = match first_error(stderr, Some(bin)) {
+                Some(line) if line.contains(&format!("(bin \"{bin}\")")) => line,
+                // Another unit's error stopped cargo before it got to this bin.
+                Some(line) => format!("not built: {program} stopped first: {line}"),
+                None => why.clone(),
+            };
+            (error, Cause::Build)
+        }
+        GroupStatus::Succeeded | GroupStatus::Fresh => (
+            format!(
+                "{program} succeeded but reported no executable for bin `{}` of package `{}`",
+                artifact.bin, artifact.package
+            ),
+            Cause::Build,
+        ),
+    }
+}
+
+/// Why an artifact was not built when the run stopped.
+pub(crate) fn stopped_message(reason: StopReason) -> String {
+    match reason {
+        StopReason::Failure => {
+            "not built: the run stopped after a failure (--keep-going builds the rest)".into()
+        }
+        StopReason::Signal(libc::SIGINT) => "not built: interrupted (Ctrl-C)".into(),
+        StopReason::Signal(s) => format!("not built: interrupted by signal {s}"),
+    }
+}
+
+/// The line of cargo's stderr that says what went wrong: for `bin`, its "could not compile"
+/// line if there is one, otherwise the first error line.
+fn first_error(stderr: &[String], bin: Option<&str>) -> Option<String> {
+    let errors: Vec<String> = stderr
+        .iter()
+        .map(|l| strip_ansi(l))
+        .filter(|l| l.trim_start().starts_with("error"))
+        .collect();
+    if let Some(bin) = bin {
+        let needle = format!("(bin \"{bin}\")");
+        if let Some(line) = errors.iter().find(|l| l.contains(&needle)) {
+            return Some(line.trim().to_string());
+        }
+    }
+    errors
+        .iter()
+        .find(|l| l.contains("could not compile"))
+        .or_else(|| errors.first())
+        .map(|l| l.trim().to_string())
+}
+
+/// `line` without ANSI escape sequences (cargo colors its stderr when asked to).
+pub fn strip_ansi(line: &str) -> String {
+    anstream::adapter::strip_str(line).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_error_line_for_a_bin_is_its_could_not_compile_line() {
+        let stderr: Vec<String> = [
+            "   Compiling broken v0.1.0",
+            "\u{1b}[1m\u{1b}[31merror[E0425]\u{1b}[0m: cannot find value `x` in this scope",
+            "error: could not compile `broken` (bin \"broken\") due to 1 previous error",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            first_error(&stderr, Some("broken")).as_deref(),
+            Some("error: could not compile `broken` (bin \"broken\") due to 1 previous error")
+        );
+        assert_eq!(
+            first_error(&stderr, Some("other")).as_deref(),
+            Some("error: could not compile `broken` (bin \"broken\") due to 1 previous error")
+        );
+        assert_eq!(
+            first_error(&stderr[..2], None).as_deref(),
+            Some("error[E0425]: cannot find value `x` in this scope")
+        );
+        assert_eq!(first_error(&[], None), None);
     }
 }
