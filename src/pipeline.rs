@@ -15,6 +15,9 @@ pub struct Checked {
     pub resolved: Resolved,
     /// The cargo invocations and packaging jobs.
     pub plan: Plan,
+    /// Every artifact name `--only` can choose from (those built for the selected
+    /// architectures), sorted: what a help line lists when `--only` matches nothing.
+    pub names: Vec<String>,
 }
 
 /// Command-line choices that narrow or override the manifest for one run.
@@ -46,12 +49,21 @@ pub fn check_manifest_with(
     if !errors.is_empty() {
         return Err(ManifestErrors(errors).finish(&resolved.manifest.source));
     }
+    resolved
+        .artifacts
+        .retain(|a| overrides.arch.is_empty() || overrides.arch.contains(&a.arch));
+    let mut names: Vec<String> = resolved.artifacts.iter().map(|a| a.name.clone()).collect();
+    names.sort();
+    names.dedup();
     resolved.artifacts.retain(|a| {
-        (overrides.only.is_empty() || overrides.only.iter().any(|g| g.is_match(&a.name)))
-            && (overrides.arch.is_empty() || overrides.arch.contains(&a.arch))
+        overrides.only.is_empty() || overrides.only.iter().any(|g| g.is_match(&a.name))
     });
     let plan = plan::plan(&resolved, flags)?;
-    Ok(Checked { resolved, plan })
+    Ok(Checked {
+        resolved,
+        plan,
+        names,
+    })
 }
 
 /// Loads, resolves and plans the manifest file at `path`.

@@ -44,6 +44,11 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
         exit_code::INVALID
     })?;
     let plan = checked.plan;
+    let names = if checked.names.is_empty() {
+        "(none)".to_string()
+    } else {
+        checked.names.join(", ")
+    };
 
     for (glob, matcher) in args.only.iter().zip(&overrides.only) {
         if !plan
@@ -51,7 +56,6 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
             .iter()
             .any(|a| matcher.is_match(&a.resolved.name))
         {
-            let names = artifact_names(&path, &flags, &overrides);
             let scope = if args.arch.is_empty() {
                 ""
             } else {
@@ -204,34 +208,6 @@ fn source_date_epoch() -> Result<Option<i64>, String> {
             format!("SOURCE_DATE_EPOCH=`{s}` is not a number of seconds since 1970-01-01")
         }),
         Err(_) => Ok(None),
-    }
-}
-
-/// The names `--only` can match (with the other overrides), for a help line.
-fn artifact_names(
-    path: &camino::Utf8Path,
-    flags: &crate::plan::CargoFlags,
-    overrides: &Overrides,
-) -> String {
-    let without_only = Overrides {
-        only: Vec::new(),
-        ..overrides.clone()
-    };
-    let mut names: Vec<String> = pipeline::check_file_with(path, flags, &without_only)
-        .map(|c| {
-            c.plan
-                .artifacts
-                .into_iter()
-                .map(|a| a.resolved.name)
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    names.dedup();
-    if names.is_empty() {
-        "(none)".into()
-    } else {
-        names.join(", ")
     }
 }
 
