@@ -1,5 +1,6 @@
 //! Stage 1: `lambda.kdl` text → a typed, spanned [`Manifest`]. Knows nothing about cargo.
 
+pub mod check;
 pub mod decode;
 pub mod model;
 pub mod raw;
