@@ -158,6 +158,11 @@ pub fn setting(name: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.name == name)
 }
 
+/// The default of the setting `name`, as words (empty for an unknown name).
+pub fn default_of(name: &str) -> &'static str {
+    setting(name).map_or("", |s| s.default)
+}
+
 /// The names of every setting.
 pub fn setting_names() -> Vec<&'static str> {
     SETTINGS.iter().map(|s| s.name).collect()

@@ -363,6 +363,17 @@ impl ArtifactKind {
 /// The placeholders `lambda-dir` understands.
 pub const PLACEHOLDERS: &[&str] = &["arch", "target", "profile", "workspace"];
 
+/// `template` with each placeholder `{name}` of [`PLACEHOLDERS`] replaced by the value at the
+/// same position in `values`.
+pub fn expand_placeholders(template: &str, values: [&str; PLACEHOLDERS.len()]) -> String {
+    PLACEHOLDERS
+        .iter()
+        .zip(values)
+        .fold(template.to_string(), |text, (name, value)| {
+            text.replace(&format!("{{{name}}}"), value)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod includes;
+mod settle;
 pub mod workspace;
 pub mod workspace_info;
 
@@ -13,19 +14,17 @@ mod cache_tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8PathBuf;
 use miette::SourceSpan;
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors, closest, suggest};
 use crate::manifest::values::{
-    Arch, ArtifactKind, Compiler, GlibcVersion, Libc, OutputFormat, Runtime, TargetSpec,
+    Arch, ArtifactKind, Compiler, GlibcVersion, Libc, OutputFormat, Runtime,
 };
-use crate::manifest::{
-    ArtifactDecl, IncludeDecl, Layer, Manifest, Spanned, WorkspaceDecl, normalize,
-};
-use includes::{IncludeError, IncludeExpander, IncludeFile};
+use crate::manifest::{ArtifactDecl, Layer, Manifest, WorkspaceDecl, normalize};
+use includes::{IncludeExpander, IncludeFile};
 use workspace::{PackageInfo, WorkspaceInfo};
 
 /// Dependencies that make a bin a function when discovered.
@@ -283,7 +282,7 @@ pub fn resolve_partial(
         .collect();
         let bases: Vec<Utf8PathBuf> =
             vec![manifest.dir.clone(), c.dir.clone(), c.package.dir.clone()];
-        match settle(
+        match settle::settle(
             &manifest,
             c,
             &layers,
@@ -306,6 +305,7 @@ pub fn resolve_partial(
     )
 }
 
+/// An artifact found (declared or discovered) in a workspace, before its settings are merged.
 struct Candidate<'a> {
     decl: Option<&'a ArtifactDecl>,
     workspace: &'a WorkspaceDecl,
@@ -413,273 +413,5 @@ fn find_bin<'a>(
             )
             .with_help(format!("say which with `package=\"{}\"`", many[0].name)))
         }
-    }
-}
-
-/// The last layer that sets a replacing setting.
-fn last<'a, T>(
-    layers: &[&'a Layer],
-    get: impl Fn(&'a Layer) -> &'a Option<Spanned<T>>,
-) -> Option<&'a Spanned<T>> {
-    layers.iter().rev().find_map(|l| get(l).as_ref())
-}
-
-/// Merges the layers for one candidate and expands it into one record per target.
-fn settle(
-    manifest: &Manifest,
-    c: &Candidate,
-    layers: &[&Layer],
-    bases: &[Utf8PathBuf],
-    profile_override: Option<&str>,
-    expander: &mut IncludeExpander,
-    reported: &mut BTreeSet<(usize, usize)>,
-) -> Result<Vec<ResolvedArtifact>, Vec<ManifestError>> {
-    let mut errors = Vec::new();
-    let default_target = Spanned::new(
-        vec![Spanned::new(
-            TargetSpec::parse("x86_64").expect("x86_64 parses"),
-            c.span,
-        )],
-        c.span,
-    );
-    let targets = last(layers, |l| &l.arch).unwrap_or(&default_target);
-    let profile_setting = match profile_override {
-        Some(p) => Some(Spanned::new(p.to_string(), c.span)),
-        None => last(layers, |l| &l.profile).cloned(),
-    };
-    let profile = profile_setting
-        .as_ref()
-        .map(|p| p.value.clone())
-        .unwrap_or_else(|| "dev".into());
-    let compiler = last(layers, |l| &l.compiler)
-        .map(|v| v.value)
-        .unwrap_or(Compiler::CargoZigbuild);
-    let output_format = last(layers, |l| &l.output_format)
-        .map(|v| v.value)
-        .unwrap_or(OutputFormat::Binary);
-    let runtime_setting = last(layers, |l| &l.runtime);
-    let runtime = runtime_setting.map(|v| v.value).unwrap_or(Runtime::Al2023);
-    let lambda_dir = last(layers, |l| &l.lambda_dir)
-        .map(|v| v.value.clone())
-        .unwrap_or_else(|| "target/lambda".into());
-    let target_dir_setting = last(layers, |l| &l.target_dir);
-    let optimizations_setting = last(layers, |l| &l.optimizations)
-        .map(|v| v.value)
-        .unwrap_or(true);
-    let no_default_features = last(layers, |l| &l.no_default_features).is_some_and(|v| v.value);
-    let all_features = last(layers, |l| &l.all_features).is_some_and(|v| v.value);
-
-    // Custom profiles must exist somewhere cargo looks, or the build fails after minutes.
-    if let Some(p) = &profile_setting
-        && !["dev", "release", "test", "bench"].contains(&p.value.as_str())
-        && !c.info.profiles.contains(&p.value)
-        && !workspace::config_profiles(&c.info.root).contains(&p.value)
-    {
-        errors.push(ManifestError::new(ErrorCode::BadValue, format!("profile `{}` is not defined for workspace `{}`", p.value, c.workspace.path.value), p.span, "unknown profile")
-            .with_help(format!("define [profile.{}] in {} (with `inherits = \"release\"`), or use `dev` or `release`", p.value, c.info.manifest_path)));
-    }
-
-    let mut features = Vec::new();
-    for l in layers {
-        for f in &l.features {
-            if !f.value.contains('/') && !c.package.features.contains(&f.value) {
-                let known: Vec<&str> = c.package.features.iter().map(String::as_str).collect();
-                errors.push(
-                    ManifestError::new(
-                        ErrorCode::UnknownFeature,
-                        format!("package `{}` has no feature `{}`", c.package.name, f.value),
-                        f.span,
-                        "unknown feature",
-                    )
-                    .with_help(suggest(
-                        &f.value,
-                        &format!("features of `{}`", c.package.name),
-                        &known,
-                    )),
-                );
-            }
-            if !features.contains(&f.value) {
-                features.push(f.value.clone());
-            }
-        }
-    }
-    let mut env = BTreeMap::new();
-    for l in layers {
-        for (k, v) in &l.env {
-            env.insert(k.clone(), v.value.clone());
-        }
-    }
-    let user_rustflags: Vec<String> = layers
-        .iter()
-        .flat_map(|l| l.rustflags.iter().map(|f| f.value.clone()))
-        .collect();
-
-    // Includes: each layer's patterns are relative to that layer's base directory.
-    let mut include_files: Vec<IncludeFile> = Vec::new();
-    let mut origin: HashMap<String, (Utf8PathBuf, SourceSpan)> = HashMap::new();
-    for (layer, base) in layers.iter().zip(bases) {
-        for inc in &layer.includes {
-            match include(expander, base, inc) {
-                Ok(files) => {
-                    for f in files {
-                        if let Some((prev_src, prev_span)) = origin.get(&f.archive_path) {
-                            if prev_src != &f.source {
-                                errors.push(
-                                    ManifestError::new(
-                                        ErrorCode::OutputCollision,
-                                        format!(
-                                            "two include files would be `{}` in artifact `{}`",
-                                            f.archive_path, c.name
-                                        ),
-                                        inc.pattern.span,
-                                        "this match",
-                                    )
-                                    .with_label(*prev_span, "and this one")
-                                    .with_help(
-                                        "use `into=\"dir\"` to put one of them in another folder",
-                                    ),
-                                );
-                            }
-                            continue;
-                        }
-                        origin.insert(f.archive_path.clone(), (f.source.clone(), inc.pattern.span));
-                        include_files.push(f);
-                    }
-                }
-                Err(e) => {
-                    let key = (inc.pattern.span.offset(), inc.pattern.span.len());
-                    if reported.insert(key) {
-                        errors.push(e);
-                    }
-                }
-            }
-        }
-    }
-    include_files.sort();
-
-    let workspace_name = c.dir.file_name().unwrap_or("workspace").to_string();
-    let target_dir = match target_dir_setting {
-        Some(t) => normalize(&manifest.dir.join(&t.value)),
-        None => c.info.target_directory.clone(),
-    };
-    let optimizations = optimizations_setting && profile == "release";
-    let profile_overrides: Vec<(String, String)> = if optimizations {
-        [
-            ("strip", "\"symbols\""),
-            ("lto", "\"thin\""),
-            ("codegen-units", "1"),
-            ("panic", "\"abort\""),
-        ]
-        .into_iter()
-        .filter(|(k, _)| !c.info.release_keys.contains(*k))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-    } else {
-        Vec::new()
-    };
-
-    let mut out = Vec::new();
-    for t in &targets.value {
-        let spec = t.value;
-        let glibc = match spec.libc {
-            Libc::Musl => None,
-            Libc::Gnu => {
-                let max = runtime.glibc();
-                match spec.glibc {
-                    Some(v) if v > max => {
-                        let mut e = ManifestError::new(ErrorCode::BadValue, format!("glibc {v} is newer than {}'s glibc {max}", runtime.as_str()), t.span, "glibc too new for the runtime")
-                            .with_help(format!("the function would fail on Lambda with \"GLIBC_{v} not found\": pin `.{max}` or older"));
-                        if let Some(r) = runtime_setting {
-                            e = e.with_label(r.span, "runtime set here");
-                        }
-                        errors.push(e);
-                        Some(v)
-                    }
-                    Some(v) => Some(v),
-                    None => Some(max),
-                }
-            }
-        };
-        let triple = spec.triple();
-        let mut rustflags = Vec::new();
-        if optimizations {
-            rustflags.push("-C".to_string());
-            rustflags.push(format!("target-cpu={}", spec.arch.target_cpu()));
-        }
-        rustflags.extend(user_rustflags.iter().cloned());
-        let dir = lambda_dir
-            .replace("{arch}", spec.arch.as_str())
-            .replace("{target}", &triple)
-            .replace("{profile}", &profile)
-            .replace("{workspace}", &workspace_name);
-        out.push(ResolvedArtifact {
-            name: c.name.clone(),
-            kind: c.kind,
-            workspace: c.workspace.path.value.clone(),
-            workspace_root: c.info.root.clone(),
-            cargo_manifest: c.info.manifest_path.clone(),
-            package: c.package.name.clone(),
-            package_id: c.package.id.clone(),
-            package_dir: c.package.dir.clone(),
-            bin: c.bin.clone(),
-            discovered: c.decl.is_none(),
-            flatten: c.decl.is_some_and(|d| d.flatten),
-            internal: c.decl.is_some_and(|d| d.internal),
-            arch: spec.arch,
-            target: triple,
-            libc: spec.libc,
-            glibc,
-            profile: profile.clone(),
-            compiler,
-            output_format,
-            runtime,
-            lambda_dir: normalize(&manifest.dir.join(dir)),
-            target_dir: target_dir.clone(),
-            target_dir_set: target_dir_setting.is_some(),
-            optimizations,
-            profile_overrides: profile_overrides.clone(),
-            features: features.clone(),
-            no_default_features,
-            all_features,
-            env: env.clone(),
-            rustflags,
-            includes: include_files.clone(),
-            span: c.span,
-            package_bins: c.package.bins.clone(),
-        });
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
-}
-
-fn include(
-    expander: &mut IncludeExpander,
-    base: &Utf8Path,
-    inc: &IncludeDecl,
-) -> Result<Vec<IncludeFile>, ManifestError> {
-    let pattern = &inc.pattern;
-    if crate::manifest::check::check_relative(&pattern.value).is_err() {
-        // Already reported by the decoder, which checks the pattern's own text.
-        return Ok(Vec::new());
-    }
-    match expander.expand(base, &pattern.value) {
-        Ok(rels) => Ok(rels
-            .into_iter()
-            .map(|rel| IncludeFile {
-                pattern_span: (pattern.span.offset(), pattern.span.len()),
-                source: base.join(&rel),
-                archive_path: includes::archive_path(inc.into.as_ref().map(|i| i.value.as_str()), &rel),
-            })
-            .collect()),
-        Err(IncludeError::NoMatch) => Err(ManifestError::new(ErrorCode::IncludeNoMatch, format!("include pattern `{}` matches no file", pattern.value), pattern.span, "matches nothing")
-            .with_help(format!("the pattern is relative to `{base}`"))),
-        Err(IncludeError::Outside(rel)) => Err(ManifestError::new(ErrorCode::IncludeOutside, format!("`{rel}` (matched by `{}`) points outside `{base}`", pattern.value), pattern.span, "leaves its base directory")
-            .with_help("a symlink matched by an include must point inside the directory the pattern is relative to")),
-        Err(IncludeError::Io(msg)) => Err(ManifestError::new(ErrorCode::Io, msg, pattern.span, "cannot read").with_help(format!("check the permissions under `{base}`, and for a symlink loop or a dangling symlink"))),
-        // Already reported by the decoder, which checks the pattern's own text.
-        Err(IncludeError::BadGlob) => Ok(Vec::new()),
     }
 }
