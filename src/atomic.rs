@@ -184,6 +184,13 @@ mod tests {
         v
     }
 
+    /// A temporary file for `dest` holding `bytes`, not committed.
+    fn written(dest: &Utf8Path, bytes: &[u8]) -> AtomicFile {
+        let mut f = AtomicFile::create(dest).unwrap();
+        f.file().write_all(bytes).unwrap();
+        f
+    }
+
     fn mode(path: &Utf8Path) -> u32 {
         fs::metadata(path).unwrap().permissions().mode() & 0o7777
     }
@@ -192,9 +199,7 @@ mod tests {
     fn commit_replaces_with_mode_and_creates_parents() {
         let (_d, base) = dir();
         let dest = base.join("a/b/out");
-        let mut f = AtomicFile::create(&dest).unwrap();
-        f.file().write_all(b"new").unwrap();
-        f.commit(0o755).unwrap();
+        written(&dest, b"new").commit(0o755).unwrap();
         assert_eq!(fs::read(&dest).unwrap(), b"new");
         assert_eq!(mode(&dest), 0o755);
         assert_eq!(names(&base.join("a/b")), vec!["out"]);
@@ -208,8 +213,7 @@ mod tests {
         let (_d, base) = dir();
         let dest = base.join("out");
         fs::write(&dest, "old").unwrap();
-        let mut f = AtomicFile::create(&dest).unwrap();
-        f.file().write_all(b"half").unwrap();
+        let f = written(&dest, b"half");
         assert_eq!(
             names(&base).len(),
             2,
@@ -226,9 +230,7 @@ mod tests {
         // A non-empty directory where the file should go: rename fails.
         let dest = base.join("out");
         fs::create_dir_all(dest.join("inner")).unwrap();
-        let mut f = AtomicFile::create(&dest).unwrap();
-        f.file().write_all(b"x").unwrap();
-        let err = f.commit(0o644).unwrap_err();
+        let err = written(&dest, b"x").commit(0o644).unwrap_err();
         assert_eq!(err.action, "replacing");
         assert_eq!(names(&base), vec!["out"]);
     }
@@ -237,12 +239,8 @@ mod tests {
     fn commit_new_never_replaces() {
         let (_d, base) = dir();
         let dest = base.join("out");
-        let mut f = AtomicFile::create(&dest).unwrap();
-        f.file().write_all(b"first").unwrap();
-        f.commit_new(0o644).unwrap();
-        let mut f = AtomicFile::create(&dest).unwrap();
-        f.file().write_all(b"second").unwrap();
-        let err = f.commit_new(0o644).unwrap_err();
+        written(&dest, b"first").commit_new(0o644).unwrap();
+        let err = written(&dest, b"second").commit_new(0o644).unwrap_err();
         assert_eq!(err.source.kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(fs::read(&dest).unwrap(), b"first");
         assert_eq!(names(&base), vec!["out"]);

@@ -208,6 +208,12 @@ fn graph() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
     edges
 }
 
+/// Fails listing `found` under `what`, unless it is empty.
+#[track_caller]
+fn expect_none(what: &str, found: &[String]) {
+    assert!(found.is_empty(), "{what}:\n{}", found.join("\n"));
+}
+
 fn level(top: &str) -> Option<usize> {
     LEVELS.iter().position(|l| l.contains(&top))
 }
@@ -242,11 +248,7 @@ fn no_module_names_a_module_of_a_higher_stage() {
             }
         }
     }
-    assert!(
-        upward.is_empty(),
-        "imports from a higher stage:\n{}",
-        upward.join("\n")
-    );
+    expect_none("imports from a higher stage", &upward);
 }
 
 #[test]
@@ -262,11 +264,7 @@ fn no_two_modules_name_each_other() {
             }
         }
     }
-    assert!(
-        pairs.is_empty(),
-        "modules that import each other:\n{}",
-        pairs.join("\n")
-    );
+    expect_none("modules that import each other", &pairs);
 }
 
 #[test]

@@ -61,6 +61,15 @@ impl Fake {
         self.tree.base.join(format!("out{lane}"))
     }
 
+    /// The plan of one artifact per `(name, lane, mode, delay)`, as [`Fake::artifact`] makes them.
+    fn plan_of(&self, specs: &[(&str, usize, &str, &str)]) -> Plan {
+        let artifacts = specs
+            .iter()
+            .map(|&(name, lane, mode, delay)| self.artifact(name, lane, mode, delay))
+            .collect();
+        self.plan(artifacts)
+    }
+
     fn plan(&self, artifacts: Vec<ResolvedArtifact>) -> Plan {
         let manifest = Manifest {
             path: self.tree.base.join("lambda.kdl"),
@@ -115,10 +124,10 @@ fn cause_of(outcome: &RunOutcome, artifact: usize) -> Option<Cause> {
 #[test]
 fn two_lanes_build_and_package_every_artifact() {
     let fake = Fake::new();
-    let plan = fake.plan(vec![
-        fake.artifact("a", 0, "ok", "0"),
-        fake.artifact("b", 0, "ok", "0"),
-        fake.artifact("c", 1, "ok", "0"),
+    let plan = fake.plan_of(&[
+        ("a", 0, "ok", "0"),
+        ("b", 0, "ok", "0"),
+        ("c", 1, "ok", "0"),
     ]);
     assert_eq!(plan.groups.len(), 2, "one group per lane");
     let (outcome, events) = run(&plan, &fake.options(false));
@@ -155,10 +164,7 @@ fn two_lanes_build_and_package_every_artifact() {
 fn the_groups_of_a_lane_run_in_turn() {
     let fake = Fake::new();
     // Two groups in one lane (their env differs), the first slower than the second.
-    let plan = fake.plan(vec![
-        fake.artifact("a", 0, "ok", "0.3"),
-        fake.artifact("b", 0, "ok", "0"),
-    ]);
+    let plan = fake.plan_of(&[("a", 0, "ok", "0.3"), ("b", 0, "ok", "0")]);
     assert_eq!(plan.groups.len(), 2);
     assert_eq!(plan.groups[0].lane, plan.groups[1].lane);
     let (outcome, events) = run(&plan, &fake.options(false));
@@ -215,10 +221,7 @@ fn fail_fast_stops_the_other_lane_and_blames_the_failing_bin() {
 #[test]
 fn keep_going_builds_the_other_lane_after_a_failure() {
     let fake = Fake::new();
-    let plan = fake.plan(vec![
-        fake.artifact("broken", 0, "fail", "0"),
-        fake.artifact("fine", 1, "ok", "0.3"),
-    ]);
+    let plan = fake.plan_of(&[("broken", 0, "fail", "0"), ("fine", 1, "ok", "0.3")]);
     let (outcome, _) = run(&plan, &fake.options(true));
     assert_eq!(
         outcome.stopped, None,
@@ -240,10 +243,7 @@ fn keep_going_builds_the_other_lane_after_a_failure() {
 #[test]
 fn a_signal_stops_every_running_child() {
     let fake = Fake::new();
-    let plan = fake.plan(vec![
-        fake.artifact("one", 0, "hang", "0"),
-        fake.artifact("two", 1, "hang", "0"),
-    ]);
+    let plan = fake.plan_of(&[("one", 0, "hang", "0"), ("two", 1, "hang", "0")]);
     let options = fake.options(true);
     let interrupt = options.interrupt.clone();
     let raiser = std::thread::spawn(move || {
@@ -277,10 +277,7 @@ fn a_signal_stops_every_running_child() {
 #[test]
 fn a_missing_program_fails_its_groups_without_starting_them() {
     let fake = Fake::new();
-    let plan = fake.plan(vec![
-        fake.artifact("a", 0, "ok", "0"),
-        fake.artifact("b", 1, "ok", "0"),
-    ]);
+    let plan = fake.plan_of(&[("a", 0, "ok", "0"), ("b", 1, "ok", "0")]);
     let mut options = fake.options(true);
     options.missing = [(
         "cargo".to_string(),

@@ -279,12 +279,18 @@ fn differing_settings_split_groups_and_target_dirs_split_lanes() {
     assert_eq!(lanes.len(), 2);
 }
 
-#[test]
-fn a_bin_name_in_two_packages_splits_the_call() {
+/// Two artifacts of two packages whose bins are both named `handler`.
+fn two_handlers() -> (ResolvedArtifact, ResolvedArtifact) {
     let mut a = artifact("handler-a", "pkg-a", Arch::X86_64);
     a.bin = "handler".into();
     let mut b = artifact("handler-b", "pkg-b", Arch::X86_64);
     b.bin = "handler".into();
+    (a, b)
+}
+
+#[test]
+fn a_bin_name_in_two_packages_splits_the_call() {
+    let (a, b) = two_handlers();
     let plan = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env).unwrap();
     assert_eq!(plan.groups.len(), 2);
     assert!(plan.groups.iter().all(|g| g.packages.len() == 1));
@@ -342,10 +348,7 @@ fn collisions_are_found_before_any_build() {
 
 #[test]
 fn a_group_waits_for_the_earlier_groups_of_its_lane_that_write_its_executables() {
-    let mut a = artifact("handler-a", "pkg-a", Arch::X86_64);
-    a.bin = "handler".into();
-    let mut b = artifact("handler-b", "pkg-b", Arch::X86_64);
-    b.bin = "handler".into();
+    let (a, b) = two_handlers();
     let other = artifact("other", "pkg-c", Arch::X86_64);
     let mut elsewhere = artifact("handler-c", "pkg-d", Arch::X86_64);
     elsewhere.bin = "handler".into();
