@@ -2,6 +2,7 @@
 //! KDL manifest. The pipeline: [`manifest`] → [`resolve`] → [`plan`] → execute → [`report`].
 // Diagnostics are built on the cold path only; boxing them would buy nothing.
 #![allow(clippy::result_large_err)]
+#![warn(unreachable_pub)]
 
 pub mod atomic;
 pub mod cli;

@@ -83,7 +83,7 @@ pub fn check_file_with(
 
 /// Validates manifest text as if it were the file at `path` (the editing commands' check).
 pub fn check_text(path: &Utf8Path, text: &str) -> Result<Checked, ManifestErrors> {
-    let (partial, errors, source) = manifest::decode::parse_partial(path, text);
+    let (partial, errors, source) = manifest::parse_partial(path, text);
     finish(
         partial,
         errors,

@@ -11,7 +11,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use camino::Utf8PathBuf;
-use lambda_batch::execute::events::Recorded;
+use lambda_batch::execute::Recorded;
 use lambda_batch::execute::{self, Event, GroupStatus, Interrupt, Options};
 use lambda_batch::plan::CargoFlags;
 use run_fixture::{Fixture, bin_source};

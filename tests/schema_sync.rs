@@ -66,7 +66,7 @@ fn every_setting_of_the_vocabulary_decodes() {
             s.name, s.name, s.name
         );
         let (manifest, errors, _) =
-            lambda_batch::manifest::decode::parse_partial(Utf8Path::new("/x/lambda.kdl"), &text);
+            lambda_batch::manifest::parse_partial(Utf8Path::new("/x/lambda.kdl"), &text);
         assert!(
             manifest.is_some() && errors.is_empty(),
             "{}: {:?}",
@@ -101,10 +101,8 @@ fn every_kdl_example_in_the_docs_decodes() {
             } else if in_block && line.trim_start() == "```" {
                 in_block = false;
                 blocks += 1;
-                let (manifest, errors, _) = lambda_batch::manifest::decode::parse_partial(
-                    Utf8Path::new("/x/lambda.kdl"),
-                    &block,
-                );
+                let (manifest, errors, _) =
+                    lambda_batch::manifest::parse_partial(Utf8Path::new("/x/lambda.kdl"), &block);
                 assert!(
                     manifest.is_some() && errors.is_empty(),
                     "{}: a KDL example does not decode: {:?}\n{block}",

@@ -15,7 +15,7 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 use crate::diagnostic::ManifestErrors;
-use crate::execute::tools::install_hint;
+use crate::execute::install_hint;
 use crate::exit_code;
 use crate::pipeline::{self, Checked};
 use crate::plan::CargoFlags;

@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 
 use crate::cli::RunArgs;
-use crate::execute::{self, Interrupt, tools};
+use crate::execute::{self, Interrupt};
 use crate::exit_code;
 use crate::manifest::values::{ARCH_WORDS, Arch, TargetSpec};
 use crate::pipeline::{self, Overrides};
@@ -80,7 +80,7 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
         return Ok(exit_code::OK);
     }
 
-    let located = tools::locate(&plan);
+    let located = execute::locate(&plan);
     for m in &located.missing {
         print_error(&m.to_string(), &m.install, color);
     }

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use cargo_metadata::Message;
 
 /// How often a running child's streams and the stop flags are looked at.
-pub const POLL: Duration = Duration::from_millis(50);
+pub(super) const POLL: Duration = Duration::from_millis(50);
 /// How long a stopped child gets to exit after SIGINT before its group gets SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(3);
 /// How long to keep reading after the child exited while something it started still holds
@@ -23,7 +23,7 @@ const DRAIN_GRACE: Duration = Duration::from_secs(2);
 
 /// How a driven child ended.
 #[derive(Debug)]
-pub struct Ended {
+pub(super) struct Ended {
     /// Its exit status.
     pub status: io::Result<ExitStatus>,
     /// It was signalled to stop.
@@ -32,7 +32,7 @@ pub struct Ended {
 
 /// Something the child wrote, or the end of one of its streams.
 #[derive(Debug)]
-pub enum Output {
+pub(super) enum Output {
     /// One message of cargo's JSON stream (non-JSON stdout lines arrive as `TextLine`).
     Message(Box<Message>),
     /// One line of stderr, without its terminator.
@@ -43,7 +43,7 @@ pub enum Output {
 
 /// What [`CargoChild::next`] found.
 #[derive(Debug)]
-pub enum Next {
+pub(super) enum Next {
     /// Some output.
     Output(Output),
     /// Nothing within the timeout.
@@ -54,7 +54,7 @@ pub enum Next {
 
 /// A spawned cargo child in its own process group.
 #[derive(Debug)]
-pub struct CargoChild {
+pub(super) struct CargoChild {
     child: Option<Child>,
     pgid: i32,
     rx: Receiver<Output>,
@@ -63,7 +63,7 @@ pub struct CargoChild {
 
 impl CargoChild {
     /// Spawns `command` with piped stdout and stderr, no stdin, in a new process group.
-    pub fn spawn(mut command: Command) -> io::Result<CargoChild> {
+    pub(super) fn spawn(mut command: Command) -> io::Result<CargoChild> {
         command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -91,7 +91,7 @@ impl CargoChild {
     }
 
     /// The next output, waiting at most `timeout`.
-    pub fn next(&mut self, timeout: Duration) -> Next {
+    pub(super) fn next(&mut self, timeout: Duration) -> Next {
         if self.open == 0 {
             return Next::Done;
         }
@@ -118,7 +118,7 @@ impl CargoChild {
     /// `stop()` says so, the child's process group gets SIGINT, then SIGKILL every
     /// [`KILL_GRACE`]. `gate` is held until the child writes anything, exits, or `gate_until`
     /// passes.
-    pub fn drive<G>(
+    pub(super) fn drive<G>(
         mut self,
         mut gate: Option<G>,
         gate_until: Instant,
@@ -179,7 +179,7 @@ impl CargoChild {
 
     /// Sends `signal` to the child's whole process group. Only called before the child is
     /// reaped, so the group id cannot have been reused.
-    pub fn signal_group(&self, signal: i32) {
+    pub(super) fn signal_group(&self, signal: i32) {
         if self.child.is_some() {
             // SAFETY: kill(2) with a negative pid signals a process group; it touches no memory.
             unsafe {
@@ -190,7 +190,7 @@ impl CargoChild {
 
     /// Whether the child has exited (it is not reaped, so its group id stays reserved);
     /// `None` where that cannot be told without reaping it.
-    pub fn exited(&self) -> Option<bool> {
+    pub(super) fn exited(&self) -> Option<bool> {
         match self.child.as_ref() {
             Some(c) => wait_unreaped(c, false).ok().flatten(),
             None => Some(true),
@@ -199,7 +199,7 @@ impl CargoChild {
 
     /// Waits for the child to exit and reaps it. With `sweep`, first sends SIGKILL to its
     /// process group, so that nothing it started outlives a stopped build.
-    pub fn wait(mut self, sweep: bool) -> io::Result<ExitStatus> {
+    pub(super) fn wait(mut self, sweep: bool) -> io::Result<ExitStatus> {
         let Some(mut child) = self.child.take() else {
             return Err(io::Error::other("the child was already waited for"));
         };

@@ -21,7 +21,7 @@ fn file(group: &Group) -> Utf8PathBuf {
 }
 
 /// The key of a group: its command line, which decides what cargo builds.
-pub fn key(group: &Group) -> String {
+pub(super) fn key(group: &Group) -> String {
     group.command_line()
 }
 
@@ -38,12 +38,12 @@ struct Entry {
 }
 
 /// The remembered unit count of `group`, if any.
-pub fn load(group: &Group) -> Option<u64> {
+pub(super) fn load(group: &Group) -> Option<u64> {
     read(&file(group)).get(&key(group)).map(|e| e.units)
 }
 
 /// Remembers `units` for `group`. Best effort: a failure only loses the next run's total.
-pub fn store(group: &Group, units: u64) {
+pub(super) fn store(group: &Group, units: u64) {
     let path = file(group);
     let mut all = read(&path);
     let used = SystemTime::now()

@@ -56,26 +56,26 @@ use crate::plan::state::group_stamps;
 const VERSION: u32 = 1;
 
 /// Inputs modified this close to (or after) the start of a build may not be what cargo read.
-pub const SETTLE: Duration = Duration::from_secs(2);
+pub(super) const SETTLE: Duration = Duration::from_secs(2);
 
 /// The most files a stamp walks under one directory; beyond it no stamp is written.
-pub const MAX_WALK: usize = 20_000;
+pub(super) const MAX_WALK: usize = 20_000;
 
 /// Set to a non-empty value other than `0`, cargo runs for every group.
-pub const ALWAYS_BUILD_VAR: &str = "LAMBDA_BATCH_ALWAYS_BUILD";
+pub(super) const ALWAYS_BUILD_VAR: &str = "LAMBDA_BATCH_ALWAYS_BUILD";
 
 /// Variables of lambda-batch's environment that are always part of a group's key: they
 /// configure cargo, rustc, rustup, zig and cargo-zigbuild (`CARGO_*` includes cargo's whole
 /// configuration through the environment, `RUST*` `RUSTFLAGS`, `RUSTC_WRAPPER`, `RUSTUP_*`).
 /// Any other variable counts only when cargo itself would rebuild on it (see [`tracked_env`]).
-pub const KEYED_PREFIXES: &[&str] = &["CARGO", "RUST", "ZIG"];
+pub(super) const KEYED_PREFIXES: &[&str] = &["CARGO", "RUST", "ZIG"];
 
 /// Keyed whole-name variables: where programs are found and where cargo and rustup live.
-pub const KEYED_NAMES: &[&str] = &["PATH", "HOME"];
+pub(super) const KEYED_NAMES: &[&str] = &["PATH", "HOME"];
 
 /// Variables that match [`KEYED_PREFIXES`] but only carry a parent's jobserver file
 /// descriptors, which differ on every run and change nothing cargo builds.
-pub const NOT_KEYED: &[&str] = &["CARGO_MAKEFLAGS"];
+pub(super) const NOT_KEYED: &[&str] = &["CARGO_MAKEFLAGS"];
 
 /// One recorded path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,7 +110,7 @@ struct Stamp {
 
 /// The freshness check of one group in this run.
 #[derive(Debug)]
-pub struct Check {
+pub(super) struct Check {
     path: Utf8PathBuf,
     key: String,
     /// The plan's environment for the cargo child.
@@ -129,7 +129,7 @@ fn disabled() -> bool {
 impl Check {
     /// Sets up the check of `group`, spawned as `program`; `None` when groups of its kind are
     /// never skipped (`cross`, or the check is off) or the toolchain cannot be asked.
-    pub fn new(
+    pub(super) fn new(
         group: &Group,
         program: &Path,
         toolchains: &Toolchains,
@@ -176,7 +176,7 @@ impl Check {
 
     /// The recorded executables (parallel to the group's artifacts) when the group is fresh:
     /// its stamp is for this very invocation, and every executable and input is as recorded.
-    pub fn fresh(&self, artifacts: usize) -> Option<Vec<Utf8PathBuf>> {
+    pub(super) fn fresh(&self, artifacts: usize) -> Option<Vec<Utf8PathBuf>> {
         let bytes = fs::read(&self.path).ok()?;
         let stamp: Stamp = serde_json::from_slice(&bytes).ok()?;
         if stamp.version != VERSION || stamp.key != self.key || stamp.executables.len() != artifacts
@@ -199,14 +199,14 @@ impl Check {
     }
 
     /// Removes the stamp: cargo is about to run and may replace what it describes.
-    pub fn forget(&self) {
+    pub(super) fn forget(&self) {
         let _ = fs::remove_file(&self.path);
     }
 
     /// Records a successful build whose executables (parallel to the group's artifacts) are
     /// `executables`; `started` is when the build started. Best effort, and only when the
     /// record can be trusted (see the module doc).
-    pub fn store(&self, executables: &[Utf8PathBuf], started: SystemTime) {
+    pub(super) fn store(&self, executables: &[Utf8PathBuf], started: SystemTime) {
         let Some(inputs) = self.inputs(executables) else {
             return;
         };
@@ -409,7 +409,7 @@ fn tracked_env(target_dir: &Utf8Path, executables: &[Recorded]) -> Option<BTreeS
 
 /// The paths a Makefile-style dep-info file lists as prerequisites (cargo writes one rule,
 /// `target: dep dep...`, with spaces in paths escaped as `\ `); `None` if it is not one.
-pub fn parse_dep_info(text: &str) -> Option<Vec<Utf8PathBuf>> {
+pub(super) fn parse_dep_info(text: &str) -> Option<Vec<Utf8PathBuf>> {
     let mut deps = Vec::new();
     let mut saw_rule = false;
     let text = text.replace("\\\n", " ");

@@ -10,17 +10,16 @@
 //! everything they run never exceed `jobs` at once, and a lane waits for a token before it
 //! starts its next group.
 
-pub mod child;
-pub mod estimate;
-pub mod events;
-pub mod fresh;
-pub mod outcome;
-pub mod signals;
-pub mod toolchain;
-pub mod tools;
-pub mod zig;
-
+mod child;
+mod estimate;
+mod events;
+mod fresh;
 mod group;
+mod outcome;
+mod signals;
+mod toolchain;
+mod tools;
+mod zig;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -30,9 +29,10 @@ use std::time::{Duration, Instant};
 
 use camino::Utf8PathBuf;
 
-pub use events::{Cause, Event, EventSink, GroupStatus, StopReason};
+pub use events::{Cause, Event, EventSink, GroupStatus, Recorded, StopReason};
 pub use outcome::{ArtifactOutcome, GroupOutcome, RunOutcome, strip_ansi};
 pub use signals::Interrupt;
+pub use tools::{Located, MissingTool, install_hint, locate};
 
 use crate::package::PackageOptions;
 use crate::plan::Plan;

@@ -24,7 +24,7 @@ fn rustc(group: &Group) -> String {
 
 /// `rustc -vV` per toolchain selection (see [`selection`]), asked once per run.
 #[derive(Debug, Default)]
-pub struct Toolchains {
+pub(super) struct Toolchains {
     /// Answers by question and [`Toolchains::key`].
     known: Mutex<HashMap<String, Option<String>>>,
     /// rustup's directory overrides, read once per run.
@@ -35,7 +35,7 @@ impl Toolchains {
     /// Whether the standard library for `group`'s target is missing from the toolchain cargo
     /// will use (a rustup target not added): `rustc --print target-libdir` names a directory
     /// that does not exist. `false` when rustc cannot say.
-    pub fn target_missing(&self, group: &Group) -> bool {
+    pub(super) fn target_missing(&self, group: &Group) -> bool {
         let key = format!("libdir\0{}\0{}", self.key(group), group.target);
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(v) = known.get(&key) {
@@ -70,7 +70,7 @@ impl Toolchains {
 
     /// What `rustc -vV` prints in `group`'s workspace with `group`'s environment, if it runs.
     /// Workspaces that agree on everything rustup chooses the toolchain by share one answer.
-    pub fn version(&self, group: &Group) -> Option<String> {
+    pub(super) fn version(&self, group: &Group) -> Option<String> {
         let key = format!("version\0{}", self.key(group));
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(v) = known.get(&key) {

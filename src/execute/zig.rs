@@ -26,17 +26,17 @@ use crate::manifest::values::Compiler;
 use crate::plan::{Group, Plan, ZIG_CACHE_VAR};
 
 /// How long a cargo-zigbuild start may hold the gate without writing anything.
-pub const GATE_TIMEOUT: Duration = Duration::from_secs(20);
+pub(super) const GATE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Whether zig builds of `plan` can run at the same time: the plan gave lanes their own zig
 /// caches (two or more lanes use cargo-zigbuild) and `jobs` lets two children run at once.
-pub fn lanes_overlap(plan: &Plan, jobs: usize) -> bool {
+pub(super) fn lanes_overlap(plan: &Plan, jobs: usize) -> bool {
     jobs > 1 && plan.groups.iter().any(|g| g.zig_cache_dir.is_some())
 }
 
 /// Environment to add to a group's command, on top of the plan's; `overlap` from
 /// [`lanes_overlap`].
-pub fn extra_env(group: &Group, overlap: bool) -> BTreeMap<String, String> {
+pub(super) fn extra_env(group: &Group, overlap: bool) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
     if let Some(dir) = group.zig_cache_dir.as_ref().filter(|_| overlap) {
         env.insert(ZIG_CACHE_VAR.to_string(), dir.to_string());
@@ -46,12 +46,12 @@ pub fn extra_env(group: &Group, overlap: bool) -> BTreeMap<String, String> {
 
 /// Lets one cargo-zigbuild child at a time through its start-up.
 #[derive(Debug, Default)]
-pub struct StartGate(Mutex<()>);
+pub(super) struct StartGate(Mutex<()>);
 
 impl StartGate {
     /// Waits for the gate when `group` uses cargo-zigbuild; hold the guard until the child
     /// writes its first output or exits.
-    pub fn enter(&self, group: &Group) -> Option<MutexGuard<'_, ()>> {
+    pub(super) fn enter(&self, group: &Group) -> Option<MutexGuard<'_, ()>> {
         if group.compiler != Compiler::CargoZigbuild {
             return None;
         }

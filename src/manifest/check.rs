@@ -13,7 +13,7 @@ use super::values::{ArtifactKind, Compiler, OutputFormat, PLACEHOLDERS, Runtime,
 use crate::diagnostic::{ErrorCode, ManifestError, suggest};
 
 /// Converts a knus span into a miette one.
-pub fn span(s: &Span) -> SourceSpan {
+pub(super) fn span(s: &Span) -> SourceSpan {
     SourceSpan::from((s.0, s.1.saturating_sub(s.0)))
 }
 

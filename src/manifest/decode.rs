@@ -15,7 +15,7 @@ use super::spec;
 use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors, Source, suggest};
 
 /// Decodes and checks manifest text. `path` is the manifest's absolute path.
-pub fn parse(path: &Utf8Path, text: &str) -> Result<Manifest, ManifestErrors> {
+pub(super) fn parse(path: &Utf8Path, text: &str) -> Result<Manifest, ManifestErrors> {
     let (manifest, errors, source) = parse_partial(path, text);
     match manifest {
         Some(m) if errors.is_empty() => Ok(m),

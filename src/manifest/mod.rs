@@ -1,14 +1,16 @@
 //! Stage 1: `lambda.kdl` text → a typed, spanned [`Manifest`]. Knows nothing about cargo.
 
-pub mod check;
-pub mod decode;
-pub mod model;
-pub mod raw;
+mod check;
+mod decode;
+mod model;
+mod raw;
 pub mod spec;
 pub mod values;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+pub use check::check_relative;
+pub use decode::parse_partial;
 pub use model::{ArtifactDecl, IncludeDecl, Layer, Manifest, Spanned, WorkspaceDecl};
 
 use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors};

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use knus::span::Span;
 
 /// A value with the byte span it was written at.
-pub type Sp<T> = knus::span::Spanned<T, Span>;
+pub(super) type Sp<T> = knus::span::Spanned<T, Span>;
 
 /// The whole `lambda.kdl`.
 #[derive(knus::Decode, Debug, Default)]
 #[knus(span_type = Span)]
-pub struct RawDocument {
+pub(super) struct RawDocument {
     #[knus(child)]
     pub defaults: Option<RawDefaults>,
     #[knus(children(name = "workspace"))]
@@ -24,9 +24,7 @@ pub struct RawDocument {
 /// `defaults { ... }`.
 #[derive(knus::Decode, Debug, Default)]
 #[knus(span_type = Span)]
-pub struct RawDefaults {
-    #[knus(span)]
-    pub span: Span,
+pub(super) struct RawDefaults {
     #[knus(children(name = "include"))]
     pub includes: Vec<RawInclude>,
     #[knus(children(name = "env"))]
@@ -42,7 +40,7 @@ pub struct RawDefaults {
 /// `workspace "path" discover=true { ... }`.
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
-pub struct RawWorkspace {
+pub(super) struct RawWorkspace {
     #[knus(span)]
     pub span: Span,
     #[knus(argument)]
@@ -69,7 +67,7 @@ pub struct RawWorkspace {
 /// misplaced one (`internal=` on a function) gets a precise error instead of "unexpected".
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
-pub struct RawArtifact {
+pub(super) struct RawArtifact {
     #[knus(span)]
     pub span: Span,
     #[knus(argument)]
@@ -97,7 +95,7 @@ pub struct RawArtifact {
 /// The settings that replace (rather than accumulate) down the inheritance chain.
 #[derive(knus::Decode, Debug, Default)]
 #[knus(span_type = Span)]
-pub struct RawSettings {
+pub(super) struct RawSettings {
     #[knus(child)]
     pub arch: Option<RawStrings>,
     #[knus(child)]
@@ -123,9 +121,7 @@ pub struct RawSettings {
 /// A node with exactly one string argument.
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
-pub struct RawString {
-    #[knus(span)]
-    pub span: Span,
+pub(super) struct RawString {
     #[knus(argument)]
     pub value: Sp<String>,
 }
@@ -133,7 +129,7 @@ pub struct RawString {
 /// A node with one or more string arguments.
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
-pub struct RawStrings {
+pub(super) struct RawStrings {
     #[knus(span)]
     pub span: Span,
     #[knus(arguments)]
@@ -143,9 +139,7 @@ pub struct RawStrings {
 /// A node with one boolean argument.
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
-pub struct RawBool {
-    #[knus(span)]
-    pub span: Span,
+pub(super) struct RawBool {
     #[knus(argument)]
     pub value: Sp<bool>,
 }
@@ -153,7 +147,7 @@ pub struct RawBool {
 /// A bare flag node (`all-features`), optionally `all-features false` to turn an inherited one off.
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
-pub struct RawFlag {
+pub(super) struct RawFlag {
     #[knus(span)]
     pub span: Span,
     #[knus(argument, default = true)]
@@ -163,7 +157,7 @@ pub struct RawFlag {
 /// `include "glob" ... into="dir"`.
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
-pub struct RawInclude {
+pub(super) struct RawInclude {
     #[knus(span)]
     pub span: Span,
     #[knus(arguments)]
@@ -175,7 +169,7 @@ pub struct RawInclude {
 /// `env KEY="value" ...`.
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
-pub struct RawEnv {
+pub(super) struct RawEnv {
     #[knus(span)]
     pub span: Span,
     #[knus(properties)]

@@ -6,8 +6,8 @@ use crate::manifest::values::{
     Arch, ArtifactKind, Compiler, GlibcVersion, Libc, OutputFormat, Runtime,
 };
 use crate::plan::PlannedArtifact;
+use crate::resolve::IncludeFile;
 use crate::resolve::ResolvedArtifact;
-use crate::resolve::includes::IncludeFile;
 
 /// A function `get-product` for x86_64 gnu under `base`, with no includes.
 pub(crate) fn resolved(base: &Utf8Path, format: OutputFormat) -> ResolvedArtifact {

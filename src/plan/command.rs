@@ -21,7 +21,7 @@ pub struct CargoFlags {
 }
 
 /// The `--target` value: zigbuild gets the glibc suffix that pins the glibc zig links against.
-pub fn target_arg(a: &ResolvedArtifact) -> String {
+pub(super) fn target_arg(a: &ResolvedArtifact) -> String {
     match (a.compiler, a.libc, a.glibc) {
         (Compiler::CargoZigbuild, Libc::Gnu, Some(v)) => format!("{}.{v}", a.target),
         _ => a.target.clone(),
@@ -29,7 +29,7 @@ pub fn target_arg(a: &ResolvedArtifact) -> String {
 }
 
 /// Where cargo writes the executable of `a`: `<target-dir>/<target>/<profile dir>/<bin>`.
-pub fn executable(a: &ResolvedArtifact) -> Utf8PathBuf {
+pub(super) fn executable(a: &ResolvedArtifact) -> Utf8PathBuf {
     let profile_dir = match a.profile.as_str() {
         "dev" | "test" => "debug",
         "release" | "bench" => "release",
@@ -40,7 +40,7 @@ pub fn executable(a: &ResolvedArtifact) -> Utf8PathBuf {
 
 /// The program name and the argv (without the program) of a group's cargo call.
 /// `members` all agree on every grouping key; `packages` and `bins` are the group's, sorted.
-pub fn argv(
+pub(super) fn argv(
     first: &ResolvedArtifact,
     packages: &[String],
     bins: &[String],
@@ -132,7 +132,7 @@ pub fn argv(
 
 /// The environment set on the cargo process: the manifest's `env`, and the rustflags merged
 /// with any RUSTFLAGS the caller already has (cargo reads only one source, so none is dropped).
-pub fn env(
+pub(super) fn env(
     first: &ResolvedArtifact,
     inherited: &dyn Fn(&str) -> Option<String>,
 ) -> BTreeMap<String, String> {

@@ -1,8 +1,8 @@
 //! Stage 3: resolved artifacts → cargo invocations (groups) and packaging jobs, as plain data
 //! that `plan --format json` prints and `run` executes.
 
-pub mod command;
-pub mod outputs;
+mod command;
+mod outputs;
 pub mod state;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -10,7 +10,7 @@ use crate::resolve::ResolvedArtifact;
 
 /// The paths an artifact writes.
 #[derive(Debug, Clone)]
-pub struct Outputs {
+pub(super) struct Outputs {
     /// The main output: the executable (binary format) or the zip.
     pub output: Utf8PathBuf,
     /// The executable's path inside the artifact (`bootstrap`, `extensions/NAME`, `NAME`).
@@ -20,7 +20,7 @@ pub struct Outputs {
 }
 
 /// Computes the output paths of one artifact.
-pub fn outputs(a: &ResolvedArtifact) -> Outputs {
+pub(super) fn outputs(a: &ResolvedArtifact) -> Outputs {
     let dir = &a.lambda_dir;
     let (root, executable_entry, zip_path) = match a.kind {
         ArtifactKind::Function if a.flatten => (
@@ -67,7 +67,10 @@ pub fn outputs(a: &ResolvedArtifact) -> Outputs {
 
 /// Every pair of artifacts that would write the same path (or a file where the other needs a
 /// directory), one diagnostic per pair. `artifacts` and `outputs` are parallel.
-pub fn collisions(artifacts: &[ResolvedArtifact], outputs: &[Outputs]) -> Vec<ManifestError> {
+pub(super) fn collisions(
+    artifacts: &[ResolvedArtifact],
+    outputs: &[Outputs],
+) -> Vec<ManifestError> {
     let mut owner: BTreeMap<&Utf8Path, usize> = BTreeMap::new();
     let mut errors = Vec::new();
     let mut reported = std::collections::BTreeSet::new();

@@ -31,14 +31,14 @@ use crate::atomic;
 use crate::fingerprint::{Fingerprint, env_vars, hex, read_upward, sha256};
 
 /// Inputs modified this close to cargo's start are not trusted to be what cargo read.
-pub const RACY: Duration = Duration::from_secs(2);
+pub(super) const RACY: Duration = Duration::from_secs(2);
 
 /// Bump when the entry layout or the fingerprint's recipe changes.
 const FORMAT: u32 = 2;
 
 /// Where entries are stored.
 #[derive(Debug, Clone)]
-pub struct MetadataCache {
+pub(super) struct MetadataCache {
     dir: PathBuf,
 }
 
@@ -58,7 +58,7 @@ struct Entry {
 
 impl MetadataCache {
     /// The cache the environment asks for; `None` when it is turned off or has no home.
-    pub fn from_env() -> Option<Self> {
+    pub(super) fn from_env() -> Option<Self> {
         let dir = match std::env::var_os("LAMBDA_BATCH_CACHE_DIR") {
             Some(d) if d.is_empty() => return None,
             Some(d) => PathBuf::from(d),
@@ -73,7 +73,7 @@ impl MetadataCache {
     }
 
     /// A cache rooted at `dir`.
-    pub fn at(dir: impl Into<PathBuf>) -> Self {
+    pub(super) fn at(dir: impl Into<PathBuf>) -> Self {
         Self { dir: dir.into() }
     }
 
@@ -83,7 +83,7 @@ impl MetadataCache {
     }
 
     /// The stored answer for `dir`, if its inputs are unchanged.
-    pub fn get(&self, dir: &Utf8Path) -> Option<WorkspaceInfo> {
+    pub(super) fn get(&self, dir: &Utf8Path) -> Option<WorkspaceInfo> {
         let bytes = fs::read(self.entry_path(dir)).ok()?;
         let entry: Entry = serde_json::from_slice(&bytes).ok()?;
         if entry.format != FORMAT || entry.dir != dir {
@@ -94,7 +94,7 @@ impl MetadataCache {
     }
 
     /// Stores cargo's answer for `dir`, obtained by a cargo started at `started`.
-    pub fn put(&self, dir: &Utf8Path, info: &WorkspaceInfo, started: SystemTime) {
+    pub(super) fn put(&self, dir: &Utf8Path, info: &WorkspaceInfo, started: SystemTime) {
         let (files, dirs) = inputs(dir, info);
         let (fingerprint, newest) = fingerprint(dir, &files, &dirs);
         if newest.is_some_and(|t| t + RACY > started) {

@@ -23,7 +23,7 @@ pub struct IncludeFile {
 
 /// Why a pattern failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IncludeError {
+pub(super) enum IncludeError {
     /// Nothing matched.
     NoMatch,
     /// A match resolves (through a symlink) outside the base directory.
@@ -37,7 +37,7 @@ pub enum IncludeError {
 /// Expands patterns, remembering each (base, pattern) so that an include inherited by many
 /// artifacts walks the disk once.
 #[derive(Default)]
-pub struct IncludeExpander {
+pub(super) struct IncludeExpander {
     cache: HashMap<(Utf8PathBuf, String), Result<Vec<Utf8PathBuf>, IncludeError>>,
 }
 
@@ -47,7 +47,7 @@ const SKIPPED_DIRS: &[&str] = &[".git", "target"];
 impl IncludeExpander {
     /// Files under `base` that `pattern` matches, as paths relative to `base`, sorted.
     /// A matched directory contributes every file below it.
-    pub fn expand(
+    pub(super) fn expand(
         &mut self,
         base: &Utf8Path,
         pattern: &str,
@@ -149,7 +149,7 @@ fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<Utf8PathBuf>, IncludeErr
 }
 
 /// The archive path of a match: `into` (if any) joined with its path relative to the base.
-pub fn archive_path(into: Option<&str>, rel: &Utf8Path) -> String {
+pub(super) fn archive_path(into: Option<&str>, rel: &Utf8Path) -> String {
     let rel = rel.as_str().replace('\\', "/");
     match into.map(normalize).filter(|i| !i.is_empty()) {
         Some(into) => format!("{into}/{rel}"),

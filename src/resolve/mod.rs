@@ -3,11 +3,11 @@
 //! Every inherited setting is merged here (defaults → workspace → artifact), every bin and
 //! package is looked up, every include glob expanded, so that later stages read final values.
 
-pub mod cache;
-pub mod includes;
+mod cache;
+mod includes;
 mod settle;
-pub mod workspace;
-pub mod workspace_info;
+mod workspace;
+mod workspace_info;
 
 #[cfg(test)]
 mod cache_tests;
@@ -24,8 +24,10 @@ use crate::manifest::values::{
     Arch, ArtifactKind, Compiler, GlibcVersion, Libc, OutputFormat, Runtime,
 };
 use crate::manifest::{ArtifactDecl, Layer, Manifest, WorkspaceDecl, normalize};
-use includes::{IncludeExpander, IncludeFile};
-use workspace::{PackageInfo, WorkspaceInfo};
+pub use includes::IncludeFile;
+pub use workspace::{PackageInfo, WorkspaceError, WorkspaceInfo, load_all};
+
+use includes::IncludeExpander;
 
 /// Dependencies that make a bin a function when discovered.
 pub const FUNCTION_CRATES: &[&str] = &["lambda_runtime", "lambda_http"];
@@ -155,7 +157,7 @@ pub fn resolve_partial(
     let mut unique: Vec<Utf8PathBuf> = dirs.clone();
     unique.sort();
     unique.dedup();
-    let loaded: HashMap<Utf8PathBuf, Result<WorkspaceInfo, workspace::WorkspaceError>> = unique
+    let loaded: HashMap<Utf8PathBuf, Result<WorkspaceInfo, WorkspaceError>> = unique
         .iter()
         .cloned()
         .zip(workspace::load_all(&unique))

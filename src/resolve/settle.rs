@@ -320,7 +320,7 @@ fn include(
     inc: &IncludeDecl,
 ) -> Result<Vec<IncludeFile>, ManifestError> {
     let pattern = &inc.pattern;
-    if crate::manifest::check::check_relative(&pattern.value).is_err() {
+    if crate::manifest::check_relative(&pattern.value).is_err() {
         // Already reported by the decoder, which checks the pattern's own text.
         return Ok(Vec::new());
     }

@@ -46,7 +46,7 @@ pub fn load_all(dirs: &[Utf8PathBuf]) -> Vec<Result<WorkspaceInfo, WorkspaceErro
 }
 
 /// Reads one workspace directory through `cache`; `true` when the answer came from it.
-pub fn load_with(
+pub(super) fn load_with(
     dir: &Utf8Path,
     cache: Option<&MetadataCache>,
 ) -> Result<(WorkspaceInfo, bool), WorkspaceError> {
@@ -174,7 +174,7 @@ fn profiles(manifest: &Utf8Path) -> (BTreeSet<String>, BTreeSet<String>) {
 
 /// Profile names defined in cargo config files that apply to `dir` (`.cargo/config.toml` in it
 /// and its ancestors, and in CARGO_HOME).
-pub fn config_profiles(dir: &Utf8Path) -> BTreeSet<String> {
+pub(super) fn config_profiles(dir: &Utf8Path) -> BTreeSet<String> {
     let mut files = Vec::new();
     let mut d = Some(dir);
     while let Some(x) = d {

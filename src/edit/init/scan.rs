@@ -6,8 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::manifest::values::ArtifactKind;
-use crate::resolve::workspace::{self, PackageInfo, WorkspaceInfo};
-use crate::resolve::{EXTENSION_CRATES, FUNCTION_CRATES};
+use crate::resolve::{EXTENSION_CRATES, FUNCTION_CRATES, PackageInfo, WorkspaceInfo, load_all};
 
 /// What a scan found.
 #[derive(Debug, Clone, Default)]
@@ -50,7 +49,7 @@ pub fn scan(root: &Utf8Path) -> Scan {
     let mut scan = Scan::default();
     let mut covered: BTreeSet<Utf8PathBuf> = BTreeSet::new();
     let mut loaded: Vec<(Utf8PathBuf, WorkspaceInfo)> = Vec::new();
-    for (dir, result) in roots.iter().zip(workspace::load_all(&roots)) {
+    for (dir, result) in roots.iter().zip(load_all(&roots)) {
         match result {
             Ok(info) => {
                 covered.extend(info.packages.iter().map(|p| p.dir.clone()));
@@ -65,7 +64,7 @@ pub fn scan(root: &Utf8Path) -> Scan {
         .into_iter()
         .filter(|d| !covered.contains(d))
         .collect();
-    for (dir, result) in lone.iter().zip(workspace::load_all(&lone)) {
+    for (dir, result) in lone.iter().zip(load_all(&lone)) {
         match result {
             Ok(info) => loaded.push((dir.clone(), info)),
             Err(e) => scan.skipped.push((dir.clone(), e.message)),
