@@ -459,3 +459,62 @@ fn zig_lanes_get_their_own_cache_only_when_there_are_two() {
         ]
     );
 }
+
+/// The plan of a small monorepo as `plan` prints each call: one line per group, every
+/// compiler, profile, feature and flag that changes the argv or the environment.
+#[test]
+fn exact_commands_of_a_mixed_plan() {
+    let mut zig = artifact("get", "api", Arch::Arm64);
+    zig.compiler = Compiler::CargoZigbuild;
+    zig.profile = "release".into();
+    zig.optimizations = true;
+    zig.profile_overrides = vec![
+        ("strip".into(), "\"symbols\"".into()),
+        ("lto".into(), "\"thin\"".into()),
+    ];
+    zig.rustflags = vec!["-C".into(), "target-cpu=neoverse-n1".into()];
+    let mut zig_too = zig.clone();
+    zig_too.name = "put".into();
+    zig_too.bin = "put".into();
+    zig_too.package = "orders".into();
+    zig_too.features = vec!["json".into(), "serde/derive".into()];
+    let mut zig_other = zig_too.clone();
+    zig_other.name = "list".into();
+    zig_other.bin = "list".into();
+    zig_other.package = "catalog".into();
+    let mut cross = artifact("ship", "ship", Arch::X86_64);
+    cross.compiler = Compiler::Cross;
+    cross.libc = Libc::Musl;
+    cross.target = "x86_64-unknown-linux-musl".into();
+    cross.glibc = None;
+    cross
+        .env
+        .insert("RUST_LOG".into(), "info with spaces".into());
+    cross.target_dir = "/repo/target/shared".into();
+    cross.target_dir_set = true;
+    let flags = CargoFlags {
+        locked: true,
+        ..CargoFlags::default()
+    };
+    let inherited = |k: &str| (k == "RUSTFLAGS").then(|| "--cfg tokio_unstable".to_string());
+    let plan = plan_with_env(
+        &resolved(vec![zig, zig_too, zig_other, cross]),
+        &flags,
+        &inherited,
+    )
+    .unwrap();
+    let lines: Vec<String> = plan
+        .groups
+        .iter()
+        .map(|g| {
+            format!(
+                "group {} lane {} waits {:?}: {}",
+                g.id,
+                g.lane,
+                g.waits_for,
+                g.command_line()
+            )
+        })
+        .collect();
+    insta::assert_snapshot!(lines.join("\n"));
+}
