@@ -1,15 +1,15 @@
 //! `add` and `remove` on a copy of the example monorepo: the rest of the file stays byte for
 //! byte, `remove` undoes `add` exactly, and an edit that `check` would reject is not written.
 
-#[path = "support/edit_fixture.rs"]
-mod edit_fixture;
+#[path = "support/test.rs"]
+mod test;
 
-use edit_fixture::{Fixture, inserted};
+use test::{Test, inserted};
 
 #[test]
 fn add_then_remove_gives_the_original_bytes_back() {
-    let f = Fixture::examples();
-    let original = f.manifest();
+    let f = Test::examples();
+    let original = f.manifest_text();
     let cases: &[&[&str]] = &[
         &[
             "add",
@@ -52,22 +52,22 @@ fn add_then_remove_gives_the_original_bytes_back() {
         ],
     ];
     for args in cases {
-        f.run(args).expect(0);
-        let added = f.manifest();
+        f.lb(args).status(0);
+        let added = f.manifest_text();
         let block = inserted(&original, &added)
             .unwrap_or_else(|| panic!("{args:?} changed more than it added:\n{added}"));
         assert!(block.contains(&format!("\"{}\"", args[2])), "{block}");
         f.assert_valid();
-        f.run(&["remove", args[2]]).expect(0);
-        assert_eq!(f.manifest(), original, "after removing {}", args[2]);
+        f.lb(&["remove", args[2]]).status(0);
+        assert_eq!(f.manifest_text(), original, "after removing {}", args[2]);
     }
 }
 
 #[test]
 fn added_nodes_go_where_a_person_would_put_them() {
-    let f = Fixture::examples();
-    let original = f.manifest();
-    f.run(&[
+    let f = Test::examples();
+    let original = f.manifest_text();
+    f.lb(&[
         "add",
         "function",
         "second-put",
@@ -80,16 +80,16 @@ fn added_nodes_go_where_a_person_would_put_them() {
         "--arch",
         "arm64",
     ])
-    .expect(0);
+    .status(0);
     let expected = original.replace(
         "        lambda-dir \"target/lambda/{arch}/orders\"\n    }\n",
         "        lambda-dir \"target/lambda/{arch}/orders\"\n    }\n    function \"second-put\" bin=\"put-product\" package=\"catalog-api\" {\n        arch \"arm64\"\n    }\n",
     );
     assert_ne!(expected, original);
-    assert_eq!(f.manifest(), expected);
+    assert_eq!(f.manifest_text(), expected);
 
     // A new workspace is appended after an empty line.
-    f.run(&[
+    f.lb(&[
         "add",
         "function",
         "orders-events",
@@ -100,33 +100,33 @@ fn added_nodes_go_where_a_person_would_put_them() {
         "--arch",
         "arm64",
     ])
-    .expect(0);
+    .status(0);
     assert!(
-        f.manifest().ends_with(
+        f.manifest_text().ends_with(
             "}\n\nworkspace \"examples/services/orders\" {\n    function \"orders-events\" bin=\"order-events\" {\n        arch \"arm64\"\n    }\n}\n"
         ),
         "{}",
-        f.manifest()
+        f.manifest_text()
     );
     f.assert_valid();
 }
 
 #[test]
 fn add_workspace_with_discover() {
-    let f = Fixture::examples();
-    let original = f.manifest();
+    let f = Test::examples();
+    let original = f.manifest_text();
     let services_only = original[..original.find("workspace \"examples/extensions\"").unwrap()]
         .trim_end()
         .to_string()
         + "\n";
     f.write("lambda.kdl", &services_only);
-    f.run(&["add", "workspace", "examples/extensions", "--discover"])
-        .expect(0);
+    f.lb(&["add", "workspace", "examples/extensions", "--discover"])
+        .status(0);
     assert_eq!(
-        f.manifest(),
+        f.manifest_text(),
         format!("{services_only}\nworkspace \"examples/extensions\" discover=true\n")
     );
-    let listed = f.run(&["list", "--format", "json"]).expect(0).stdout;
+    let listed = f.lb(&["list", "--format", "json"]).status(0).stdout;
     assert!(
         listed.contains("secrets-cache") && listed.contains("telemetry"),
         "{listed}"
@@ -135,8 +135,8 @@ fn add_workspace_with_discover() {
     // Twice is refused before anything is checked.
     let before = f.hash("lambda.kdl");
     let run = f
-        .run(&["add", "workspace", "./examples/extensions/"])
-        .expect(2);
+        .lb(&["add", "workspace", "./examples/extensions/"])
+        .status(2);
     assert!(
         run.stderr.contains("already in the manifest"),
         "{}",
@@ -147,7 +147,7 @@ fn add_workspace_with_discover() {
 
 #[test]
 fn invalid_additions_are_refused_and_the_file_is_untouched() {
-    let f = Fixture::examples();
+    let f = Test::examples();
     let before = f.hash("lambda.kdl");
     // (arguments, something the diagnostics must say)
     let cases: &[(&[&str], &str)] = &[
@@ -225,20 +225,20 @@ fn invalid_additions_are_refused_and_the_file_is_untouched() {
         ),
     ];
     for (args, says) in cases {
-        let run = f.run(args).expect(2);
+        let run = f.lb(args).status(2);
         assert!(run.stderr.contains(says), "{args:?}: {}", run.stderr);
         assert_eq!(f.hash("lambda.kdl"), before, "{args:?} wrote the file");
     }
     // A refusal made by `check` points into the would-be text and names the edit.
     let run = f
-        .run(&[
+        .lb(&[
             "add",
             "function",
             "nope",
             "--workspace",
             "examples/services",
         ])
-        .expect(2);
+        .status(2);
     assert!(
         run.stderr
             .contains("lambda.kdl after `lambda-batch --color never add function nope --workspace examples/services`"),
@@ -256,18 +256,18 @@ fn invalid_additions_are_refused_and_the_file_is_untouched() {
 
 #[test]
 fn remove_keeps_the_rest_and_drops_a_workspace_left_empty() {
-    let f = Fixture::examples();
-    let original = f.manifest();
-    f.run(&["remove", "put-product"]).expect(0);
+    let f = Test::examples();
+    let original = f.manifest_text();
+    f.lb(&["remove", "put-product"]).status(0);
     assert_eq!(
-        f.manifest(),
+        f.manifest_text(),
         original.replace("    function \"put-product\" package=\"catalog-api\"\n", "")
     );
-    f.run(&["remove", "telemetry", "--workspace", "examples/extensions"])
-        .expect(0);
-    let run = f.run(&["remove", "secrets-cache"]).expect(0);
+    f.lb(&["remove", "telemetry", "--workspace", "examples/extensions"])
+        .status(0);
+    let run = f.lb(&["remove", "secrets-cache"]).status(0);
     assert!(run.stderr.contains("left empty"), "{}", run.stderr);
-    let text = f.manifest();
+    let text = f.manifest_text();
     assert!(!text.contains("examples/extensions"), "{text}");
     assert!(
         text.ends_with("        lambda-dir \"target/lambda/{arch}/orders\"\n    }\n}\n"),
@@ -278,16 +278,16 @@ fn remove_keeps_the_rest_and_drops_a_workspace_left_empty() {
 
 #[test]
 fn remove_names_the_workspaces_of_an_ambiguous_name() {
-    let f = Fixture::examples();
+    let f = Test::examples();
     let text = f
-        .manifest()
+        .manifest_text()
         .replace(
             "workspace \"examples/extensions\" {\n",
             "workspace \"examples/services/catalog\" {\n    function \"get-product\"\n}\n\nworkspace \"examples/extensions\" {\n",
         );
     f.write("lambda.kdl", &text);
     let before = f.hash("lambda.kdl");
-    let run = f.run(&["remove", "get-product"]).expect(2);
+    let run = f.lb(&["remove", "get-product"]).status(2);
     assert!(
         run.stderr
             .contains("`get-product` is declared in 2 workspaces: `examples/services`, `examples/services/catalog`"),
@@ -297,27 +297,27 @@ fn remove_names_the_workspaces_of_an_ambiguous_name() {
     assert!(run.stderr.contains("--workspace"), "{}", run.stderr);
     assert_eq!(f.hash("lambda.kdl"), before);
 
-    let run = f.run(&["remove", "get-prodcut"]).expect(2);
+    let run = f.lb(&["remove", "get-prodcut"]).status(2);
     assert!(
         run.stderr.contains("did you mean `get-product`"),
         "{}",
         run.stderr
     );
 
-    f.run(&[
+    f.lb(&[
         "remove",
         "get-product",
         "--workspace",
         "examples/services/catalog",
     ])
-    .expect(0);
-    assert_eq!(f.manifest(), Fixture::examples().manifest());
+    .status(0);
+    assert_eq!(f.manifest_text(), Test::examples().manifest_text());
 }
 
 #[test]
 fn the_manifest_is_found_upward_or_given() {
-    let f = Fixture::examples();
-    f.run_in(
+    let f = Test::examples();
+    f.lb_in(
         "examples/extensions/telemetry-ext/src",
         &[
             "add",
@@ -329,21 +329,21 @@ fn the_manifest_is_found_upward_or_given() {
             "get-product",
         ],
     )
-    .expect(0);
+    .status(0);
     assert!(
-        f.manifest()
+        f.manifest_text()
             .contains("function \"gp2\" bin=\"get-product\"")
     );
     let manifest = f.path().join("lambda.kdl");
-    let empty = Fixture::empty();
-    let run = empty.run(&["remove", "gp2"]).expect(2);
+    let empty = Test::empty();
+    let run = empty.lb(&["remove", "gp2"]).status(2);
     assert!(
         run.stderr.contains("could not find `lambda.kdl`"),
         "{}",
         run.stderr
     );
     empty
-        .run(&["remove", "gp2", "--manifest", manifest.to_str().unwrap()])
-        .expect(0);
-    assert!(!f.manifest().contains("gp2"));
+        .lb(&["remove", "gp2", "--manifest", manifest.to_str().unwrap()])
+        .status(0);
+    assert!(!f.manifest_text().contains("gp2"));
 }

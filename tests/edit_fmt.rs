@@ -1,10 +1,10 @@
 //! `fmt`: one canonical layout, comments kept, idempotent; `--check` exits 1 with one line when
 //! the file is not formatted and never writes.
 
-#[path = "support/edit_fixture.rs"]
-mod edit_fixture;
+#[path = "support/test.rs"]
+mod test;
 
-use edit_fixture::{Fixture, crate_dir};
+use test::{Test, repo};
 
 /// The root manifest, laid out badly in every way fmt fixes.
 const MESSY: &str = "\n\n// lambda-batch's own manifest: builds the example monorepo under examples/.\n\n\n\ndefaults{\n  profile   \"release\";arch \"x86_64\" \"arm64\"\n\t\tcompiler \"cargo-zigbuild\"\n\n\n  output-format \"zip\"\n  lambda-dir \"target/lambda/{arch}\"\n  target-dir \"target/shared\"          // one cargo target dir for both workspaces\n  runtime \"provided.al2023\"\n\n}\nworkspace \"examples/services\" {\n        include \"LICENSE\"   /* relative to examples/services */\n\n    function \"get-product\" { include \"config/*.toml\" \"assets/**/*.json\"; }\n  function \"put-product\"    package=\"catalog-api\"\n    /-function \"old\"\n    function \"order-events\" flatten=true {\n            lambda-dir \"target/lambda/{arch}/orders\"\n      }   // flattened\n\n}\nworkspace \"examples/extensions\" { extension \"telemetry\"; extension \"secrets-cache\" internal=true; }\n// the end";
@@ -13,21 +13,21 @@ const FORMATTED: &str = "// lambda-batch's own manifest: builds the example mono
 
 #[test]
 fn the_root_manifest_is_formatted() {
-    let f = Fixture::examples();
-    let run = f.run(&["fmt", "--check"]).expect(0);
+    let f = Test::examples();
+    let run = f.lb(&["fmt", "--check"]).status(0);
     assert_eq!(run.stdout, "");
     assert_eq!(run.stderr, "");
     let before = f.hash("lambda.kdl");
-    f.run(&["fmt"]).expect(0);
+    f.lb(&["fmt"]).status(0);
     assert_eq!(f.hash("lambda.kdl"), before);
 }
 
 #[test]
 fn check_reports_in_one_line_and_writes_nothing() {
-    let f = Fixture::examples();
+    let f = Test::examples();
     f.write("lambda.kdl", MESSY);
     let before = f.hash("lambda.kdl");
-    let run = f.run(&["fmt", "--check"]).expect(1);
+    let run = f.lb(&["fmt", "--check"]).status(1);
     assert_eq!(run.stdout, "");
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(
@@ -40,10 +40,10 @@ fn check_reports_in_one_line_and_writes_nothing() {
 
 #[test]
 fn fmt_writes_the_canonical_layout_once() {
-    let f = Fixture::examples();
+    let f = Test::examples();
     f.write("lambda.kdl", MESSY);
-    f.run(&["fmt"]).expect(0);
-    assert_eq!(f.manifest(), FORMATTED);
+    f.lb(&["fmt"]).status(0);
+    assert_eq!(f.manifest_text(), FORMATTED);
     f.assert_valid();
     // Every comment of the messy file is still there.
     for comment in [
@@ -54,20 +54,20 @@ fn fmt_writes_the_canonical_layout_once() {
         "// flattened",
         "// the end",
     ] {
-        assert!(f.manifest().contains(comment), "lost {comment}");
+        assert!(f.manifest_text().contains(comment), "lost {comment}");
     }
     let once = f.hash("lambda.kdl");
-    f.run(&["fmt"]).expect(0);
+    f.lb(&["fmt"]).status(0);
     assert_eq!(
         f.hash("lambda.kdl"),
         once,
         "fmt of a formatted file changed it"
     );
-    f.run(&["fmt", "--check"]).expect(0);
+    f.lb(&["fmt", "--check"]).status(0);
     // The path can be given.
-    let other = Fixture::examples();
+    let other = Test::examples();
     other.write("other.kdl", MESSY);
-    other.run(&["fmt", "other.kdl"]).expect(0);
+    other.lb(&["fmt", "other.kdl"]).status(0);
     assert_eq!(other.read("other.kdl"), FORMATTED);
 }
 
@@ -76,9 +76,9 @@ fn every_corpus_manifest_formats_to_a_fixed_point_with_its_comments() {
     // The layout alone, through the library: most corpus files are invalid on purpose, and the
     // `fmt` command writes only valid manifests.
     use lambda_batch::edit::{Document, format};
-    let mut files = vec![crate_dir().join("lambda.kdl")];
+    let mut files = vec![repo().join("lambda.kdl")];
     for dir in ["tests/manifests/valid", "tests/manifests/broken"] {
-        for entry in std::fs::read_dir(crate_dir().join(dir)).unwrap() {
+        for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
             files.push(entry.unwrap().path());
         }
     }
@@ -105,13 +105,13 @@ fn every_corpus_manifest_formats_to_a_fixed_point_with_its_comments() {
 
 #[test]
 fn fmt_refuses_to_write_a_manifest_that_does_not_pass_check() {
-    let f = Fixture::empty();
+    let f = Test::empty();
     f.write(
         "lambda.kdl",
         "workspace   \"nowhere\" {\n  function   \"b\"\n}\n",
     );
     let before = f.hash("lambda.kdl");
-    let run = f.run(&["fmt"]).expect(2);
+    let run = f.lb(&["fmt"]).status(2);
     assert!(
         run.stderr.contains("lambda_batch::workspace"),
         "{}",
@@ -119,16 +119,16 @@ fn fmt_refuses_to_write_a_manifest_that_does_not_pass_check() {
     );
     assert_eq!(f.hash("lambda.kdl"), before);
     // --check only looks at the layout.
-    f.run(&["fmt", "--check"]).expect(1);
+    f.lb(&["fmt", "--check"]).status(1);
 }
 
 #[test]
 fn text_that_is_not_kdl_is_refused_untouched() {
-    let f = Fixture::empty();
+    let f = Test::empty();
     f.write("lambda.kdl", "workspace \"a\" {\n    function \"b\" }\n");
     let before = f.hash("lambda.kdl");
     for args in [&["fmt"][..], &["fmt", "--check"]] {
-        let run = f.run(args).expect(2);
+        let run = f.lb(args).status(2);
         assert!(
             run.stderr.contains("lambda_batch::syntax"),
             "{}",

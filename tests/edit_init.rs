@@ -1,22 +1,22 @@
 //! `init` on the example monorepo: finds every Lambda bin by its dependencies, writes a
 //! manifest `check` accepts and `fmt` leaves alone, and never overwrites one.
 
-#[path = "support/edit_fixture.rs"]
-mod edit_fixture;
+#[path = "support/test.rs"]
+mod test;
 
-use edit_fixture::Fixture;
+use test::Test;
 
 #[test]
 fn init_writes_a_manifest_that_checks_and_lists_every_artifact() {
-    let f = Fixture::bare();
-    let run = f.run(&["init"]).expect(0);
+    let f = Test::bare();
+    let run = f.lb(&["init"]).status(0);
     assert!(
         run.stderr
             .contains("wrote 3 functions and 2 extensions in 2 workspaces"),
         "{}",
         run.stderr
     );
-    let text = f.manifest();
+    let text = f.manifest_text();
     for node in [
         "workspace \"examples/extensions\" {",
         "extension \"secrets-cache\"\n",
@@ -30,15 +30,15 @@ fn init_writes_a_manifest_that_checks_and_lists_every_artifact() {
     ] {
         assert!(text.contains(node), "no {node:?} in\n{text}");
     }
-    let run = f.run(&["check"]).expect(0);
+    let run = f.lb(&["check"]).status(0);
     assert!(run.stderr.contains("5 artifacts"), "{}", run.stderr);
-    f.run(&["fmt", "--check"]).expect(0);
+    f.lb(&["fmt", "--check"]).status(0);
     // Two workspaces: one shared target dir, so their dependencies are compiled once.
     assert!(
         text.contains("\n    target-dir \"target/shared\""),
         "{text}"
     );
-    let plan = f.run(&["plan", "--format", "json"]).expect(0);
+    let plan = f.lb(&["plan", "--format", "json"]).status(0);
     let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     let dirs: std::collections::BTreeSet<&str> = plan["groups"]
         .as_array()
@@ -55,44 +55,44 @@ fn init_writes_a_manifest_that_checks_and_lists_every_artifact() {
 
 #[test]
 fn init_of_one_workspace_leaves_its_own_target_dir() {
-    let f = Fixture::bare();
-    f.run_in("examples/extensions", &["init"]).expect(0);
+    let f = Test::bare();
+    f.lb_in("examples/extensions", &["init"]).status(0);
     let text = f.read("examples/extensions/lambda.kdl");
     assert!(
         text.contains("\n    // target-dir \"target/shared\""),
         "{text}"
     );
     let plan = f
-        .run_in("examples/extensions", &["plan", "--format", "json"])
-        .expect(0);
+        .lb_in("examples/extensions", &["plan", "--format", "json"])
+        .status(0);
     assert!(!plan.stdout.contains("--target-dir"), "{}", plan.stdout);
 }
 
 #[test]
 fn init_never_overwrites() {
-    let f = Fixture::examples();
+    let f = Test::examples();
     let before = f.hash("lambda.kdl");
-    let run = f.run(&["init"]).expect(2);
+    let run = f.lb(&["init"]).status(2);
     assert!(run.stderr.contains("already exists"), "{}", run.stderr);
     assert_eq!(f.hash("lambda.kdl"), before);
 }
 
 #[test]
 fn init_writes_where_asked_with_paths_relative_to_it() {
-    let f = Fixture::bare();
-    f.run(&["init", "--path", "deploy/lambda.kdl"]).expect(0);
+    let f = Test::bare();
+    f.lb(&["init", "--path", "deploy/lambda.kdl"]).status(0);
     let text = f.read("deploy/lambda.kdl");
     assert!(
         text.contains("workspace \"../examples/services\""),
         "{text}"
     );
-    f.run(&["check", "deploy/lambda.kdl"]).expect(0);
-    f.run(&["init", "--path", "deploy"]).expect(2);
+    f.lb(&["check", "deploy/lambda.kdl"]).status(0);
+    f.lb(&["init", "--path", "deploy"]).status(2);
 }
 
 #[test]
 fn init_skips_target_and_hidden_directories_and_names_clashes() {
-    let f = Fixture::bare();
+    let f = Test::bare();
     // A copy of a package under target/ or a hidden directory is not a workspace to build.
     let orders = f.read("examples/services/orders/Cargo.toml");
     let bin = f.read("examples/services/orders/src/bin/order-events.rs");
@@ -107,8 +107,8 @@ fn init_skips_target_and_hidden_directories_and_names_clashes() {
     assert!(!lone.contains("workspace"), "{lone}");
     f.write("lone/Cargo.toml", &lone);
     f.write("lone/src/bin/order-events.rs", &bin);
-    f.run(&["init"]).expect(0);
-    let text = f.manifest();
+    f.lb(&["init"]).status(0);
+    let text = f.manifest_text();
     assert!(
         !text.contains("target/copy") && !text.contains(".hidden"),
         "{text}"
@@ -123,8 +123,8 @@ fn init_skips_target_and_hidden_directories_and_names_clashes() {
 
 #[test]
 fn init_with_nothing_to_find_says_what_it_looked_for() {
-    let f = Fixture::empty();
-    let run = f.run(&["init"]).expect(2);
+    let f = Test::empty();
+    let run = f.lb(&["init"]).status(2);
     assert!(
         run.stderr.contains("found no Lambda function or extension"),
         "{}",
@@ -138,7 +138,7 @@ fn init_with_nothing_to_find_says_what_it_looked_for() {
         "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
     );
     f.write("tool/src/main.rs", "fn main() {}\n");
-    let run = f.run(&["init"]).expect(2);
+    let run = f.lb(&["init"]).status(2);
     assert!(run.stderr.contains("it read tool"), "{}", run.stderr);
     assert!(!f.path().join("lambda.kdl").exists());
 }

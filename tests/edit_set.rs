@@ -2,15 +2,15 @@
 //! monorepo: values change in place, comments stay, `unset` undoes `set`, and values the
 //! decoder rejects are refused with the file untouched.
 
-#[path = "support/edit_fixture.rs"]
-mod edit_fixture;
+#[path = "support/test.rs"]
+mod test;
 
-use edit_fixture::{Fixture, inserted};
+use test::{Test, inserted};
 
 #[test]
 fn set_then_unset_at_every_level_gives_the_file_back() {
-    let f = Fixture::examples();
-    let original = f.manifest();
+    let f = Test::examples();
+    let original = f.manifest_text();
     let runtime = "    runtime \"provided.al2023\"\n";
     let license = "    include \"LICENSE\"                   // relative to examples/services\n";
     // (level flags, setting and values, text of the original, what `set` makes of it)
@@ -51,8 +51,8 @@ fn set_then_unset_at_every_level_gives_the_file_back() {
         let mut set = vec!["set"];
         set.extend_from_slice(level);
         set.extend_from_slice(setting);
-        f.run(&set).expect(0);
-        let changed = f.manifest();
+        f.lb(&set).status(0);
+        let changed = f.manifest_text();
         assert!(
             inserted(&original, &changed).is_some(),
             "{set:?} changed more than it added:\n{changed}"
@@ -63,12 +63,12 @@ fn set_then_unset_at_every_level_gives_the_file_back() {
         let mut unset = vec!["unset"];
         unset.extend_from_slice(level);
         unset.push(setting[0]);
-        f.run(&unset).expect(0);
-        assert_eq!(f.manifest(), original, "after {unset:?}");
+        f.lb(&unset).status(0);
+        assert_eq!(f.manifest_text(), original, "after {unset:?}");
     }
     // The decoder's checks apply to every level: the example packages declare no features.
     let run = f
-        .run(&[
+        .lb(&[
             "set",
             "--workspace",
             "examples/services",
@@ -77,71 +77,71 @@ fn set_then_unset_at_every_level_gives_the_file_back() {
             "features",
             "tracing",
         ])
-        .expect(2);
+        .status(2);
     assert!(
         run.stderr.contains("lambda_batch::unknown_feature"),
         "{}",
         run.stderr
     );
-    assert_eq!(f.manifest(), original);
+    assert_eq!(f.manifest_text(), original);
 }
 
 #[test]
 fn replacing_a_value_keeps_its_line_and_comment() {
-    let f = Fixture::examples();
-    let original = f.manifest();
-    f.run(&["set", "target-dir", "target/elsewhere"]).expect(0);
+    let f = Test::examples();
+    let original = f.manifest_text();
+    f.lb(&["set", "target-dir", "target/elsewhere"]).status(0);
     assert_eq!(
-        f.manifest(),
+        f.manifest_text(),
         original.replace(
             "    target-dir \"target/shared\"          // one cargo target dir",
             "    target-dir \"target/elsewhere\"          // one cargo target dir"
         )
     );
-    f.run(&["set", "arch", "aarch64", "x86_64-unknown-linux-gnu.2.17"])
-        .expect(0);
+    f.lb(&["set", "arch", "aarch64", "x86_64-unknown-linux-gnu.2.17"])
+        .status(0);
     assert!(
-        f.manifest()
+        f.manifest_text()
             .contains("    arch \"aarch64\" \"x86_64-unknown-linux-gnu.2.17\"\n    compiler")
     );
-    f.run(&[
+    f.lb(&[
         "set",
         "--artifact",
         "order-events",
         "lambda-dir",
         "dist/{arch}",
     ])
-    .expect(0);
-    assert!(f.manifest().contains(
+    .status(0);
+    assert!(f.manifest_text().contains(
         "    function \"order-events\" flatten=true {\n        lambda-dir \"dist/{arch}\"\n    }\n"
     ));
     f.assert_valid();
     // Back to the original values: the original bytes.
-    f.run(&["set", "target-dir", "target/shared"]).expect(0);
-    f.run(&["set", "arch", "x86_64", "arm64"]).expect(0);
-    f.run(&[
+    f.lb(&["set", "target-dir", "target/shared"]).status(0);
+    f.lb(&["set", "arch", "x86_64", "arm64"]).status(0);
+    f.lb(&[
         "set",
         "--artifact",
         "order-events",
         "lambda-dir",
         "target/lambda/{arch}/orders",
     ])
-    .expect(0);
-    assert_eq!(f.manifest(), original);
+    .status(0);
+    assert_eq!(f.manifest_text(), original);
 }
 
 #[test]
 fn defaults_are_created_at_the_top_when_missing() {
-    let f = Fixture::examples();
-    let original = f.manifest();
+    let f = Test::examples();
+    let original = f.manifest_text();
     let start = original.find("defaults {").unwrap();
     let end = original.find("workspace \"examples/services\"").unwrap();
     let without = format!("{}{}", &original[..start], &original[end..]);
     f.write("lambda.kdl", &without);
-    f.run(&["set", "profile", "release"]).expect(0);
+    f.lb(&["set", "profile", "release"]).status(0);
     let header_end = without.find("workspace").unwrap();
     assert_eq!(
-        f.manifest(),
+        f.manifest_text(),
         format!(
             "{}defaults {{\n    profile \"release\"\n}}\n\n{}",
             &without[..header_end],
@@ -149,14 +149,14 @@ fn defaults_are_created_at_the_top_when_missing() {
         )
     );
     f.assert_valid();
-    f.run(&["unset", "profile"]).expect(0);
-    assert_eq!(f.manifest(), without);
+    f.lb(&["unset", "profile"]).status(0);
+    assert_eq!(f.manifest_text(), without);
 }
 
 #[test]
 fn accumulating_settings_are_one_node_per_level() {
-    let f = Fixture::examples();
-    let original = f.manifest();
+    let f = Test::examples();
+    let original = f.manifest_text();
     let with_two = original.replace(
         "    include \"LICENSE\"                   // relative to examples/services\n",
         "    include \"LICENSE\"                   // relative to examples/services\n    include \"catalog/config/*.toml\" into=\"legal\"\n",
@@ -164,41 +164,41 @@ fn accumulating_settings_are_one_node_per_level() {
     f.write("lambda.kdl", &with_two);
     f.assert_valid();
     // `set` leaves exactly the given values, in the first node's place.
-    f.run(&[
+    f.lb(&[
         "set",
         "--workspace",
         "examples/services",
         "include",
         "LICENSE",
     ])
-    .expect(0);
-    assert_eq!(f.manifest(), original);
+    .status(0);
+    assert_eq!(f.manifest_text(), original);
     // `unset` with values removes only those.
     f.write("lambda.kdl", &with_two);
-    f.run(&[
+    f.lb(&[
         "unset",
         "--workspace",
         "examples/services",
         "include",
         "catalog/config/*.toml",
     ])
-    .expect(0);
-    assert_eq!(f.manifest(), original);
+    .status(0);
+    assert_eq!(f.manifest_text(), original);
     let run = f
-        .run(&[
+        .lb(&[
             "unset",
             "--workspace",
             "examples/services",
             "include",
             "README.md",
         ])
-        .expect(2);
+        .status(2);
     assert!(run.stderr.contains("it has: `LICENSE`"), "{}", run.stderr);
 }
 
 #[test]
 fn bad_values_are_refused_with_the_valid_ones() {
-    let f = Fixture::examples();
+    let f = Test::examples();
     let before = f.hash("lambda.kdl");
     // (arguments, what stderr must say)
     let cases: &[(&[&str], &[&str])] = &[
@@ -280,7 +280,7 @@ fn bad_values_are_refused_with_the_valid_ones() {
         ),
     ];
     for (args, says) in cases {
-        let run = f.run(args).expect(2);
+        let run = f.lb(args).status(2);
         for s in *says {
             assert!(
                 run.stderr.contains(s),
@@ -294,11 +294,13 @@ fn bad_values_are_refused_with_the_valid_ones() {
 
 #[test]
 fn an_invalid_manifest_is_not_made_worse_nor_written() {
-    let f = Fixture::examples();
-    let broken = f.manifest().replace("\"get-product\"", "\"get-prodct\"");
+    let f = Test::examples();
+    let broken = f
+        .manifest_text()
+        .replace("\"get-product\"", "\"get-prodct\"");
     f.write("lambda.kdl", &broken);
     let before = f.hash("lambda.kdl");
-    let run = f.run(&["set", "profile", "dev"]).expect(2);
+    let run = f.lb(&["set", "profile", "dev"]).status(2);
     assert!(
         run.stderr.contains("lambda_batch::unknown_bin"),
         "{}",
@@ -311,17 +313,17 @@ fn an_invalid_manifest_is_not_made_worse_nor_written() {
     );
     assert_eq!(f.hash("lambda.kdl"), before);
     // An edit that fixes it is written.
-    f.run(&["remove", "get-prodct"]).expect(0);
+    f.lb(&["remove", "get-prodct"]).status(0);
     f.assert_valid();
 }
 
 #[test]
 fn setting_what_is_already_there_writes_nothing() {
-    let f = Fixture::examples();
+    let f = Test::examples();
     let path = f.path().join("lambda.kdl");
     let before = std::fs::metadata(&path).unwrap().modified().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let run = f.run(&["set", "profile", "release"]).expect(0);
+    let run = f.lb(&["set", "profile", "release"]).status(0);
     assert!(run.stderr.contains("unchanged"), "{}", run.stderr);
     assert_eq!(
         std::fs::metadata(&path).unwrap().modified().unwrap(),

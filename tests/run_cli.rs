@@ -1,16 +1,16 @@
 //! `run`'s command line before anything builds: usage errors exit 2, a missing build program
 //! exits 3 naming the tool and how to install it, `--dry-run` prints the plan.
 
-#[path = "support/run_fixture.rs"]
-mod run_fixture;
+#[path = "support/test.rs"]
+mod test;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use run_fixture::{Fixture, bin_source, describe};
+use test::{Invocation, Test, bin_source, describe};
 
-fn fixture(compiler: &str) -> Fixture {
-    let fx = Fixture::new("cli");
+fn fixture(compiler: &str) -> Test {
+    let fx = Test::new("cli");
     fx.workspace("svc", "cl-svc", &[("cl-one", &bin_source("cl-one"))]);
     fx.manifest(&format!(
         "workspace \"svc\" {{\n    compiler \"{compiler}\"\n    arch \"x86_64\"\n    function \"cl-one\"\n}}"
@@ -18,15 +18,14 @@ fn fixture(compiler: &str) -> Fixture {
     fx
 }
 
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+fn stderr(output: &test::Run) -> String {
+    output.stderr.clone()
 }
 
 #[test]
 fn only_that_matches_nothing_is_a_usage_error_listing_the_artifacts() {
     let fx = fixture("cargo");
-    let output = fx.run(&["run", "--only", "nope-*"]);
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let output = fx.lb(&["run", "--only", "nope-*"]).status(2);
     assert!(
         stderr(&output).contains("`--only nope-*` matches no artifact"),
         "{}",
@@ -48,13 +47,7 @@ fn bad_arch_jobs_and_globs_are_usage_errors() {
         (&["run", "-j", "0"][..], "`--jobs` must be at least 1"),
         (&["run", "--only", "a[b"][..], "not a valid glob"),
     ] {
-        let output = fx.run(args);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "{args:?}: {}",
-            describe(&output)
-        );
+        let output = fx.lb(args).status(2);
         assert!(
             stderr(&output).contains(needle),
             "{args:?}: {}",
@@ -62,8 +55,7 @@ fn bad_arch_jobs_and_globs_are_usage_errors() {
         );
     }
     // An architecture the manifest does not build leaves nothing to do.
-    let output = fx.run(&["run", "--arch", "arm64"]);
-    assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    let output = fx.lb(&["run", "--arch", "arm64"]).status(2);
     assert!(
         stderr(&output).contains("nothing to build"),
         "{}",
@@ -78,11 +70,9 @@ fn a_missing_build_program_exits_3_with_how_to_install_it() {
     let cargo = which::which("cargo").expect("cargo on PATH");
     let cargo_dir = cargo.parent().unwrap_or(Path::new("/"));
     let output = fx
-        .command(&["run"])
+        .lb(&["run"])
         .env("PATH", format!("{}:/usr/bin:/bin", cargo_dir.display()))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+        .status(3);
     let err = stderr(&output);
     assert!(
         err.contains("`cross` is not installed"),
@@ -100,7 +90,7 @@ fn a_missing_build_program_exits_3_with_how_to_install_it() {
 
 #[test]
 fn a_missing_program_fails_only_its_artifacts_under_keep_going_and_the_report_says_why() {
-    let fx = Fixture::new("cli-missing");
+    let fx = Test::new("cli-missing");
     fx.workspace(
         "svc",
         "cl-svc2",
@@ -116,11 +106,11 @@ fn a_missing_program_fails_only_its_artifacts_under_keep_going_and_the_report_sa
     let cargo_dir = cargo.parent().unwrap_or(Path::new("/"));
     let path = format!("{}:/usr/bin:/bin", cargo_dir.display());
     let report = fx.path().join("report.json");
-    let run = |extra: &[&str]| {
+    let run = |extra: &[&str], status: i32| {
         let _ = std::fs::remove_file(&report);
         let mut args = vec!["run", "--report", report.to_str().unwrap()];
         args.extend_from_slice(extra);
-        let output = fx.command(&args).env("PATH", &path).output().unwrap();
+        let output = fx.lb(&args).env("PATH", &path).status(status);
         let text = std::fs::read_to_string(&report)
             .unwrap_or_else(|e| panic!("no report ({e}): {}", describe(&output)));
         let report: lambda_batch::report::Report = serde_json::from_str(&text).unwrap();
@@ -136,8 +126,7 @@ fn a_missing_program_fails_only_its_artifacts_under_keep_going_and_the_report_sa
     use lambda_batch::report::Status;
 
     // Fail-fast: nothing is built, exit 3, and the report names the missing tool.
-    let (output, report) = run(&[]);
-    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    let (_, report) = run(&[], 3);
     assert!(!fx.path().join("out").exists());
     let crossed = by_name(&report, "cl-crossed");
     assert_eq!(crossed.status, Status::Failed);
@@ -152,8 +141,7 @@ fn a_missing_program_fails_only_its_artifacts_under_keep_going_and_the_report_sa
     assert_eq!(by_name(&report, "cl-plain").status, Status::Failed);
 
     // --keep-going builds everything it can; a missing tool still exits 3.
-    let (output, report) = run(&["--keep-going"]);
-    assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
+    let (output, report) = run(&["--keep-going"], 3);
     assert_eq!(by_name(&report, "cl-crossed").status, Status::Failed);
     assert_eq!(by_name(&report, "cl-plain").status, Status::Built);
     assert!(
@@ -172,7 +160,7 @@ fn a_missing_program_fails_only_its_artifacts_under_keep_going_and_the_report_sa
 fn a_rust_target_without_its_standard_library_exits_3_with_the_rustup_command() {
     // A rustc that reports every target's standard library as missing (it passes everything
     // else to the real one), so that the check is exercised on every machine.
-    let fx = Fixture::new("cli-target");
+    let fx = Test::new("cli-target");
     let rustc = fx.write(
         "rustc-without-std",
         "#!/bin/sh\ncase \"$*\" in\n    *\"--print target-libdir\"*) echo \"$PWD/no-such-libdir\"; exit 0 ;;\nesac\nexec rustc \"$@\"\n",
@@ -182,8 +170,10 @@ fn a_rust_target_without_its_standard_library_exits_3_with_the_rustup_command() 
     fx.manifest(
         "workspace \"svc\" {\n    compiler \"cargo\"\n    arch \"x86_64\"\n    function \"cl-nostd\"\n}",
     );
-    let output = fx.command(&["run"]).env("RUSTC", &rustc).output().unwrap();
-    expect_missing_std(&output, "x86_64-unknown-linux-gnu");
+    expect_missing_std(
+        fx.lb(&["run"]).env("RUSTC", &rustc),
+        "x86_64-unknown-linux-gnu",
+    );
 
     // With the real rustc, for a target whose standard library this machine lacks.
     let target = "aarch64-unknown-linux-musl";
@@ -196,18 +186,18 @@ fn a_rust_target_without_its_standard_library_exits_3_with_the_rustup_command() 
         eprintln!("{target} is installed here: only the stand-in rustc was tested");
         return;
     }
-    let fx = Fixture::new("cli-target-real");
+    let fx = Test::new("cli-target-real");
     fx.workspace("svc", "cl-svc3", &[("cl-musl", &bin_source("cl-musl"))]);
     fx.manifest(&format!(
         "workspace \"svc\" {{\n    compiler \"cargo\"\n    arch \"{target}\"\n    function \"cl-musl\"\n}}"
     ));
-    expect_missing_std(&fx.run(&["run"]), target);
+    expect_missing_std(fx.lb(&["run"]), target);
 }
 
 /// A run that stopped before cargo, exit 3, naming `rustup target add TARGET`.
 #[track_caller]
-fn expect_missing_std(output: &std::process::Output, target: &str) {
-    assert_eq!(output.status.code(), Some(3), "{}", describe(output));
+fn expect_missing_std(run: Invocation, target: &str) {
+    let output = &run.status(3);
     assert!(
         stderr(output).contains(&format!("rustup target add {target}")),
         "{}",
@@ -223,9 +213,8 @@ fn expect_missing_std(output: &std::process::Output, target: &str) {
 #[test]
 fn dry_run_prints_the_plan_and_builds_nothing() {
     let fx = fixture("cargo");
-    let output = fx.run(&["run", "--dry-run"]);
-    assert!(output.status.success(), "{}", describe(&output));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let output = fx.lb(&["run", "--dry-run"]).status(0);
+    let stdout = output.stdout.as_str();
     assert!(
         stdout.contains("cargo build --message-format=json-render-diagnostics"),
         "{stdout}"
@@ -234,8 +223,7 @@ fn dry_run_prints_the_plan_and_builds_nothing() {
     assert!(!stdout.contains("--keep-going"), "{stdout}");
     assert!(!fx.path().join("out").exists());
     // The exact commands: with --keep-going, cargo gets it too.
-    let output = fx.run(&["run", "--dry-run", "--keep-going"]);
-    assert!(output.status.success(), "{}", describe(&output));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let output = fx.lb(&["run", "--dry-run", "--keep-going"]).status(0);
+    let stdout = output.stdout.as_str();
     assert!(stdout.contains("--keep-going"), "{stdout}");
 }

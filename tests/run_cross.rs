@@ -2,18 +2,18 @@
 //! working directory and the environment it was started with, then runs `cargo` with the same
 //! arguments (Docker, which the real cross needs, is not available in CI).
 
-#[path = "support/run_fixture.rs"]
-mod run_fixture;
+#[path = "support/test.rs"]
+mod test;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
 use lambda_batch::report::Status;
-use run_fixture::{Fixture, bin_source, describe, statuses, zip_entries};
+use test::{Test, bin_source, statuses, zip_entries};
 
 #[test]
 fn the_cross_stand_in_receives_exactly_the_planned_argv() {
-    let fx = Fixture::new("cross");
+    let fx = Test::new("cross");
     fx.workspace(
         "svc",
         "cx-svc",
@@ -46,12 +46,10 @@ fn the_cross_stand_in_receives_exactly_the_planned_argv() {
     );
 
     let plan = fx
-        .command(&["plan", "--format", "json"])
+        .lb(&["plan", "--format", "json"])
         .env("PATH", &path)
-        .output()
-        .unwrap();
-    assert!(plan.status.success(), "{}", describe(&plan));
-    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+        .status(0);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     let groups = plan["groups"].as_array().unwrap();
     assert_eq!(groups.len(), 1, "one cross call for both bins: {plan:#}");
     assert_eq!(groups[0]["program"], "cross");
@@ -63,12 +61,9 @@ fn the_cross_stand_in_receives_exactly_the_planned_argv() {
         .collect();
 
     let report = fx.path().join("report.json");
-    let output = fx
-        .command(&["run", "--report", report.to_str().unwrap()])
+    fx.lb(&["run", "--report", report.to_str().unwrap()])
         .env("PATH", &path)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", describe(&output));
+        .status(0);
 
     let argv: Vec<String> = fs::read_to_string(log.join("argv"))
         .expect("the stand-in ran")

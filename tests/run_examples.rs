@@ -5,10 +5,10 @@
 //! (arm64 under qemu-aarch64), and runs the manifest a second time: every output is then fresh
 //! and byte-identical.
 
-#[path = "support/run_fixture.rs"]
-mod run_fixture;
 #[path = "support/runtime_api.rs"]
 mod runtime_api;
+#[path = "support/test.rs"]
+mod test;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -20,8 +20,8 @@ use std::time::Duration;
 use goblin::elf::Elf;
 use goblin::elf::header::{EM_AARCH64, EM_X86_64};
 use lambda_batch::report::{Report, Status};
-use run_fixture::{describe, repo, tree, zip_entries};
 use sha2::{Digest, Sha256};
+use test::{Run, describe, repo, run_command, tree, zip_entries};
 
 /// The newest glibc `provided.al2023` has.
 const RUNTIME_GLIBC: (u32, u32) = (2, 34);
@@ -98,16 +98,15 @@ const ARCHES: &[(&str, u16, runtime_api::Arch)] = &[
 ];
 
 /// Runs the root manifest in the repository, with a report written outside the output tree.
-fn run_root(report: &Path) -> (std::process::Output, Report) {
-    let output = Command::new(env!("CARGO_BIN_EXE_lambda-batch"))
+fn run_root(report: &Path) -> (Run, Report) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-batch"));
+    command
         .args(["run", "--report"])
         .arg(report)
         .current_dir(repo())
         .env("NO_COLOR", "1")
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .expect("lambda-batch runs");
-    assert!(output.status.success(), "{}", describe(&output));
+        .env_remove("SOURCE_DATE_EPOCH");
+    let output = run_command(command, 0);
     let report: Report = serde_json::from_str(&fs::read_to_string(report).unwrap()).unwrap();
     (output, report)
 }

@@ -1,8 +1,8 @@
 //! A function that fails to compile: fail-fast stops the run with exit 1 and leaves every
 //! existing output as it was; `--keep-going` produces everything else and names the failure.
 
-#[path = "support/run_fixture.rs"]
-mod run_fixture;
+#[path = "support/test.rs"]
+mod test;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -10,14 +10,14 @@ use std::path::Path;
 use std::process::Command;
 
 use lambda_batch::report::Status;
-use run_fixture::{Fixture, bin_source, describe, statuses, temp_files, zip_entries};
+use test::{Test, bin_source, describe, statuses, temp_files, zip_entries};
 
 const BROKEN: &str = "fn main() {\n    let x: u32 = \"not a number\";\n}\n";
 
 /// Two workspaces in one lane: `a-bad` (built first: groups of a lane start in workspace
 /// order) holds the bin that will break, `b-good` the others.
-fn two_workspaces(prefix: &str, broken_from_start: bool, extra_bad_bin: bool) -> Fixture {
-    let fx = Fixture::new(prefix);
+fn two_workspaces(prefix: &str, broken_from_start: bool, extra_bad_bin: bool) -> Test {
+    let fx = Test::new(prefix);
     let broken = format!("{prefix}-broken");
     let gamma = format!("{prefix}-gamma");
     let alpha = format!("{prefix}-alpha");
@@ -52,7 +52,7 @@ fn two_workspaces(prefix: &str, broken_from_start: bool, extra_bad_bin: bool) ->
     fx
 }
 
-fn zip_of(fx: &Fixture, name: &str) -> std::path::PathBuf {
+fn zip_of(fx: &Test, name: &str) -> std::path::PathBuf {
     fx.path()
         .join("out/x86_64")
         .join(name)
@@ -90,16 +90,15 @@ fn run_bootstrap(zip: &Path, scratch: &Path) -> String {
 #[test]
 fn fail_fast_exits_1_and_leaves_existing_outputs_untouched() {
     let fx = two_workspaces("ff", false, false);
-    let first = fx.run(&["run", "-q"]);
-    assert!(first.status.success(), "{}", describe(&first));
+    let first = fx.lb(&["run", "-q"]).status(0);
     // -q: no progress lines, only the summary (on stdout).
-    let quiet = String::from_utf8_lossy(&first.stderr);
+    let quiet = first.stderr.as_str();
     assert!(
         !quiet.contains("Packaged") && !quiet.contains("Building"),
         "{quiet}"
     );
     assert!(
-        String::from_utf8_lossy(&first.stdout).contains("3 built"),
+        first.stdout.as_str().contains("3 built"),
         "{}",
         describe(&first)
     );
@@ -116,9 +115,8 @@ fn fail_fast_exits_1_and_leaves_existing_outputs_untouched() {
         .collect();
 
     fx.write("a-bad/src/bin/ff-broken.rs", BROKEN);
-    let (output, report) = fx.run_with_report(&["-q"]);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let (output, report) = fx.run_with_report(&["-q"], 1);
+    let stderr = output.stderr.as_str();
     // Cargo's own diagnostic reaches the user (with -q too, since its group failed), with the
     // failing bin named.
     assert!(stderr.contains("mismatched types"), "{}", describe(&output));
@@ -129,7 +127,7 @@ fn fail_fast_exits_1_and_leaves_existing_outputs_untouched() {
     assert_eq!(st["ff-alpha x86_64-unknown-linux-gnu"], Status::Failed);
     assert_eq!(st["ff-beta x86_64-unknown-linux-gnu"], Status::Failed);
     assert!(!report.success);
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = output.stdout.as_str();
     assert!(stdout.contains("failures:"), "{}", describe(&output));
     assert!(
         stdout.contains("cost: ff-broken (x86_64)"),
@@ -152,8 +150,7 @@ fn fail_fast_exits_1_and_leaves_existing_outputs_untouched() {
 #[test]
 fn keep_going_builds_everything_else_and_names_the_failure() {
     let fx = two_workspaces("kg", true, true);
-    let (output, report) = fx.run_with_report(&["--keep-going"]);
-    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let (output, report) = fx.run_with_report(&["--keep-going"], 1);
     let st = statuses(&report);
     assert_eq!(
         st["kg-broken x86_64-unknown-linux-gnu"],
@@ -179,7 +176,7 @@ fn keep_going_builds_everything_else_and_names_the_failure() {
     let error = broken.error.as_deref().unwrap_or("");
     assert!(error.contains("could not compile"), "{error}");
     assert!(error.contains("kg-broken"), "{error}");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = output.stdout.as_str();
     assert!(stdout.contains("failures:"), "{}", describe(&output));
     assert!(
         stdout.contains("cost: kg-broken (x86_64)"),

@@ -2,8 +2,8 @@
 //! cargo child runs a slow build script and packaging is in progress. lambda-batch exits 130,
 //! no process of the build is left, and no temporary file is left in any lambda-dir.
 
-#[path = "support/run_fixture.rs"]
-mod run_fixture;
+#[path = "support/test.rs"]
+mod test;
 
 use std::fs;
 use std::os::unix::process::CommandExt;
@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use run_fixture::{Fixture, bin_source, temp_files};
+use test::{Test, bin_source, temp_files};
 
 /// A build script that announces itself with its pid, then takes far longer than the test.
 const SLEEPY_BUILD_RS: &str = r#"fn main() {
@@ -55,7 +55,7 @@ fn processes_under(dir: &Path) -> Vec<String> {
 
 #[test]
 fn sigint_to_the_process_group_exits_130_and_leaves_nothing_behind() {
-    let fx = Fixture::new("interrupt");
+    let fx = Test::new("interrupt");
     fx.workspace(
         "a-quick",
         "ci-quick",

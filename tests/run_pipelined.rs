@@ -2,8 +2,8 @@
 //! while the cargo process is still running. Driven through the library (`execute` with a
 //! recording event sink) with a build program that runs the real cargo and then lingers.
 
-#[path = "support/run_fixture.rs"]
-mod run_fixture;
+#[path = "support/test.rs"]
+mod test;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -14,11 +14,11 @@ use camino::Utf8PathBuf;
 use lambda_batch::execute::Recorded;
 use lambda_batch::execute::{self, Event, GroupStatus, Interrupt, Options};
 use lambda_batch::plan::CargoFlags;
-use run_fixture::{Fixture, bin_source};
+use test::{Test, bin_source};
 
 #[test]
 fn artifacts_are_packaged_while_cargo_still_runs() {
-    let fx = Fixture::new("pipelined");
+    let fx = Test::new("pipelined");
     fx.workspace(
         "svc",
         "pl-svc",

@@ -6,29 +6,28 @@
 //! ignores does not. Cargo runs through a wrapper on PATH that logs each invocation, so "not
 //! started" is observed, not inferred; the bytes of the rebuilt bootstrap show the change.
 
-#[path = "support/run_fixture.rs"]
-mod run_fixture;
+#[path = "support/test.rs"]
+mod test;
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::{Duration, SystemTime};
 
 use lambda_batch::report::{Report, Status};
-use run_fixture::{Fixture, describe, shared_target, statuses, zip_entries};
+use test::{Run, Test, describe, shared_target, statuses, zip_entries};
 
 /// Longer than the window in which lambda-batch does not trust a modification time.
 const SETTLE: Duration = Duration::from_millis(2300);
 
 struct Logged {
-    fx: Fixture,
+    fx: Test,
     log: PathBuf,
     path: String,
 }
 
 impl Logged {
     fn new() -> Logged {
-        let fx = Fixture::new("skip");
+        let fx = Test::new("skip");
         let bin_dir = fx.path().join("bin");
         fs::create_dir_all(&bin_dir).unwrap();
         let log = fx.path().join("cargo.log");
@@ -54,24 +53,22 @@ impl Logged {
 
     /// `run --report`, with extra environment; returns the output, the report and how many
     /// `cargo build` invocations it made.
-    fn run(&self, env: &[(&str, &str)]) -> (Output, Report, usize) {
+    fn run(&self, env: &[(&str, &str)]) -> (Run, Report, usize) {
         let before = self.builds();
         let report = self.fx.path().join("report.json");
         let _ = fs::remove_file(&report);
-        let mut command = self
+        let mut invocation = self
             .fx
-            .command(&["run", "-v", "--report", report.to_str().unwrap()]);
-        command
+            .lb(&["run", "-v", "--report", report.to_str().unwrap()])
             .env("PATH", &self.path)
             .env_remove(ALWAYS)
             .env_remove("SK_GREETING")
             .env_remove("SK_SUFFIX")
             .env_remove("RUSTFLAGS");
         for (k, v) in env {
-            command.env(k, v);
+            invocation = invocation.env(k, v);
         }
-        let output = command.output().unwrap();
-        assert!(output.status.success(), "{}", describe(&output));
+        let output = invocation.status(0);
         let text = fs::read_to_string(&report).unwrap();
         let report: Report = serde_json::from_str(&text).unwrap();
         (output, report, self.builds() - before)
@@ -86,7 +83,7 @@ impl Logged {
     }
 
     /// After a change: the next run starts cargo and the one after it does not.
-    fn rebuilds(&self, what: &str, env: &[(&str, &str)]) -> Output {
+    fn rebuilds(&self, what: &str, env: &[(&str, &str)]) -> Run {
         std::thread::sleep(SETTLE);
         let (out, _, builds) = self.run(env);
         assert_eq!(builds, 1, "{what}: cargo did not run\n{}", describe(&out));
@@ -97,11 +94,7 @@ impl Logged {
             "{what}: cargo ran again on an unchanged tree\n{}",
             describe(&again)
         );
-        assert!(
-            String::from_utf8_lossy(&again.stderr).contains("Fresh"),
-            "{}",
-            describe(&again)
-        );
+        assert!(again.stderr.contains("Fresh"), "{}", describe(&again));
         assert_eq!(statuses(&report)[NAME], Status::Fresh);
         out
     }
