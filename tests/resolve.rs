@@ -22,6 +22,30 @@ fn resolve(manifest: &str) -> Vec<ResolvedArtifact> {
     }
 }
 
+/// What the plan gives cargo for `name` on `target`: the RUSTFLAGS of its call, and the keys
+/// of the `--config profile.<profile>.KEY=VALUE` settings of its call.
+fn cargo_gets(manifest: &str, name: &str, target: &str) -> (String, Vec<String>) {
+    let plan = check_file(&root().join(manifest), &CargoFlags::default())
+        .unwrap_or_else(|e| panic!("{manifest}: {e:?}"))
+        .plan;
+    let a = plan
+        .artifacts
+        .iter()
+        .find(|a| a.resolved.name == name && a.resolved.target == target)
+        .unwrap_or_else(|| panic!("no {name} for {target}"));
+    let g = &plan.groups[a.group];
+    let rustflags = g.env.get("RUSTFLAGS").cloned().unwrap_or_default();
+    let prefix = format!("profile.{}.", g.profile);
+    let keys = g
+        .args
+        .windows(2)
+        .filter(|w| w[0] == "--config")
+        .filter_map(|w| w[1].strip_prefix(&prefix))
+        .filter_map(|kv| kv.split_once('=').map(|(k, _)| k.to_string()))
+        .collect();
+    (rustflags, keys)
+}
+
 fn find<'a>(arts: &'a [ResolvedArtifact], name: &str, target: &str) -> &'a ResolvedArtifact {
     arts.iter()
         .find(|a| a.name == name && a.target == target)
@@ -62,9 +86,15 @@ fn replacing_settings_take_the_lowest_level() {
         (Compiler::Cargo, false, "put-product", "catalog-api")
     );
     assert!(pp.all_features && !pp.no_default_features);
+    assert_eq!(pp.rustflags, ["-C force-frame-pointers=yes"]);
     assert_eq!(
-        pp.rustflags,
-        ["-C force-frame-pointers=yes"],
+        cargo_gets(
+            "tests/manifests/valid/every-setting.kdl",
+            "products-put",
+            "aarch64-unknown-linux-gnu"
+        )
+        .0,
+        "-C force-frame-pointers=yes",
         "no target-cpu without optimizations"
     );
     assert_eq!(
@@ -84,7 +114,12 @@ fn replacing_settings_take_the_lowest_level() {
         (t.profile.as_str(), t.optimizations, t.compiler),
         ("dev", false, Compiler::Cross)
     );
-    assert!(t.profile_overrides.is_empty());
+    let (_, overrides) = cargo_gets(
+        "tests/manifests/valid/every-setting.kdl",
+        "telemetry",
+        "x86_64-unknown-linux-gnu",
+    );
+    assert!(overrides.is_empty());
 }
 
 #[test]
@@ -97,9 +132,14 @@ fn accumulating_settings_add_up_down_the_levels() {
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     assert_eq!(env, [("A", "1"), ("B", "2"), ("RUST_LOG", "info")]);
+    let (rustflags, _) = cargo_gets(
+        "tests/manifests/valid/every-setting.kdl",
+        "order-events",
+        "x86_64-unknown-linux-gnu",
+    );
     assert_eq!(
-        oe.rustflags,
-        ["-C", "target-cpu=haswell", "-C force-frame-pointers=yes"]
+        rustflags,
+        ["-C", "target-cpu=haswell", "-C force-frame-pointers=yes"].join(" ")
     );
     let gp = find(&arts, "get-product", "x86_64-unknown-linux-gnu");
     let includes: Vec<&str> = gp
@@ -131,21 +171,12 @@ fn accumulating_settings_add_up_down_the_levels() {
 #[test]
 fn release_optimizations_respect_the_workspace_profile() {
     let arts = resolve("lambda.kdl");
-    let f = find(&arts, "get-product", "aarch64-unknown-linux-gnu");
-    let keys: Vec<&str> = f
-        .profile_overrides
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .collect();
+    let (rustflags, keys) = cargo_gets("lambda.kdl", "get-product", "aarch64-unknown-linux-gnu");
     assert_eq!(keys, ["strip", "lto", "codegen-units", "panic"]);
-    assert_eq!(f.rustflags, ["-C", "target-cpu=neoverse-n1"]);
+    assert_eq!(rustflags, ["-C", "target-cpu=neoverse-n1"].join(" "));
     // examples/extensions sets [profile.release] strip itself.
     let e = find(&arts, "telemetry", "x86_64-unknown-linux-gnu");
-    let keys: Vec<&str> = e
-        .profile_overrides
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .collect();
+    let (_, keys) = cargo_gets("lambda.kdl", "telemetry", "x86_64-unknown-linux-gnu");
     assert_eq!(keys, ["lto", "codegen-units", "panic"]);
     assert_eq!(e.kind, ArtifactKind::Extension);
 }

@@ -42,7 +42,7 @@ pub(crate) fn resolved(base: &Utf8Path, format: OutputFormat) -> ResolvedArtifac
         target_dir: base.join("target"),
         target_dir_set: true,
         optimizations: true,
-        profile_overrides: Vec::new(),
+        release_keys: Vec::new(),
         features: Vec::new(),
         no_default_features: false,
         all_features: false,

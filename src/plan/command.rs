@@ -20,6 +20,40 @@ pub struct CargoFlags {
     pub keep_going: bool,
 }
 
+/// The `[profile.release]` settings of cargo-lambda's release optimizations, each left out when
+/// the workspace's own `[profile.release]` sets the key.
+const RELEASE_OVERRIDES: &[(&str, &str)] = &[
+    ("strip", "\"symbols\""),
+    ("lto", "\"thin\""),
+    ("codegen-units", "1"),
+    ("panic", "\"abort\""),
+];
+
+/// The `--config profile.<profile>.KEY=VALUE` settings of `a`'s release optimizations: those
+/// the workspace's `[profile.release]` leaves unset (none without optimizations).
+pub(crate) fn profile_overrides(a: &ResolvedArtifact) -> Vec<(String, String)> {
+    if !a.optimizations {
+        return Vec::new();
+    }
+    RELEASE_OVERRIDES
+        .iter()
+        .filter(|(k, _)| !a.release_keys.iter().any(|r| r == k))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// The rustc flags of `a`: with release optimizations `-C target-cpu=...` for its arch, then
+/// the manifest's (so that a user `target-cpu` wins).
+pub(crate) fn rustflags(a: &ResolvedArtifact) -> Vec<String> {
+    let mut flags = Vec::new();
+    if a.optimizations {
+        flags.push("-C".to_string());
+        flags.push(format!("target-cpu={}", a.arch.target_cpu()));
+    }
+    flags.extend(a.rustflags.iter().cloned());
+    flags
+}
+
 /// The `--target` value: zigbuild gets the glibc suffix that pins the glibc zig links against.
 pub(super) fn target_arg(a: &ResolvedArtifact) -> String {
     match (a.compiler, a.libc, a.glibc) {
@@ -111,7 +145,7 @@ pub(super) fn argv(
         args.push("--bin".into());
         args.push(b.clone());
     }
-    for (k, v) in &first.profile_overrides {
+    for (k, v) in &profile_overrides(first) {
         args.push("--config".into());
         args.push(format!("profile.{}.{k}={v}", first.profile));
     }
@@ -137,8 +171,7 @@ pub(super) fn env(
     inherited: &dyn Fn(&str) -> Option<String>,
 ) -> BTreeMap<String, String> {
     let mut env = first.env.clone();
-    let ours: Vec<String> = first
-        .rustflags
+    let ours: Vec<String> = rustflags(first)
         .iter()
         .flat_map(|f| f.split_whitespace().map(str::to_string))
         .collect();

@@ -310,7 +310,7 @@ fn group_key(a: &ResolvedArtifact, inherited: &dyn Fn(&str) -> Option<String>) -
         a.no_default_features,
         a.all_features,
         command::env(a, inherited),
-        a.profile_overrides,
+        command::profile_overrides(a),
         a.target_dir_set,
     ])
     .to_string()

@@ -45,7 +45,7 @@ fn artifact(name: &str, package: &str, arch: Arch) -> ResolvedArtifact {
         target_dir: "/repo/services/target".into(),
         target_dir_set: false,
         optimizations: false,
-        profile_overrides: Vec::new(),
+        release_keys: Vec::new(),
         features: Vec::new(),
         no_default_features: false,
         all_features: false,
@@ -157,10 +157,9 @@ fn features_target_dir_config_and_cargo_flags() {
     a.target_dir = "/repo/target/shared".into();
     a.target_dir_set = true;
     a.profile = "release".into();
-    a.profile_overrides = vec![
-        ("strip".into(), "\"symbols\"".into()),
-        ("codegen-units".into(), "1".into()),
-    ];
+    // Release optimizations, but the workspace sets lto and panic itself.
+    a.optimizations = true;
+    a.release_keys = vec!["lto".into(), "panic".into()];
     let flags = CargoFlags {
         locked: true,
         offline: true,
@@ -468,11 +467,7 @@ fn exact_commands_of_a_mixed_plan() {
     zig.compiler = Compiler::CargoZigbuild;
     zig.profile = "release".into();
     zig.optimizations = true;
-    zig.profile_overrides = vec![
-        ("strip".into(), "\"symbols\"".into()),
-        ("lto".into(), "\"thin\"".into()),
-    ];
-    zig.rustflags = vec!["-C".into(), "target-cpu=neoverse-n1".into()];
+    zig.release_keys = vec!["codegen-units".into(), "panic".into()];
     let mut zig_too = zig.clone();
     zig_too.name = "put".into();
     zig_too.bin = "put".into();

@@ -91,8 +91,9 @@ pub struct ResolvedArtifact {
     pub target_dir_set: bool,
     /// Release optimizations in effect (profile `release` and `optimizations true`).
     pub optimizations: bool,
-    /// `--config` values for the optimizations the workspace's `[profile.release]` leaves unset.
-    pub profile_overrides: Vec<(String, String)>,
+    /// The keys the workspace's own `[profile.release]` sets: release optimizations leave them
+    /// to it.
+    pub release_keys: Vec<String>,
     /// Features of the package.
     pub features: Vec<String>,
     /// `no-default-features`.
@@ -101,7 +102,7 @@ pub struct ResolvedArtifact {
     pub all_features: bool,
     /// Environment for the cargo process.
     pub env: BTreeMap<String, String>,
-    /// rustc flags: the optimization flags, then the user's.
+    /// The manifest's rustc flags (the plan puts the optimization flags before them).
     pub rustflags: Vec<String>,
     /// The files to ship beside the executable.
     pub includes: Vec<IncludeFile>,

@@ -1,6 +1,7 @@
 //! One candidate artifact settled: its layers (defaults → workspace → artifact) merged, what
 //! can be checked against `cargo metadata` checked (profiles, features), its includes expanded
-//! and checked for clashes, and one record made per target (glibc, placeholders).
+//! and checked for clashes, and one record made per target (glibc, placeholders). How the
+//! release optimizations reach cargo is the plan's business (`plan::command`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -15,15 +16,6 @@ use crate::manifest::values::{
     Compiler, GlibcVersion, Libc, OutputFormat, Runtime, TargetSpec, expand_placeholders,
 };
 use crate::manifest::{IncludeDecl, Layer, Manifest, Spanned, normalize};
-
-/// The `[profile.release]` settings of cargo-lambda's release optimizations, each left out when
-/// the workspace's own `[profile.release]` sets the key.
-const RELEASE_OVERRIDES: &[(&str, &str)] = &[
-    ("strip", "\"symbols\""),
-    ("lto", "\"thin\""),
-    ("codegen-units", "1"),
-    ("panic", "\"abort\""),
-];
 
 /// Profiles cargo defines itself.
 const BUILT_IN_PROFILES: &[&str] = &["dev", "release", "test", "bench"];
@@ -97,27 +89,12 @@ pub(super) fn settle(
         None => c.info.target_directory.clone(),
     };
     let optimizations = optimizations_setting && profile == "release";
-    let profile_overrides: Vec<(String, String)> = if optimizations {
-        RELEASE_OVERRIDES
-            .iter()
-            .filter(|(k, _)| !c.info.release_keys.contains(*k))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    } else {
-        Vec::new()
-    };
 
     let mut out = Vec::new();
     for t in &targets.value {
         let spec = t.value;
         let glibc = glibc(spec, runtime, runtime_setting, t.span, &mut errors);
         let triple = spec.triple();
-        let mut rustflags = Vec::new();
-        if optimizations {
-            rustflags.push("-C".to_string());
-            rustflags.push(format!("target-cpu={}", spec.arch.target_cpu()));
-        }
-        rustflags.extend(user_rustflags.iter().cloned());
         let dir = expand_placeholders(
             &lambda_dir,
             [spec.arch.as_str(), &triple, &profile, &workspace_name],
@@ -147,12 +124,12 @@ pub(super) fn settle(
             target_dir: target_dir.clone(),
             target_dir_set: target_dir_setting.is_some(),
             optimizations,
-            profile_overrides: profile_overrides.clone(),
+            release_keys: c.info.release_keys.iter().cloned().collect(),
             features: features.clone(),
             no_default_features,
             all_features,
             env: env.clone(),
-            rustflags,
+            rustflags: user_rustflags.clone(),
             includes: include_files.clone(),
             span: c.span,
             package_bins: c.package.bins.clone(),
