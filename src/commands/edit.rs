@@ -61,29 +61,44 @@ pub fn remove(
 
 /// `set SETTING VALUE...`.
 pub fn set(args: &SetArgs, color: bool) -> i32 {
-    if let Err(e) = options_first("set", &args.setting, &args.values) {
-        return fail(&e, color);
-    }
-    let level = level(&args.level);
-    edit(args.level.manifest.as_deref(), color, |doc| {
-        setting::set(doc, &level, &args.setting, &args.values)
-    })
+    change_setting(
+        "set",
+        &args.level,
+        &args.setting,
+        &args.values,
+        setting::set,
+        color,
+    )
 }
 
 /// `unset SETTING [VALUE...]`.
 pub fn unset(args: &UnsetArgs, color: bool) -> i32 {
-    if let Err(e) = options_first("unset", &args.setting, &args.values) {
-        return fail(&e, color);
-    }
-    let level = level(&args.level);
-    edit(args.level.manifest.as_deref(), color, |doc| {
-        setting::unset(doc, &level, &args.setting, &args.values)
-    })
+    change_setting(
+        "unset",
+        &args.level,
+        &args.setting,
+        &args.values,
+        setting::unset,
+        color,
+    )
 }
 
-/// The level `--workspace` and `--artifact` name.
-fn level(args: &LevelArgs) -> Level {
-    Level::from_flags(args.workspace.as_deref(), args.artifact.as_deref())
+/// `set` or `unset` (`command`), applying `change` at the level the flags name.
+fn change_setting(
+    command: &str,
+    level: &LevelArgs,
+    name: &str,
+    values: &[String],
+    change: fn(&mut Document, &Level, &str, &[String]) -> Result<String, EditError>,
+    color: bool,
+) -> i32 {
+    if let Err(e) = options_first(command, name, values) {
+        return fail(&e, color);
+    }
+    let at = Level::from_flags(level.workspace.as_deref(), level.artifact.as_deref());
+    edit(level.manifest.as_deref(), color, |doc| {
+        change(doc, &at, name, values)
+    })
 }
 
 /// `fmt [--check]`: 0 formatted (or already so), 1 when `--check` finds it is not.
