@@ -5,6 +5,7 @@
 #![warn(unreachable_pub)]
 
 pub mod atomic;
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;

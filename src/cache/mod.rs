@@ -1,0 +1,303 @@
+//! The shared artifact cache: executables stored once under their SHA-256 (blobs), and a small
+//! JSON record per input key naming the blob, in a directory or an S3 bucket.
+//!
+//! It sits between plan and execute: the caller computes each (artifact, target)'s input key,
+//! looks it up before building and stores what it built. The API is synchronous; a small tokio
+//! runtime inside the [`Cache`] drives object_store. Nothing here fails a build: a missing,
+//! corrupt or truncated entry is a miss, and a backend that is unreachable or refuses is a
+//! warning after a bounded wait (see [`backend`]'s constants), after which it is not asked again
+//! during the run.
+
+mod backend;
+mod health;
+pub mod key;
+pub mod layout;
+pub mod location;
+pub mod mode;
+pub mod outcome;
+pub mod record;
+mod transfer;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use futures_util::StreamExt;
+use tokio::runtime::Runtime;
+
+pub use backend::{
+    BACKOFF, CONNECT_TIMEOUT, MAX_RETRIES, PART_SIZE, READ_TIMEOUT, REQUEST_TIMEOUT, RETRY_WINDOW,
+};
+pub use key::{CacheKey, InvalidKey};
+pub use location::{CacheLocation, InvalidCacheUrl};
+pub use mode::{CacheMode, UnknownMode};
+pub use outcome::{
+    CacheStatus, Fetched, Hit, Lookup, Miss, MissReason, SkipReason, Store, StoreFailure,
+};
+pub use record::{MAX_EXECUTABLE_SIZE, RECORD_FORMAT, Record, RecordFields};
+
+use backend::Backend;
+use health::Health;
+use transfer::{Sink, TransferError};
+
+/// How many lookups [`Cache::lookup_many`] keeps under way at once: enough to hide S3's
+/// per-request latency over a plan's keys, few enough not to look like a flood.
+pub const LOOKUP_CONCURRENCY: usize = 8;
+
+/// An open cache for one run. `Sync`: lookups and stores may come from several threads.
+#[derive(Debug)]
+pub struct Cache {
+    location: CacheLocation,
+    mode: CacheMode,
+    health: Health,
+    /// `None` when the mode is `off` or the backend could not be opened.
+    inner: Option<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Always `Some` until dropped.
+    runtime: Option<Runtime>,
+    backend: Backend,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Every operation has finished when its call returns; what is left (idle connections)
+        // must not hold up the exit.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Cache {
+    /// Opens the cache at `location`, S3 settings from the process's `AWS_*` environment.
+    /// Never fails: a backend that cannot be opened is reported by the first lookup or store.
+    pub fn open(location: CacheLocation, mode: CacheMode) -> Cache {
+        let env = std::env::vars().filter(|(name, _)| name.starts_with("AWS_"));
+        Cache::open_with_env(location, mode, env.collect())
+    }
+
+    /// Opens the cache with the given `AWS_*` variables in place of the process's.
+    pub fn open_with_env(
+        location: CacheLocation,
+        mode: CacheMode,
+        env: BTreeMap<String, String>,
+    ) -> Cache {
+        if mode == CacheMode::Off {
+            return Cache {
+                location,
+                mode,
+                health: Health::default(),
+                inner: None,
+            };
+        }
+        let opened = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(8)
+            .thread_name("lambda-batch-cache")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the cache's I/O threads: {e}"))
+            .and_then(|runtime| {
+                // The S3 client registers its connection pool with the runtime it is built in.
+                let _guard = runtime.enter();
+                let backend = Backend::open(&location, mode, &env)?;
+                drop(_guard);
+                Ok(Inner {
+                    runtime: Some(runtime),
+                    backend,
+                })
+            });
+        match opened {
+            Ok(inner) => Cache {
+                location,
+                mode,
+                health: Health::default(),
+                inner: Some(inner),
+            },
+            Err(why) => Cache {
+                health: Health::down_from_start(format!("{location}: {why}")),
+                location,
+                mode,
+                inner: None,
+            },
+        }
+    }
+
+    /// Where the cache is.
+    pub fn location(&self) -> &CacheLocation {
+        &self.location
+    }
+
+    /// What the run may do with it.
+    pub fn mode(&self) -> CacheMode {
+        self.mode
+    }
+
+    /// Looks `key` up; on a hit the executable is at `dest` (written beside it, verified, then
+    /// renamed over it, mode 0755). On a miss `dest` is untouched.
+    pub fn lookup(&self, key: &CacheKey, dest: &Utf8Path) -> Lookup {
+        self.block_on(self.lookup_async(key, Some(dest)))
+    }
+
+    /// Looks `key` up; on a hit the executable's bytes are in memory.
+    pub fn lookup_in_memory(&self, key: &CacheKey) -> Lookup {
+        self.block_on(self.lookup_async(key, None))
+    }
+
+    /// Looks every (key, destination) up, [`LOOKUP_CONCURRENCY`] at a time; the results are
+    /// in the order of `requests`.
+    pub fn lookup_many(&self, requests: &[(CacheKey, Utf8PathBuf)]) -> Vec<Lookup> {
+        self.block_on(
+            futures_util::stream::iter(requests)
+                .map(|(key, dest)| self.lookup_async(key, Some(dest)))
+                .buffered(LOOKUP_CONCURRENCY)
+                .collect(),
+        )
+    }
+
+    /// Stores the executable at `executable` under `key`: its blob first, then the record, each
+    /// written atomically, so that no reader sees a partial object or a record without its blob.
+    /// Two runners storing one key at once both succeed; the last record written stays.
+    pub fn store(&self, key: &CacheKey, executable: &Utf8Path, fields: &RecordFields) -> Store {
+        self.block_on(self.store_async(key, executable, fields))
+    }
+
+    /// Runs `future` on the cache's runtime; without one (mode `off`, or a backend that could
+    /// not be opened) the future never reaches a backend, so polling it here is enough.
+    fn block_on<T>(&self, future: impl Future<Output = T>) -> T {
+        match self.inner.as_ref().and_then(|inner| inner.runtime.as_ref()) {
+            Some(runtime) => runtime.block_on(future),
+            None => futures_util::FutureExt::now_or_never(future)
+                .expect("without a backend, cache operations finish without waiting"),
+        }
+    }
+
+    async fn lookup_async(&self, key: &CacheKey, dest: Option<&Utf8Path>) -> Lookup {
+        let miss = |reason| {
+            Lookup::Miss(Miss {
+                key: key.clone(),
+                reason,
+            })
+        };
+        if !self.mode.reads() {
+            return miss(MissReason::Off);
+        }
+        if let Err(reason) = self.health.check_read() {
+            return miss(reason);
+        }
+        let Some(inner) = &self.inner else {
+            return miss(MissReason::Down);
+        };
+        let Some(store) = inner.backend.store.as_deref() else {
+            return miss(MissReason::NotFound);
+        };
+        let backend = &inner.backend;
+        let record_path = backend.path(&layout::record_path(key));
+        let record = match transfer::get_record(store, &record_path).await {
+            Ok(bytes) => match Record::parse(&bytes, key) {
+                Ok(record) => record,
+                Err(record::RecordProblem::Unsupported(format)) => {
+                    return miss(MissReason::OtherFormat(format));
+                }
+                Err(record::RecordProblem::Invalid(why)) => {
+                    return miss(MissReason::Invalid(format!(
+                        "{}: `{record_path}`: {why}",
+                        self.location
+                    )));
+                }
+            },
+            Err(e) => return miss(self.lookup_failed(e)),
+        };
+        let sink = match dest {
+            Some(dest) => Sink::file(dest),
+            None => Ok(Sink::Memory(Vec::with_capacity(record.size as usize))),
+        };
+        let blob_path = backend.path(&layout::blob_path(&record.sha256));
+        let fetched = match sink {
+            Ok(sink) => transfer::download_blob(store, &blob_path, &record, sink).await,
+            Err(e) => Err(e),
+        };
+        match fetched {
+            Ok(fetched) => Lookup::Hit(Hit { record, fetched }),
+            Err(e) => miss(self.lookup_failed(e)),
+        }
+    }
+
+    /// The miss a failed lookup is.
+    fn lookup_failed(&self, error: TransferError) -> MissReason {
+        match error {
+            TransferError::NotFound => MissReason::NotFound,
+            TransferError::Invalid(why) => MissReason::Invalid(format!("{}: {why}", self.location)),
+            TransferError::Local(why) => MissReason::Local(why),
+            TransferError::Backend { why, .. } => {
+                self.health.read_failed(format!("{}: {why}", self.location))
+            }
+        }
+    }
+
+    async fn store_async(
+        &self,
+        key: &CacheKey,
+        executable: &Utf8Path,
+        fields: &RecordFields,
+    ) -> Store {
+        match self.mode {
+            CacheMode::Off => return Store::Skipped(SkipReason::Off),
+            CacheMode::Read => return Store::Skipped(SkipReason::ReadOnly),
+            CacheMode::ReadWrite => {}
+        }
+        if let Err(skipped) = self.health.check_write() {
+            return skipped;
+        }
+        let Some(store) = self
+            .inner
+            .as_ref()
+            .and_then(|inner| inner.backend.store.as_deref())
+        else {
+            return Store::Skipped(SkipReason::Down);
+        };
+        let backend = &self
+            .inner
+            .as_ref()
+            .expect("a store has its backend")
+            .backend;
+        let Some(file_name) = executable.file_name() else {
+            return Store::Failed(StoreFailure::Local(format!("`{executable}` is not a file")));
+        };
+        let stored = async {
+            let read = transfer::read_executable(executable)?;
+            let record = Record::new(
+                key,
+                &read.sha256,
+                read.size,
+                file_name,
+                fields,
+                SystemTime::now(),
+            );
+            let blob_path = backend.path(&layout::blob_path(&record.sha256));
+            transfer::upload_blob(store, &blob_path, executable, read).await?;
+            let record_path = backend.path(&layout::record_path(key));
+            transfer::put_record(store, &record_path, &record).await?;
+            Ok::<_, TransferError>(record)
+        };
+        match stored.await {
+            Ok(record) => Store::Stored(record),
+            Err(TransferError::Local(why) | TransferError::Invalid(why)) => {
+                Store::Failed(StoreFailure::Local(why))
+            }
+            Err(TransferError::NotFound) => self.health.write_failed(
+                format!("{}: the bucket or directory does not exist", self.location),
+                false,
+            ),
+            Err(TransferError::Backend { why, refused }) => self
+                .health
+                .write_failed(format!("{}: {why}", self.location), refused),
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The small JSON record stored under each input key: which blob holds the executable, and
+//! what it was built from.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use super::key::CacheKey;
+
+/// The version of the record's format (and of the storage layout, see `layout`); a record of
+/// another version is a miss.
+pub const RECORD_FORMAT: u64 = 1;
+
+/// The largest executable the cache accepts or downloads. Lambda's own limit is 250 MB
+/// unzipped; anything above this is not an executable lambda-batch built, so a record claiming
+/// it is corrupt, and a download never grows past it.
+pub const MAX_EXECUTABLE_SIZE: u64 = 1 << 30;
+
+/// What the cache knows about one stored executable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// [`RECORD_FORMAT`].
+    pub format: u64,
+    /// The input key the record is stored under.
+    pub key: CacheKey,
+    /// SHA-256 of the executable, lowercase hex: the name of its blob.
+    pub sha256: String,
+    /// The executable's length in bytes.
+    pub size: u64,
+    /// The executable's file name when it was stored (the bin's name).
+    pub file_name: String,
+    /// Versions of the tools that built it (`rustc`, `cargo-zigbuild`, …), from the caller.
+    #[serde(default)]
+    pub tools: BTreeMap<String, String>,
+    /// A summary of what went into the key, from the caller.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, String>,
+    /// When it was stored, RFC 3339 in UTC.
+    pub created: String,
+}
+
+/// What the caller adds to a record when storing an executable.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordFields {
+    /// Versions of the tools that built the executable.
+    pub tools: BTreeMap<String, String>,
+    /// A summary of what went into the key.
+    pub inputs: BTreeMap<String, String>,
+}
+
+/// Why a record read from the cache cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RecordProblem {
+    /// A record of another format (another lambda-batch version's): not an error.
+    Unsupported(u64),
+    /// Not a record, or one that contradicts itself or its key.
+    Invalid(String),
+}
+
+impl Record {
+    /// The record for an executable with the given digest and length.
+    pub(crate) fn new(
+        key: &CacheKey,
+        sha256: &[u8; 32],
+        size: u64,
+        file_name: &str,
+        fields: &RecordFields,
+        created: SystemTime,
+    ) -> Record {
+        Record {
+            format: RECORD_FORMAT,
+            key: key.clone(),
+            sha256: hex(sha256),
+            size,
+            file_name: file_name.to_owned(),
+            tools: fields.tools.clone(),
+            inputs: fields.inputs.clone(),
+            created: humantime::format_rfc3339_seconds(created).to_string(),
+        }
+    }
+
+    /// The record as stored: pretty JSON, one trailing newline.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut json = serde_json::to_vec_pretty(self).expect("a record serializes");
+        json.push(b'\n');
+        json
+    }
+
+    /// Reads a stored record and checks it against the key it was found under.
+    pub(crate) fn parse(bytes: &[u8], key: &CacheKey) -> Result<Record, RecordProblem> {
+        let invalid = |reason: String| RecordProblem::Invalid(reason);
+        // The format first, alone: a later format may change every other field.
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|e| invalid(format!("the record is not JSON ({e})")))?;
+        let format = value
+            .get("format")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| invalid("the record has no format number".to_owned()))?;
+        if format != RECORD_FORMAT {
+            return Err(RecordProblem::Unsupported(format));
+        }
+        let record: Record = serde_json::from_value(value)
+            .map_err(|e| invalid(format!("the record is malformed ({e})")))?;
+        if record.key != *key {
+            return Err(invalid(format!(
+                "the record is stored under `{key}` but names the key `{}`",
+                record.key
+            )));
+        }
+        if !is_sha256_hex(&record.sha256) {
+            return Err(invalid(format!(
+                "the record's sha256 `{}` is not 64 lowercase hex digits",
+                record.sha256
+            )));
+        }
+        if record.size > MAX_EXECUTABLE_SIZE {
+            return Err(invalid(format!(
+                "the record's size {} is larger than any executable ({MAX_EXECUTABLE_SIZE})",
+                record.size
+            )));
+        }
+        if !is_file_name(&record.file_name) {
+            return Err(invalid(format!(
+                "the record's file name `{}` is not a file name",
+                record.file_name
+            )));
+        }
+        Ok(record)
+    }
+}
+
+/// Whether `s` is a SHA-256 digest in lowercase hex.
+pub(crate) fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether `s` is one path component.
+fn is_file_name(s: &str) -> bool {
+    !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\0'])
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    s
+}

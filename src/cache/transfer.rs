@@ -1,0 +1,331 @@
+//! Moving bytes between the backend and local files: a blob downloaded into a temporary file
+//! beside its destination (or into memory) and verified before anything sees it; a blob
+//! uploaded in one PUT or in parts, checked against the digest it is stored under.
+
+use std::fs::{File, Permissions};
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+
+use camino::{Utf8Path, Utf8PathBuf};
+use futures_util::StreamExt;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use sha2::{Digest, Sha256};
+use tempfile::NamedTempFile;
+
+use super::backend::PART_SIZE;
+use super::outcome::Fetched;
+use super::record::{MAX_EXECUTABLE_SIZE, Record, hex};
+
+/// Name prefix of the temporary files a download creates beside its destination: the same as
+/// packaging's, so that a cleanup after an interrupted run finds both.
+pub(crate) const TEMP_PREFIX: &str = ".lambda-batch-tmp-";
+
+/// A record is a few hundred bytes; anything this large is not one.
+const MAX_RECORD_SIZE: u64 = 1 << 20;
+
+/// How many uploads of one blob's parts are under way at once.
+const PART_CONCURRENCY: usize = 4;
+
+/// Why a transfer failed: the backend, the entry's contents, or the local file.
+#[derive(Debug)]
+pub(crate) enum TransferError {
+    /// The key or blob does not exist.
+    NotFound,
+    /// The backend failed; `refused` when it answered with a refusal (HTTP 401/403).
+    Backend { why: String, refused: bool },
+    /// The entry exists but is not what it should be.
+    Invalid(String),
+    /// A local file could not be read or written.
+    Local(String),
+}
+
+impl TransferError {
+    fn backend(e: object_store::Error) -> TransferError {
+        match e {
+            object_store::Error::NotFound { .. } => TransferError::NotFound,
+            e => {
+                let refused = matches!(
+                    e,
+                    object_store::Error::PermissionDenied { .. }
+                        | object_store::Error::Unauthenticated { .. }
+                );
+                TransferError::Backend {
+                    why: e.to_string(),
+                    refused,
+                }
+            }
+        }
+    }
+}
+
+/// Reads a record's bytes.
+pub(crate) async fn get_record(
+    store: &dyn ObjectStore,
+    path: &Path,
+) -> Result<Vec<u8>, TransferError> {
+    let result = store.get(path).await.map_err(TransferError::backend)?;
+    if result.meta.size > MAX_RECORD_SIZE {
+        return Err(TransferError::Invalid(format!(
+            "the record `{path}` has {} bytes, too many for a record",
+            result.meta.size
+        )));
+    }
+    let bytes = result.bytes().await.map_err(TransferError::backend)?;
+    Ok(bytes.to_vec())
+}
+
+/// Where a download goes.
+pub(crate) enum Sink {
+    /// A temporary file beside `dest`, renamed over it once verified.
+    File {
+        temp: NamedTempFile,
+        dest: Utf8PathBuf,
+    },
+    /// Memory.
+    Memory(Vec<u8>),
+}
+
+impl Sink {
+    /// A temporary file in `dest`'s directory (created if needed), so that the final rename
+    /// cannot cross file systems.
+    pub(crate) fn file(dest: &Utf8Path) -> Result<Sink, TransferError> {
+        let dir = match dest.parent() {
+            Some(d) if !d.as_str().is_empty() => d,
+            _ => Utf8Path::new("."),
+        };
+        std::fs::create_dir_all(dir)
+            .map_err(|e| TransferError::Local(format!("creating `{dir}`: {e}")))?;
+        let temp = tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempfile_in(dir)
+            .map_err(|e| TransferError::Local(format!("creating a file in `{dir}`: {e}")))?;
+        Ok(Sink::File {
+            temp,
+            dest: dest.to_path_buf(),
+        })
+    }
+
+    fn write(&mut self, bytes: &[u8]) -> Result<(), TransferError> {
+        match self {
+            Sink::File { temp, dest } => temp
+                .write_all(bytes)
+                .map_err(|e| TransferError::Local(format!("writing beside `{dest}`: {e}"))),
+            Sink::Memory(buf) => {
+                buf.extend_from_slice(bytes);
+                Ok(())
+            }
+        }
+    }
+
+    /// Puts the verified bytes in place: an executable file (mode 0755) at the destination.
+    fn finish(self) -> Result<Fetched, TransferError> {
+        match self {
+            Sink::File { temp, dest } => {
+                let local = |what: &str, e: std::io::Error| {
+                    TransferError::Local(format!("{what} `{dest}`: {e}"))
+                };
+                temp.as_file()
+                    .set_permissions(Permissions::from_mode(0o755))
+                    .map_err(|e| local("setting the mode of", e))?;
+                // On failure the temporary file is dropped with the error, which removes it.
+                temp.persist(&dest)
+                    .map_err(|e| local("renaming into", e.error))?;
+                Ok(Fetched::File(dest))
+            }
+            Sink::Memory(buf) => Ok(Fetched::Memory(buf)),
+        }
+    }
+}
+
+/// Downloads the blob `record` names into `sink` and checks its length and SHA-256 before
+/// putting it in place; a blob that does not match is an [`TransferError::Invalid`].
+pub(crate) async fn download_blob(
+    store: &dyn ObjectStore,
+    path: &Path,
+    record: &Record,
+    mut sink: Sink,
+) -> Result<Fetched, TransferError> {
+    let result = store.get(path).await.map_err(|e| match e {
+        object_store::Error::NotFound { .. } => TransferError::Invalid(format!(
+            "the record of `{}` names the blob {}, which is missing",
+            record.key, record.sha256
+        )),
+        e => TransferError::backend(e),
+    })?;
+    let mismatch = |what: String| {
+        TransferError::Invalid(format!(
+            "the blob {} of `{}` {what}",
+            record.sha256, record.key
+        ))
+    };
+    if result.meta.size != record.size {
+        return Err(mismatch(format!(
+            "has {} bytes where its record says {} (truncated or replaced)",
+            result.meta.size, record.size
+        )));
+    }
+    let mut hasher = Sha256::new();
+    let mut len = 0u64;
+    let mut stream = result.into_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(TransferError::backend)?;
+        len += chunk.len() as u64;
+        if len > record.size {
+            return Err(mismatch(format!(
+                "is longer than the {} bytes its record says",
+                record.size
+            )));
+        }
+        hasher.update(&chunk);
+        sink.write(&chunk)?;
+    }
+    if len != record.size {
+        return Err(mismatch(format!(
+            "ended after {len} of {} bytes (truncated)",
+            record.size
+        )));
+    }
+    let digest = hex(&hasher.finalize());
+    if digest != record.sha256 {
+        return Err(mismatch(format!("has the SHA-256 {digest} (corrupt)")));
+    }
+    sink.finish()
+}
+
+/// An executable read for storing: its digest and length, and its bytes when it is small
+/// enough to go up in one request.
+pub(crate) struct Executable {
+    pub(crate) sha256: [u8; 32],
+    pub(crate) size: u64,
+    pub(crate) bytes: Option<Vec<u8>>,
+}
+
+/// Reads (and hashes) the executable at `path`.
+pub(crate) fn read_executable(path: &Utf8Path) -> Result<Executable, TransferError> {
+    let local = |e: std::io::Error| TransferError::Local(format!("reading `{path}`: {e}"));
+    let mut file = File::open(path).map_err(local)?;
+    let size = file.metadata().map_err(local)?.len();
+    if size > MAX_EXECUTABLE_SIZE {
+        return Err(TransferError::Local(format!(
+            "`{path}` has {size} bytes, more than the cache takes ({MAX_EXECUTABLE_SIZE})"
+        )));
+    }
+    if size <= PART_SIZE as u64 {
+        let mut bytes = Vec::with_capacity(size as usize);
+        file.read_to_end(&mut bytes).map_err(local)?;
+        return Ok(Executable {
+            sha256: Sha256::digest(&bytes).into(),
+            size: bytes.len() as u64,
+            bytes: Some(bytes),
+        });
+    }
+    let (sha256, size) = hash_reader(&mut file).map_err(local)?;
+    Ok(Executable {
+        sha256,
+        size,
+        bytes: None,
+    })
+}
+
+/// Uploads the executable at `path` as the blob `blob`. In one PUT when its bytes were kept;
+/// else in parts, hashing again as it goes: if the file changed since it was hashed the upload
+/// is abandoned, so that a blob always matches its name.
+pub(crate) async fn upload_blob(
+    store: &dyn ObjectStore,
+    blob: &Path,
+    path: &Utf8Path,
+    executable: Executable,
+) -> Result<(), TransferError> {
+    if let Some(bytes) = executable.bytes {
+        store
+            .put(blob, PutPayload::from(bytes))
+            .await
+            .map_err(TransferError::backend)?;
+        return Ok(());
+    }
+    let local = |e: std::io::Error| TransferError::Local(format!("reading `{path}`: {e}"));
+    let upload = store
+        .put_multipart(blob)
+        .await
+        .map_err(TransferError::backend)?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+    let mut file = File::open(path).map_err(local)?;
+    let mut hasher = Sha256::new();
+    let mut len = 0u64;
+    let mut buf = vec![0u8; PART_SIZE];
+    let outcome = loop {
+        let n = match read_some(&mut file, &mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => n,
+            Err(e) => break Err(local(e)),
+        };
+        hasher.update(&buf[..n]);
+        len += n as u64;
+        if let Err(e) = writer.wait_for_capacity(PART_CONCURRENCY).await {
+            // The upload failed: the parts already sent are abandoned below.
+            break Err(TransferError::backend(e));
+        }
+        writer.write(&buf[..n]);
+    };
+    let changed =
+        len != executable.size || <[u8; 32]>::from(hasher.finalize()) != executable.sha256;
+    match outcome {
+        Ok(()) if !changed => {
+            writer.finish().await.map_err(TransferError::backend)?;
+            Ok(())
+        }
+        Ok(()) => {
+            let _ = writer.abort().await;
+            Err(TransferError::Local(format!(
+                "`{path}` changed while it was being stored"
+            )))
+        }
+        Err(e) => {
+            let _ = writer.abort().await;
+            Err(e)
+        }
+    }
+}
+
+/// Writes a record (after its blob).
+pub(crate) async fn put_record(
+    store: &dyn ObjectStore,
+    path: &Path,
+    record: &Record,
+) -> Result<(), TransferError> {
+    store
+        .put(path, PutPayload::from(record.to_json()))
+        .await
+        .map_err(TransferError::backend)?;
+    Ok(())
+}
+
+/// SHA-256 and length of everything `reader` yields.
+fn hash_reader(reader: &mut impl Read) -> std::io::Result<([u8; 32], u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut len = 0u64;
+    loop {
+        let n = read_some(reader, &mut buf)?;
+        if n == 0 {
+            return Ok((hasher.finalize().into(), len));
+        }
+        hasher.update(&buf[..n]);
+        len += n as u64;
+    }
+}
+
+/// Fills `buf` as far as the reader allows (a short read only at the end).
+fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
