@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a bare Debian machine (as root, no stdin), idempotently:
 # qemu-aarch64 + an arm64 glibc to run arm64 bootstraps, cargo-zigbuild (with zig) to
-# cross-link them, and the aarch64 Rust std. Quiet unless something fails.
+# cross-link them, the aarch64 Rust std, and moto's S3 server for the cache's tests. Quiet
+# unless something fails.
 set -euo pipefail
 
 # Runs a command with its output kept aside; shows the output only if it fails.
@@ -23,7 +24,12 @@ if ! command -v qemu-aarch64 >/dev/null || [ ! -e /usr/aarch64-linux-gnu/lib/ld-
     quietly apt-get install -y --no-install-recommends qemu-user libc6-arm64-cross
 fi
 
-if ! command -v cargo-zigbuild >/dev/null || ! python3 -m ziglang version >/dev/null 2>&1; then
+# Installs PyPI packages into the `python3` on PATH (installing python3 and pip first on a bare
+# Debian), then makes their commands reachable: pyenv's shims are rebuilt, and a command pip put
+# in a scripts folder that is not on PATH is linked into /usr/local/bin.
+pip_install() {
+    local commands=$1
+    shift
     if ! python3 -m pip --version >/dev/null 2>&1; then
         # A bare Debian has no pip (or no python3 at all).
         export DEBIAN_FRONTEND=noninteractive
@@ -31,21 +37,32 @@ if ! command -v cargo-zigbuild >/dev/null || ! python3 -m ziglang version >/dev/
         quietly apt-get install -y --no-install-recommends python3 python3-pip
         hash -r
     fi
-    # cargo-zigbuild runs zig as `python3 -m ziglang`: install both into that python.
-    if ! quietly python3 -m pip install --quiet --disable-pip-version-check cargo-zigbuild; then
+    if ! quietly python3 -m pip install --quiet --disable-pip-version-check "$@"; then
         # A Debian system python refuses pip installs (PEP 668) unless told otherwise.
-        quietly python3 -m pip install --quiet --disable-pip-version-check --break-system-packages cargo-zigbuild
+        quietly python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
     fi
     if command -v pyenv >/dev/null; then
         quietly pyenv rehash
     fi
     hash -r
-    if ! command -v cargo-zigbuild >/dev/null; then
-        # pip put it in a scripts folder that is not on PATH: link it into one that is.
-        scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
-        ln -sf "$scripts/cargo-zigbuild" /usr/local/bin/cargo-zigbuild
-        hash -r
-    fi
+    local scripts command
+    scripts=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')
+    for command in $commands; do
+        if ! command -v "$command" >/dev/null; then
+            ln -sf "$scripts/$command" "/usr/local/bin/$command"
+        fi
+    done
+    hash -r
+}
+
+# cargo-zigbuild runs zig as `python3 -m ziglang`: both go into that python.
+if ! command -v cargo-zigbuild >/dev/null || ! python3 -m ziglang version >/dev/null 2>&1; then
+    pip_install cargo-zigbuild cargo-zigbuild
+fi
+
+# moto's S3 server (with boto3, which the tests use to set it up), for the cache's S3 tests.
+if ! command -v moto_server >/dev/null || ! python3 -c 'import moto.server, boto3' >/dev/null 2>&1; then
+    pip_install moto_server 'moto[server]'
 fi
 
 if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
@@ -53,7 +70,7 @@ if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
 fi
 
 # Fail here, loudly, rather than in the middle of the tests.
-for tool in qemu-aarch64 cargo-zigbuild; do
+for tool in qemu-aarch64 cargo-zigbuild moto_server; do
     command -v "$tool" >/dev/null || { echo "setup: $tool is not on PATH after install" >&2; exit 1; }
 done
 quietly cargo-zigbuild --version
