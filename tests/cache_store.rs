@@ -741,3 +741,15 @@ fn a_wrong_secret_is_refused_and_a_store_first_warns_too() {
     let reason = miss_reason(cache.lookup_in_memory(&key("k1")));
     assert!(matches!(reason, MissReason::Unavailable(_)), "{reason:?}");
 }
+
+#[test]
+fn a_missing_bucket_is_a_warning_not_a_run_of_misses() {
+    let server = s3_server();
+    let location = CacheLocation::S3 {
+        bucket: "no-such-bucket".into(),
+        prefix: "x".into(),
+    };
+    let cache = Cache::open_with_env(location, CacheMode::ReadWrite, server.env());
+    let why = assert_down_after_one_warning(&cache, FIRST_FAILURE_BOUND);
+    assert!(why.contains("the bucket does not exist"), "{why}");
+}

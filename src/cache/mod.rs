@@ -216,7 +216,10 @@ impl Cache {
         };
         let sink = match dest {
             Some(dest) => Sink::file(dest),
-            None => Ok(Sink::Memory(Vec::with_capacity(record.size as usize))),
+            // The record's size is checked against the blob's before a byte is read.
+            None => Ok(Sink::Memory(Vec::with_capacity(
+                record.size.min(PART_SIZE as u64) as usize,
+            ))),
         };
         let blob_path = backend.path(&layout::blob_path(&record.sha256));
         let fetched = match sink {

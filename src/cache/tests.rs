@@ -472,3 +472,31 @@ fn an_off_cache_touches_nothing() {
     }
     assert!(!root.exists());
 }
+
+#[test]
+fn backend_errors_are_one_line_with_their_causes() {
+    #[derive(Debug)]
+    struct Outer(std::io::Error);
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("error sending request")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+    let refused = Outer(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+    assert_eq!(
+        transfer::describe(&refused),
+        "error sending request: connection refused"
+    );
+    let body = std::io::Error::other(
+        "403 Forbidden: <?xml version=\"1.0\"?>\n<Error><Code>AccessDenied</Code>\n<Message>Access   Denied</Message></Error>",
+    );
+    assert_eq!(
+        transfer::describe(&body),
+        "403 Forbidden: AccessDenied: Access Denied"
+    );
+}

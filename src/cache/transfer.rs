@@ -43,6 +43,16 @@ pub(crate) enum TransferError {
 impl TransferError {
     fn backend(e: object_store::Error) -> TransferError {
         match e {
+            // S3 answers 404 for a missing bucket too: that is a misconfigured cache, not an
+            // absent key, and must not pass silently as an endless run of misses.
+            object_store::Error::NotFound { ref source, .. }
+                if source.to_string().contains("NoSuchBucket") =>
+            {
+                TransferError::Backend {
+                    why: format!("the bucket does not exist: {}", describe(&e)),
+                    refused: true,
+                }
+            }
             object_store::Error::NotFound { .. } => TransferError::NotFound,
             e => {
                 let refused = matches!(
@@ -51,12 +61,48 @@ impl TransferError {
                         | object_store::Error::Unauthenticated { .. }
                 );
                 TransferError::Backend {
-                    why: e.to_string(),
+                    why: describe(&e),
                     refused,
                 }
             }
         }
     }
+}
+
+/// One line for a backend error: object_store's message, the causes it leaves out (the
+/// "connection refused" or "operation timed out" under "error sending request"), and of an S3
+/// error body only its code and message.
+pub(crate) fn describe(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = one_line(&error.to_string());
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = one_line(&cause.to_string());
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// `text` with an XML error body reduced to `Code: Message` and on one line.
+fn one_line(text: &str) -> String {
+    let between = |s: &'_ str, open: &str, close: &str| -> Option<String> {
+        let start = s.find(open)? + open.len();
+        let end = s[start..].find(close)? + start;
+        Some(s[start..end].to_owned())
+    };
+    let text = match text.find("<?xml").or_else(|| text.find("<Error>")) {
+        Some(start) => {
+            let body = &text[start..];
+            let code = between(body, "<Code>", "</Code>").unwrap_or_default();
+            let message = between(body, "<Message>", "</Message>").unwrap_or_default();
+            format!("{}{code}: {message}", &text[..start])
+        }
+        None => text.to_owned(),
+    };
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Reads a record's bytes.
