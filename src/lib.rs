@@ -1,5 +1,6 @@
 //! lambda-batch: build every AWS Lambda function and extension of a Rust monorepo from one
-//! KDL manifest. The pipeline: [`manifest`] → [`resolve`] → [`plan`] → execute → [`report`].
+//! KDL manifest. The pipeline: [`manifest`] → [`resolve`] → [`plan`] → [`cache`] → execute →
+//! [`report`].
 // Diagnostics are built on the cold path only; boxing them would buy nothing.
 #![allow(clippy::result_large_err)]
 #![warn(unreachable_pub)]

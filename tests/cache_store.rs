@@ -601,6 +601,7 @@ fn cache_at(endpoint: &str, prefix: &str) -> Cache {
 
 /// The first lookup warns within the bound; the next hundred ask nothing and warn nothing.
 fn assert_down_after_one_warning(cache: &Cache, bound: Duration) -> String {
+    assert!(!cache.is_down());
     let started = Instant::now();
     let reason = miss_reason(cache.lookup_in_memory(&key("k1")));
     let elapsed = started.elapsed();
@@ -609,6 +610,7 @@ fn assert_down_after_one_warning(cache: &Cache, bound: Duration) -> String {
     };
     assert!(elapsed < bound, "the first failure took {elapsed:?}: {why}");
     assert!(reason.warning().is_some());
+    assert!(cache.is_down());
 
     let started = Instant::now();
     let out = tempfile::tempdir().unwrap();

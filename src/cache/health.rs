@@ -26,6 +26,11 @@ impl Health {
         }
     }
 
+    /// Whether lookups no longer reach the backend.
+    pub(crate) fn reads_down(&self) -> bool {
+        self.reads_down.load(Ordering::Acquire)
+    }
+
     /// `Err` when lookups must not reach the backend.
     pub(crate) fn check_read(&self) -> Result<(), MissReason> {
         if !self.reads_down.load(Ordering::Acquire) {

@@ -78,7 +78,10 @@ impl Cache {
     /// Opens the cache at `location`, S3 settings from the process's `AWS_*` environment.
     /// Never fails: a backend that cannot be opened is reported by the first lookup or store.
     pub fn open(location: CacheLocation, mode: CacheMode) -> Cache {
-        let env = std::env::vars().filter(|(name, _)| name.starts_with("AWS_"));
+        // vars() would panic on a variable that is not UTF-8; such a one cannot be a setting.
+        let env = std::env::vars_os()
+            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
+            .filter(|(name, _)| name.starts_with("AWS_"));
         Cache::open_with_env(location, mode, env.collect())
     }
 
@@ -104,10 +107,7 @@ impl Cache {
             .build()
             .map_err(|e| format!("cannot start the cache's I/O threads: {e}"))
             .and_then(|runtime| {
-                // The S3 client registers its connection pool with the runtime it is built in.
-                let _guard = runtime.enter();
                 let backend = Backend::open(&location, mode, &env)?;
-                drop(_guard);
                 Ok(Inner {
                     runtime: Some(runtime),
                     backend,
@@ -137,6 +137,12 @@ impl Cache {
     /// What the run may do with it.
     pub fn mode(&self) -> CacheMode {
         self.mode
+    }
+
+    /// Whether the backend failed during this run (so lookups are no longer made): after a
+    /// run of misses, the difference between "not in the cache" and "no cache".
+    pub fn is_down(&self) -> bool {
+        self.health.reads_down()
     }
 
     /// Looks `key` up; on a hit the executable is at `dest` (written beside it, verified, then
