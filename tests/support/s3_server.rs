@@ -79,7 +79,11 @@ impl S3Server {
 
 extern "C" fn stop_at_exit() {
     if let Ok(mut guard) = GUARD.lock() {
-        guard.take();
+        if guard.take().is_some() {
+            if let Some(server) = SERVER.get() {
+                let _ = std::fs::remove_file(&server.log);
+            }
+        }
     }
 }
 
