@@ -21,16 +21,51 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 /// SHA-256 of a file's bytes, read in chunks.
 pub fn sha256_file(path: &Path) -> std::io::Result<[u8; 32]> {
-    let mut file = fs::File::open(path)?;
-    let mut hasher = Sha256::new();
+    Ok(sha256_reader(fs::File::open(path)?)?.0)
+}
+
+/// SHA-256 and length of everything `reader` yields, read in chunks.
+pub fn sha256_reader(mut reader: impl Read) -> std::io::Result<([u8; 32], u64)> {
+    let mut digest = StreamDigest::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        match file.read(&mut buf) {
-            Ok(0) => return Ok(hasher.finalize().into()),
-            Ok(n) => hasher.update(&buf[..n]),
+        match reader.read(&mut buf) {
+            Ok(0) => return Ok(digest.finish()),
+            Ok(n) => digest.update(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// SHA-256 of bytes that arrive in pieces (a copy, a download, an upload), and how many there
+/// were.
+#[derive(Clone, Default)]
+pub struct StreamDigest {
+    hasher: Sha256,
+    size: u64,
+}
+
+impl StreamDigest {
+    /// Nothing read yet.
+    pub fn new() -> StreamDigest {
+        StreamDigest::default()
+    }
+
+    /// Adds the next piece.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.hasher.update(bytes);
+        self.size += bytes.len() as u64;
+    }
+
+    /// How many bytes were added so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The digest and length of everything added.
+    pub fn finish(self) -> ([u8; 32], u64) {
+        (self.hasher.finalize().into(), self.size)
     }
 }
 
@@ -249,6 +284,12 @@ mod tests {
         let big: Vec<u8> = (0..200_000).map(|i| (i % 251) as u8).collect();
         fs::write(&p, &big).unwrap();
         assert_eq!(sha256_file(&p).unwrap(), sha256(&big));
+        let mut pieces = StreamDigest::new();
+        for piece in big.chunks(7_777) {
+            pieces.update(piece);
+        }
+        assert_eq!(pieces.size(), big.len() as u64);
+        assert_eq!(pieces.finish(), (sha256(&big), big.len() as u64));
     }
 
     #[test]

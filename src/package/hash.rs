@@ -5,10 +5,10 @@ use std::fs::File;
 use std::io::{Read, Write};
 
 use camino::Utf8Path;
-use sha2::{Digest, Sha256};
 
 use super::PackageError;
 use super::cancel::Cancel;
+use crate::fingerprint::StreamDigest;
 
 const CHUNK: usize = 1 << 20;
 
@@ -30,9 +30,8 @@ pub(crate) fn copy_hashing(
     to_path: &Utf8Path,
     cancel: &Cancel,
 ) -> Result<([u8; 32], u64), PackageError> {
-    let mut hasher = Sha256::new();
+    let mut digest = StreamDigest::new();
     let mut buf = vec![0u8; CHUNK];
-    let mut len = 0u64;
     loop {
         cancel.check()?;
         let n = match from.read(&mut buf) {
@@ -41,12 +40,11 @@ pub(crate) fn copy_hashing(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(PackageError::io("reading", from_path)(e)),
         };
-        hasher.update(&buf[..n]);
+        digest.update(&buf[..n]);
         to.write_all(&buf[..n])
             .map_err(PackageError::io("writing", to_path))?;
-        len += n as u64;
     }
-    Ok((hasher.finalize().into(), len))
+    Ok(digest.finish())
 }
 
 #[cfg(test)]
