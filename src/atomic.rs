@@ -1,7 +1,8 @@
 //! Ground floor: writing a file through a temporary sibling and a rename, so that a reader (or
 //! an interrupted run) sees either the previous file or the complete new one, never a
 //! truncated one. Every file lambda-batch writes goes through here: outputs, stamps, caches,
-//! the report and the manifest.
+//! executables fetched from the artifact cache, the report and the manifest (the artifact
+//! cache's directory backend is written by object_store, which stages and renames alike).
 
 use std::fs::{self, File, Permissions};
 use std::io::{self, Write};
@@ -76,6 +77,11 @@ impl AtomicFile {
             dest: dest.to_path_buf(),
             temp,
         })
+    }
+
+    /// The final path.
+    pub fn dest(&self) -> &Utf8Path {
+        &self.dest
     }
 
     /// The temporary file, open for reading and writing.
