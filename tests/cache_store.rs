@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use bad_endpoints::{BadEndpoint, closed_port};
 use camino::{Utf8Path, Utf8PathBuf};
 use futures_util::TryStreamExt;
-use lambda_batch::cache::layout::{blob_path, record_path};
 use lambda_batch::cache::{
     CONNECT_TIMEOUT, Cache, CacheKey, CacheLocation, CacheMode, Fetched, Lookup, MAX_RETRIES,
-    MissReason, READ_TIMEOUT, RecordFields, SkipReason, Store, StoreFailure,
+    MissReason, READ_TIMEOUT, RecordFields, SkipReason, Store, StoreFailure, blob_path,
+    record_path,
 };
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
@@ -239,6 +239,17 @@ fn miss_reason(lookup: Lookup) -> MissReason {
     }
 }
 
+/// Asserts that looking `k1` up in `root` is a miss on an invalid entry, for a reason that
+/// names `why`.
+#[track_caller]
+fn assert_invalid_entry(root: &Root, why: &str) {
+    let reason = miss_reason(root.open(CacheMode::Read).lookup_in_memory(&key("k1")));
+    assert!(
+        matches!(reason, MissReason::Invalid(ref reason) if reason.contains(why)),
+        "{reason:?}"
+    );
+}
+
 /// Stores an executable under `k1` and returns it with its blob's path.
 fn store_one(root: &Root, contents: &[u8]) -> String {
     let cache = root.open(CacheMode::ReadWrite);
@@ -347,22 +358,14 @@ fn truncated_blob_is_a_miss(root: Root) {
         "{lookup:?}"
     );
     root.write(&blob, b"");
-    let reason = miss_reason(root.open(CacheMode::Read).lookup_in_memory(&key("k1")));
-    assert!(
-        matches!(reason, MissReason::Invalid(ref why) if why.contains("truncated")),
-        "{reason:?}"
-    );
+    assert_invalid_entry(&root, "truncated");
 }
 
 fn record_without_its_blob_is_a_miss(root: Root) {
     let contents = bytes(1_000, 5);
     let blob = store_one(&root, &contents);
     root.delete(&blob);
-    let reason = miss_reason(root.open(CacheMode::Read).lookup_in_memory(&key("k1")));
-    assert!(
-        matches!(reason, MissReason::Invalid(ref why) if why.contains("missing")),
-        "{reason:?}"
-    );
+    assert_invalid_entry(&root, "missing");
 }
 
 fn corrupt_record_is_a_miss(root: Root) {
@@ -372,11 +375,7 @@ fn corrupt_record_is_a_miss(root: Root) {
     let mut json = root.read(&record);
     json.truncate(json.len() / 2);
     root.write(&record, &json);
-    let reason = miss_reason(root.open(CacheMode::Read).lookup_in_memory(&key("k1")));
-    assert!(
-        matches!(reason, MissReason::Invalid(ref why) if why.contains("not JSON")),
-        "{reason:?}"
-    );
+    assert_invalid_entry(&root, "not JSON");
     // A record of a later format is not an error: another version's entry.
     root.write(&record, br#"{"format": 7}"#);
     let reason = miss_reason(root.open(CacheMode::Read).lookup_in_memory(&key("k1")));
@@ -599,6 +598,14 @@ fn cache_at(endpoint: &str, prefix: &str) -> Cache {
     Cache::open_with_env(location, CacheMode::ReadWrite, env)
 }
 
+/// Lookups of `k0` to `k99`, each into its own file in `out`.
+fn hundred_lookups(out: &tempfile::TempDir) -> Vec<(CacheKey, Utf8PathBuf)> {
+    let out = Utf8Path::from_path(out.path()).unwrap();
+    (0..100)
+        .map(|i| (key(&format!("k{i}")), out.join(format!("{i}"))))
+        .collect()
+}
+
 /// The first lookup warns within the bound; the next hundred ask nothing and warn nothing.
 fn assert_down_after_one_warning(cache: &Cache, bound: Duration) -> String {
     assert!(!cache.is_down());
@@ -614,14 +621,7 @@ fn assert_down_after_one_warning(cache: &Cache, bound: Duration) -> String {
 
     let started = Instant::now();
     let out = tempfile::tempdir().unwrap();
-    let requests: Vec<_> = (0..100)
-        .map(|i| {
-            let dest = Utf8Path::from_path(out.path())
-                .unwrap()
-                .join(format!("{i}"));
-            (key(&format!("k{i}")), dest)
-        })
-        .collect();
+    let requests = hundred_lookups(&out);
     for lookup in cache.lookup_many(&requests) {
         assert_eq!(miss_reason(lookup), MissReason::Down);
     }
@@ -659,14 +659,7 @@ fn a_blackholed_endpoint_costs_one_timeout_over_many_lookups() {
     let blackhole = BadEndpoint::blackhole();
     let cache = cache_at(&blackhole.endpoint, "blackhole-many");
     let out = tempfile::tempdir().unwrap();
-    let requests: Vec<_> = (0..100)
-        .map(|i| {
-            let dest = Utf8Path::from_path(out.path())
-                .unwrap()
-                .join(format!("{i}"));
-            (key(&format!("k{i}")), dest)
-        })
-        .collect();
+    let requests = hundred_lookups(&out);
     let started = Instant::now();
     let lookups = cache.lookup_many(&requests);
     let elapsed = started.elapsed();

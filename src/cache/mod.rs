@@ -5,17 +5,19 @@
 //! looks it up before building and stores what it built. The API is synchronous; a small tokio
 //! runtime inside the [`Cache`] drives object_store. Nothing here fails a build: a missing,
 //! corrupt or truncated entry is a miss, and a backend that is unreachable or refuses is a
-//! warning after a bounded wait (see [`backend`]'s constants), after which it is not asked again
-//! during the run.
+//! warning after a bounded wait ([`CONNECT_TIMEOUT`], [`READ_TIMEOUT`], [`REQUEST_TIMEOUT`]),
+//! after which it is not asked again during the run.
+//!
+//! The storage's surface is re-exported here; its modules are private.
 
 mod backend;
 mod health;
-pub mod key;
-pub mod layout;
-pub mod location;
-pub mod mode;
-pub mod outcome;
-pub mod record;
+mod key;
+mod layout;
+mod location;
+mod mode;
+mod outcome;
+mod record;
 mod transfer;
 
 #[cfg(test)]
@@ -32,6 +34,7 @@ pub use backend::{
     BACKOFF, CONNECT_TIMEOUT, MAX_RETRIES, PART_SIZE, READ_TIMEOUT, REQUEST_TIMEOUT, RETRY_WINDOW,
 };
 pub use key::{CacheKey, InvalidKey};
+pub use layout::{LAYOUT_DIR, blob_path, record_path};
 pub use location::{CacheLocation, InvalidCacheUrl};
 pub use mode::{CacheMode, UnknownMode};
 pub use outcome::{
@@ -41,7 +44,10 @@ pub use record::{MAX_EXECUTABLE_SIZE, RECORD_FORMAT, Record, RecordFields};
 
 use backend::Backend;
 use health::Health;
+use record::RecordProblem;
 use transfer::{Sink, TransferError};
+
+use crate::fingerprint::env_vars;
 
 /// How many lookups [`Cache::lookup_many`] keeps under way at once: enough to hide S3's
 /// per-request latency over a plan's keys, few enough not to look like a flood.
@@ -78,11 +84,8 @@ impl Cache {
     /// Opens the cache at `location`, S3 settings from the process's `AWS_*` environment.
     /// Never fails: a backend that cannot be opened is reported by the first lookup or store.
     pub fn open(location: CacheLocation, mode: CacheMode) -> Cache {
-        // vars() would panic on a variable that is not UTF-8; such a one cannot be a setting.
-        let env = std::env::vars_os()
-            .filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?)))
-            .filter(|(name, _)| name.starts_with("AWS_"));
-        Cache::open_with_env(location, mode, env.collect())
+        let env = env_vars(|name| name.starts_with("AWS_"));
+        Cache::open_with_env(location, mode, env.into_iter().collect())
     }
 
     /// Opens the cache with the given `AWS_*` variables in place of the process's.
@@ -204,16 +207,16 @@ impl Cache {
             return miss(MissReason::NotFound);
         };
         let backend = &inner.backend;
-        let record_path = backend.path(&layout::record_path(key));
-        let record = match transfer::get_record(store, &record_path).await {
+        let record_object = backend.path(&record_path(key));
+        let record = match transfer::get_record(store, &record_object).await {
             Ok(bytes) => match Record::parse(&bytes, key) {
                 Ok(record) => record,
-                Err(record::RecordProblem::Unsupported(format)) => {
+                Err(RecordProblem::Unsupported(format)) => {
                     return miss(MissReason::OtherFormat(format));
                 }
-                Err(record::RecordProblem::Invalid(why)) => {
+                Err(RecordProblem::Invalid(why)) => {
                     return miss(MissReason::Invalid(format!(
-                        "{}: `{record_path}`: {why}",
+                        "{}: `{record_object}`: {why}",
                         self.location
                     )));
                 }
@@ -227,9 +230,9 @@ impl Cache {
                 record.size.min(PART_SIZE as u64) as usize,
             ))),
         };
-        let blob_path = backend.path(&layout::blob_path(&record.sha256));
+        let blob_object = backend.path(&blob_path(&record.sha256));
         let fetched = match sink {
-            Ok(sink) => transfer::download_blob(store, &blob_path, &record, sink).await,
+            Ok(sink) => transfer::download_blob(store, &blob_object, &record, sink).await,
             Err(e) => Err(e),
         };
         match fetched {
@@ -289,10 +292,10 @@ impl Cache {
                 fields,
                 SystemTime::now(),
             );
-            let blob_path = backend.path(&layout::blob_path(&record.sha256));
-            transfer::upload_blob(store, &blob_path, executable, read).await?;
-            let record_path = backend.path(&layout::record_path(key));
-            transfer::put_record(store, &record_path, &record).await?;
+            let blob_object = backend.path(&blob_path(&record.sha256));
+            transfer::upload_blob(store, &blob_object, executable, read).await?;
+            let record_object = backend.path(&record_path(key));
+            transfer::put_record(store, &record_object, &record).await?;
             Ok::<_, TransferError>(record)
         };
         match stored.await {

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::key::CacheKey;
+use crate::fingerprint::hex;
 
 /// The version of the record's format (and of the storage layout, see `layout`); a record of
 /// another version is a miss.
@@ -140,15 +141,4 @@ pub(crate) fn is_sha256_hex(s: &str) -> bool {
 /// Whether `s` is one path component.
 fn is_file_name(s: &str) -> bool {
     !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\0'])
-}
-
-/// Lowercase hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
-    s
 }

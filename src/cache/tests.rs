@@ -8,9 +8,10 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
 
 use super::health::Health;
-use super::record::{RecordProblem, hex};
+use super::record::RecordProblem;
 use super::transfer::{self, Sink, TransferError};
 use super::*;
+use crate::fingerprint::hex;
 
 fn key(s: &str) -> CacheKey {
     CacheKey::new(s).unwrap()

@@ -2,24 +2,19 @@
 //! beside its destination (or into memory) and verified before anything sees it; a blob
 //! uploaded in one PUT or in parts, checked against the digest it is stored under.
 
-use std::fs::{File, Permissions};
+use std::fs::File;
 use std::io::{Read, Write};
-use std::os::unix::fs::PermissionsExt;
 
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 use futures_util::StreamExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
-use sha2::{Digest, Sha256};
-use tempfile::NamedTempFile;
 
 use super::backend::PART_SIZE;
 use super::outcome::Fetched;
-use super::record::{MAX_EXECUTABLE_SIZE, Record, hex};
-
-/// Name prefix of the temporary files a download creates beside its destination: the same as
-/// packaging's, so that a cleanup after an interrupted run finds both.
-pub(crate) const TEMP_PREFIX: &str = ".lambda-batch-tmp-";
+use super::record::{MAX_EXECUTABLE_SIZE, Record};
+use crate::atomic::AtomicFile;
+use crate::fingerprint::{StreamDigest, hex, sha256, sha256_reader};
 
 /// A record is a few hundred bytes; anything this large is not one.
 const MAX_RECORD_SIZE: u64 = 1 << 20;
@@ -123,40 +118,26 @@ pub(crate) async fn get_record(
 
 /// Where a download goes.
 pub(crate) enum Sink {
-    /// A temporary file beside `dest`, renamed over it once verified.
-    File {
-        temp: NamedTempFile,
-        dest: Utf8PathBuf,
-    },
+    /// A temporary file beside its destination, renamed over it once verified (dropped
+    /// unverified, it is removed and the destination is untouched).
+    File(AtomicFile),
     /// Memory.
     Memory(Vec<u8>),
 }
 
 impl Sink {
-    /// A temporary file in `dest`'s directory (created if needed), so that the final rename
-    /// cannot cross file systems.
+    /// A temporary file beside `dest` (its directory created if needed).
     pub(crate) fn file(dest: &Utf8Path) -> Result<Sink, TransferError> {
-        let dir = match dest.parent() {
-            Some(d) if !d.as_str().is_empty() => d,
-            _ => Utf8Path::new("."),
-        };
-        std::fs::create_dir_all(dir)
-            .map_err(|e| TransferError::Local(format!("creating `{dir}`: {e}")))?;
-        let temp = tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
-            .tempfile_in(dir)
-            .map_err(|e| TransferError::Local(format!("creating a file in `{dir}`: {e}")))?;
-        Ok(Sink::File {
-            temp,
-            dest: dest.to_path_buf(),
-        })
+        AtomicFile::create(dest)
+            .map(Sink::File)
+            .map_err(|e| TransferError::Local(e.to_string()))
     }
 
     fn write(&mut self, bytes: &[u8]) -> Result<(), TransferError> {
         match self {
-            Sink::File { temp, dest } => temp
-                .write_all(bytes)
-                .map_err(|e| TransferError::Local(format!("writing beside `{dest}`: {e}"))),
+            Sink::File(file) => file.file().write_all(bytes).map_err(|e| {
+                TransferError::Local(format!("writing beside `{}`: {e}", file.dest()))
+            }),
             Sink::Memory(buf) => {
                 buf.extend_from_slice(bytes);
                 Ok(())
@@ -167,16 +148,10 @@ impl Sink {
     /// Puts the verified bytes in place: an executable file (mode 0755) at the destination.
     fn finish(self) -> Result<Fetched, TransferError> {
         match self {
-            Sink::File { temp, dest } => {
-                let local = |what: &str, e: std::io::Error| {
-                    TransferError::Local(format!("{what} `{dest}`: {e}"))
-                };
-                temp.as_file()
-                    .set_permissions(Permissions::from_mode(0o755))
-                    .map_err(|e| local("setting the mode of", e))?;
-                // On failure the temporary file is dropped with the error, which removes it.
-                temp.persist(&dest)
-                    .map_err(|e| local("renaming into", e.error))?;
+            Sink::File(file) => {
+                let dest = file.dest().to_path_buf();
+                file.commit(0o755)
+                    .map_err(|e| TransferError::Local(e.to_string()))?;
                 Ok(Fetched::File(dest))
             }
             Sink::Memory(buf) => Ok(Fetched::Memory(buf)),
@@ -211,28 +186,27 @@ pub(crate) async fn download_blob(
             result.meta.size, record.size
         )));
     }
-    let mut hasher = Sha256::new();
-    let mut len = 0u64;
+    let mut digest = StreamDigest::new();
     let mut stream = result.into_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(TransferError::backend)?;
-        len += chunk.len() as u64;
-        if len > record.size {
+        digest.update(&chunk);
+        if digest.size() > record.size {
             return Err(mismatch(format!(
                 "is longer than the {} bytes its record says",
                 record.size
             )));
         }
-        hasher.update(&chunk);
         sink.write(&chunk)?;
     }
+    let (sha, len) = digest.finish();
     if len != record.size {
         return Err(mismatch(format!(
             "ended after {len} of {} bytes (truncated)",
             record.size
         )));
     }
-    let digest = hex(&hasher.finalize());
+    let digest = hex(&sha);
     if digest != record.sha256 {
         return Err(mismatch(format!("has the SHA-256 {digest} (corrupt)")));
     }
@@ -261,12 +235,12 @@ pub(crate) fn read_executable(path: &Utf8Path) -> Result<Executable, TransferErr
         let mut bytes = Vec::with_capacity(size as usize);
         file.read_to_end(&mut bytes).map_err(local)?;
         return Ok(Executable {
-            sha256: Sha256::digest(&bytes).into(),
+            sha256: sha256(&bytes),
             size: bytes.len() as u64,
             bytes: Some(bytes),
         });
     }
-    let (sha256, size) = hash_reader(&mut file).map_err(local)?;
+    let (sha256, size) = sha256_reader(&mut file).map_err(local)?;
     Ok(Executable {
         sha256,
         size,
@@ -297,8 +271,7 @@ pub(crate) async fn upload_blob(
         .map_err(TransferError::backend)?;
     let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
     let mut file = File::open(path).map_err(local)?;
-    let mut hasher = Sha256::new();
-    let mut len = 0u64;
+    let mut digest = StreamDigest::new();
     let mut buf = vec![0u8; PART_SIZE];
     let outcome = loop {
         let n = match read_some(&mut file, &mut buf) {
@@ -306,16 +279,14 @@ pub(crate) async fn upload_blob(
             Ok(n) => n,
             Err(e) => break Err(local(e)),
         };
-        hasher.update(&buf[..n]);
-        len += n as u64;
+        digest.update(&buf[..n]);
         if let Err(e) = writer.wait_for_capacity(PART_CONCURRENCY).await {
             // The upload failed: the parts already sent are abandoned below.
             break Err(TransferError::backend(e));
         }
         writer.write(&buf[..n]);
     };
-    let changed =
-        len != executable.size || <[u8; 32]>::from(hasher.finalize()) != executable.sha256;
+    let changed = digest.finish() != (executable.sha256, executable.size);
     match outcome {
         Ok(()) if !changed => {
             writer.finish().await.map_err(TransferError::backend)?;
@@ -345,21 +316,6 @@ pub(crate) async fn put_record(
         .await
         .map_err(TransferError::backend)?;
     Ok(())
-}
-
-/// SHA-256 and length of everything `reader` yields.
-fn hash_reader(reader: &mut impl Read) -> std::io::Result<([u8; 32], u64)> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut len = 0u64;
-    loop {
-        let n = read_some(reader, &mut buf)?;
-        if n == 0 {
-            return Ok((hasher.finalize().into(), len));
-        }
-        hasher.update(&buf[..n]);
-        len += n as u64;
-    }
 }
 
 /// Fills `buf` as far as the reader allows (a short read only at the end).
