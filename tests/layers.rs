@@ -15,6 +15,8 @@ const LEVELS: &[&[&str]] = &[
     &["plan"],
     // manifest → resolve → plan chained, for every command.
     &["pipeline"],
+    // The artifact cache: looked up before building, stored into after.
+    &["cache"],
     &["execute", "package", "edit"],
     &["report", "schema"],
     // The argument types, then parsing and dispatching them.
