@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a bare Debian machine (as root, no stdin), idempotently:
 # qemu-aarch64 + an arm64 glibc to run arm64 bootstraps, cargo-zigbuild (with zig) to
-# cross-link them, the aarch64 Rust std, and moto's S3 server for the cache's tests. Quiet
-# unless something fails.
+# cross-link them, the aarch64 Rust std, moto's S3 server for the cache's tests, and
+# cargo-lambda (to compare with). Quiet unless something fails.
 set -euo pipefail
 
 # Runs a command with its output kept aside; shows the output only if it fails.
@@ -65,12 +65,18 @@ if ! command -v moto_server >/dev/null || ! python3 -c 'import moto.server, boto
     pip_install moto_server 'moto[server]'
 fi
 
+# cargo-lambda itself, the tool lambda-batch translates configuration from: the migration
+# tests build the same fixtures with `cargo lambda build` and compare the outputs.
+if ! cargo-lambda lambda --version 2>/dev/null | grep -q '^cargo-lambda 1\.9\.2'; then
+    pip_install cargo-lambda 'cargo-lambda==1.9.2'
+fi
+
 if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
     quietly rustup target add aarch64-unknown-linux-gnu
 fi
 
 # Fail here, loudly, rather than in the middle of the tests.
-for tool in qemu-aarch64 cargo-zigbuild moto_server; do
+for tool in qemu-aarch64 cargo-zigbuild moto_server cargo-lambda; do
     command -v "$tool" >/dev/null || { echo "setup: $tool is not on PATH after install" >&2; exit 1; }
 done
 quietly cargo-zigbuild --version

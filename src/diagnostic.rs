@@ -48,6 +48,8 @@ pub enum ErrorCode {
     UnknownFeature,
     /// The manifest file cannot be found or read.
     Io,
+    /// A setting that differs from cargo-lambda's configuration of the same bin (a warning).
+    Drift,
 }
 
 impl ErrorCode {
@@ -71,8 +73,21 @@ impl ErrorCode {
             ErrorCode::FlattenOnExtension => "lambda_batch::flatten_on_extension",
             ErrorCode::UnknownFeature => "lambda_batch::unknown_feature",
             ErrorCode::Io => "lambda_batch::io",
+            ErrorCode::Drift => "lambda_batch::drift",
         }
     }
+}
+
+/// How serious a diagnostic is: errors make a manifest invalid, warnings only inform (and fail
+/// `check --deny-warnings`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// The manifest is invalid.
+    #[default]
+    Error,
+    /// The manifest is valid, but something deserves a look.
+    Warning,
 }
 
 /// One problem in a manifest, with labelled spans into its text and a help line.
@@ -80,6 +95,8 @@ impl ErrorCode {
 pub struct ManifestError {
     /// What kind of problem this is.
     pub code: ErrorCode,
+    /// Error or warning.
+    pub severity: Severity,
     /// The one-line message.
     pub message: String,
     /// Labelled spans, the primary one first.
@@ -100,6 +117,7 @@ impl ManifestError {
     ) -> Self {
         ManifestError {
             code,
+            severity: Severity::Error,
             message: message.into(),
             labels: vec![LabeledSpan::new_primary_with_span(
                 Some(label.into()),
@@ -114,11 +132,18 @@ impl ManifestError {
     pub fn unlabelled(code: ErrorCode, message: impl Into<String>) -> Self {
         ManifestError {
             code,
+            severity: Severity::Error,
             message: message.into(),
             labels: Vec::new(),
             help: None,
             source: None,
         }
+    }
+
+    /// The same diagnostic as a warning.
+    pub fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
     }
 
     /// Adds the help line.
@@ -176,6 +201,13 @@ impl std::error::Error for ManifestError {}
 impl Diagnostic for ManifestError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(self.code.as_str()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {

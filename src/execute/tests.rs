@@ -81,6 +81,7 @@ impl Fake {
         let resolved = Resolved {
             manifest,
             artifacts,
+            workspaces: Default::default(),
         };
         plan_with_env(&resolved, &CargoFlags::default(), &|_| None).unwrap()
     }

@@ -72,6 +72,7 @@ fn resolved(artifacts: Vec<ResolvedArtifact>) -> Resolved {
     Resolved {
         manifest,
         artifacts,
+        workspaces: Default::default(),
     }
 }
 

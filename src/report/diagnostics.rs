@@ -4,7 +4,7 @@
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 use serde::Serialize;
 
-use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors};
+use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors, Severity};
 
 /// Renders one manifest diagnostic with miette's graphical handler.
 pub fn render(e: &ManifestError, color: bool) -> String {
@@ -67,9 +67,27 @@ pub fn print_errors(errors: &ManifestErrors, color: bool) {
     }
 }
 
+/// Prints warnings to stderr, then a line that counts them (nothing when there are none).
+pub fn print_warnings(warnings: &[ManifestError], color: bool) {
+    for w in warnings {
+        eprintln!("{}", render(w, color));
+    }
+    let n = warnings.len();
+    if n > 0 {
+        let word = if color {
+            "\u{1b}[1;33mwarning\u{1b}[0m"
+        } else {
+            "warning"
+        };
+        eprintln!("{word}: {n} warning{}", if n == 1 { "" } else { "s" });
+    }
+}
+
 /// One diagnostic as JSON (`check --format json`).
 #[derive(Debug, Serialize)]
 pub struct JsonDiagnostic {
+    /// `error` or `warning`.
+    pub severity: Severity,
     /// `lambda_batch::...`.
     pub code: &'static str,
     /// The kind, kebab-case.
@@ -103,8 +121,12 @@ pub struct JsonLabel {
 
 /// Diagnostics as JSON values, with line and column computed against the manifest text.
 pub fn to_json(errors: &ManifestErrors) -> Vec<JsonDiagnostic> {
-    errors
-        .0
+    to_json_all(&errors.0)
+}
+
+/// [`to_json`] for any list of diagnostics, errors and warnings alike.
+pub fn to_json_all(diagnostics: &[ManifestError]) -> Vec<JsonDiagnostic> {
+    diagnostics
         .iter()
         .map(|e| {
             let text = e
@@ -114,6 +136,7 @@ pub fn to_json(errors: &ManifestErrors) -> Vec<JsonDiagnostic> {
                 .unwrap_or_default();
             let lc = e.line_col(&text);
             JsonDiagnostic {
+                severity: e.severity,
                 code: e.code.as_str(),
                 kind: e.code,
                 message: e.message.clone(),

@@ -34,7 +34,7 @@ use crate::fingerprint::{Fingerprint, env_vars, hex, read_upward, sha256};
 pub(super) const RACY: Duration = Duration::from_secs(2);
 
 /// Bump when the entry layout or the fingerprint's recipe changes.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// Where entries are stored.
 #[derive(Debug, Clone)]

@@ -4,6 +4,7 @@
 //! package is looked up, every include glob expanded, so that later stages read final values.
 
 mod cache;
+pub mod cargo_lambda;
 mod includes;
 mod settle;
 mod workspace;
@@ -124,6 +125,9 @@ pub struct Resolved {
     pub manifest: Manifest,
     /// One record per (artifact, target), in manifest order.
     pub artifacts: Vec<ResolvedArtifact>,
+    /// What `cargo metadata` said about each workspace directory of the manifest that it
+    /// could read (absolute, normalized), for the checks that compare with Cargo.toml.
+    pub workspaces: BTreeMap<Utf8PathBuf, WorkspaceInfo>,
 }
 
 /// Resolves every workspace, artifact and setting; collects every problem.
@@ -299,10 +303,15 @@ pub fn resolve_partial(
         }
     }
 
+    let workspaces = loaded
+        .into_iter()
+        .filter_map(|(dir, info)| info.ok().map(|info| (dir, info)))
+        .collect();
     (
         Resolved {
             manifest,
             artifacts,
+            workspaces,
         },
         errors,
     )

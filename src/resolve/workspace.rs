@@ -138,6 +138,7 @@ fn metadata(dir: &Utf8Path, manifest: &Utf8Path) -> Result<WorkspaceInfo, Worksp
                 .filter(|d| d.kind == cargo_metadata::DependencyKind::Normal)
                 .map(|d| d.name.clone())
                 .collect(),
+            metadata: Some(p.metadata.clone()).filter(serde_json::Value::is_object),
         })
         .collect();
     let root_manifest = metadata.workspace_root.join("Cargo.toml");
@@ -149,6 +150,7 @@ fn metadata(dir: &Utf8Path, manifest: &Utf8Path) -> Result<WorkspaceInfo, Worksp
         packages,
         profiles,
         release_keys,
+        metadata: Some(metadata.workspace_metadata.clone()).filter(serde_json::Value::is_object),
     })
 }
 

@@ -21,6 +21,9 @@ pub struct PackageInfo {
     pub features: BTreeSet<String>,
     /// Names of its normal (non-dev, non-build) dependencies.
     pub dependencies: BTreeSet<String>,
+    /// Its `[package.metadata]` table, when it has one: cargo-lambda reads its `lambda` key.
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
 }
 
 /// A cargo workspace as `cargo metadata` and its root Cargo.toml describe it.
@@ -38,4 +41,7 @@ pub struct WorkspaceInfo {
     pub profiles: BTreeSet<String>,
     /// Keys the root Cargo.toml sets in `[profile.release]`.
     pub release_keys: BTreeSet<String>,
+    /// Its `[workspace.metadata]` table, when it has one: cargo-lambda reads its `lambda` key.
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
 }
