@@ -274,7 +274,7 @@ pub struct SetArgs {
     pub level: LevelArgs,
     /// The setting (options go before it).
     pub setting: String,
-    /// Its values: `env` takes KEY=VALUE, `include` takes globs and `into=DIR`, a flag such as
+    /// Its values: `env` takes KEY=VALUE, `include` takes globs and `into=DIR` or `as=NAME`, a flag such as
     /// `all-features` takes none (or `true`/`false`). Replaces every value the level had.
     #[arg(num_args = 0.., allow_hyphen_values = true)]
     pub values: Vec<String>,

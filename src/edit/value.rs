@@ -85,17 +85,28 @@ pub fn entries(setting: &Setting, values: &[String]) -> Result<Vec<KdlEntry>, Ed
             count(1, None, "'config/*.toml' into=config")?;
             let mut patterns = Vec::new();
             let mut into = None;
+            let mut rename = None;
             for v in values {
-                match v.strip_prefix("into=") {
-                    Some(dir) if into.is_none() => into = Some(dir.to_string()),
-                    Some(_) => {
-                        return Err(EditError::usage(
-                            "`into=` is given twice",
-                            "one `include` node has one `into=` folder: run `set include` once per folder",
-                        ));
-                    }
-                    None => patterns.push(KdlEntry::new(KdlValue::String(v.clone()))),
+                let (slot, value, what) = if let Some(dir) = v.strip_prefix("into=") {
+                    (&mut into, dir, "`into=` folder")
+                } else if let Some(name) = v.strip_prefix("as=") {
+                    (&mut rename, name, "`as=` name")
+                } else {
+                    patterns.push(KdlEntry::new(KdlValue::String(v.clone())));
+                    continue;
+                };
+                if slot.is_some() {
+                    return Err(EditError::usage(
+                        format!(
+                            "{} is given twice",
+                            &what[..what.find(' ').unwrap_or(what.len())]
+                        ),
+                        format!(
+                            "one `include` node has one {what}: run `set include` once per node"
+                        ),
+                    ));
                 }
+                *slot = Some(value.to_string());
             }
             if patterns.is_empty() {
                 return Err(EditError::usage(
@@ -104,6 +115,7 @@ pub fn entries(setting: &Setting, values: &[String]) -> Result<Vec<KdlEntry>, Ed
                 ));
             }
             patterns.extend(into.map(|d| KdlEntry::new_prop("into", KdlValue::String(d))));
+            patterns.extend(rename.map(|n| KdlEntry::new_prop("as", KdlValue::String(n))));
             patterns
         }
         ValueShape::Env => {
@@ -191,5 +203,10 @@ mod tests {
         assert!(render("env", &["NOVALUE"]).is_err());
         assert!(render("env", &["=x"]).is_err());
         assert!(render("include", &["into=a"]).is_err());
+        assert!(render("include", &["a", "as=x", "as=y"]).is_err());
+        assert_eq!(
+            render("include", &["assets/public", "as=static"]).unwrap(),
+            "include \"assets/public\" as=\"static\""
+        );
     }
 }

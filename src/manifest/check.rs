@@ -354,6 +354,10 @@ impl Checker {
                     ),
                 );
             }
+            let rename = node.rename.as_ref().map(spanned);
+            if let Some(rename) = &rename {
+                self.include_rename(rename, node);
+            }
             for p in &node.patterns {
                 let pattern = spanned(p);
                 if let Err(why) = check_relative(&pattern.value) {
@@ -376,10 +380,52 @@ impl Checker {
                 out.push(IncludeDecl {
                     pattern,
                     into: into.clone(),
+                    rename: rename.clone(),
                 });
             }
         }
         out
+    }
+
+    /// `as=` renames one literal path: checked like `into=`, and refused with a wildcard or with
+    /// several patterns (they would all get the one name).
+    fn include_rename(&mut self, rename: &Spanned<String>, node: &raw::RawInclude) {
+        if let Err(why) = check_relative(&rename.value).and_then(|()| {
+            if rename.value.split('/').all(|c| c.is_empty() || c == ".") {
+                Err("is empty")
+            } else {
+                Ok(())
+            }
+        }) {
+            self.errors.push(
+                ManifestError::new(
+                    ErrorCode::IncludeOutside,
+                    format!("`as=\"{}\"` {why}", rename.value),
+                    rename.span,
+                    "outside the archive",
+                )
+                .with_help("`as=` names a path inside the archive, such as `as=\"static\"`"),
+            );
+        }
+        if node.patterns.len() > 1 {
+            self.bad(
+                "`as=` renames one path, but this `include` has several patterns",
+                rename.span,
+                "one name for several paths",
+                "write one `include \"path\" as=\"name\"` per path",
+            );
+        }
+        for p in &node.patterns {
+            let p = spanned(p);
+            if p.value.contains(['*', '?', '[', '{']) {
+                self.bad(
+                    format!("`as=` renames a path, but `{}` is a glob pattern", p.value),
+                    p.span,
+                    "a glob",
+                    "`as=` takes a file or directory written out (`include \"assets/public\" as=\"static\"`); use `into=` to put glob matches under a folder",
+                );
+            }
+        }
     }
 
     fn env(&mut self, nodes: &[raw::RawEnv]) -> Vec<(String, Spanned<String>)> {

@@ -113,4 +113,6 @@ pub struct IncludeDecl {
     pub pattern: Spanned<String>,
     /// `into="dir"`.
     pub into: Option<Spanned<String>>,
+    /// `as="path"`: the archive path of the file or directory the (literal) pattern names.
+    pub rename: Option<Spanned<String>>,
 }

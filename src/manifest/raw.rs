@@ -154,7 +154,7 @@ pub(super) struct RawFlag {
     pub value: bool,
 }
 
-/// `include "glob" ... into="dir"`.
+/// `include "glob" ... into="dir"`, or `include "path" as="name"`.
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
 pub(super) struct RawInclude {
@@ -164,6 +164,9 @@ pub(super) struct RawInclude {
     pub patterns: Vec<Sp<String>>,
     #[knus(property)]
     pub into: Option<Sp<String>>,
+    /// `as=`: the archive path of a literal path (a keyword in Rust, hence the name).
+    #[knus(property(name = "as"))]
+    pub rename: Option<Sp<String>>,
 }
 
 /// `env KEY="value" ...`.

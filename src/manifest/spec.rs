@@ -21,7 +21,7 @@ pub enum ValueShape {
     Flag,
     /// One or more free strings.
     Strings,
-    /// One or more glob patterns and an optional `into=` property.
+    /// One or more glob patterns and optional `into=` and `as=` properties.
     Include,
     /// `KEY="value"` properties.
     Env,
@@ -135,7 +135,7 @@ pub const SETTINGS: &[Setting] = &[
         shape: ValueShape::Include,
         inheritance: Inheritance::Accumulates,
         default: "none",
-        doc: "glob patterns of files to ship beside the executable; into=\"dir\" puts them under that folder",
+        doc: "glob patterns of files to ship beside the executable; into=\"dir\" puts them under that folder, as=\"path\" stores one file or directory under another name",
     },
     Setting {
         name: "env",
@@ -278,7 +278,7 @@ pub fn children_of(parent: Option<&str>) -> Vec<&'static str> {
 pub fn properties_of(name: &str) -> Option<Vec<&'static str>> {
     match name {
         "env" => None,
-        "include" => Some(vec!["into"]),
+        "include" => Some(vec!["into", "as"]),
         _ => Some(
             NODES
                 .iter()

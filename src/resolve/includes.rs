@@ -157,6 +157,33 @@ pub(super) fn archive_path(into: Option<&str>, rel: &Utf8Path) -> String {
     }
 }
 
+/// The archive path of a match of the literal `pattern` renamed `as=rename`: the path the
+/// pattern names becomes `rename`, and what is below it stays below it; `into` still prefixes.
+pub(super) fn renamed_path(into: Option<&str>, pattern: &str, rename: &str, rel: &Utf8Path) -> String {
+    let named = normalize(pattern);
+    let rel = rel.as_str().replace('\\', "/");
+    let below = rel
+        .strip_prefix(&named)
+        .map(|b| b.trim_start_matches('/'))
+        .unwrap_or(&rel);
+    let renamed = if below.is_empty() {
+        normalize(rename)
+    } else {
+        format!("{}/{below}", normalize(rename))
+    };
+    archive_path(into, Utf8Path::new(&renamed))
+}
+
+/// A path without `.` or empty components, as written in an archive: `./a//b/` is `a/b`.
+pub(crate) fn clean(path: &str) -> String {
+    normalize(path)
+}
+
+/// Whether a pattern has glob syntax (a literal path has none).
+pub(crate) fn has_wildcard(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '[', '{'])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +267,27 @@ mod tests {
             );
         }
         assert_eq!(archive_path(Some("./"), Utf8Path::new("a.toml")), "a.toml");
+    }
+
+    #[test]
+    fn as_renames_the_named_path() {
+        let r =
+            |into, pattern, rename, rel| renamed_path(into, pattern, rename, Utf8Path::new(rel));
+        assert_eq!(
+            r(None, "assets/public", "static", "assets/public/css/a.css"),
+            "static/css/a.css"
+        );
+        assert_eq!(
+            r(None, "./assets/public/", "static/", "assets/public/x"),
+            "static/x"
+        );
+        assert_eq!(
+            r(None, "config/prod.toml", "config.toml", "config/prod.toml"),
+            "config.toml"
+        );
+        assert_eq!(
+            r(Some("etc"), "LICENSE", "COPYING", "LICENSE"),
+            "etc/COPYING"
+        );
     }
 }

@@ -307,7 +307,10 @@ fn include(
             .map(|rel| IncludeFile {
                 pattern_span: (pattern.span.offset(), pattern.span.len()),
                 source: base.join(&rel),
-                archive_path: includes::archive_path(inc.into.as_ref().map(|i| i.value.as_str()), &rel),
+                archive_path: match &inc.rename {
+                    Some(r) => includes::renamed_path(inc.into.as_ref().map(|i| i.value.as_str()), &pattern.value, &r.value, &rel),
+                    None => includes::archive_path(inc.into.as_ref().map(|i| i.value.as_str()), &rel),
+                },
             })
             .collect()),
         Err(IncludeError::NoMatch) => Err(ManifestError::new(ErrorCode::IncludeNoMatch, format!("include pattern `{}` matches no file", pattern.value), pattern.span, "matches nothing")

@@ -187,6 +187,13 @@ fn write_setting(s: &mut String, setting: &spec::Setting, depth: usize) {
             );
             let _ = writeln!(s, "{p}        type \"string\"");
             let _ = writeln!(s, "{p}    }}");
+            let _ = writeln!(
+                s,
+                "{p}    prop \"as\" description={} {{",
+                q("archive path of the one file or directory a pattern without wildcards names")
+            );
+            let _ = writeln!(s, "{p}        type \"string\"");
+            let _ = writeln!(s, "{p}    }}");
             let _ = writeln!(s, "{p}    other-props-allowed false");
         }
         ValueShape::Env => {
@@ -295,4 +302,7 @@ pub struct IncludeModel {
     pub patterns: Vec<String>,
     /// Folder of the archive.
     pub into: Option<String>,
+    /// Archive path of the one file or directory a literal pattern names.
+    #[serde(rename = "as")]
+    pub rename: Option<String>,
 }

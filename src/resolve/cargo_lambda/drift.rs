@@ -150,7 +150,9 @@ fn compare(dir: &Utf8Path, eff: &Layer, group: &[&ResolvedArtifact], out: &mut V
     {
         let ours: BTreeSet<String> = group.iter().map(|r| target_word(r)).collect();
         let theirs = target_word_of(&spec);
-        let pinned_ok = spec.glibc.is_none_or(|v| group.iter().all(|r| r.glibc == Some(v)));
+        let pinned_ok = spec
+            .glibc
+            .is_none_or(|v| group.iter().all(|r| r.glibc == Some(v)));
         if ours.len() != 1 || !ours.contains(&theirs) || !pinned_ok {
             push(Class::Arch, &arch, arch.value.clone(), join(&ours));
         }
@@ -167,7 +169,8 @@ fn compare(dir: &Utf8Path, eff: &Layer, group: &[&ResolvedArtifact], out: &mut V
             .map(|f| (include::clean(&f.archive_path), normalize(&f.source)))
             .collect();
         if theirs != ours {
-            let names = |s: &BTreeSet<(String, Utf8PathBuf)>, other: &BTreeSet<(String, Utf8PathBuf)>| {
+            let names = |s: &BTreeSet<(String, Utf8PathBuf)>,
+                         other: &BTreeSet<(String, Utf8PathBuf)>| {
                 let only: Vec<String> = s.difference(other).map(|(n, _)| n.clone()).collect();
                 shorten(&only)
             };
@@ -200,7 +203,12 @@ fn compare(dir: &Utf8Path, eff: &Layer, group: &[&ResolvedArtifact], out: &mut V
     if let Some(d) = &eff.target_dir {
         let theirs = normalize(&dir.join(&d.value));
         if a.target_dir != theirs {
-            push(Class::TargetDir, d, theirs.to_string(), a.target_dir.to_string());
+            push(
+                Class::TargetDir,
+                d,
+                theirs.to_string(),
+                a.target_dir.to_string(),
+            );
         }
     }
     if let Some(p) = eff.profile()
@@ -237,7 +245,12 @@ fn compare(dir: &Utf8Path, eff: &Layer, group: &[&ResolvedArtifact], out: &mut V
     if let Some(r) = &eff.runtime
         && r.value != a.runtime.as_str()
     {
-        push(Class::Runtime, r, r.value.clone(), a.runtime.as_str().into());
+        push(
+            Class::Runtime,
+            r,
+            r.value.clone(),
+            a.runtime.as_str().into(),
+        );
     }
 }
 

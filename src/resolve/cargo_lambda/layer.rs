@@ -129,7 +129,10 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "a command-line flag: `lambda-batch run --keep-going`",
     ),
     ("locked", "a command-line flag: `lambda-batch run --locked`"),
-    ("offline", "a command-line flag: `lambda-batch run --offline`"),
+    (
+        "offline",
+        "a command-line flag: `lambda-batch run --offline`",
+    ),
     ("frozen", "a command-line flag: `lambda-batch run --frozen`"),
     (
         "message_format",
@@ -161,8 +164,14 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("exclude", "lambda.kdl declares each function and extension"),
     ("all", "lambda.kdl declares each function and extension"),
     ("lib", "lambda-batch builds bins only"),
-    ("bin", "lambda.kdl declares each bin with `function`/`extension`"),
-    ("bins", "lambda.kdl declares each bin with `function`/`extension`"),
+    (
+        "bin",
+        "lambda.kdl declares each bin with `function`/`extension`",
+    ),
+    (
+        "bins",
+        "lambda.kdl declares each bin with `function`/`extension`",
+    ),
     ("example", "lambda-batch builds bins only"),
     ("examples", "lambda-batch builds bins only"),
     ("test", "lambda-batch builds bins only"),
@@ -170,7 +179,10 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("bench", "lambda-batch builds bins only"),
     ("benches", "lambda-batch builds bins only"),
     ("all_targets", "lambda-batch builds bins only"),
-    ("artifact_dir", "lambda-batch writes outputs to `lambda-dir`"),
+    (
+        "artifact_dir",
+        "lambda-batch writes outputs to `lambda-dir`",
+    ),
     ("compile_time_deps", "lambda.kdl has no such setting"),
     ("future_incompat_report", "lambda.kdl has no such setting"),
 ];
@@ -225,7 +237,8 @@ impl Layer {
                     if let Some(v) = map.get("runtime") {
                         match v {
                             Value::String(s) => {
-                                layer.runtime = Some(sourced(s.clone(), &deploy_origin, "runtime", v))
+                                layer.runtime =
+                                    Some(sourced(s.clone(), &deploy_origin, "runtime", v))
                             }
                             _ => layer.refused(&deploy_origin, "runtime", v, "it takes a string"),
                         }
@@ -253,7 +266,9 @@ impl Layer {
                 Some("binary") => {
                     self.output_format = Some(sourced(OutputFormat::Binary, origin, key, v))
                 }
-                Some("zip") => self.output_format = Some(sourced(OutputFormat::Zip, origin, key, v)),
+                Some("zip") => {
+                    self.output_format = Some(sourced(OutputFormat::Zip, origin, key, v))
+                }
                 _ => self.refused(origin, key, v, "it takes \"binary\" or \"zip\""),
             },
             "lambda_dir" => self.string(origin, key, v, |l, x| l.lambda_dir = Some(x)),
@@ -281,7 +296,12 @@ impl Layer {
                         self.target = Some(sourced(first, origin, key, v));
                     }
                 }
-                None => self.refused(origin, key, v, "it takes a list of triples, such as [\"aarch64-unknown-linux-gnu\"]"),
+                None => self.refused(
+                    origin,
+                    key,
+                    v,
+                    "it takes a list of triples, such as [\"aarch64-unknown-linux-gnu\"]",
+                ),
             },
             "features" => match strings(v) {
                 // cargo-lambda does not pass an empty list on: it leaves the features to the
@@ -385,7 +405,12 @@ impl Layer {
 
     fn compiler(&mut self, origin: &Arc<Origin>, v: &Value) {
         let Value::Object(map) = v else {
-            self.refused(origin, "compiler", v, "it takes a table such as { type = \"cargo\" }");
+            self.refused(
+                origin,
+                "compiler",
+                v,
+                "it takes a table such as { type = \"cargo\" }",
+            );
             return;
         };
         let kind = match map.get("type").and_then(Value::as_str) {
@@ -629,7 +654,10 @@ mod tests {
         );
         let m = low.under(high);
         assert_eq!(m.features.as_ref().unwrap().value, vec!["c".to_string()]);
-        assert_eq!(m.features.as_ref().unwrap().origin.kind, SourceKind::Package);
+        assert_eq!(
+            m.features.as_ref().unwrap().origin.kind,
+            SourceKind::Package
+        );
         assert_eq!(m.arm64.as_ref().unwrap().origin.kind, SourceKind::File);
         assert!(m.include.as_ref().unwrap().value.is_empty());
     }

@@ -57,7 +57,12 @@ fn fixture(dir: &Utf8Path) -> WorkspaceInfo {
         vec![
             package("api", &dir.join("api"), &["api", "api-admin"], Some(api)),
             package("worker", &dir.join("worker"), &["worker"], None),
-            package("tool", &dir.join("tool"), &["tool"], Some(json!({"docs": {}}))),
+            package(
+                "tool",
+                &dir.join("tool"),
+                &["tool"],
+                Some(json!({"docs": {}})),
+            ),
         ],
     )
 }
@@ -81,7 +86,10 @@ fn sources_merge_in_cargo_lambdas_order() {
     assert_eq!(f.value, vec!["pkg".to_string()]);
     assert_eq!(f.origin.table, "package.metadata.lambda.build");
     assert_eq!(api.output_format.as_ref().unwrap().value, OutputFormat::Zip);
-    assert_eq!(api.include.as_ref().unwrap().value, vec!["LICENSE".to_string()]);
+    assert_eq!(
+        api.include.as_ref().unwrap().value,
+        vec!["LICENSE".to_string()]
+    );
     // `arm64` from CargoLambda.toml wins over the workspace's `x86_64`, whatever the order.
     assert_eq!(api.arch().unwrap().value, "arm64");
     assert_eq!(api.runtime.as_ref().unwrap().value, "provided.al2");
@@ -93,7 +101,10 @@ fn sources_merge_in_cargo_lambdas_order() {
     assert_eq!(admin.flatten.as_ref().unwrap().value, "api-admin");
     assert!(admin.disable_optimizations.is_none() && admin.runtime.is_none());
     // ... and the workspace's `bin.api` table applies by package name.
-    assert_eq!(admin.features.as_ref().unwrap().value, vec!["ws-bin".to_string()]);
+    assert_eq!(
+        admin.features.as_ref().unwrap().value,
+        vec!["ws-bin".to_string()]
+    );
 
     // worker: no package metadata; the workspace's bin table replaces the include list.
     let worker = c.for_bin("worker", "worker");
@@ -101,10 +112,19 @@ fn sources_merge_in_cargo_lambdas_order() {
         worker.include.as_ref().unwrap().value,
         vec!["ws-worker.txt".to_string()]
     );
-    assert_eq!(worker.features.as_ref().unwrap().value, vec!["file".to_string()]);
-    assert_eq!(worker.env.as_ref().unwrap().value, vec![("A".into(), "1".into())]);
+    assert_eq!(
+        worker.features.as_ref().unwrap().value,
+        vec!["file".to_string()]
+    );
+    assert_eq!(
+        worker.env.as_ref().unwrap().value,
+        vec![("A".into(), "1".into())]
+    );
 
-    assert_eq!(c.marks("api", "api-admin").as_deref(), Some("[package.metadata.lambda]"));
+    assert_eq!(
+        c.marks("api", "api-admin").as_deref(),
+        Some("[package.metadata.lambda]")
+    );
     assert_eq!(
         c.marks("worker", "worker").as_deref(),
         Some("[workspace.metadata.lambda.bin.worker]")
@@ -118,8 +138,14 @@ fn a_context_reads_its_tables_and_not_the_plain_ones() {
     let info = fixture(&dir);
     let c = Config::read(&dir, &info, Some("production"));
     let worker = c.for_bin("worker", "worker");
-    assert_eq!(worker.features.as_ref().unwrap().value, vec!["prod".to_string()]);
-    assert_eq!(worker.features.as_ref().unwrap().origin.table, "production.build");
+    assert_eq!(
+        worker.features.as_ref().unwrap().value,
+        vec!["prod".to_string()]
+    );
+    assert_eq!(
+        worker.features.as_ref().unwrap().origin.table,
+        "production.build"
+    );
     assert_eq!(worker.lambda_dir.as_ref().unwrap().value, "dist");
     assert_eq!(worker.profile().unwrap().value, "release");
     assert_eq!(worker.profile().unwrap().origin.table, "default.build");
