@@ -70,6 +70,12 @@ pub enum Command {
         /// Diagnostics for people or as JSON.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Exit 2 when there are warnings (drift from cargo-lambda's configuration), for CI.
+        #[arg(long)]
+        deny_warnings: bool,
+        /// The cargo-lambda context to compare with (`[NAME.build]` of CargoLambda.toml).
+        #[arg(long, value_name = "NAME", env = "CARGO_LAMBDA_CONTEXT")]
+        context: Option<String>,
     },
     /// Print the cargo invocations and packaging jobs without running them.
     Plan {

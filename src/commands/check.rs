@@ -1,17 +1,29 @@
-//! `lambda-batch check`: every stage up to the plan, nothing built.
+//! `lambda-batch check`: every stage up to the plan, nothing built; then the warnings about
+//! drift from cargo-lambda's configuration.
 
 use camino::Utf8Path;
 
 use crate::cli::Format;
-use crate::diagnostic::ManifestErrors;
+use crate::diagnostic::{ManifestError, ManifestErrors};
 use crate::exit_code;
 use crate::pipeline;
 use crate::plan::CargoFlags;
-use crate::report::diagnostics::{print_errors, to_json};
+use crate::report::diagnostics::{print_error, print_errors, print_warnings, to_json, to_json_all};
 use crate::report::display_path;
+use crate::resolve::cargo_lambda::drift;
 
-/// Validates the manifest; 0 when valid, 2 otherwise.
-pub fn check(manifest: Option<&Utf8Path>, format: Format, color: bool) -> i32 {
+/// What `check` does about warnings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Warnings<'a> {
+    /// `--deny-warnings`: any warning makes the manifest fail the check.
+    pub deny: bool,
+    /// cargo-lambda's context to compare with (`--context`).
+    pub context: Option<&'a str>,
+}
+
+/// Validates the manifest; 0 when valid (even with warnings, unless they are denied), 2
+/// otherwise.
+pub fn check(manifest: Option<&Utf8Path>, format: Format, warn: &Warnings<'_>, color: bool) -> i32 {
     if let Err(code) = super::require_cargo(color) {
         return code;
     }
@@ -19,26 +31,48 @@ pub fn check(manifest: Option<&Utf8Path>, format: Format, color: bool) -> i32 {
         .map_err(|e| ManifestErrors(vec![e]))
         .and_then(|path| pipeline::check_file(&path, &CargoFlags::default()).map(|c| (path, c)));
     match (result, format) {
-        (Ok((path, checked)), Format::Text) => {
+        (Ok((path, checked)), format) => {
+            let warnings = warnings(&checked, warn.context);
+            let code = if warn.deny && !warnings.is_empty() {
+                exit_code::INVALID
+            } else {
+                exit_code::OK
+            };
+            if format == Format::Json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&to_json_all(&warnings)).unwrap_or_default()
+                );
+                return code;
+            }
+            print_warnings(&warnings, color);
             let plan = &checked.plan;
             let names: std::collections::BTreeSet<&str> = plan
                 .artifacts
                 .iter()
                 .map(|a| a.resolved.name.as_str())
                 .collect();
+            let shown = display_path(&path);
+            if code != exit_code::OK {
+                print_error(
+                    &format!(
+                        "{shown}: warnings are denied (--deny-warnings): {} warning{}",
+                        warnings.len(),
+                        if warnings.len() == 1 { "" } else { "s" }
+                    ),
+                    "",
+                    color,
+                );
+                return code;
+            }
             eprintln!(
-                "{}: ok: {} artifacts, {} outputs, {} cargo invocations, {} workspaces",
-                display_path(&path),
+                "{shown}: ok: {} artifacts, {} outputs, {} cargo invocations, {} workspaces",
                 names.len(),
                 plan.artifacts.len(),
                 plan.groups.len(),
                 checked.resolved.manifest.workspaces.len()
             );
-            exit_code::OK
-        }
-        (Ok(_), Format::Json) => {
-            println!("[]");
-            exit_code::OK
+            code
         }
         (Err(errors), Format::Text) => {
             print_errors(&errors, color);
@@ -52,4 +86,13 @@ pub fn check(manifest: Option<&Utf8Path>, format: Format, color: bool) -> i32 {
             exit_code::INVALID
         }
     }
+}
+
+/// The warnings of a valid manifest: where it drifts from cargo-lambda's configuration.
+pub fn warnings(checked: &pipeline::Checked, context: Option<&str>) -> Vec<ManifestError> {
+    let manifest = &checked.resolved.manifest;
+    drift::drift(&checked.resolved, context)
+        .iter()
+        .map(|d| d.diagnostic(&manifest.dir).with_source(&manifest.source))
+        .collect()
 }

@@ -38,7 +38,20 @@ pub fn main() -> i32 {
     let color = cli.color.enabled();
     match cli.command {
         Command::Run(args) => run::run(&args, color),
-        Command::Check { manifest, format } => check::check(manifest.as_deref(), format, color),
+        Command::Check {
+            manifest,
+            format,
+            deny_warnings,
+            context,
+        } => check::check(
+            manifest.as_deref(),
+            format,
+            &check::Warnings {
+                deny: deny_warnings,
+                context: context.as_deref(),
+            },
+            color,
+        ),
         Command::Plan {
             manifest,
             format,

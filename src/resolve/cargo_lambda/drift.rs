@@ -169,16 +169,19 @@ fn compare(dir: &Utf8Path, eff: &Layer, group: &[&ResolvedArtifact], out: &mut V
             .map(|f| (include::clean(&f.archive_path), normalize(&f.source)))
             .collect();
         if theirs != ours {
-            let names = |s: &BTreeSet<(String, Utf8PathBuf)>,
-                         other: &BTreeSet<(String, Utf8PathBuf)>| {
+            let show = |s: &BTreeSet<(String, Utf8PathBuf)>,
+                        other: &BTreeSet<(String, Utf8PathBuf)>| {
+                if s.is_empty() {
+                    return "no files".to_string();
+                }
                 let only: Vec<String> = s.difference(other).map(|(n, _)| n.clone()).collect();
-                shorten(&only)
+                format!("{} ({})", count(s.len()), shorten(&only))
             };
             push(
                 Class::Include,
                 inc,
-                format!("{} ({})", count(theirs.len()), names(&theirs, &ours)),
-                format!("{} ({})", count(ours.len()), names(&ours, &theirs)),
+                show(&theirs, &ours),
+                show(&ours, &theirs),
             );
         }
     }
@@ -370,7 +373,7 @@ fn count(n: usize) -> String {
 fn shorten(names: &[String]) -> String {
     const SHOWN: usize = 3;
     if names.is_empty() {
-        return "the same names, other files".into();
+        return "the same names, from other files".into();
     }
     let mut s = names
         .iter()
@@ -410,14 +413,14 @@ impl Drift {
             .map(Utf8Path::to_path_buf)
             .unwrap_or_else(|_| self.file.clone());
         let label = if self.discovered {
-            format!("discovers `{}`, built with {}", self.artifact, self.ours)
+            format!("discovers `{}`: {}", self.artifact, self.ours)
         } else {
-            format!("builds {}", self.ours)
+            format!("lambda.kdl: {}", self.ours)
         };
         ManifestError::new(
             ErrorCode::Drift,
             format!(
-                "`{}` drifts from cargo-lambda's configuration ({}): lambda.kdl builds {}, cargo-lambda {}",
+                "`{}` drifts from cargo-lambda's configuration ({}): lambda.kdl says {}, cargo-lambda's configuration {}",
                 self.artifact,
                 self.class.noun(),
                 self.ours,
