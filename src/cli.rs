@@ -138,6 +138,21 @@ pub enum Command {
         /// Where to write it (default: ./lambda.kdl); an existing file is never overwritten.
         #[arg(long)]
         path: Option<Utf8PathBuf>,
+        /// The cargo-lambda context to carry over (`[NAME.build]` of CargoLambda.toml).
+        #[arg(long, value_name = "NAME", env = "CARGO_LAMBDA_CONTEXT")]
+        context: Option<String>,
+    },
+    /// Carry cargo-lambda's configuration over into an existing lambda.kdl.
+    Import {
+        /// Show the changes without writing them.
+        #[arg(long)]
+        dry_run: bool,
+        /// The cargo-lambda context to carry over (`[NAME.build]` of CargoLambda.toml).
+        #[arg(long, value_name = "NAME", env = "CARGO_LAMBDA_CONTEXT")]
+        context: Option<String>,
+        /// The manifest.
+        #[arg(long)]
+        manifest: Option<Utf8PathBuf>,
     },
 }
 

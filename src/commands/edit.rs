@@ -13,8 +13,10 @@ use crate::exit_code;
 use crate::manifest::values::ArtifactKind;
 use crate::pipeline;
 use crate::plan::shell_quote;
-use crate::report::diagnostics::{print_errors, render_diagnostic};
+use crate::report::diagnostics::print_errors;
 use crate::report::display_path;
+
+use super::{fail, open};
 
 /// `add function|extension|workspace`.
 pub fn add(cmd: AddCommand, color: bool) -> i32 {
@@ -136,8 +138,8 @@ pub fn fmt(check: bool, manifest: Option<&Utf8Path>, color: bool) -> i32 {
     }
 }
 
-/// `init [--path P]`.
-pub fn init(path: Option<&Utf8Path>, color: bool) -> i32 {
+/// `init [--path P] [--context NAME]`.
+pub fn init(path: Option<&Utf8Path>, context: Option<&str>, color: bool) -> i32 {
     let Some(cwd) = std::env::current_dir()
         .ok()
         .and_then(|p| Utf8PathBuf::from_path_buf(p).ok())
@@ -150,7 +152,7 @@ pub fn init(path: Option<&Utf8Path>, color: bool) -> i32 {
             color,
         );
     };
-    let d = match draft::draft(&cwd, path) {
+    let d = match draft::draft(&cwd, path, context) {
         Ok(d) => d,
         Err(e) => return fail(&e, color),
     };
@@ -158,17 +160,23 @@ pub fn init(path: Option<&Utf8Path>, color: bool) -> i32 {
         eprintln!("warning: skipped `{}`: {why}", display_path(dir));
     }
     let shown = display_path(&d.path);
-    if let Err(errors) = pipeline::check_text(&d.path, &d.text) {
-        print_errors(
-            &apply::name_after(errors, &d.path, &d.text, "lambda-batch init"),
-            color,
-        );
-        eprintln!("note: the manifest init drafted does not pass `check`; {shown} was not written");
-        return exit_code::INVALID;
-    }
+    let checked = match pipeline::check_text(&d.path, &d.text) {
+        Ok(checked) => checked,
+        Err(errors) => {
+            print_errors(
+                &apply::name_after(errors, &d.path, &d.text, "lambda-batch init"),
+                color,
+            );
+            eprintln!(
+                "note: the manifest init drafted does not pass `check`; {shown} was not written"
+            );
+            return exit_code::INVALID;
+        }
+    };
     if let Err(e) = write::create(&d.path, &d.text) {
         return fail(&e, color);
     }
+
     let count = |k: ArtifactKind| {
         d.scan
             .found
@@ -183,28 +191,8 @@ pub fn init(path: Option<&Utf8Path>, color: bool) -> i32 {
         count(ArtifactKind::Extension),
         d.scan.found.len()
     );
+    super::import::report_carried_over(&d.translation, &checked, context, color);
     exit_code::OK
-}
-
-/// Reads and parses the manifest, or prints why not and returns the exit code.
-fn open(manifest: Option<&Utf8Path>, color: bool) -> Result<(Utf8PathBuf, String, Document), i32> {
-    let path = super::locate(manifest, color)?;
-    super::require_cargo(color)?;
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| fail(&EditError::io("read", &path, &e), color))?;
-    match Document::parse(&path, &text) {
-        Ok(doc) => Ok((path, text, doc)),
-        Err(e) => {
-            // The decoder explains KDL errors the way `check` does; fall back to the kdl crate's.
-            match crate::manifest::parse(&path, &text) {
-                Err(errors) => print_errors(&errors, color),
-                Ok(_) => {
-                    fail(&e, color);
-                }
-            }
-            Err(exit_code::INVALID)
-        }
-    }
 }
 
 /// Runs one edit: read, change, validate as `check` does, write atomically or not at all.
@@ -271,12 +259,6 @@ fn options_first(command: &str, setting: &str, values: &[String]) -> Result<(), 
         )),
         None => Ok(()),
     }
-}
-
-/// Prints an edit error; returns exit code 2.
-fn fail(e: &EditError, color: bool) -> i32 {
-    eprintln!("{}", render_diagnostic(e, color));
-    exit_code::INVALID
 }
 
 /// The command line as typed, for the note on a refused edit.

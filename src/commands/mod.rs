@@ -4,6 +4,7 @@
 pub mod check;
 pub mod doctor;
 pub mod edit;
+pub mod import;
 pub mod list;
 pub mod plan;
 pub mod run;
@@ -15,11 +16,12 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 
 use crate::diagnostic::ManifestErrors;
+use crate::edit::{Document, EditError};
 use crate::execute::install_hint;
 use crate::exit_code;
 use crate::pipeline::{self, Checked};
 use crate::plan::CargoFlags;
-use crate::report::diagnostics::{print_error, print_errors};
+use crate::report::diagnostics::{print_error, print_errors, render_diagnostic};
 
 /// Parses the command line and runs the command; returns the exit code.
 pub fn main() -> i32 {
@@ -69,7 +71,12 @@ pub fn main() -> i32 {
         Command::Set(args) => edit::set(&args, color),
         Command::Unset(args) => edit::unset(&args, color),
         Command::Fmt { check, manifest } => edit::fmt(check, manifest.as_deref(), color),
-        Command::Init { path } => edit::init(path.as_deref(), color),
+        Command::Init { path, context } => edit::init(path.as_deref(), context.as_deref(), color),
+        Command::Import {
+            dry_run,
+            context,
+            manifest,
+        } => import::import(manifest.as_deref(), context.as_deref(), dry_run, color),
     }
 }
 
@@ -112,4 +119,35 @@ pub fn locate(manifest: Option<&Utf8Path>, color: bool) -> Result<Utf8PathBuf, i
         print_errors(&ManifestErrors(vec![e]), color);
         exit_code::INVALID
     })
+}
+
+/// Reads and parses the manifest for an editing command, or prints why not and returns the
+/// exit code.
+pub fn open(
+    manifest: Option<&Utf8Path>,
+    color: bool,
+) -> Result<(Utf8PathBuf, String, Document), i32> {
+    let path = locate(manifest, color)?;
+    require_cargo(color)?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| fail(&EditError::io("read", &path, &e), color))?;
+    match Document::parse(&path, &text) {
+        Ok(doc) => Ok((path, text, doc)),
+        Err(e) => {
+            // The decoder explains KDL errors the way `check` does; fall back to the kdl crate's.
+            match crate::manifest::parse(&path, &text) {
+                Err(errors) => print_errors(&errors, color),
+                Ok(_) => {
+                    fail(&e, color);
+                }
+            }
+            Err(exit_code::INVALID)
+        }
+    }
+}
+
+/// Prints an edit error; returns exit code 2.
+pub fn fail(e: &EditError, color: bool) -> i32 {
+    eprintln!("{}", render_diagnostic(e, color));
+    exit_code::INVALID
 }

@@ -1,4 +1,4 @@
-//! Editing `lambda.kdl` in place: `add`, `remove`, `set`, `unset`, `fmt` and `init`.
+//! Editing `lambda.kdl` in place: `add`, `remove`, `set`, `unset`, `fmt`, `init` and `import`.
 //!
 //! Edits work on the document as the kdl 4 crate (`kdl_v1`, the KDL 1.0 implementation) reads
 //! it: every node keeps the exact text around it, so whatever an edit does not touch is written
@@ -10,6 +10,7 @@ pub mod apply;
 pub mod document;
 pub mod error;
 pub mod format;
+pub mod import;
 pub mod init;
 pub mod layout;
 pub mod remove;

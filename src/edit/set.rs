@@ -121,7 +121,7 @@ pub fn unset(
 }
 
 /// Creates `defaults` at the top of the file (after its header comment); returns where.
-fn add_defaults(doc: &mut Document) -> NodeAt {
+pub(crate) fn add_defaults(doc: &mut Document) -> NodeAt {
     let spaced = !doc.kdl.nodes().is_empty();
     layout::insert(
         &mut doc.kdl,

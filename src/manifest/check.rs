@@ -417,7 +417,7 @@ impl Checker {
         }
         for p in &node.patterns {
             let p = spanned(p);
-            if p.value.contains(['*', '?', '[', '{']) {
+            if has_wildcard(&p.value) {
                 self.bad(
                     format!("`as=` renames a path, but `{}` is a glob pattern", p.value),
                     p.span,
@@ -453,6 +453,11 @@ impl Checker {
         }
         out
     }
+}
+
+/// Whether an include pattern has glob syntax (a literal path has none).
+pub fn has_wildcard(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '[', '{'])
 }
 
 /// Rejects absolute paths and `..` components: an include may not leave its base.

@@ -9,7 +9,7 @@ pub mod values;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-pub use check::check_relative;
+pub use check::{check_relative, has_wildcard};
 pub use decode::parse_partial;
 pub use model::{ArtifactDecl, IncludeDecl, Layer, Manifest, Spanned, WorkspaceDecl};
 
@@ -98,4 +98,27 @@ pub fn normalize(path: &Utf8Path) -> Utf8PathBuf {
         }
     }
     out
+}
+
+/// `to` relative to `from` (both absolute): `a/b`, `.`, or `../c`.
+pub fn relative(from: &Utf8Path, to: &Utf8Path) -> Utf8PathBuf {
+    let from: Vec<camino::Utf8Component<'_>> = from.components().collect();
+    let to_parts: Vec<camino::Utf8Component<'_>> = to.components().collect();
+    let common = from
+        .iter()
+        .zip(&to_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut out = Utf8PathBuf::new();
+    for _ in common..from.len() {
+        out.push("..");
+    }
+    for c in &to_parts[common..] {
+        out.push(c.as_str());
+    }
+    if out.as_str().is_empty() {
+        Utf8PathBuf::from(".")
+    } else {
+        out
+    }
 }

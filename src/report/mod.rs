@@ -1,6 +1,7 @@
 //! Stage 5: what people and tools see: diagnostics, tables, progress, summaries, JSON reports.
 
 pub mod diagnostics;
+pub mod diff;
 mod path;
 pub mod progress;
 pub mod run_report;

@@ -23,7 +23,7 @@ pub struct IncludeFile {
 
 /// Why a pattern failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum IncludeError {
+pub(crate) enum IncludeError {
     /// Nothing matched.
     NoMatch,
     /// A match resolves (through a symlink) outside the base directory.
@@ -37,7 +37,7 @@ pub(super) enum IncludeError {
 /// Expands patterns, remembering each (base, pattern) so that an include inherited by many
 /// artifacts walks the disk once.
 #[derive(Default)]
-pub(super) struct IncludeExpander {
+pub(crate) struct IncludeExpander {
     cache: HashMap<(Utf8PathBuf, String), Result<Vec<Utf8PathBuf>, IncludeError>>,
 }
 
@@ -47,7 +47,7 @@ const SKIPPED_DIRS: &[&str] = &[".git", "target"];
 impl IncludeExpander {
     /// Files under `base` that `pattern` matches, as paths relative to `base`, sorted.
     /// A matched directory contributes every file below it.
-    pub(super) fn expand(
+    pub(crate) fn expand(
         &mut self,
         base: &Utf8Path,
         pattern: &str,
@@ -62,8 +62,9 @@ impl IncludeExpander {
     }
 }
 
-/// `pattern` without empty or `.` components: `./assets/` and `assets//` mean `assets`.
-fn normalize(pattern: &str) -> String {
+/// `pattern` without empty or `.` components: `./assets/` and `assets//` mean `assets`; also
+/// how a path is written in an archive.
+pub(crate) fn clean_path(pattern: &str) -> String {
     pattern
         .split('/')
         .filter(|c| !c.is_empty() && *c != ".")
@@ -72,7 +73,7 @@ fn normalize(pattern: &str) -> String {
 }
 
 fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<Utf8PathBuf>, IncludeError> {
-    let pattern = normalize(pattern);
+    let pattern = clean_path(pattern);
     let pattern = pattern.as_str();
     let glob = GlobBuilder::new(pattern)
         .literal_separator(true)
@@ -151,7 +152,7 @@ fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<Utf8PathBuf>, IncludeErr
 /// The archive path of a match: `into` (if any) joined with its path relative to the base.
 pub(super) fn archive_path(into: Option<&str>, rel: &Utf8Path) -> String {
     let rel = rel.as_str().replace('\\', "/");
-    match into.map(normalize).filter(|i| !i.is_empty()) {
+    match into.map(clean_path).filter(|i| !i.is_empty()) {
         Some(into) => format!("{into}/{rel}"),
         None => rel,
     }
@@ -159,29 +160,24 @@ pub(super) fn archive_path(into: Option<&str>, rel: &Utf8Path) -> String {
 
 /// The archive path of a match of the literal `pattern` renamed `as=rename`: the path the
 /// pattern names becomes `rename`, and what is below it stays below it; `into` still prefixes.
-pub(super) fn renamed_path(into: Option<&str>, pattern: &str, rename: &str, rel: &Utf8Path) -> String {
-    let named = normalize(pattern);
+pub(super) fn renamed_path(
+    into: Option<&str>,
+    pattern: &str,
+    rename: &str,
+    rel: &Utf8Path,
+) -> String {
+    let named = clean_path(pattern);
     let rel = rel.as_str().replace('\\', "/");
     let below = rel
         .strip_prefix(&named)
         .map(|b| b.trim_start_matches('/'))
         .unwrap_or(&rel);
     let renamed = if below.is_empty() {
-        normalize(rename)
+        clean_path(rename)
     } else {
-        format!("{}/{below}", normalize(rename))
+        format!("{}/{below}", clean_path(rename))
     };
     archive_path(into, Utf8Path::new(&renamed))
-}
-
-/// A path without `.` or empty components, as written in an archive: `./a//b/` is `a/b`.
-pub(crate) fn clean(path: &str) -> String {
-    normalize(path)
-}
-
-/// Whether a pattern has glob syntax (a literal path has none).
-pub(crate) fn has_wildcard(pattern: &str) -> bool {
-    pattern.contains(['*', '?', '[', '{'])
 }
 
 #[cfg(test)]

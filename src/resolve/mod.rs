@@ -26,9 +26,8 @@ use crate::manifest::values::{
 };
 use crate::manifest::{ArtifactDecl, Layer, Manifest, WorkspaceDecl, normalize};
 pub use includes::IncludeFile;
+pub(crate) use includes::{IncludeExpander, clean_path};
 pub use workspace::{PackageInfo, WorkspaceError, WorkspaceInfo, load_all};
-
-use includes::IncludeExpander;
 
 /// Dependencies that make a bin a function when discovered.
 pub const FUNCTION_CRATES: &[&str] = &["lambda_runtime", "lambda_http"];

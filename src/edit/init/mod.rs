@@ -1,5 +1,6 @@
 //! `init`: a first `lambda.kdl` for the cargo workspaces under a directory, one node per Lambda
-//! bin found, so that `lambda-batch check` accepts it as written.
+//! bin found, with cargo-lambda's configuration carried over, so that `lambda-batch check`
+//! accepts it as written.
 
 pub mod render;
 pub mod scan;
@@ -7,6 +8,7 @@ pub mod scan;
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::error::EditError;
+use super::import::translate::{self, ArtifactIn, Translation, WorkspaceIn};
 use super::write::already_there;
 use crate::manifest::FILE_NAME;
 
@@ -19,11 +21,18 @@ pub struct Draft {
     pub text: String,
     /// What the scan found and skipped.
     pub scan: scan::Scan,
+    /// What was carried over from cargo-lambda's configuration.
+    pub translation: Translation,
 }
 
-/// Scans `root` and drafts the manifest for `path` (default: `root/lambda.kdl`); refuses when
-/// a manifest is already there or nothing was found.
-pub fn draft(root: &Utf8Path, path: Option<&Utf8Path>) -> Result<Draft, EditError> {
+/// Scans `root` and drafts the manifest for `path` (default: `root/lambda.kdl`), reading
+/// cargo-lambda's configuration with `context`; refuses when a manifest is already there or
+/// nothing was found.
+pub fn draft(
+    root: &Utf8Path,
+    path: Option<&Utf8Path>,
+    context: Option<&str>,
+) -> Result<Draft, EditError> {
     let mut target = match path {
         Some(p) => crate::manifest::normalize(&root.join(p)),
         None => root.join(FILE_NAME),
@@ -34,7 +43,7 @@ pub fn draft(root: &Utf8Path, path: Option<&Utf8Path>) -> Result<Draft, EditErro
     if target.exists() {
         return Err(already_there(&target));
     }
-    let scan = scan::scan(root);
+    let scan = scan::scan(root, context);
     if scan.found.is_empty() {
         return Err(nothing_found(root, &scan));
     }
@@ -42,11 +51,32 @@ pub fn draft(root: &Utf8Path, path: Option<&Utf8Path>) -> Result<Draft, EditErro
         .parent()
         .map(Utf8Path::to_path_buf)
         .unwrap_or_else(|| root.to_path_buf());
-    let text = render::render(&scan.found, &dir);
+    let inputs: Vec<WorkspaceIn> = scan
+        .found
+        .iter()
+        .map(|f| WorkspaceIn {
+            dir: f.dir.clone(),
+            config: f.config.clone(),
+            artifacts: f
+                .bins
+                .iter()
+                .map(|b| ArtifactIn {
+                    package: b.package.clone(),
+                    package_dir: b.package_dir.clone(),
+                    bin: b.bin.clone(),
+                    kind: b.kind,
+                    features: b.features.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    let translation = translate::translate(&inputs, &dir);
+    let text = render::render(&scan.found, &dir, &translation);
     Ok(Draft {
         path: target,
         text,
         scan,
+        translation,
     })
 }
 
@@ -71,7 +101,7 @@ fn nothing_found(root: &Utf8Path, scan: &scan::Scan) -> EditError {
     EditError::Init {
         message: format!("found no Lambda function or extension under `{root}`"),
         help: format!(
-            "init looks for the bins of packages that depend on {} (functions) or {} (extensions); {looked}",
+            "init looks for the bins of packages that depend on {} (functions) or {} (extensions), or that cargo-lambda's configuration names ([package.metadata.lambda], [workspace.metadata.lambda.bin.NAME]); {looked}",
             crate::resolve::FUNCTION_CRATES.join(" or "),
             crate::resolve::EXTENSION_CRATES.join(" or "),
         ),

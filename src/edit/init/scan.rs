@@ -1,11 +1,12 @@
 //! Finding the cargo workspaces under a directory and their Lambda bins, with the resolve
-//! stage's own `cargo metadata` reader and dependency lists.
+//! stage's own `cargo metadata` reader, dependency lists and cargo-lambda configuration.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::manifest::values::ArtifactKind;
+use crate::resolve::cargo_lambda::Config;
 use crate::resolve::{EXTENSION_CRATES, FUNCTION_CRATES, PackageInfo, WorkspaceInfo, load_all};
 
 /// What a scan found.
@@ -26,6 +27,8 @@ pub struct Found {
     pub dir: Utf8PathBuf,
     /// Its Lambda bins, by package then bin name.
     pub bins: Vec<LambdaBin>,
+    /// cargo-lambda's configuration there.
+    pub config: Config,
 }
 
 /// A bin that depends on a Lambda runtime crate.
@@ -35,16 +38,22 @@ pub struct LambdaBin {
     pub kind: ArtifactKind,
     /// Its package.
     pub package: String,
+    /// The package's directory.
+    pub package_dir: Utf8PathBuf,
     /// The bin target.
     pub bin: String,
-    /// The dependency that makes it one (`lambda_runtime`, ...).
+    /// The features its package declares.
+    pub features: BTreeSet<String>,
+    /// What makes it one: a dependency (`lambda_runtime`, ...) or cargo-lambda's configuration
+    /// (`[package.metadata.lambda]`).
     pub because: String,
     /// Another package of the same workspace has a bin of this name (so `package=` is needed).
     pub shared_name: bool,
 }
 
-/// Scans `root` for cargo workspaces and packages (skipping `target/` and hidden directories).
-pub fn scan(root: &Utf8Path) -> Scan {
+/// Scans `root` for cargo workspaces and packages (skipping `target/` and hidden directories);
+/// `context` is cargo-lambda's context, for `CargoLambda.toml`.
+pub fn scan(root: &Utf8Path, context: Option<&str>) -> Scan {
     let (roots, packages) = manifests(root);
     let mut scan = Scan::default();
     let mut covered: BTreeSet<Utf8PathBuf> = BTreeSet::new();
@@ -77,10 +86,11 @@ pub fn scan(root: &Utf8Path) -> Scan {
             .iter()
             .filter(|p| dir == info.root || p.dir.starts_with(&dir))
             .collect();
-        let bins = lambda_bins(&scope);
+        let config = Config::read(&dir, &info, context);
+        let bins = lambda_bins(&scope, &config);
         scan.read.push(dir.clone());
         if !bins.is_empty() {
-            scan.found.push(Found { dir, bins });
+            scan.found.push(Found { dir, bins, config });
         }
     }
     scan.found.sort_by(|a, b| a.dir.cmp(&b.dir));
@@ -129,8 +139,9 @@ fn manifests(root: &Utf8Path) -> (Vec<Utf8PathBuf>, Vec<Utf8PathBuf>) {
 }
 
 /// The bins of the packages that depend on a Lambda runtime crate, functions before
-/// extensions when a package depends on both (as `discover=true` decides).
-fn lambda_bins(scope: &[&PackageInfo]) -> Vec<LambdaBin> {
+/// extensions when a package depends on both (as `discover=true` decides), and those that
+/// cargo-lambda's configuration names (functions unless it says `extension = true`).
+fn lambda_bins(scope: &[&PackageInfo], config: &Config) -> Vec<LambdaBin> {
     let mut owners: BTreeMap<&str, usize> = BTreeMap::new();
     for p in scope {
         for b in &p.bins {
@@ -147,20 +158,28 @@ fn lambda_bins(scope: &[&PackageInfo]) -> Vec<LambdaBin> {
                 .find(|c| p.dependencies.contains(**c))
                 .map(|c| c.to_string())
         };
-        let (kind, because) = match (find(FUNCTION_CRATES), find(EXTENSION_CRATES)) {
-            (Some(c), _) => (ArtifactKind::Function, c),
-            (None, Some(c)) => (ArtifactKind::Extension, c),
-            (None, None) => continue,
+        let by_dependency = match (find(FUNCTION_CRATES), find(EXTENSION_CRATES)) {
+            (Some(c), _) => Some((ArtifactKind::Function, c)),
+            (None, Some(c)) => Some((ArtifactKind::Extension, c)),
+            (None, None) => None,
         };
         let mut bins = p.bins.clone();
         bins.sort();
         for bin in bins {
+            let Some((kind, because)) = by_dependency
+                .clone()
+                .or_else(|| Some((ArtifactKind::Function, config.marks(&p.name, &bin)?)))
+            else {
+                continue;
+            };
             out.push(LambdaBin {
                 kind,
                 package: p.name.clone(),
+                package_dir: p.dir.clone(),
                 shared_name: owners.get(bin.as_str()).copied().unwrap_or(0) > 1,
                 bin,
-                because: because.clone(),
+                because,
+                features: p.features.clone(),
             });
         }
     }

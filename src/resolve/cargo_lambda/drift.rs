@@ -322,6 +322,19 @@ fn layout(
         }
         return;
     }
+    // Without `extension`, `internal` applies when the bin is built as an extension anyway.
+    if let Some(i) = &eff.internal
+        && a.kind == ArtifactKind::Extension
+        && !a.internal
+    {
+        push(
+            Class::Layout,
+            i,
+            describe_layout(ArtifactKind::Extension, true, false),
+            ours.clone(),
+        );
+        return;
+    }
     if let Some(f) = &eff.flatten
         && a.kind == ArtifactKind::Function
     {

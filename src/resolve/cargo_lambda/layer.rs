@@ -432,13 +432,23 @@ impl Layer {
             let key = format!("compiler.{k}");
             match k.as_str() {
                 "type" => {}
-                "subcommand" | "extra_args" if kind == Compiler::Cargo => {
+                "subcommand" if kind == Compiler::Cargo => {
                     if !is_off(x) {
                         self.note(
                             origin,
                             &key,
                             x,
-                            "lambda-batch runs `cargo build` itself: put extra flags in .cargo/config.toml or `rustflags`",
+                            "lambda-batch runs `cargo build` itself and has no custom build command",
+                        );
+                    }
+                }
+                "extra_args" if kind == Compiler::Cargo => {
+                    if !is_off(x) {
+                        self.note(
+                            origin,
+                            &key,
+                            x,
+                            "lambda.kdl has no extra cargo arguments: put cargo settings in .cargo/config.toml, rustc flags in `rustflags`",
                         );
                     }
                 }
