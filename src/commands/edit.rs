@@ -181,8 +181,9 @@ pub fn init(path: Option<&Utf8Path>, context: Option<&str>, color: bool) -> i32 
         d.scan
             .found
             .iter()
-            .flat_map(|f| &f.bins)
-            .filter(|b| b.kind == k)
+            .zip(&d.translation.workspaces)
+            .flat_map(|(f, t)| f.bins.iter().zip(&t.artifacts))
+            .filter(|(b, t)| t.kind.unwrap_or(b.kind) == k)
             .count()
     };
     eprintln!(

@@ -39,6 +39,16 @@ pub fn import(
         }
     };
     let (inputs, names) = importing::inputs(&checked, context);
+    for l in importing::left_out(&checked, context) {
+        eprintln!(
+            "note: `{}` (package `{}`) has cargo-lambda configuration but {shown} does not build it; to add it: lambda-batch add {} {} --workspace {}",
+            l.bin,
+            l.package,
+            l.kind.as_str(),
+            l.bin,
+            l.workspace
+        );
+    }
     let translation = translate::translate(&inputs, &checked.resolved.manifest.dir);
     let mut done = match importing::apply(&mut doc, &translation, &names) {
         Ok(d) => d,

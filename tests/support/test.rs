@@ -57,6 +57,14 @@ impl Test {
         test
     }
 
+    /// A copy of a directory of this repository (relative to its root, without build output),
+    /// such as a fixture.
+    pub fn copy_of(rel: &str) -> Test {
+        let test = Test::new(rel.rsplit('/').next().unwrap_or(rel));
+        copy_tree(&repo().join(rel), test.path());
+        test
+    }
+
     /// The example monorepo with the repository's own lambda.kdl beside it.
     pub fn examples() -> Test {
         let test = Test::bare();

@@ -40,6 +40,62 @@ pub struct Named {
     pub bin: String,
 }
 
+/// A bin that cargo-lambda's configuration names but the manifest does not build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut {
+    /// The workspace path, as written in the manifest.
+    pub workspace: String,
+    /// The package.
+    pub package: String,
+    /// The bin.
+    pub bin: String,
+    /// Function, or extension when the configuration says so.
+    pub kind: ArtifactKind,
+}
+
+/// Bins that cargo-lambda's configuration names (`[package.metadata.lambda]`, a workspace `bin`
+/// table) in the manifest's workspaces but that the manifest does not build.
+pub fn left_out(checked: &Checked, context: Option<&str>) -> Vec<LeftOut> {
+    let manifest = &checked.resolved.manifest;
+    let mut out = Vec::new();
+    for decl in &manifest.workspaces {
+        let dir = normalize(&manifest.dir.join(&decl.path.value));
+        let Some(info) = checked.resolved.workspaces.get(&dir) else {
+            continue;
+        };
+        let config = Config::read(&dir, info, context);
+        for p in &info.packages {
+            if !(dir == info.root || p.dir.starts_with(&dir)) {
+                continue;
+            }
+            for bin in &p.bins {
+                let built = checked
+                    .resolved
+                    .artifacts
+                    .iter()
+                    .any(|a| a.package == p.name && &a.bin == bin);
+                if built || config.marks(&p.name, bin).is_none() {
+                    continue;
+                }
+                let entry = LeftOut {
+                    workspace: decl.path.value.clone(),
+                    package: p.name.clone(),
+                    bin: bin.clone(),
+                    kind: if config.for_bin(&p.name, bin).extension.is_some() {
+                        ArtifactKind::Extension
+                    } else {
+                        ArtifactKind::Function
+                    },
+                };
+                if !out.contains(&entry) {
+                    out.push(entry);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// What `translate` needs for a checked manifest, and the names the edits use.
 pub fn inputs(checked: &Checked, context: Option<&str>) -> (Vec<WorkspaceIn>, Vec<Vec<Named>>) {
     let manifest = &checked.resolved.manifest;
@@ -231,7 +287,11 @@ fn level(
         }
         if changed {
             done.push(if lines.len() > 1 {
-                format!("{what} (and {} more `{setting}` nodes)", lines.len() - 1)
+                format!(
+                    "{what} (and {} more `{setting}` node{})",
+                    lines.len() - 1,
+                    if lines.len() > 2 { "s" } else { "" }
+                )
             } else {
                 what
             });
@@ -275,13 +335,28 @@ fn append(
     Ok(())
 }
 
-/// Puts `// from ...` after a node that has no comment of its own.
+/// Puts `// from ...` after a node (after its `{` when it has a block) that has no comment
+/// there yet.
 fn annotate(node: &mut KdlNode, from: &str) {
+    let from = from.replace(['\n', '\r'], " ");
+    if let Some(first) = node
+        .children_mut()
+        .as_mut()
+        .and_then(|b| b.nodes_mut().first_mut())
+    {
+        // The first child's leading text starts with the rest of the `{` line.
+        let leading = first.leading().unwrap_or("").to_string();
+        if let Some(end) = leading.find('\n')
+            && leading[..end].trim().is_empty()
+        {
+            first.set_leading(format!("  // {from}{}", &leading[end..]));
+        }
+        return;
+    }
     let trailing = node.trailing().unwrap_or("");
     if trailing.contains("//") || trailing.contains("/*") {
         return;
     }
-    let from = from.replace(['\n', '\r'], " ");
     node.set_trailing(format!("  // {from}{trailing}"));
 }
 

@@ -288,9 +288,8 @@ impl Layer {
         let flag = self.arm64.as_ref().or(self.x86_64.as_ref())?;
         let target = self.target.as_ref()?;
         Some(format!(
-            "cargo-lambda 1.9.2 refuses `{}` (from [{}]) together with `{}`: lambda-batch takes `{}`",
+            "cargo-lambda 1.9.2 refuses {} together with {}: lambda-batch takes `{}`",
             target.describe(),
-            target.origin.table,
             flag.describe(),
             flag.key
         ))
