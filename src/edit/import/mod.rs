@@ -176,8 +176,10 @@ pub fn apply(
                 name: n.name.clone(),
                 workspace: Some(n.workspace.clone()),
             };
-            properties(doc, &at, a, &mut done)?;
+            // Settings first: the comment on where the properties come from then goes on
+            // the `{` line of the block they make.
             level(doc, &at, &a.level, &mut done)?;
+            properties(doc, &at, a, &mut done)?;
         }
     }
     Ok(done)
@@ -265,6 +267,9 @@ fn level(
     }
     for setting in order {
         let lines = &by_setting[setting];
+        if already(doc, at, setting, lines)? {
+            continue;
+        }
         let before = doc.render();
         let what = set::set(doc, at, setting, &lines[0].values)?;
         let mut changed = doc.render() != before;
@@ -303,6 +308,34 @@ fn level(
     Ok(())
 }
 
+/// Whether the level's `setting` nodes already hold exactly these lines' values, in order.
+fn already(doc: &Document, at: &At, setting: &str, lines: &[&Line]) -> Result<bool, EditError> {
+    let Some(node_at) = doc.find_level(at)? else {
+        return Ok(false);
+    };
+    let Some(block) = doc.node(node_at).and_then(KdlNode::children) else {
+        return Ok(false);
+    };
+    let values = |entries: &[kdl_v1::KdlEntry]| -> Vec<(Option<String>, String)> {
+        entries
+            .iter()
+            .map(|e| (e.name().map(|n| n.value().to_string()), e.value().to_string()))
+            .collect()
+    };
+    let have: Vec<_> = block
+        .nodes()
+        .iter()
+        .filter(|n| n.name().value() == setting)
+        .map(|n| values(n.entries()))
+        .collect();
+    let s = super::value::setting(setting)?;
+    let want = lines
+        .iter()
+        .map(|l| super::value::entries(s, &l.values).map(|e| values(&e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(have == want)
+}
+
 /// Adds one more `setting` node after the first `index` of them at a level.
 fn append(
     doc: &mut Document,
@@ -339,6 +372,9 @@ fn append(
 /// there yet.
 fn annotate(node: &mut KdlNode, from: &str) {
     let from = from.replace(['\n', '\r'], " ");
+    if node.to_string().contains(&format!("// {from}")) {
+        return;
+    }
     if let Some(first) = node
         .children_mut()
         .as_mut()
