@@ -88,7 +88,8 @@ fn a_context_reads_its_tables_and_check_compares_with_the_same_context() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("CargoLambda.toml sets [build] output_format = \"binary\""),
+        run.stderr
+            .contains("CargoLambda.toml sets [build] output_format = \"binary\""),
         "{}",
         run.stderr
     );
@@ -160,7 +161,11 @@ fn import_edits_an_existing_manifest_keeping_its_comments() {
     f.lb_in("shop", &["check", "--deny-warnings"]).status(2);
 
     let dry = f.lb_in("shop", &["import", "--dry-run"]).status(0);
-    assert_eq!(f.hash("shop/lambda.kdl"), before, "--dry-run writes nothing");
+    assert_eq!(
+        f.hash("shop/lambda.kdl"),
+        before,
+        "--dry-run writes nothing"
+    );
     assert!(
         dry.stdout
             .starts_with("--- lambda.kdl\n+++ lambda.kdl (imported)\n@@ "),
@@ -190,7 +195,12 @@ fn import_edits_an_existing_manifest_keeping_its_comments() {
     );
     let text = f.read("shop/lambda.kdl");
     // The dry run showed what import wrote.
-    for added in dry.stdout.lines().skip(2).filter_map(|l| l.strip_prefix('+')) {
+    for added in dry
+        .stdout
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.strip_prefix('+'))
+    {
         assert!(text.contains(added), "{added:?} in\n{text}");
     }
     for kept in [
@@ -218,7 +228,11 @@ fn import_refuses_an_invalid_manifest_and_leaves_it_alone() {
     );
     let before = f.hash("shop/lambda.kdl");
     let run = f.lb_in("shop", &["import"]).status(2);
-    assert!(run.stderr.contains("no bin target `nope`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no bin target `nope`"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
     assert_eq!(f.hash("shop/lambda.kdl"), before);
 }

@@ -319,7 +319,12 @@ fn already(doc: &Document, at: &At, setting: &str, lines: &[&Line]) -> Result<bo
     let values = |entries: &[kdl_v1::KdlEntry]| -> Vec<(Option<String>, String)> {
         entries
             .iter()
-            .map(|e| (e.name().map(|n| n.value().to_string()), e.value().to_string()))
+            .map(|e| {
+                (
+                    e.name().map(|n| n.value().to_string()),
+                    e.value().to_string(),
+                )
+            })
             .collect()
     };
     let have: Vec<_> = block
