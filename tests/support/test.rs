@@ -203,7 +203,9 @@ impl Invocation {
 /// Runs `command` and asserts that it exits with `code`.
 #[track_caller]
 pub fn run_command(mut command: Command, code: i32) -> Run {
-    let output = command.output().expect("lambda-batch runs");
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
     let run = Run {
         code: output.status.code().unwrap_or(-1),
         status: output.status,
