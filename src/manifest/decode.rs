@@ -353,4 +353,28 @@ mod tests {
         assert_eq!(unescape("plain"), "plain");
         assert_eq!(unescape("bad\\u{zz}"), "bad\\u{zz}");
     }
+
+    #[test]
+    fn as_renames_one_written_out_path() {
+        let ok = "workspace \"w\" {\n    include \"assets/public\" as=\"static\" into=\"www\"\n}\n";
+        let m = parse(Utf8Path::new("/m/lambda.kdl"), ok).unwrap();
+        let inc = &m.workspaces[0].layer.includes[0];
+        assert_eq!(
+            inc.rename.as_ref().map(|r| r.value.as_str()),
+            Some("static")
+        );
+        assert_eq!(inc.into.as_ref().map(|r| r.value.as_str()), Some("www"));
+        let bad = "workspace \"w\" {\n    include \"a/*\" as=\"x\"\n    include \"a\" \"b\" as=\"../y\"\n    include \"c\" as=\"./\"\n}\n";
+        let errors = parse(Utf8Path::new("/m/lambda.kdl"), bad).unwrap_err();
+        let messages: Vec<&str> = errors.0.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            vec![
+                "`as=` renames a path, but `a/*` is a glob pattern",
+                "`as=\"../y\"` goes up with `..`",
+                "`as=` renames one path, but this `include` has several patterns",
+                "`as=\"./\"` is empty",
+            ]
+        );
+    }
 }

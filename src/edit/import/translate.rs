@@ -775,3 +775,61 @@ fn remark(c: &Candidate, why: &str, dir: &Utf8Path) -> String {
 fn shown(file: &Utf8Path, dir: &Utf8Path) -> String {
     relative(dir, file).to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> (tempfile::TempDir, Utf8PathBuf) {
+        let t = tempfile::tempdir().unwrap();
+        let d = Utf8PathBuf::from_path_buf(t.path().to_path_buf()).unwrap();
+        for f in [
+            "LICENSE",
+            "pkg/assets/a.css",
+            "pkg/conf/app.toml",
+            "pkg/notes[1].txt",
+        ] {
+            let p = d.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, f).unwrap();
+        }
+        (t, d)
+    }
+
+    #[test]
+    fn include_entries_are_rewritten_for_the_node_directory() {
+        let (_t, ws) = tree();
+        let pkg = ws.join("pkg");
+        let mut ctx = Ctx {
+            manifest_dir: &ws,
+            expander: IncludeExpander::default(),
+        };
+        let mut line = |e: &str, base: &Utf8Path| include_line(e, &ws, base, &mut ctx);
+        // At the workspace, paths stay as written.
+        assert_eq!(line("LICENSE", &ws).unwrap(), vec!["LICENSE"]);
+        // On a package's artifact, `into=` keeps cargo-lambda's archive path...
+        assert_eq!(
+            line("pkg/conf/app.toml", &pkg).unwrap(),
+            vec!["conf/app.toml", "into=pkg"]
+        );
+        // ... and `as=` renames what DEST:SRC renames.
+        assert_eq!(
+            line("static:pkg/assets", &pkg).unwrap(),
+            vec!["assets", "as=static"]
+        );
+        assert_eq!(
+            line("www/assets:pkg/assets", &pkg).unwrap(),
+            vec!["assets", "into=www"]
+        );
+        for (entry, why) in [
+            ("LICENSE", "is outside `pkg`"),
+            ("pkg/missing", "it names no file"),
+            ("pkg/notes[1].txt", "glob characters"),
+            ("/etc/hosts", "an absolute path"),
+            ("../x:pkg/conf/app.toml", "not a path inside the archive"),
+        ] {
+            let err = line(entry, &pkg).unwrap_err();
+            assert!(err.contains(why), "{entry}: {err}");
+        }
+    }
+}
