@@ -96,6 +96,50 @@ fn a_context_reads_its_tables_and_check_compares_with_the_same_context() {
     f.lb_in("shop", &["check", "--deny-warnings"]).status(2);
 }
 
+/// Every key at each level, one workspace per level: each table sets them all.
+#[test]
+fn every_key_at_every_level() {
+    let f = Test::copy_of("tests/fixtures/cargo-lambda-levels");
+    let run = f.lb(&["init"]).status(0);
+    assert_lines(&f.manifest_text(), &expected("levels.kdl"));
+    // Per level: `env_file` has no equivalent, and `target` with `arm64` is refused by
+    // cargo-lambda.
+    assert!(
+        run.stderr
+            .contains("10 cargo-lambda settings were not carried over"),
+        "{}",
+        run.stderr
+    );
+    f.lb(&["check", "--deny-warnings"]).status(0);
+    std::fs::remove_file(f.path().join("lambda.kdl")).unwrap();
+    f.lb(&["init", "--context", "ci"]).status(0);
+    assert_lines(&f.manifest_text(), &expected("levels-ci.kdl"));
+    f.lb(&["check", "--context", "ci", "--deny-warnings"])
+        .status(0);
+    // Without the context, cargo-lambda reads [build], which differs from [ci.build] (and
+    // [global.build]) in eight classes of keys.
+    let run = f.lb(&["check"]).status(0);
+    for class in [
+        "output format",
+        "features",
+        "included files",
+        "compiler",
+        "output directory",
+        "cargo target directory",
+        "build environment",
+        "runtime",
+    ] {
+        let heading = format!("`lv-toml` drifts from cargo-lambda's configuration ({class})");
+        assert!(run.stderr.contains(&heading), "{class}: {}", run.stderr);
+    }
+    assert_eq!(
+        run.stderr.matches("drifts from").count(),
+        8,
+        "{}",
+        run.stderr
+    );
+}
+
 /// cargo-lambda's own `workspace-with-package-config` fixture: no Lambda dependency, only
 /// `[package.metadata.lambda]`.
 #[test]
@@ -235,4 +279,17 @@ fn import_refuses_an_invalid_manifest_and_leaves_it_alone() {
     );
     assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
     assert_eq!(f.hash("shop/lambda.kdl"), before);
+}
+
+#[test]
+fn import_without_cargo_lambda_configuration_changes_nothing() {
+    let f = Test::examples();
+    let before = f.hash("lambda.kdl");
+    let run = f.lb(&["import"]).status(0);
+    assert!(
+        run.stderr.contains("nothing to carry over"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(f.hash("lambda.kdl"), before);
 }

@@ -50,6 +50,12 @@ pub fn import(
         );
     }
     let translation = translate::translate(&inputs, &checked.resolved.manifest.dir);
+    if translation.is_empty() {
+        eprintln!(
+            "{shown}: nothing to carry over: no cargo-lambda build configuration (CargoLambda.toml, [workspace.metadata.lambda], [package.metadata.lambda]) applies to its artifacts"
+        );
+        return exit_code::OK;
+    }
     let mut done = match importing::apply(&mut doc, &translation, &names) {
         Ok(d) => d,
         Err(e) => return fail(&e, color),

@@ -195,12 +195,6 @@ impl Config {
         .fold(Layer::default(), Layer::under)
     }
 
-    /// The part of the configuration that applies to every bin of the directory
-    /// (`CargoLambda.toml`, then the workspace's metadata).
-    pub fn shared(&self) -> (&Layer, &Layer, &Layer) {
-        (&self.file, &self.workspace, &self.global)
-    }
-
     /// Why cargo-lambda's configuration makes `bin` of `package` a Lambda bin, if it does: the
     /// package has a `[package.metadata.lambda]` table, or a workspace `bin` table names it.
     pub fn marks(&self, package: &str, bin: &str) -> Option<String> {
