@@ -63,7 +63,8 @@ pub enum SchemaFormat {
 pub enum Command {
     /// Build and package every artifact.
     Run(RunArgs),
-    /// Validate the manifest: syntax, values, workspaces, bins, packages, includes, collisions.
+    /// Validate the manifest: syntax, values, workspaces, bins, packages, includes, collisions;
+    /// then warn where it drifts from cargo-lambda's configuration.
     Check {
         /// The manifest (default: lambda.kdl here or in a parent directory).
         manifest: Option<Utf8PathBuf>,
