@@ -91,7 +91,7 @@ pub fn check(manifest: Option<&Utf8Path>, format: Format, warn: &Warnings<'_>, c
 /// The warnings of a valid manifest: where it drifts from cargo-lambda's configuration.
 pub fn warnings(checked: &pipeline::Checked, context: Option<&str>) -> Vec<ManifestError> {
     let manifest = &checked.resolved.manifest;
-    drift::drift(&checked.resolved, context)
+    drift(&checked.resolved, context)
         .iter()
         .map(|d| d.diagnostic(&manifest.dir).with_source(&manifest.source))
         .collect()

@@ -23,8 +23,7 @@ use super::target::Level as At;
 use crate::manifest::normalize;
 use crate::manifest::values::ArtifactKind;
 use crate::pipeline::Checked;
-use crate::resolve::cargo_lambda::Config;
-use crate::resolve::cargo_lambda::drift::{self, Class, Drift};
+use crate::resolve::cargo_lambda::{Class, Config, Drift, drift};
 use translate::{ArtifactIn, Level, Line, Translation, WorkspaceIn};
 
 /// An artifact of the manifest, as the edits name it.
@@ -527,7 +526,7 @@ pub fn settle(
 
 /// The drifts of a checked text.
 pub fn drifts(checked: &Checked, context: Option<&str>) -> Vec<Drift> {
-    drift::drift(&checked.resolved, context)
+    drift(&checked.resolved, context)
 }
 
 /// An index that stopped pointing at a node: cannot happen, reported rather than panicking.

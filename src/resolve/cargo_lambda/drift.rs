@@ -15,7 +15,7 @@ use super::{Config, Layer, Sourced};
 use crate::diagnostic::{ErrorCode, ManifestError};
 use crate::manifest::normalize;
 use crate::manifest::values::{ArtifactKind, TargetSpec};
-use crate::resolve::{Resolved, ResolvedArtifact};
+use crate::resolve::{Resolved, ResolvedArtifact, clean_path};
 
 /// The kinds of keys compared, one warning each at most per artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -166,7 +166,7 @@ fn compare(dir: &Utf8Path, eff: &Layer, group: &[&ResolvedArtifact], out: &mut V
         let ours: BTreeSet<(String, Utf8PathBuf)> = a
             .includes
             .iter()
-            .map(|f| (include::clean(&f.archive_path), normalize(&f.source)))
+            .map(|f| (clean_path(&f.archive_path), normalize(&f.source)))
             .collect();
         if theirs != ours {
             let show = |s: &BTreeSet<(String, Utf8PathBuf)>,
@@ -401,7 +401,7 @@ fn shorten(names: &[String]) -> String {
 }
 
 /// A configuration value of any type: where it is and how it reads.
-pub trait Keyed {
+pub(crate) trait Keyed {
     /// The file that sets it.
     fn file(&self) -> Utf8PathBuf;
     /// `[table] key = value`.

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+use crate::resolve::clean_path;
+
 /// One `include` entry, split.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -34,7 +36,7 @@ impl Entry {
 /// The files cargo-lambda 1.9.2 puts into a zip for `entries`, run in `dir`: archive path
 /// (without `./` components) → file. A later entry with the same `DEST` replaces an earlier
 /// one; a path that does not exist adds nothing; directories add their files.
-pub fn files(dir: &Utf8Path, entries: &[String]) -> BTreeMap<String, Utf8PathBuf> {
+pub(crate) fn files(dir: &Utf8Path, entries: &[String]) -> BTreeMap<String, Utf8PathBuf> {
     let mut by_dest: BTreeMap<String, String> = BTreeMap::new();
     for e in entries {
         let e = Entry::parse(e);
@@ -62,18 +64,10 @@ pub fn files(dir: &Utf8Path, entries: &[String]) -> BTreeMap<String, Utf8PathBuf
                 format!("{}/{below}", src.trim_end_matches('/'))
             };
             let name = walked.replace(&src, &dest);
-            out.insert(clean(&name), path.to_path_buf());
+            out.insert(clean_path(&name), path.to_path_buf());
         }
     }
     out
-}
-
-/// An archive path without `.` or empty components: `./a//b` is `a/b`.
-pub fn clean(path: &str) -> String {
-    path.split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 #[cfg(test)]

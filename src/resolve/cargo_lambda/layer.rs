@@ -8,6 +8,7 @@ use std::sync::Arc;
 use camino::Utf8PathBuf;
 use serde_json::Value;
 
+use crate::manifest::kdl_string;
 use crate::manifest::values::{Compiler, OutputFormat};
 
 /// Which of cargo-lambda's sources a table is, in its order of precedence (later wins).
@@ -188,9 +189,10 @@ const UNSUPPORTED: &[(&str, &str)] = &[
 ];
 
 /// The value as TOML would show it, for messages and comments.
-pub fn written(v: &Value) -> String {
+pub(crate) fn written(v: &Value) -> String {
     match v {
-        Value::String(s) => quote(s),
+        // One line, escaped the way TOML and KDL both read it.
+        Value::String(s) => kdl_string(s),
         Value::Array(items) => format!(
             "[{}]",
             items.iter().map(written).collect::<Vec<_>>().join(", ")
@@ -205,21 +207,6 @@ pub fn written(v: &Value) -> String {
         Value::Null => "null".into(),
         other => other.to_string(),
     }
-}
-
-/// A double-quoted string with `"` and `\` escaped, as TOML and KDL both read it.
-fn quote(s: &str) -> String {
-    let mut out = String::from('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 impl Layer {

@@ -16,9 +16,9 @@
 //! are relative to `D`, where cargo-lambda runs. `CARGO_LAMBDA_*` variables are not read: they
 //! belong to a shell, not to the repository.
 
-pub mod drift;
-pub mod include;
-pub mod layer;
+mod drift;
+mod include;
+mod layer;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -26,7 +26,9 @@ use std::sync::Arc;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::Value;
 
-pub use layer::{Layer, Note, Origin, SourceKind, Sourced};
+pub use drift::{Class, Drift, drift};
+pub use include::Entry;
+pub use layer::{Layer, Origin, SourceKind, Sourced};
 
 use super::workspace::WorkspaceInfo;
 
