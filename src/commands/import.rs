@@ -8,7 +8,7 @@ use crate::edit::apply::{self, Applied, Refused};
 use crate::edit::import::{self as importing, translate};
 use crate::exit_code;
 use crate::pipeline::{self, Checked};
-use crate::report::diagnostics::{print_errors, print_warnings};
+use crate::report::diagnostics::{print_errors, print_warning, print_warnings};
 use crate::report::diff;
 use crate::report::display_path;
 
@@ -149,15 +149,13 @@ pub fn report_carried_over(
 ) {
     let remarks = translation.remarks();
     if !remarks.is_empty() {
-        let word = if color {
-            "\u{1b}[1;33mwarning\u{1b}[0m"
-        } else {
-            "warning"
-        };
-        eprintln!(
-            "{word}: {} cargo-lambda setting{} not carried over (written as comments in lambda.kdl):",
-            remarks.len(),
-            if remarks.len() == 1 { " was" } else { "s were" }
+        print_warning(
+            &format!(
+                "{} cargo-lambda setting{} not carried over (written as comments in lambda.kdl):",
+                remarks.len(),
+                if remarks.len() == 1 { " was" } else { "s were" }
+            ),
+            color,
         );
         for r in &remarks {
             eprintln!("  - {}", r.trim_start_matches("not carried over: "));

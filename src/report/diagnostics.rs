@@ -35,6 +35,20 @@ fn error_word(color: bool) -> &'static str {
     }
 }
 
+/// The word `warning`, bold yellow when `color`.
+fn warning_word(color: bool) -> &'static str {
+    if color {
+        "\u{1b}[1;33mwarning\u{1b}[0m"
+    } else {
+        "warning"
+    }
+}
+
+/// Prints `warning: MESSAGE` to stderr.
+pub fn print_warning(message: &str, color: bool) {
+    eprintln!("{}: {message}", warning_word(color));
+}
+
 /// Prints `error: MESSAGE` to stderr, then `  help: HELP` unless `help` is empty.
 pub fn print_error(message: &str, help: &str, color: bool) {
     eprintln!("{}: {message}", error_word(color));
@@ -74,12 +88,10 @@ pub fn print_warnings(warnings: &[ManifestError], color: bool) {
     }
     let n = warnings.len();
     if n > 0 {
-        let word = if color {
-            "\u{1b}[1;33mwarning\u{1b}[0m"
-        } else {
-            "warning"
-        };
-        eprintln!("{word}: {n} warning{}", if n == 1 { "" } else { "s" });
+        print_warning(
+            &format!("{n} warning{}", if n == 1 { "" } else { "s" }),
+            color,
+        );
     }
 }
 
