@@ -39,6 +39,24 @@ pub struct NewArtifact {
     pub internal: bool,
 }
 
+impl NewArtifact {
+    /// `function NAME` or `extension NAME` in `workspace`, with nothing else set.
+    pub fn new(kind: ArtifactKind, name: &str, workspace: &str) -> NewArtifact {
+        NewArtifact {
+            kind,
+            name: name.into(),
+            workspace: workspace.into(),
+            bin: None,
+            package: None,
+            arch: Vec::new(),
+            include: Vec::new(),
+            output_format: None,
+            flatten: false,
+            internal: false,
+        }
+    }
+}
+
 /// Declares an artifact, and its workspace when the manifest has none at that path.
 pub fn artifact(doc: &mut Document, new: &NewArtifact) -> Result<String, EditError> {
     if new.name.trim().is_empty() {
@@ -190,18 +208,7 @@ mod tests {
     }
 
     fn new(name: &str, workspace: &str) -> NewArtifact {
-        NewArtifact {
-            kind: ArtifactKind::Function,
-            name: name.into(),
-            workspace: workspace.into(),
-            bin: None,
-            package: None,
-            arch: Vec::new(),
-            include: Vec::new(),
-            output_format: None,
-            flatten: false,
-            internal: false,
-        }
+        NewArtifact::new(ArtifactKind::Function, name, workspace)
     }
 
     #[test]

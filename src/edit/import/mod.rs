@@ -196,16 +196,8 @@ fn declare(
         return Ok(());
     }
     let new = NewArtifact {
-        kind,
-        name: n.name.clone(),
-        workspace: n.workspace.clone(),
         bin: (n.bin != n.name).then(|| n.bin.clone()),
-        package: None,
-        arch: Vec::new(),
-        include: Vec::new(),
-        output_format: None,
-        flatten: false,
-        internal: false,
+        ..NewArtifact::new(kind, &n.name, &n.workspace)
     };
     done.push(add::artifact(doc, &new)?);
     Ok(())
