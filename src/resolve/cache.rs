@@ -77,6 +77,11 @@ impl MetadataCache {
         Self { dir: dir.into() }
     }
 
+    /// The directory holding the entries of one kind (`metadata`, `tree`).
+    pub(super) fn subdir(&self, kind: &str) -> PathBuf {
+        self.dir.join(kind)
+    }
+
     pub(crate) fn entry_path(&self, dir: &Utf8Path) -> PathBuf {
         let name = hex(&sha256(dir.as_str().as_bytes())[..16]);
         self.dir.join("metadata").join(format!("{name}.json"))
@@ -189,7 +194,7 @@ fn member_glob_dirs(root: &Utf8Path, manifest: &Utf8Path) -> Vec<Utf8PathBuf> {
 }
 
 /// The fingerprint of `dir`'s inputs, and the newest modification time among them.
-fn fingerprint(
+pub(super) fn fingerprint(
     dir: &Utf8Path,
     files: &[Utf8PathBuf],
     dirs: &[Utf8PathBuf],

@@ -5,8 +5,11 @@
 
 mod cache;
 pub mod cargo_lambda;
+mod features;
 mod includes;
+mod remap;
 mod settle;
+mod tree;
 mod workspace;
 mod workspace_info;
 
@@ -25,8 +28,10 @@ use crate::manifest::values::{
     Arch, ArtifactKind, Compiler, GlibcVersion, Libc, OutputFormat, Runtime,
 };
 use crate::manifest::{ArtifactDecl, Layer, Manifest, WorkspaceDecl, normalize};
+pub use features::{Answer, Query, views};
 pub use includes::IncludeFile;
 pub(crate) use includes::{IncludeExpander, clean_path};
+pub use tree::{Conflict, NodeKey, View};
 pub use workspace::{PackageInfo, WorkspaceError, WorkspaceInfo, load_all};
 
 /// Dependencies that make a bin a function when discovered.
@@ -104,6 +109,15 @@ pub struct ResolvedArtifact {
     pub env: BTreeMap<String, String>,
     /// The manifest's rustc flags (the plan puts the optimization flags before them).
     pub rustflags: Vec<String>,
+    /// `--remap-path-prefix` flags (see [`remap`]), the same for every artifact of the
+    /// manifest: cargo gets them in front of every other rustflag.
+    pub path_remapping: Vec<String>,
+    /// The rustflags cargo would read from its config for this workspace and target (see
+    /// [`remap::config_rustflags`]): kept in front of `rustflags` when neither `RUSTFLAGS` nor
+    /// `CARGO_ENCODED_RUSTFLAGS` is set, since setting either makes cargo ignore its config.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub config_rustflags: Vec<String>,
     /// The files to ship beside the executable.
     pub includes: Vec<IncludeFile>,
     /// Where in the manifest this artifact comes from, for diagnostics.
@@ -300,6 +314,27 @@ pub fn resolve_partial(
             Ok(mut records) => artifacts.append(&mut records),
             Err(mut es) => errors.append(&mut es),
         }
+    }
+
+    // The same path remapping for every artifact of the manifest (see `remap`).
+    let roots: Vec<Utf8PathBuf> = loaded
+        .values()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|info| info.root.clone())
+        .collect();
+    let target_dirs: Vec<Utf8PathBuf> = artifacts.iter().map(|a| a.target_dir.clone()).collect();
+    let home = crate::fingerprint::cargo_home();
+    let remapping = remap::flags(&manifest.dir, &roots, &target_dirs, home.as_deref());
+    let mut config: HashMap<(Utf8PathBuf, String), Vec<String>> = HashMap::new();
+    for a in &mut artifacts {
+        a.path_remapping = remapping.clone();
+        let env = |k: &str| a.env.get(k).cloned().or_else(|| std::env::var(k).ok());
+        a.config_rustflags = config
+            .entry((a.workspace_root.clone(), a.target.clone()))
+            .or_insert_with(|| {
+                remap::config_rustflags(&a.workspace_root, &a.target, &env, home.as_deref())
+            })
+            .clone();
     }
 
     let workspaces = loaded

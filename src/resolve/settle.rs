@@ -130,6 +130,8 @@ pub(super) fn settle(
             all_features,
             env: env.clone(),
             rustflags: user_rustflags.clone(),
+            path_remapping: Vec::new(),
+            config_rustflags: Vec::new(),
             includes: include_files.clone(),
             span: c.span,
             package_bins: c.package.bins.clone(),
