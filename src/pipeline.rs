@@ -29,6 +29,10 @@ pub struct Overrides {
     pub only: Vec<globset::GlobMatcher>,
     /// Only these architectures (`run --arch`); empty: all.
     pub arch: Vec<crate::manifest::values::Arch>,
+    /// Group packages only where cargo resolves the same features for them alone as together
+    /// (`plan`, `run`; runs `cargo tree`, cached). Without it the groups are those of the
+    /// grouping keys, which is enough to validate.
+    pub builds: bool,
 }
 
 /// Resolves and plans a decoded manifest, narrowed by the command line's overrides. The whole
@@ -58,7 +62,11 @@ pub fn check_manifest_with(
     resolved.artifacts.retain(|a| {
         overrides.only.is_empty() || overrides.only.iter().any(|g| g.is_match(&a.name))
     });
-    let plan = plan::plan(&resolved, flags)?;
+    let plan = if overrides.builds {
+        plan::plan_builds(&resolved, flags)?
+    } else {
+        plan::plan(&resolved, flags)?
+    };
     Ok(Checked {
         resolved,
         plan,

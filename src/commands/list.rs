@@ -24,7 +24,7 @@ struct Row<'a> {
 
 /// Prints the artifact table.
 pub fn list(manifest: Option<&Utf8Path>, format: Format, color: bool) -> i32 {
-    let checked = match super::load(manifest, &CargoFlags::default(), color) {
+    let checked = match super::load(manifest, &CargoFlags::default(), color, false) {
         Ok(c) => c,
         Err(code) => return code,
     };

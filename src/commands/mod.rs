@@ -81,11 +81,21 @@ pub fn main() -> i32 {
 }
 
 /// Locates, loads, resolves and plans the manifest; prints diagnostics and returns exit code 2
-/// on any problem.
-pub fn load(manifest: Option<&Utf8Path>, flags: &CargoFlags, color: bool) -> Result<Checked, i32> {
+/// on any problem. With `builds`, the groups are those `run` builds (see
+/// [`pipeline::Overrides::builds`]).
+pub fn load(
+    manifest: Option<&Utf8Path>,
+    flags: &CargoFlags,
+    color: bool,
+    builds: bool,
+) -> Result<Checked, i32> {
     let path = locate(manifest, color)?;
     require_cargo(color)?;
-    pipeline::check_file(&path, flags).map_err(|errors| {
+    let overrides = pipeline::Overrides {
+        builds,
+        ..Default::default()
+    };
+    pipeline::check_file_with(&path, flags, &overrides).map_err(|errors| {
         print_errors(&errors, color);
         exit_code::INVALID
     })

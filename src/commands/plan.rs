@@ -11,7 +11,7 @@ use crate::report::display_path;
 
 /// Prints the plan.
 pub fn plan(manifest: Option<&Utf8Path>, format: Format, flags: &CargoFlags, color: bool) -> i32 {
-    let checked = match super::load(manifest, flags, color) {
+    let checked = match super::load(manifest, flags, color, true) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -55,6 +55,9 @@ pub fn text(plan: &Plan) -> String {
             display_path(&g.workspace_root)
         );
         let _ = writeln!(out, "  $ {}", g.command_line());
+        for s in &g.not_grouped_with {
+            let _ = writeln!(out, "  not with group {}: {}", s.group, s.reason);
+        }
         for &i in &g.artifacts {
             let a = &plan.artifacts[i];
             let _ = writeln!(

@@ -197,6 +197,7 @@ fn overrides(args: &RunArgs) -> Result<Overrides, (String, String)> {
         profile: args.profile.clone(),
         only,
         arch,
+        builds: true,
     })
 }
 

@@ -165,7 +165,10 @@ pub(super) fn argv(
 }
 
 /// The environment set on the cargo process: the manifest's `env`, and the rustflags merged
-/// with any RUSTFLAGS the caller already has (cargo reads only one source, so none is dropped).
+/// with any RUSTFLAGS the caller already has (cargo reads only one source, so none is
+/// dropped): the path remapping first, then the caller's (or the cargo config's, which cargo
+/// would ignore once RUSTFLAGS is set), then the artifact's. rustc applies the last
+/// `--remap-path-prefix` that matches, so a remapping of the caller's wins over ours.
 pub(super) fn env(
     first: &ResolvedArtifact,
     inherited: &dyn Fn(&str) -> Option<String>,
@@ -175,7 +178,8 @@ pub(super) fn env(
         .iter()
         .flat_map(|f| f.split_whitespace().map(str::to_string))
         .collect();
-    if !ours.is_empty() {
+    if !ours.is_empty() || !first.path_remapping.is_empty() {
+        let mut all: Vec<String> = first.path_remapping.clone();
         // Cargo prefers CARGO_ENCODED_RUSTFLAGS (the manifest's `env`, else the caller's) to
         // RUSTFLAGS: the flags go where cargo will read them.
         let encoded = env
@@ -183,16 +187,18 @@ pub(super) fn env(
             .cloned()
             .or_else(|| inherited("CARGO_ENCODED_RUSTFLAGS"));
         if let Some(encoded) = encoded.filter(|s| !s.is_empty()) {
-            let mut all: Vec<String> = encoded.split('\u{1f}').map(str::to_string).collect();
+            all.extend(encoded.split('\u{1f}').map(str::to_string));
             all.extend(ours);
             env.insert("CARGO_ENCODED_RUSTFLAGS".into(), all.join("\u{1f}"));
         } else {
-            let mut all: Vec<String> = env
-                .get("RUSTFLAGS")
-                .cloned()
-                .or_else(|| inherited("RUSTFLAGS"))
-                .map(|s| s.split_whitespace().map(str::to_string).collect())
-                .unwrap_or_default();
+            // Without either variable cargo would read its config's rustflags: keep them.
+            all.extend(
+                env.get("RUSTFLAGS")
+                    .cloned()
+                    .or_else(|| inherited("RUSTFLAGS"))
+                    .map(|s| s.split_whitespace().map(str::to_string).collect())
+                    .unwrap_or_else(|| first.config_rustflags.clone()),
+            );
             all.extend(ours);
             env.insert("RUSTFLAGS".into(), all.join(" "));
         }

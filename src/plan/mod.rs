@@ -3,6 +3,7 @@
 
 mod command;
 mod outputs;
+mod split;
 pub mod state;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,6 +13,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 pub use command::CargoFlags;
+pub use split::{Split, SplitKind};
 
 use crate::diagnostic::ManifestErrors;
 use crate::manifest::values::Compiler;
@@ -73,6 +75,8 @@ pub struct Group {
     /// the user's zig cache (not cargo-zigbuild, one zig lane, or the manifest sets it).
     #[schemars(with = "Option<String>")]
     pub zig_cache_dir: Option<Utf8PathBuf>,
+    /// Why this call is not part of an earlier one that agrees with it on every grouping key.
+    pub not_grouped_with: Vec<Split>,
 }
 
 impl Group {
@@ -158,17 +162,28 @@ impl PlannedArtifact {
     }
 }
 
-/// Groups the resolved artifacts into cargo invocations and checks their outputs for collisions.
+/// Groups the resolved artifacts into cargo invocations and checks their outputs for
+/// collisions, without comparing the feature resolution of packages (see [`split`]): for the
+/// commands that only validate. Its groups can be larger than those of [`plan_builds`].
 pub fn plan(resolved: &Resolved, flags: &CargoFlags) -> Result<Plan, ManifestErrors> {
     let env_lookup = |k: &str| std::env::var(k).ok();
-    plan_with_env(resolved, flags, &env_lookup)
+    plan_with_env(resolved, flags, &env_lookup, None)
 }
 
-/// [`plan`] with the caller's environment given explicitly (for tests).
+/// [`plan`], with packages sharing a cargo call only when that changes none of their
+/// executables (each package's features resolved alone by `cargo tree`, cached): the plan
+/// `plan` prints and `run` executes.
+pub fn plan_builds(resolved: &Resolved, flags: &CargoFlags) -> Result<Plan, ManifestErrors> {
+    let env_lookup = |k: &str| std::env::var(k).ok();
+    plan_with_env(resolved, flags, &env_lookup, Some(&crate::resolve::views))
+}
+
+/// [`plan`] with the caller's environment and the feature resolution given explicitly.
 pub fn plan_with_env(
     resolved: &Resolved,
     flags: &CargoFlags,
     inherited: &dyn Fn(&str) -> Option<String>,
+    views: Option<split::Views>,
 ) -> Result<Plan, ManifestErrors> {
     let arts = &resolved.artifacts;
     let outs: Vec<outputs::Outputs> = arts.iter().map(outputs::outputs).collect();
@@ -182,27 +197,13 @@ pub fn plan_with_env(
     for (i, a) in arts.iter().enumerate() {
         by_key.entry(group_key(a, inherited)).or_default().push(i);
     }
-    // `--bin X` builds the bin X of every package selected with `-p`: when another selected
-    // package also has a bin X (wanted or not), cargo builds both into one file. Split such
-    // groups so that no requested bin name exists in two of a call's packages.
-    let mut members: Vec<Vec<usize>> = Vec::new();
-    for idxs in by_key.into_values() {
-        let mut subgroups: Vec<Vec<usize>> = Vec::new();
-        for i in idxs {
-            let clash = |j: usize| {
-                arts[j].package != arts[i].package
-                    && (arts[j].bin == arts[i].bin
-                        || arts[j].package_bins.contains(&arts[i].bin)
-                        || arts[i].package_bins.contains(&arts[j].bin))
-            };
-            let fits = |g: &Vec<usize>| g.iter().all(|&j| !clash(j));
-            match subgroups.iter_mut().find(|g| fits(g)) {
-                Some(g) => g.push(i),
-                None => subgroups.push(vec![i]),
-            }
-        }
-        members.extend(subgroups);
-    }
+    let split::Partition { members, splits } = split::partition(
+        arts,
+        by_key.into_values().collect(),
+        flags,
+        inherited,
+        views,
+    );
 
     let mut lanes: BTreeMap<Utf8PathBuf, usize> = BTreeMap::new();
     for m in &members {
@@ -247,6 +248,7 @@ pub fn plan_with_env(
             waits_for: Vec::new(),
             state_dir: state::state_dir(&first.target_dir),
             zig_cache_dir: None,
+            not_grouped_with: splits[gid].clone(),
         });
     }
     waits(&mut groups);

@@ -6,11 +6,17 @@ use std::sync::Arc;
 use camino::Utf8PathBuf;
 
 use super::command::{CargoFlags, argv, env, target_arg};
-use super::plan_with_env;
+use super::{SplitKind, plan_with_env};
 use crate::manifest::Manifest;
 use crate::manifest::values::{
     Arch, ArtifactKind, Compiler, GlibcVersion, Libc, OutputFormat, Runtime,
 };
+use crate::resolve::View;
+use crate::resolve::{Answer, Query};
+
+fn parse(text: &str) -> Option<View> {
+    View::parse(text)
+}
 use crate::resolve::{Resolved, ResolvedArtifact};
 
 fn artifact(name: &str, package: &str, arch: Arch) -> ResolvedArtifact {
@@ -51,6 +57,8 @@ fn artifact(name: &str, package: &str, arch: Arch) -> ResolvedArtifact {
         all_features: false,
         env: BTreeMap::new(),
         rustflags: Vec::new(),
+        path_remapping: Vec::new(),
+        config_rustflags: Vec::new(),
         includes: Vec::new(),
         span: (0, 0).into(),
         package_bins: Vec::new(),
@@ -248,6 +256,41 @@ fn rustflags_merge_with_the_callers_rustflags() {
 }
 
 #[test]
+fn path_remapping_comes_first_and_config_rustflags_are_kept() {
+    let mut a = artifact("get", "api", Arch::X86_64);
+    a.path_remapping = vec!["--remap-path-prefix=/repo=.".into()];
+    a.config_rustflags = vec!["--cfg".into(), "from_config".into()];
+    // No RUSTFLAGS anywhere: cargo would have read its config's; they stay, after ours.
+    let e = env(&a, &no_env);
+    assert_eq!(
+        e["RUSTFLAGS"],
+        "--remap-path-prefix=/repo=. --cfg from_config"
+    );
+    a.rustflags = vec!["-C".into(), "target-cpu=haswell".into()];
+    let e = env(&a, &no_env);
+    assert_eq!(
+        e["RUSTFLAGS"],
+        "--remap-path-prefix=/repo=. --cfg from_config -C target-cpu=haswell"
+    );
+    // The caller's RUSTFLAGS replace the config's (as in cargo) and come after the remapping,
+    // so that a remapping of the caller's wins.
+    let e = env(&a, &|k| {
+        (k == "RUSTFLAGS").then(|| "--remap-path-prefix=/repo=/src".to_string())
+    });
+    assert_eq!(
+        e["RUSTFLAGS"],
+        "--remap-path-prefix=/repo=. --remap-path-prefix=/repo=/src -C target-cpu=haswell"
+    );
+    let e = env(&a, &|k| {
+        (k == "CARGO_ENCODED_RUSTFLAGS").then(|| "-Dwarnings".to_string())
+    });
+    assert_eq!(
+        e["CARGO_ENCODED_RUSTFLAGS"],
+        "--remap-path-prefix=/repo=.\u{1f}-Dwarnings\u{1f}-C\u{1f}target-cpu=haswell"
+    );
+}
+
+#[test]
 fn one_invocation_per_group_never_per_function() {
     let mut arts = Vec::new();
     for arch in [Arch::X86_64, Arch::Arm64] {
@@ -255,7 +298,7 @@ fn one_invocation_per_group_never_per_function() {
             arts.push(artifact(name, pkg, arch));
         }
     }
-    let plan = plan_with_env(&resolved(arts), &CargoFlags::default(), &no_env).unwrap();
+    let plan = plan_with_env(&resolved(arts), &CargoFlags::default(), &no_env, None).unwrap();
     assert_eq!(plan.groups.len(), 2, "one call per target");
     for g in &plan.groups {
         assert_eq!(g.bins, ["get", "put", "ship"]);
@@ -273,7 +316,13 @@ fn differing_settings_split_groups_and_target_dirs_split_lanes() {
     let mut c = artifact("ship", "orders", Arch::X86_64);
     c.target_dir = "/elsewhere".into();
     c.target_dir_set = true;
-    let plan = plan_with_env(&resolved(vec![a, b, c]), &CargoFlags::default(), &no_env).unwrap();
+    let plan = plan_with_env(
+        &resolved(vec![a, b, c]),
+        &CargoFlags::default(),
+        &no_env,
+        None,
+    )
+    .unwrap();
     assert_eq!(plan.groups.len(), 3);
     let lanes: std::collections::BTreeSet<usize> = plan.groups.iter().map(|g| g.lane).collect();
     assert_eq!(lanes.len(), 2);
@@ -291,7 +340,7 @@ fn two_handlers() -> (ResolvedArtifact, ResolvedArtifact) {
 #[test]
 fn a_bin_name_in_two_packages_splits_the_call() {
     let (a, b) = two_handlers();
-    let plan = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env).unwrap();
+    let plan = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env, None).unwrap();
     assert_eq!(plan.groups.len(), 2);
     assert!(plan.groups.iter().all(|g| g.packages.len() == 1));
 }
@@ -311,6 +360,7 @@ fn a_wanted_bin_that_another_selected_package_also_has_splits_the_call() {
         &resolved(vec![get, flat, list]),
         &CargoFlags::default(),
         &no_env,
+        None,
     )
     .unwrap();
     assert_eq!(plan.groups.len(), 2, "{:#?}", plan.groups);
@@ -331,7 +381,7 @@ fn a_wanted_bin_that_another_selected_package_also_has_splits_the_call() {
     a.package_bins = vec!["a".into(), "a2".into()];
     let mut b = artifact("b", "pb", Arch::X86_64);
     b.package_bins = vec!["b".into()];
-    let plan = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env).unwrap();
+    let plan = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env, None).unwrap();
     assert_eq!(plan.groups.len(), 1);
 }
 
@@ -341,7 +391,8 @@ fn collisions_are_found_before_any_build() {
     a.flatten = true;
     let mut b = artifact("put", "api", Arch::X86_64);
     b.flatten = true;
-    let err = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env).unwrap_err();
+    let err =
+        plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env, None).unwrap_err();
     assert_eq!(err.0.len(), 1);
     assert!(err.0[0].message.contains("would both write"));
 }
@@ -358,6 +409,7 @@ fn a_group_waits_for_the_earlier_groups_of_its_lane_that_write_its_executables()
         &resolved(vec![a, b, other, elsewhere]),
         &CargoFlags::default(),
         &no_env,
+        None,
     )
     .unwrap();
     let waits: Vec<(Vec<String>, Vec<usize>)> = plan
@@ -399,7 +451,7 @@ fn the_plan_names_each_executable_stamp_and_state_dir() {
     let mut a = artifact("get", "api", Arch::Arm64);
     a.profile = "release".into();
     let b = artifact("put", "api", Arch::X86_64);
-    let plan = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env).unwrap();
+    let plan = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env, None).unwrap();
     assert_eq!(
         plan.artifacts[0].executable,
         "/repo/services/target/aarch64-unknown-linux-gnu/release/get"
@@ -433,6 +485,7 @@ fn zig_lanes_get_their_own_cache_only_when_there_are_two() {
         &resolved(vec![zig("a", "/t0"), zig("b", "/t0")]),
         &CargoFlags::default(),
         &no_env,
+        None,
     )
     .unwrap();
     assert!(one.groups.iter().all(|g| g.zig_cache_dir.is_none()));
@@ -443,6 +496,7 @@ fn zig_lanes_get_their_own_cache_only_when_there_are_two() {
         &resolved(vec![zig("a", "/t0"), zig("b", "/t1"), mine]),
         &CargoFlags::default(),
         &no_env,
+        None,
     )
     .unwrap();
     let caches: Vec<Option<String>> = two
@@ -497,6 +551,7 @@ fn exact_commands_of_a_mixed_plan() {
         &resolved(vec![zig, zig_too, zig_other, cross]),
         &flags,
         &inherited,
+        None,
     )
     .unwrap();
     let lines: Vec<String> = plan
@@ -513,4 +568,131 @@ fn exact_commands_of_a_mixed_plan() {
         })
         .collect();
     insta::assert_snapshot!(lines.join("\n"));
+}
+/// Views of packages alone, as `cargo tree` would print them: package → tree text.
+fn views_from(trees: &'static [(&'static str, &'static str)]) -> impl Fn(&[Query]) -> Vec<Answer> {
+    move |queries: &[Query]| {
+        queries
+            .iter()
+            .map(|q| {
+                let text = trees
+                    .iter()
+                    .find(|(p, _)| *p == q.package)
+                    .map(|(_, t)| *t)
+                    .ok_or_else(|| format!("`cargo tree` failed: no package `{}`", q.package))?;
+                parse(text).ok_or_else(|| "not a tree".to_string())
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn packages_whose_dependency_features_differ_get_calls_of_their_own() {
+    const TREES: &[(&str, &str)] = &[
+        (
+            "pa",
+            "pa v0.1.0 (/repo/pa)|\n`-- shared v0.1.0 (/repo/shared)|extra\n",
+        ),
+        (
+            "pb",
+            "pb v0.1.0 (/repo/pb)|\n`-- shared v0.1.0 (/repo/shared)|\n",
+        ),
+        (
+            "pc",
+            "pc v0.1.0 (/repo/pc)|\n`-- shared v0.1.0 (/repo/shared)|extra\n",
+        ),
+        (
+            "pd",
+            "pd v0.1.0 (/repo/pd)|\n[build-dependencies]\n`-- shared v0.1.0 (/repo/shared)|\n",
+        ),
+    ];
+    let views = views_from(TREES);
+    let arts = vec![
+        artifact("a", "pa", Arch::X86_64),
+        artifact("b", "pb", Arch::X86_64),
+        artifact("c", "pc", Arch::X86_64),
+        artifact("d", "pd", Arch::X86_64),
+        artifact("b2", "pb", Arch::X86_64),
+    ];
+    let plan = plan_with_env(
+        &resolved(arts),
+        &CargoFlags::default(),
+        &no_env,
+        Some(&views),
+    )
+    .unwrap();
+    let group_of = |name: &str| {
+        plan.artifacts
+            .iter()
+            .find(|a| a.resolved.name == name)
+            .map(|a| a.group)
+            .unwrap()
+    };
+    // a and c agree on `shared`; d uses it for the host only: all three share a call.
+    assert_eq!(group_of("a"), group_of("c"));
+    assert_eq!(group_of("a"), group_of("d"));
+    // b would get `extra`: apart, with both of its bins.
+    assert_ne!(group_of("a"), group_of("b"));
+    assert_eq!(group_of("b"), group_of("b2"));
+    let b = &plan.groups[group_of("b")];
+    assert_eq!(b.bins, ["b", "b2"]);
+    assert_eq!(b.not_grouped_with.len(), 1, "{b:#?}");
+    let split = &b.not_grouped_with[0];
+    assert_eq!(split.group, group_of("a"));
+    assert_eq!(split.kind, SplitKind::Features);
+    assert!(
+        split.reason.contains("`shared v0.1.0 (/repo/shared)`") && split.reason.contains("extra"),
+        "{}",
+        split.reason
+    );
+    assert!(plan.groups[group_of("a")].not_grouped_with.is_empty());
+
+    // Without views (validation only), they share one call.
+    let arts = plan.artifacts.iter().map(|a| a.resolved.clone()).collect();
+    let unchecked = plan_with_env(&resolved(arts), &CargoFlags::default(), &no_env, None).unwrap();
+    assert_eq!(unchecked.groups.len(), 1);
+}
+
+#[test]
+fn a_package_whose_features_cannot_be_resolved_is_built_apart() {
+    const TREES: &[(&str, &str)] = &[("pa", "pa v0.1.0 (/repo/pa)|\n")];
+    let views = views_from(TREES);
+    let arts = vec![
+        artifact("a", "pa", Arch::X86_64),
+        artifact("b", "pb", Arch::X86_64),
+    ];
+    let plan = plan_with_env(
+        &resolved(arts),
+        &CargoFlags::default(),
+        &no_env,
+        Some(&views),
+    )
+    .unwrap();
+    assert_eq!(plan.groups.len(), 2);
+    let split = &plan.groups[1].not_grouped_with[0];
+    assert_eq!(split.kind, SplitKind::Unresolved);
+    assert!(split.reason.contains("no package `pb`"), "{}", split.reason);
+}
+
+#[test]
+fn one_package_never_asks_cargo_tree() {
+    let asked = std::cell::Cell::new(0);
+    let views = |q: &[Query]| -> Vec<Answer> {
+        asked.set(asked.get() + q.len());
+        q.iter().map(|_| Err("no".to_string())).collect()
+    };
+    let arts = vec![
+        artifact("get", "api", Arch::X86_64),
+        artifact("put", "api", Arch::X86_64),
+        artifact("get", "api", Arch::Arm64),
+    ];
+    let plan = plan_with_env(
+        &resolved(arts),
+        &CargoFlags::default(),
+        &no_env,
+        Some(&views),
+    )
+    .unwrap();
+    assert_eq!(plan.groups.len(), 2);
+    assert_eq!(asked.get(), 0);
 }
