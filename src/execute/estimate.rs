@@ -97,6 +97,7 @@ mod tests {
             waits_for: Vec::new(),
             state_dir: crate::plan::state::state_dir(target_dir),
             zig_cache_dir: None,
+            not_grouped_with: Vec::new(),
         }
     }
 

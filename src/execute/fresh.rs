@@ -53,7 +53,7 @@ use crate::plan::Group;
 use crate::plan::state::group_stamps;
 
 /// Bumped when the stamp's meaning changes, so that old stamps are ignored.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// Inputs modified this close to (or after) the start of a build may not be what cargo read.
 pub(super) const SETTLE: Duration = Duration::from_secs(2);
@@ -103,6 +103,8 @@ struct Stamp {
     key: String,
     /// Parallel to the group's artifacts.
     executables: Vec<Recorded>,
+    /// Parallel to the group's artifacts: the features cargo compiled each one's package with.
+    features: Vec<Vec<String>>,
     inputs: Vec<Recorded>,
     /// The variables cargo would rebuild on, with their values for this build.
     env: BTreeMap<String, Option<String>>,
@@ -174,12 +176,16 @@ impl Check {
         })
     }
 
-    /// The recorded executables (parallel to the group's artifacts) when the group is fresh:
-    /// its stamp is for this very invocation, and every executable and input is as recorded.
-    pub(super) fn fresh(&self, artifacts: usize) -> Option<Vec<Utf8PathBuf>> {
+    /// The recorded executables and the features they were compiled with (parallel to the
+    /// group's artifacts) when the group is fresh: its stamp is for this very invocation, and
+    /// every executable and input is as recorded.
+    pub(super) fn fresh(&self, artifacts: usize) -> Option<Vec<(Utf8PathBuf, Vec<String>)>> {
         let bytes = fs::read(&self.path).ok()?;
         let stamp: Stamp = serde_json::from_slice(&bytes).ok()?;
-        if stamp.version != VERSION || stamp.key != self.key || stamp.executables.len() != artifacts
+        if stamp.version != VERSION
+            || stamp.key != self.key
+            || stamp.executables.len() != artifacts
+            || stamp.features.len() != artifacts
         {
             return None;
         }
@@ -195,7 +201,14 @@ impl Check {
             .executables
             .iter()
             .all(|e| matches!(e.state, PathState::File { .. }));
-        (all_same && all_files).then(|| stamp.executables.into_iter().map(|e| e.path).collect())
+        (all_same && all_files).then(|| {
+            stamp
+                .executables
+                .into_iter()
+                .map(|e| e.path)
+                .zip(stamp.features)
+                .collect()
+        })
     }
 
     /// Removes the stamp: cargo is about to run and may replace what it describes.
@@ -204,9 +217,14 @@ impl Check {
     }
 
     /// Records a successful build whose executables (parallel to the group's artifacts) are
-    /// `executables`; `started` is when the build started. Best effort, and only when the
-    /// record can be trusted (see the module doc).
-    pub(super) fn store(&self, executables: &[Utf8PathBuf], started: SystemTime) {
+    /// `executables`, compiled with `features`; `started` is when the build started. Best
+    /// effort, and only when the record can be trusted (see the module doc).
+    pub(super) fn store(
+        &self,
+        executables: &[Utf8PathBuf],
+        features: &[Vec<String>],
+        started: SystemTime,
+    ) {
         let Some(inputs) = self.inputs(executables) else {
             return;
         };
@@ -256,6 +274,7 @@ impl Check {
             version: VERSION,
             key: self.key.clone(),
             executables,
+            features: features.to_vec(),
             inputs,
             env,
         };

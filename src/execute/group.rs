@@ -35,8 +35,8 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         &run.output_dirs,
     );
     if let Some(executables) = check.as_ref().and_then(|c| c.fresh(group.artifacts.len())) {
-        for (&a, executable) in group.artifacts.iter().zip(executables) {
-            dispatch(run, group.id, a, executable, started, scope);
+        for (&a, (executable, features)) in group.artifacts.iter().zip(executables) {
+            dispatch(run, group.id, a, executable, features, started, scope);
         }
         return finish(
             run,
@@ -96,6 +96,7 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         estimate,
         dispatched: vec![false; group.artifacts.len()],
         executables: vec![None; group.artifacts.len()],
+        features: vec![Vec::new(); group.artifacts.len()],
         stderr: Vec::new(),
     };
     let stop = || {
@@ -127,7 +128,7 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         estimate::store(group, state.units);
         let executables: Option<Vec<Utf8PathBuf>> = state.executables.iter().cloned().collect();
         if let (Some(check), Some(executables)) = (&check, executables) {
-            check.store(&executables, started_at);
+            check.store(&executables, &state.features, started_at);
         }
     }
     for (k, &a) in group.artifacts.iter().enumerate() {
@@ -170,6 +171,8 @@ struct State {
     dispatched: Vec<bool>,
     /// Parallel to `group.artifacts`: the executable cargo reported.
     executables: Vec<Option<Utf8PathBuf>>,
+    /// Parallel to `group.artifacts`: the features cargo compiled its package with.
+    features: Vec<Vec<String>>,
     stderr: Vec<String>,
 }
 
@@ -210,7 +213,10 @@ fn on_message<'r>(
                 state.dispatched[k] = true;
                 let executable = executable_path(reported, planned);
                 state.executables[k] = Some(executable.clone());
-                dispatch(run, group.id, a, executable, started, scope);
+                let mut features = artifact.features.clone();
+                features.sort();
+                state.features[k] = features.clone();
+                dispatch(run, group.id, a, executable, features, started, scope);
             }
         }
         Message::CompilerMessage(m) => {
@@ -241,19 +247,26 @@ fn dispatch<'r>(
     group: usize,
     artifact: usize,
     executable: Utf8PathBuf,
+    features: Vec<String>,
     started: Instant,
     scope: &rayon::Scope<'r>,
 ) {
     run.sink.event(Event::PackagingStarted { artifact });
     run.job_queued(group);
     scope.spawn(move |_| {
-        package_one(run, artifact, &executable, started);
+        package_one(run, artifact, &executable, features, started);
         run.job_ended(group);
     });
 }
 
 /// Packages one artifact and records its outcome.
-fn package_one(run: &Run<'_>, artifact: usize, executable: &Utf8Path, started: Instant) {
+fn package_one(
+    run: &Run<'_>,
+    artifact: usize,
+    executable: &Utf8Path,
+    features: Vec<String>,
+    started: Instant,
+) {
     let Some(planned) = run.plan.artifacts.get(artifact) else {
         return;
     };
@@ -277,7 +290,14 @@ fn package_one(run: &Run<'_>, artifact: usize, executable: &Utf8Path, started: I
     let elapsed = started.elapsed();
     let error = match result {
         Ok(Ok(packaged)) => {
-            return run.settle(artifact, ArtifactOutcome::Packaged { packaged, elapsed });
+            return run.settle(
+                artifact,
+                ArtifactOutcome::Packaged {
+                    packaged,
+                    features,
+                    elapsed,
+                },
+            );
         }
         // After a Ctrl-C the error is most likely the cancellation itself.
         Ok(Err(_)) | Err(_) if interrupted(elapsed).is_some() => {

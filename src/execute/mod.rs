@@ -151,7 +151,9 @@ impl Run<'_> {
     /// Records the outcome of one artifact (the first outcome wins) and reports it.
     fn settle(&self, artifact: usize, outcome: ArtifactOutcome) {
         let event = match &outcome {
-            ArtifactOutcome::Packaged { packaged, elapsed } => Event::ArtifactPackaged {
+            ArtifactOutcome::Packaged {
+                packaged, elapsed, ..
+            } => Event::ArtifactPackaged {
                 artifact,
                 packaged: packaged.clone(),
                 elapsed: *elapsed,

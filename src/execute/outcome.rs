@@ -17,6 +17,9 @@ pub enum ArtifactOutcome {
     Packaged {
         /// What packaging produced.
         packaged: Packaged,
+        /// The features cargo compiled the executable's package with (its `compiler-artifact`
+        /// message), sorted.
+        features: Vec<String>,
         /// From the start of its group to the output being ready.
         elapsed: Duration,
     },

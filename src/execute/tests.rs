@@ -83,7 +83,7 @@ impl Fake {
             artifacts,
             workspaces: Default::default(),
         };
-        plan_with_env(&resolved, &CargoFlags::default(), &|_| None).unwrap()
+        plan_with_env(&resolved, &CargoFlags::default(), &|_| None, None).unwrap()
     }
 
     fn options(&self, keep_going: bool) -> Options {

@@ -82,6 +82,7 @@ mod tests {
             waits_for: Vec::new(),
             state_dir: format!("/t{lane}/lambda-batch").into(),
             zig_cache_dir: None,
+            not_grouped_with: Vec::new(),
         }
     }
 

@@ -48,6 +48,8 @@ pub(crate) fn resolved(base: &Utf8Path, format: OutputFormat) -> ResolvedArtifac
         all_features: false,
         env: Default::default(),
         rustflags: Vec::new(),
+        path_remapping: Vec::new(),
+        config_rustflags: Vec::new(),
         includes: Vec::new(),
         span: (0, 0).into(),
         package_bins: Vec::new(),

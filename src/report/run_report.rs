@@ -79,6 +79,14 @@ pub struct ArtifactReport {
     pub seconds: f64,
     /// Why it failed.
     pub error: Option<String>,
+    /// The features cargo compiled the executable's package with, as its `compiler-artifact`
+    /// message says (absent when failed). Each package is built with the features it gets
+    /// alone: packages share a cargo call only when that changes none of them.
+    pub features: Option<Vec<String>>,
+    /// The rustc flags cargo gave every crate of the executable (`CARGO_ENCODED_RUSTFLAGS`,
+    /// else `RUSTFLAGS`, else the cargo config's): the path remapping, the optimization flags
+    /// and the user's.
+    pub rustflags: Vec<String>,
 }
 
 /// The report status of an outcome.
@@ -98,14 +106,19 @@ pub fn build(plan: &Plan, outcome: &RunOutcome) -> Report {
         .zip(&outcome.artifacts)
         .map(|(a, o)| {
             let r = &a.resolved;
-            let (size, sha256, sha256_base64, entries, seconds, error) = match o {
-                ArtifactOutcome::Packaged { packaged, elapsed } => (
+            let (size, sha256, sha256_base64, entries, seconds, error, features) = match o {
+                ArtifactOutcome::Packaged {
+                    packaged,
+                    elapsed,
+                    features,
+                } => (
                     Some(packaged.size),
                     Some(hex(&packaged.sha256)),
                     Some(base64::engine::general_purpose::STANDARD.encode(packaged.sha256)),
                     packaged.entries.clone(),
                     elapsed.as_secs_f64(),
                     None,
+                    Some(features.clone()),
                 ),
                 ArtifactOutcome::Failed { error, elapsed, .. } => (
                     None,
@@ -114,8 +127,14 @@ pub fn build(plan: &Plan, outcome: &RunOutcome) -> Report {
                     Vec::new(),
                     elapsed.as_secs_f64(),
                     Some(error.clone()),
+                    None,
                 ),
             };
+            let rustflags = plan
+                .groups
+                .get(a.group)
+                .map(|g| rustflags(&g.env, r, &|k| std::env::var(k).ok()))
+                .unwrap_or_default();
             ArtifactReport {
                 name: r.name.clone(),
                 kind: r.kind,
@@ -135,6 +154,8 @@ pub fn build(plan: &Plan, outcome: &RunOutcome) -> Report {
                 status: status(o),
                 seconds,
                 error,
+                features,
+                rustflags,
             }
         })
         .collect();
@@ -144,6 +165,27 @@ pub fn build(plan: &Plan, outcome: &RunOutcome) -> Report {
         seconds: outcome.elapsed.as_secs_f64(),
         artifacts,
     }
+}
+
+/// The rustflags cargo gives the crates of a group whose environment (on top of the caller's,
+/// `inherited`) is `env`: `CARGO_ENCODED_RUSTFLAGS`, else `RUSTFLAGS`, else the cargo config's.
+pub fn rustflags(
+    env: &std::collections::BTreeMap<String, String>,
+    artifact: &crate::resolve::ResolvedArtifact,
+    inherited: &dyn Fn(&str) -> Option<String>,
+) -> Vec<String> {
+    let get = |k: &str| env.get(k).cloned().or_else(|| inherited(k));
+    if let Some(encoded) = get("CARGO_ENCODED_RUSTFLAGS") {
+        return encoded
+            .split('\u{1f}')
+            .filter(|f| !f.is_empty())
+            .map(str::to_string)
+            .collect();
+    }
+    if let Some(flags) = get("RUSTFLAGS") {
+        return flags.split_whitespace().map(str::to_string).collect();
+    }
+    artifact.config_rustflags.clone()
 }
 
 /// Writes `report` to `path` atomically (a temporary file beside it, then a rename), so a
