@@ -1,0 +1,199 @@
+//! One artifact, one binary: `tests/fixtures/onebinary` has a library `onebin-shared` with a
+//! feature `extra`, a function `onebin-a` that asks for it and a function `onebin-b` that does
+//! not; `lambda.kdl` builds both with plain cargo (`a`, `b`), `zig.kdl` with cargo-zigbuild
+//! (`a-zig`, `b-zig`). In one cargo call cargo would unify the features and `b` would answer
+//! "extra". For each compiler the test checks that the plan keeps them apart and says why,
+//! that each bootstrap answers with its own mode against a local Runtime API, that the report
+//! has the features and rustflags, and that `b`'s zip is the same bytes from the full run,
+//! from `--only b`, and from a manifest listing only `b`; for cargo, that its bootstrap is the
+//! bytes `cargo build -p onebin-b --bin onebin-b` gives by hand with the same rustflags in the
+//! same target dir. Every run starts cargo (`LAMBDA_BATCH_ALWAYS_BUILD=1`).
+//!
+//! The fixture stays where it is (the path remapping flags name its directory, so a fixed
+//! directory keeps its compiled dependencies reusable across test runs); outputs go to
+//! `target/onebinary-out`.
+
+#[path = "support/runtime_api.rs"]
+mod runtime_api;
+#[path = "support/test.rs"]
+mod test;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use lambda_batch::report::Report;
+use test::{Run, repo, run_command, shared_target, zip_entries};
+
+fn fixture() -> PathBuf {
+    repo().join("tests/fixtures/onebinary")
+}
+
+fn outputs() -> PathBuf {
+    repo().join("target/onebinary-out/x86_64")
+}
+
+/// Runs lambda-batch in the fixture and requires it to succeed.
+fn lambda_batch(args: &[&str]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-batch"));
+    command
+        .args(args)
+        .current_dir(fixture())
+        .env("NO_COLOR", "1")
+        .env("CARGO_TERM_COLOR", "never")
+        // Start cargo for every group: the bytes must come from cargo, not from a record.
+        .env("LAMBDA_BATCH_ALWAYS_BUILD", "1")
+        .env_remove("SOURCE_DATE_EPOCH");
+    run_command(command, 0)
+}
+
+/// `run --report` with `args`; the report, and the zip bytes of each function it built.
+fn run(args: &[&str]) -> (Report, Vec<(String, Vec<u8>)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("report.json");
+    let mut all = vec!["run", "--report", report_path.to_str().unwrap()];
+    all.extend_from_slice(args);
+    lambda_batch(&all);
+    let report: Report = serde_json::from_str(&fs::read_to_string(&report_path).unwrap()).unwrap();
+    let zips = report
+        .artifacts
+        .iter()
+        .map(|a| (a.name.clone(), fs::read(&a.output).unwrap()))
+        .collect();
+    (report, zips)
+}
+
+fn zip_of<'a>(zips: &'a [(String, Vec<u8>)], name: &str) -> &'a [u8] {
+    &zips.iter().find(|(n, _)| n == name).unwrap().1
+}
+
+/// The `bootstrap` of the zip output of artifact `name`.
+fn bootstrap(name: &str) -> Vec<u8> {
+    let entries = zip_entries(&outputs().join(name).join("bootstrap.zip"));
+    let (mode, bytes) = &entries["bootstrap"];
+    assert_eq!(*mode, 0o755);
+    bytes.clone()
+}
+
+/// Runs a bootstrap (bytes) against a local Runtime API; its answer.
+fn invoke(scratch: &Path, name: &str, bytes: &[u8]) -> serde_json::Value {
+    let dir = scratch.join(name);
+    fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bootstrap");
+    fs::write(&path, bytes).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    let answer = runtime_api::invoke(
+        &path,
+        runtime_api::Arch::X86_64,
+        r#"{"ping":1}"#,
+        Duration::from_secs(60),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"));
+    serde_json::from_str(&answer).unwrap()
+}
+
+/// The plan of `manifest`: two calls, one package each, and why `b` is not with `a`.
+fn check_plan(manifest: &str) {
+    let out = lambda_batch(&["plan", "--format", "json", manifest]);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let groups = plan["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{plan:#}");
+    for g in groups {
+        assert_eq!(g["packages"].as_array().unwrap().len(), 1, "{g:#}");
+        let rustflags = g["env"]["RUSTFLAGS"].as_str().unwrap();
+        assert!(
+            rustflags.contains(&format!("--remap-path-prefix={}=.", fixture().display())),
+            "{rustflags}"
+        );
+        if g["packages"][0] == "onebin-b" {
+            let split = &g["not_grouped_with"][0];
+            assert_eq!(split["kind"], "features", "{g:#}");
+            let reason = split["reason"].as_str().unwrap();
+            assert!(
+                reason.contains("onebin-shared") && reason.contains("extra"),
+                "{reason}"
+            );
+        } else {
+            assert_eq!(g["not_grouped_with"], serde_json::json!([]), "{g:#}");
+        }
+    }
+    let text = lambda_batch(&["plan", manifest]).stdout;
+    assert_eq!(
+        text.matches("not with group 0: `onebin-b` and `onebin-a`")
+            .count(),
+        1,
+        "{text}"
+    );
+}
+
+/// Builds `manifest` (functions `a{suffix}` and `b{suffix}`), then `b{suffix}` alone twice:
+/// `b`'s bootstrap, the same bytes each time.
+fn check_builds(manifest: &str, only_b: &str, suffix: &str) -> Vec<u8> {
+    check_plan(manifest);
+    let (a_name, b_name) = (format!("a{suffix}"), format!("b{suffix}"));
+    let (report, full) = run(&[manifest]);
+    let scratch = tempfile::tempdir().unwrap();
+    for (name, mode) in [(&a_name, "extra"), (&b_name, "plain")] {
+        let answer = invoke(scratch.path(), name, &bootstrap(name));
+        assert_eq!(answer["mode"], mode, "{name}: {answer}");
+        let entry = report.artifacts.iter().find(|a| &a.name == name).unwrap();
+        // The bin packages have no features of their own.
+        assert_eq!(entry.features.as_deref(), Some(&[][..]), "{name}");
+        assert!(
+            entry
+                .rustflags
+                .iter()
+                .any(|f| f.starts_with("--remap-path-prefix=") && f.ends_with("/registry/src=")),
+            "{name}: {:?}",
+            entry.rustflags
+        );
+    }
+    let b = bootstrap(&b_name);
+
+    // `--only`, then a manifest listing only `b`: the same bytes.
+    let (_, only) = run(&["--only", &b_name, manifest]);
+    assert_eq!(only.len(), 1);
+    assert!(
+        zip_of(&only, &b_name) == zip_of(&full, &b_name),
+        "{b_name}: --only differs"
+    );
+    let (_, alone) = run(&[only_b]);
+    assert!(
+        zip_of(&alone, &b_name) == zip_of(&full, &b_name),
+        "{b_name}: {only_b} differs"
+    );
+    b
+}
+
+#[test]
+fn each_function_is_the_binary_cargo_builds_for_it_alone() {
+    let _ = fs::remove_dir_all(outputs());
+    let b = check_builds("lambda.kdl", "only-b.kdl", "");
+
+    // What cargo builds for `onebin-b` alone, by hand, with the same rustflags.
+    let (report, _) = run(&["only-b.kdl"]);
+    let rustflags = report.artifacts[0].rustflags.join(" ");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", "onebin-b", "--bin", "onebin-b"])
+        .args(["--target", "x86_64-unknown-linux-gnu", "--target-dir"])
+        .arg(shared_target())
+        .env("RUSTFLAGS", rustflags)
+        .current_dir(fixture())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let by_hand =
+        fs::read(shared_target().join("x86_64-unknown-linux-gnu/debug/onebin-b")).unwrap();
+    assert!(
+        by_hand == b,
+        "cargo build -p onebin-b differs from b's bootstrap"
+    );
+
+    // The same with cargo-zigbuild (after every cargo build: cargo fingerprints the linker,
+    // so alternating the two in one target dir would recompile every dependency each time).
+    let b_zig = check_builds("zig.kdl", "only-b-zig.kdl", "-zig");
+    assert!(b_zig != b, "zig links differently");
+}
