@@ -194,7 +194,7 @@ fn member_glob_dirs(root: &Utf8Path, manifest: &Utf8Path) -> Vec<Utf8PathBuf> {
 }
 
 /// The fingerprint of `dir`'s inputs, and the newest modification time among them.
-pub(super) fn fingerprint(
+fn fingerprint(
     dir: &Utf8Path,
     files: &[Utf8PathBuf],
     dirs: &[Utf8PathBuf],

@@ -11,22 +11,23 @@
 //! contents, exactly as the metadata cache does ([`super::cache`]); `LAMBDA_BATCH_CACHE_DIR=""`
 //! turns both off.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::process::Command;
+use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use super::cache::{MetadataCache, RACY, fingerprint};
+use super::cache::{MetadataCache, RACY};
 use super::tree::{self, View};
 use super::workspace;
 use crate::atomic;
-use crate::fingerprint::{Fingerprint, read_upward, rustup_home};
+use crate::fingerprint::{Fingerprint, env_vars, read_upward, rustup_home};
 
 /// Bump when the entry layout, the parser or the fingerprint's recipe changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// One package built alone, as cargo would be asked to build it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -157,7 +158,7 @@ fn stored(path: &std::path::Path, q: &Query) -> Option<View> {
     if entry.format != FORMAT || entry.key != q.key() {
         return None;
     }
-    let (now, _) = fingerprint(&q.workspace_root, &entry.files, &[]);
+    let (now, _) = fingerprint(&q.workspace_root, &entry.files, true);
     (now == entry.fingerprint).then_some(entry.view)
 }
 
@@ -169,7 +170,7 @@ fn store(
     started: SystemTime,
 ) {
     let files = inputs(q, view, cache);
-    let (fingerprint, newest) = fingerprint(&q.workspace_root, &files, &[]);
+    let (fingerprint, newest) = fingerprint(&q.workspace_root, &files, false);
     if newest.is_some_and(|t| t + RACY > started) {
         return;
     }
@@ -184,6 +185,57 @@ fn store(
     if let (Some(path), Ok(bytes)) = (Utf8Path::from_path(path), serde_json::to_vec(&entry)) {
         let _ = atomic::write(path, &bytes, 0o644);
     }
+}
+
+/// The digest of the files an answer depends on (contents, or absence) and of the
+/// `CARGO*`/`RUSTUP*`/`PATH` variables, and the newest modification time among the files.
+/// Hundreds of answers share most of their files (the lock file, config files upward,
+/// rustup's channel manifests of a few MB each), so when checking (`memo`) each file is read
+/// once per process; storing reads them again, after the `cargo tree` that may have written
+/// the lock file.
+fn fingerprint(
+    root: &Utf8Path,
+    files: &[Utf8PathBuf],
+    memo: bool,
+) -> (String, Option<std::time::SystemTime>) {
+    type Memo = Mutex<HashMap<Utf8PathBuf, (String, Option<SystemTime>)>>;
+    static MEMO: OnceLock<Memo> = OnceLock::new();
+    let one = |file: &Utf8PathBuf| {
+        let mut f = Fingerprint::new();
+        f.file(file);
+        let newest = f.newest();
+        (f.finish(), newest)
+    };
+    let mut f = Fingerprint::new();
+    f.field("format", &FORMAT.to_string());
+    f.field("dir", root.as_str());
+    f.env(
+        "env",
+        env_vars(|k| k.starts_with("CARGO") || k.starts_with("RUSTUP") || k == "PATH"),
+    );
+    let mut newest: Option<SystemTime> = None;
+    for file in files {
+        let (digest, t) = if memo {
+            let memo = MEMO.get_or_init(Default::default);
+            let known = memo
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(file)
+                .cloned();
+            known.unwrap_or_else(|| {
+                let answer = one(file);
+                memo.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(file.clone(), answer.clone());
+                answer
+            })
+        } else {
+            one(file)
+        };
+        f.field(&format!("file {file}"), &digest);
+        newest = newest.max(t);
+    }
+    (f.finish(), newest)
 }
 
 /// The files an answer depends on (present or not).
