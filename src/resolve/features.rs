@@ -199,7 +199,20 @@ fn fingerprint(
     memo: bool,
 ) -> (String, Option<std::time::SystemTime>) {
     type Memo = Mutex<HashMap<Utf8PathBuf, (String, Option<SystemTime>)>>;
+    type Whole = Mutex<HashMap<(Utf8PathBuf, Vec<Utf8PathBuf>), (String, Option<SystemTime>)>>;
     static MEMO: OnceLock<Memo> = OnceLock::new();
+    // The answers of one workspace usually depend on the same files: their digest once.
+    static WHOLE: OnceLock<Whole> = OnceLock::new();
+    let key = (root.to_path_buf(), files.to_vec());
+    if memo
+        && let Some(known) = WHOLE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+    {
+        return known.clone();
+    }
     let one = |file: &Utf8PathBuf| {
         let mut f = Fingerprint::new();
         f.file(file);
@@ -216,26 +229,30 @@ fn fingerprint(
     let mut newest: Option<SystemTime> = None;
     for file in files {
         let (digest, t) = if memo {
-            let memo = MEMO.get_or_init(Default::default);
-            let known = memo
+            // Held while reading, so that threads asking for the same file read it once.
+            let mut known = MEMO
+                .get_or_init(Default::default)
                 .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(file)
-                .cloned();
-            known.unwrap_or_else(|| {
-                let answer = one(file);
-                memo.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(file.clone(), answer.clone());
-                answer
-            })
+                .unwrap_or_else(|e| e.into_inner());
+            known
+                .entry(file.clone())
+                .or_insert_with(|| one(file))
+                .clone()
         } else {
             one(file)
         };
         f.field(&format!("file {file}"), &digest);
         newest = newest.max(t);
     }
-    (f.finish(), newest)
+    let answer = (f.finish(), newest);
+    if memo {
+        WHOLE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, answer.clone());
+    }
+    answer
 }
 
 /// The files an answer depends on (present or not).
