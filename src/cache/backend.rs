@@ -10,8 +10,8 @@ use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::{BackoffConfig, ClientConfigKey, ObjectStore, RetryConfig};
 
-use super::location::CacheLocation;
 use super::mode::CacheMode;
+use crate::manifest::CacheLocation;
 
 /// How long a TCP (and TLS) connection may take. A healthy endpoint answers in milliseconds
 /// and AWS recommends 3.1 s for S3; a blackholed address (dropped SYNs) costs exactly this.

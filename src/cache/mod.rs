@@ -14,7 +14,6 @@ mod backend;
 mod health;
 mod key;
 mod layout;
-mod location;
 mod mode;
 mod outcome;
 mod record;
@@ -30,12 +29,12 @@ use camino::{Utf8Path, Utf8PathBuf};
 use futures_util::StreamExt;
 use tokio::runtime::Runtime;
 
+pub use crate::manifest::{CacheLocation, InvalidCacheUrl};
 pub use backend::{
     BACKOFF, CONNECT_TIMEOUT, MAX_RETRIES, PART_SIZE, READ_TIMEOUT, REQUEST_TIMEOUT, RETRY_WINDOW,
 };
 pub use key::{CacheKey, InvalidKey};
 pub use layout::{LAYOUT_DIR, blob_path, record_path};
-pub use location::{CacheLocation, InvalidCacheUrl};
 pub use mode::{CacheMode, UnknownMode};
 pub use outcome::{
     CacheStatus, Fetched, Hit, Lookup, Miss, MissReason, SkipReason, Store, StoreFailure,

@@ -76,6 +76,7 @@ impl Fake {
             dir: self.tree.base.clone(),
             source: miette::NamedSource::new("lambda.kdl", Arc::from("")),
             defaults: Default::default(),
+            cache: None,
             workspaces: Vec::new(),
         };
         let resolved = Resolved {

@@ -6,6 +6,7 @@ use camino::Utf8Path;
 use knus::span::Span;
 use miette::SourceSpan;
 
+use super::cache_location::CacheLocation;
 use super::model::{ArtifactDecl, IncludeDecl, Layer, Spanned, WorkspaceDecl};
 use super::raw::{self, Sp};
 use super::spec;
@@ -58,7 +59,7 @@ impl Checker {
         WorkspaceDecl {
             path,
             discover: w.discover.as_ref().map(spanned),
-            layer: self.layer(&w.settings, &w.includes, &w.env, &w.features, &w.rustflags),
+            layer: self.layer(&w.settings, &w.lists()),
             artifacts,
             span: span(&w.span),
         }
@@ -115,7 +116,7 @@ impl Checker {
             package: a.package.as_ref().map(spanned),
             flatten: kind == ArtifactKind::Function && a.flatten.as_ref().is_some_and(|f| **f),
             internal: kind == ArtifactKind::Extension && a.internal.as_ref().is_some_and(|f| **f),
-            layer: self.layer(&a.settings, &a.includes, &a.env, &a.features, &a.rustflags),
+            layer: self.layer(&a.settings, &a.lists()),
             span: span(&a.span),
         }
     }
@@ -126,14 +127,7 @@ impl Checker {
         }
     }
 
-    pub(crate) fn layer(
-        &mut self,
-        s: &raw::RawSettings,
-        includes: &[raw::RawInclude],
-        env: &[raw::RawEnv],
-        features: &[raw::RawStrings],
-        rustflags: &[raw::RawStrings],
-    ) -> Layer {
+    pub(crate) fn layer(&mut self, s: &raw::RawSettings, lists: &raw::RawLists<'_>) -> Layer {
         Layer {
             arch: s.arch.as_ref().map(|a| self.arch(a)),
             profile: s.profile.as_ref().and_then(|p| self.profile(p)),
@@ -164,17 +158,19 @@ impl Checker {
                 .as_ref()
                 .map(|f| Spanned::new(f.value, span(&f.span))),
             features: self.strings(
-                features,
+                lists.features,
                 "features",
                 "name at least one feature: `features \"json\"`",
             ),
-            includes: self.includes(includes),
-            env: self.env(env),
+            includes: self.includes(lists.includes),
+            env: self.env(lists.env),
             rustflags: self.strings(
-                rustflags,
+                lists.rustflags,
                 "rustflags",
                 "give at least one flag: `rustflags \"-C\" \"force-frame-pointers=yes\"`",
             ),
+            cache_key_files: self.key_files(lists.cache_key_files),
+            cache_key_env: self.key_env(lists.cache_key_env),
         }
     }
 
@@ -424,6 +420,71 @@ impl Checker {
                     "a glob",
                     "`as=` takes a file or directory written out (`include \"assets/public\" as=\"static\"`); use `into=` to put glob matches under a folder",
                 );
+            }
+        }
+    }
+
+    /// `cache-key-files`: glob patterns relative to the node's directory. Unlike an include
+    /// they may go up with `..` (a build script reads files outside its package), but not be
+    /// absolute, so that the key stays the same in every checkout.
+    fn key_files(&mut self, nodes: &[raw::RawStrings]) -> Vec<Spanned<String>> {
+        let help = "name the files a build script reads outside its package, relative to the node's directory: `cache-key-files \"../proto/*.proto\"`";
+        let patterns = self.strings(nodes, "cache-key-files", help);
+        for p in &patterns {
+            let absolute = Utf8Path::new(&p.value).is_absolute() || p.value.starts_with('\\');
+            if absolute {
+                self.bad(
+                    format!("cache-key-files pattern `{}` is an absolute path", p.value),
+                    p.span,
+                    "absolute",
+                    "patterns are relative to the directory of the node that declares them (`..` may go up), so that every checkout computes the same key",
+                );
+            } else if let Err(e) = globset::Glob::new(&p.value) {
+                self.bad(
+                    format!("`{}` is not a valid glob pattern: {}", p.value, e.kind()),
+                    p.span,
+                    "invalid glob",
+                    "globs use `*`, `**`, `?`, `[abc]` and `{a,b}`",
+                );
+            }
+        }
+        patterns
+    }
+
+    /// `cache-key-env`: environment variable names.
+    fn key_env(&mut self, nodes: &[raw::RawStrings]) -> Vec<Spanned<String>> {
+        let help =
+            "name the variables a build script or `option_env!` reads: `cache-key-env \"GIT_SHA\"`";
+        let names = self.strings(nodes, "cache-key-env", help);
+        for n in &names {
+            if n.value.contains(['=', '\0']) || n.value.chars().any(char::is_whitespace) {
+                self.bad(
+                    format!("`{}` is not an environment variable name", n.value),
+                    n.span,
+                    "bad name",
+                    "use letters, digits and `_`",
+                );
+            }
+        }
+        names
+    }
+
+    /// The top-level `cache "URL"` node: a directory (relative to the manifest's directory
+    /// `dir`), a `file://` URL or an `s3://bucket/prefix`.
+    pub(crate) fn cache(
+        &mut self,
+        node: &raw::RawString,
+        dir: &Utf8Path,
+    ) -> Option<Spanned<CacheLocation>> {
+        let v = spanned(&node.value);
+        match CacheLocation::parse(&v.value, dir) {
+            Ok(location) => Some(Spanned::new(location, v.span)),
+            Err(e) => {
+                self.errors.push(
+                    ManifestError::new(ErrorCode::BadValue, e.to_string(), v.span, "not a cache URL")
+                        .with_help("a cache is a directory (relative to lambda.kdl, or absolute), `file:///path`, or `s3://bucket/prefix`"),
+                );
+                None
             }
         }
     }

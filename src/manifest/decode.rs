@@ -94,8 +94,9 @@ pub fn parse_partial(
     let defaults = raw
         .defaults
         .as_ref()
-        .map(|d| cx.layer(&d.settings, &d.includes, &d.env, &d.features, &d.rustflags))
+        .map(|d| cx.layer(&d.settings, &d.lists()))
         .unwrap_or_default();
+    let cache = raw.cache.as_ref().and_then(|c| cx.cache(c, &dir));
     let workspaces: Vec<WorkspaceDecl> = raw.workspaces.iter().map(|w| cx.workspace(w)).collect();
     if workspaces.is_empty() && errors.is_empty() {
         let end = text.trim_end().len();
@@ -110,6 +111,7 @@ pub fn parse_partial(
         dir,
         source: source.clone(),
         defaults,
+        cache,
         workspaces,
     };
     (Some(manifest), errors, source)
@@ -376,5 +378,51 @@ mod tests {
                 "`as=\"./\"` is empty",
             ]
         );
+    }
+
+    #[test]
+    fn the_cache_node_and_the_key_settings_are_checked() {
+        let ok = "cache \"ci-cache\"\ndefaults {\n    cache-key-files \"../proto/*.proto\"\n    cache-key-env \"GIT_SHA\"\n}\nworkspace \"w\" {\n    cache-key-env \"BUILD_ID\" \"GIT_SHA\"\n}\n";
+        let m = parse(Utf8Path::new("/m/lambda.kdl"), ok).unwrap();
+        let cache = m.cache.unwrap();
+        assert_eq!(
+            cache.value,
+            crate::manifest::CacheLocation::Directory {
+                path: "/m/ci-cache".into()
+            },
+            "a relative directory is taken from the manifest's directory"
+        );
+        assert_eq!(
+            &ok[cache.span.offset()..][..cache.span.len()],
+            "\"ci-cache\""
+        );
+        assert_eq!(m.defaults.cache_key_files[0].value, "../proto/*.proto");
+        let env: Vec<&str> = m.workspaces[0]
+            .layer
+            .cache_key_env
+            .iter()
+            .map(|v| v.value.as_str())
+            .collect();
+        assert_eq!(env, ["BUILD_ID", "GIT_SHA"]);
+
+        let bad = "cache \"ftp://host/x\"\nworkspace \"w\" {\n    cache-key-files \"/etc/passwd\" \"a/[\"\n    cache-key-env \"A=B\"\n}\n";
+        let errors = parse(Utf8Path::new("/m/lambda.kdl"), bad).unwrap_err();
+        let found: Vec<(&str, &str)> = errors
+            .0
+            .iter()
+            .map(|e| {
+                let span = e.primary_span().unwrap();
+                (e.message.as_str(), &bad[span.offset()..][..span.len()])
+            })
+            .collect();
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(
+            found[0].0.contains("`ftp://` is not a supported backend"),
+            "{found:?}"
+        );
+        assert_eq!(found[0].1, "\"ftp://host/x\"");
+        assert_eq!(found[1].1, "\"/etc/passwd\"");
+        assert!(found[2].0.contains("not a valid glob"), "{found:?}");
+        assert_eq!(found[3].1, "\"A=B\"");
     }
 }

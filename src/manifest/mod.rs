@@ -1,5 +1,6 @@
 //! Stage 1: `lambda.kdl` text → a typed, spanned [`Manifest`]. Knows nothing about cargo.
 
+mod cache_location;
 mod check;
 mod decode;
 mod model;
@@ -9,6 +10,7 @@ pub mod values;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+pub use cache_location::{CacheLocation, InvalidCacheUrl};
 pub use check::{check_relative, has_wildcard};
 pub use decode::parse_partial;
 pub use model::{ArtifactDecl, IncludeDecl, Layer, Manifest, Spanned, WorkspaceDecl};

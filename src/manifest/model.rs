@@ -3,6 +3,7 @@
 use camino::Utf8PathBuf;
 use miette::SourceSpan;
 
+use super::cache_location::CacheLocation;
 use super::values::{ArtifactKind, Compiler, OutputFormat, Runtime, TargetSpec};
 use crate::diagnostic::Source;
 
@@ -33,6 +34,10 @@ pub struct Manifest {
     pub source: Source,
     /// The `defaults` node (empty when absent).
     pub defaults: Layer,
+    /// The top-level `cache "URL"` node: where the shared artifact cache is, unless
+    /// `run --cache` or `LAMBDA_BATCH_CACHE` says otherwise (checked; a relative directory is
+    /// taken from the manifest's directory).
+    pub cache: Option<Spanned<CacheLocation>>,
     /// The `workspace` nodes, in file order.
     pub workspaces: Vec<WorkspaceDecl>,
 }
@@ -104,6 +109,11 @@ pub struct Layer {
     pub env: Vec<(String, Spanned<String>)>,
     /// `rustflags`, accumulated.
     pub rustflags: Vec<Spanned<String>>,
+    /// `cache-key-files` glob patterns, accumulated: files the input key must also cover
+    /// (what a build script reads outside its package).
+    pub cache_key_files: Vec<Spanned<String>>,
+    /// `cache-key-env` variable names, accumulated: variables the input key must also cover.
+    pub cache_key_env: Vec<Spanned<String>>,
 }
 
 /// One pattern of an `include` node.

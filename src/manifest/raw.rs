@@ -17,6 +17,8 @@ pub(super) type Sp<T> = knus::span::Spanned<T, Span>;
 pub(super) struct RawDocument {
     #[knus(child)]
     pub defaults: Option<RawDefaults>,
+    #[knus(child)]
+    pub cache: Option<RawString>,
     #[knus(children(name = "workspace"))]
     pub workspaces: Vec<RawWorkspace>,
 }
@@ -33,6 +35,10 @@ pub(super) struct RawDefaults {
     pub features: Vec<RawStrings>,
     #[knus(children(name = "rustflags"))]
     pub rustflags: Vec<RawStrings>,
+    #[knus(children(name = "cache-key-files"))]
+    pub cache_key_files: Vec<RawStrings>,
+    #[knus(children(name = "cache-key-env"))]
+    pub cache_key_env: Vec<RawStrings>,
     #[knus(flatten(child))]
     pub settings: RawSettings,
 }
@@ -59,6 +65,10 @@ pub(super) struct RawWorkspace {
     pub features: Vec<RawStrings>,
     #[knus(children(name = "rustflags"))]
     pub rustflags: Vec<RawStrings>,
+    #[knus(children(name = "cache-key-files"))]
+    pub cache_key_files: Vec<RawStrings>,
+    #[knus(children(name = "cache-key-env"))]
+    pub cache_key_env: Vec<RawStrings>,
     #[knus(flatten(child))]
     pub settings: RawSettings,
 }
@@ -88,6 +98,10 @@ pub(super) struct RawArtifact {
     pub features: Vec<RawStrings>,
     #[knus(children(name = "rustflags"))]
     pub rustflags: Vec<RawStrings>,
+    #[knus(children(name = "cache-key-files"))]
+    pub cache_key_files: Vec<RawStrings>,
+    #[knus(children(name = "cache-key-env"))]
+    pub cache_key_env: Vec<RawStrings>,
     #[knus(flatten(child))]
     pub settings: RawSettings,
 }
@@ -178,3 +192,33 @@ pub(super) struct RawEnv {
     #[knus(properties)]
     pub vars: BTreeMap<String, Sp<String>>,
 }
+
+/// The accumulating settings of one node (`include`, `env`, `features`, `rustflags`,
+/// `cache-key-files`, `cache-key-env`), which knus keeps as repeated children of each node.
+pub(super) struct RawLists<'a> {
+    pub includes: &'a [RawInclude],
+    pub env: &'a [RawEnv],
+    pub features: &'a [RawStrings],
+    pub rustflags: &'a [RawStrings],
+    pub cache_key_files: &'a [RawStrings],
+    pub cache_key_env: &'a [RawStrings],
+}
+
+/// Gives [`RawLists`] for each kind of node that holds settings.
+macro_rules! raw_lists {
+    ($($t:ty),*) => {$(
+        impl $t {
+            pub(super) fn lists(&self) -> RawLists<'_> {
+                RawLists {
+                    includes: &self.includes,
+                    env: &self.env,
+                    features: &self.features,
+                    rustflags: &self.rustflags,
+                    cache_key_files: &self.cache_key_files,
+                    cache_key_env: &self.cache_key_env,
+                }
+            }
+        }
+    )*};
+}
+raw_lists!(RawDefaults, RawWorkspace, RawArtifact);

@@ -151,6 +151,20 @@ pub const SETTINGS: &[Setting] = &[
         default: "none",
         doc: "extra rustc flags, added to the optimization flags",
     },
+    Setting {
+        name: "cache-key-files",
+        shape: ValueShape::Strings,
+        inheritance: Inheritance::Accumulates,
+        default: "none",
+        doc: "glob patterns, relative to the node's directory (`..` may go up), of files outside the package that its build reads (a build script's inputs): their contents go into the artifact cache's input key",
+    },
+    Setting {
+        name: "cache-key-env",
+        shape: ValueShape::Strings,
+        inheritance: Inheritance::Accumulates,
+        default: "none",
+        doc: "environment variables the build reads (a build script, `option_env!`): their values go into the artifact cache's input key",
+    },
 ];
 
 /// Looks a setting up by node name.
@@ -189,6 +203,17 @@ pub struct NodeSpec {
 
 /// The structural nodes.
 pub const NODES: &[NodeSpec] = &[
+    NodeSpec {
+        name: "cache",
+        parents: &[None],
+        argument: Some(
+            "the shared artifact cache: a directory (relative to the manifest), file:///path or s3://bucket/prefix",
+        ),
+        properties: &[],
+        settings: false,
+        unique: true,
+        doc: "where run looks executables up and stores them, unless --cache or LAMBDA_BATCH_CACHE says otherwise",
+    },
     NodeSpec {
         name: "defaults",
         parents: &[None],

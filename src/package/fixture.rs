@@ -51,6 +51,8 @@ pub(crate) fn resolved(base: &Utf8Path, format: OutputFormat) -> ResolvedArtifac
         path_remapping: Vec::new(),
         config_rustflags: Vec::new(),
         includes: Vec::new(),
+        cache_key_files: Vec::new(),
+        cache_key_env: Vec::new(),
         span: (0, 0).into(),
         package_bins: Vec::new(),
     }

@@ -60,6 +60,8 @@ fn artifact(name: &str, package: &str, arch: Arch) -> ResolvedArtifact {
         path_remapping: Vec::new(),
         config_rustflags: Vec::new(),
         includes: Vec::new(),
+        cache_key_files: Vec::new(),
+        cache_key_env: Vec::new(),
         span: (0, 0).into(),
         package_bins: Vec::new(),
     }
@@ -75,6 +77,7 @@ fn resolved(artifacts: Vec<ResolvedArtifact>) -> Resolved {
         dir: "/repo".into(),
         source: miette::NamedSource::new("lambda.kdl", Arc::from("")),
         defaults: Default::default(),
+        cache: None,
         workspaces: Vec::new(),
     };
     Resolved {

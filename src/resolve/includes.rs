@@ -21,6 +21,17 @@ pub struct IncludeFile {
     pub pattern_span: (usize, usize),
 }
 
+/// One file a `cache-key-files` pattern matched: its contents go into the input key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+pub struct KeyFile {
+    /// The same in every checkout: the directory the pattern is relative to (`manifest`,
+    /// `workspace <path>` or `package <name>`) and the match relative to it.
+    pub label: String,
+    /// The file on disk (absolute).
+    #[schemars(with = "String")]
+    pub source: Utf8PathBuf,
+}
+
 /// Why a pattern failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum IncludeError {
@@ -56,7 +67,36 @@ impl IncludeExpander {
         if let Some(hit) = self.cache.get(&key) {
             return hit.clone();
         }
-        let result = expand(base, pattern);
+        let result = expand(base, pattern, false);
+        self.cache.insert(key, result.clone());
+        result
+    }
+
+    /// Files a `cache-key-files` pattern matches under `base`, relative to `base`, sorted.
+    /// Unlike an include's, the pattern may start by going up (`../proto/*.proto`), and a
+    /// symlink may point anywhere: the files are only read, for the input key.
+    pub(crate) fn expand_key_files(
+        &mut self,
+        base: &Utf8Path,
+        pattern: &str,
+    ) -> Result<Vec<Utf8PathBuf>, IncludeError> {
+        let cleaned = clean_path(pattern);
+        let ups = cleaned.split('/').take_while(|c| *c == "..").count();
+        let rest: Vec<&str> = cleaned.split('/').skip(ups).collect();
+        let mut start = base.to_path_buf();
+        for _ in 0..ups {
+            start = start.parent().map(Utf8Path::to_path_buf).unwrap_or(start);
+        }
+        let up = "../".repeat(ups);
+        let key = (base.to_path_buf(), format!("\0key {pattern}"));
+        if let Some(hit) = self.cache.get(&key) {
+            return hit.clone();
+        }
+        let result = expand(&start, &rest.join("/"), true).map(|rels| {
+            rels.into_iter()
+                .map(|r| Utf8PathBuf::from(format!("{up}{r}")))
+                .collect()
+        });
         self.cache.insert(key, result.clone());
         result
     }
@@ -72,7 +112,12 @@ pub(crate) fn clean_path(pattern: &str) -> String {
         .join("/")
 }
 
-fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<Utf8PathBuf>, IncludeError> {
+/// The files `pattern` matches under `base`; with `anywhere`, symlinks may point outside it.
+fn expand(
+    base: &Utf8Path,
+    pattern: &str,
+    anywhere: bool,
+) -> Result<Vec<Utf8PathBuf>, IncludeError> {
     let pattern = clean_path(pattern);
     let pattern = pattern.as_str();
     let glob = GlobBuilder::new(pattern)
@@ -132,7 +177,7 @@ fn expand(base: &Utf8Path, pattern: &str) -> Result<Vec<Utf8PathBuf>, IncludeErr
         let real = path
             .canonicalize_utf8()
             .map_err(|e| IncludeError::Io(format!("cannot read `{path}`: {e}")))?;
-        if !real.starts_with(&base_real) {
+        if !anywhere && !real.starts_with(&base_real) {
             return Err(IncludeError::Outside(rel));
         }
         if entry.file_type().is_dir() {
@@ -246,6 +291,32 @@ mod tests {
             x.expand(&base, "config/*.toml"),
             Err(IncludeError::Outside(_))
         ));
+    }
+
+    #[test]
+    fn key_files_may_go_up_and_point_anywhere() {
+        let (_d, base) = tree();
+        let inner = base.join("config");
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), base.join("assets/link.json"))
+            .unwrap();
+        let mut x = IncludeExpander::default();
+        assert_eq!(
+            x.expand_key_files(&inner, "../assets/*.json").unwrap(),
+            vec![
+                Utf8PathBuf::from("../assets/link.json"),
+                "../assets/z.json".into()
+            ]
+        );
+        assert_eq!(
+            x.expand_key_files(&inner, "*.toml").unwrap(),
+            vec![Utf8PathBuf::from("a.toml"), "b.toml".into()]
+        );
+        assert_eq!(
+            x.expand_key_files(&inner, "../nothing/*"),
+            Err(IncludeError::NoMatch)
+        );
     }
 
     #[test]

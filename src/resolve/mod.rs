@@ -29,8 +29,8 @@ use crate::manifest::values::{
 };
 use crate::manifest::{ArtifactDecl, Layer, Manifest, WorkspaceDecl, normalize};
 pub use features::{Answer, Query, views};
-pub use includes::IncludeFile;
 pub(crate) use includes::{IncludeExpander, clean_path};
+pub use includes::{IncludeFile, KeyFile};
 pub use tree::{Conflict, NodeKey, View};
 pub use workspace::{PackageInfo, WorkspaceError, WorkspaceInfo, load_all};
 
@@ -120,6 +120,11 @@ pub struct ResolvedArtifact {
     pub config_rustflags: Vec<String>,
     /// The files to ship beside the executable.
     pub includes: Vec<IncludeFile>,
+    /// Files the artifact cache's input key covers besides the packages' own
+    /// (`cache-key-files`), sorted by label.
+    pub cache_key_files: Vec<KeyFile>,
+    /// Variables the input key covers besides those cargo reads (`cache-key-env`), sorted.
+    pub cache_key_env: Vec<String>,
     /// Where in the manifest this artifact comes from, for diagnostics.
     #[serde(skip)]
     #[schemars(skip)]

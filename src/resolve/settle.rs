@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use camino::{Utf8Path, Utf8PathBuf};
 use miette::SourceSpan;
 
-use super::includes::{self, IncludeError, IncludeExpander, IncludeFile};
+use super::includes::{self, IncludeError, IncludeExpander, IncludeFile, KeyFile};
 use super::{Candidate, ResolvedArtifact, workspace};
 use crate::diagnostic::{ErrorCode, ManifestError, suggest};
 use crate::manifest::spec;
@@ -82,6 +82,11 @@ pub(super) fn settle(
         .flat_map(|l| l.rustflags.iter().map(|f| f.value.clone()))
         .collect();
     let include_files = includes(c, layers, bases, expander, reported, &mut errors);
+    let key_files = key_files(c, layers, bases, expander, reported, &mut errors);
+    let key_env: BTreeSet<String> = layers
+        .iter()
+        .flat_map(|l| l.cache_key_env.iter().map(|v| v.value.clone()))
+        .collect();
 
     let workspace_name = c.dir.file_name().unwrap_or("workspace").to_string();
     let target_dir = match target_dir_setting {
@@ -133,6 +138,8 @@ pub(super) fn settle(
             path_remapping: Vec::new(),
             config_rustflags: Vec::new(),
             includes: include_files.clone(),
+            cache_key_files: key_files.clone(),
+            cache_key_env: key_env.iter().cloned().collect(),
             span: c.span,
             package_bins: c.package.bins.clone(),
         });
@@ -262,6 +269,64 @@ fn includes(
     }
     include_files.sort();
     include_files
+}
+
+/// The files of every layer's `cache-key-files` patterns (each relative to its layer's base
+/// directory, labelled by it), sorted by label; a pattern that matches nothing is an error.
+fn key_files(
+    c: &Candidate,
+    layers: &[&Layer],
+    bases: &[Utf8PathBuf],
+    expander: &mut IncludeExpander,
+    reported: &mut BTreeSet<(usize, usize)>,
+    errors: &mut Vec<ManifestError>,
+) -> Vec<KeyFile> {
+    // The layers are defaults, workspace and (when declared) artifact, as in `resolve_partial`.
+    let labels = [
+        "manifest".to_string(),
+        format!("workspace {}", c.workspace.path.value),
+        format!("package {}", c.package.name),
+    ];
+    let mut files: BTreeMap<String, KeyFile> = BTreeMap::new();
+    for ((layer, base), label) in layers.iter().zip(bases).zip(&labels) {
+        for pattern in &layer.cache_key_files {
+            if Utf8Path::new(&pattern.value).is_absolute() {
+                continue; // reported by the decoder
+            }
+            match expander.expand_key_files(base, &pattern.value) {
+                Ok(rels) => {
+                    for rel in rels {
+                        let label = format!("{label}: {rel}");
+                        let source = normalize(&base.join(&rel));
+                        files.insert(label.clone(), KeyFile { label, source });
+                    }
+                }
+                Err(e) => {
+                    let key = (pattern.span.offset(), pattern.span.len());
+                    if !reported.insert(key) {
+                        continue;
+                    }
+                    let (message, label_text) = match e {
+                        IncludeError::NoMatch => (
+                            format!(
+                                "cache-key-files pattern `{}` matches no file",
+                                pattern.value
+                            ),
+                            "matches nothing",
+                        ),
+                        IncludeError::Io(why) => (why, "cannot read"),
+                        // Already reported by the decoder.
+                        IncludeError::BadGlob | IncludeError::Outside(_) => continue,
+                    };
+                    errors.push(
+                        ManifestError::new(ErrorCode::IncludeNoMatch, message, pattern.span, label_text)
+                            .with_help(format!("the pattern is relative to `{base}` (`..` may go up); a file the key should cover must exist")),
+                    );
+                }
+            }
+        }
+    }
+    files.into_values().collect()
 }
 
 /// The newest glibc a gnu target's executable may need: the triple's own suffix or the

@@ -217,6 +217,9 @@ fn write_setting(s: &mut String, setting: &spec::Setting, depth: usize) {
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub struct ManifestModel {
+    /// The shared artifact cache: a directory (relative to the manifest), `file:///path` or
+    /// `s3://bucket/prefix`.
+    pub cache: Option<String>,
     /// Settings every artifact inherits.
     pub defaults: Option<SettingsModel>,
     /// The cargo workspaces.
@@ -292,6 +295,11 @@ pub struct SettingsModel {
     pub env: Option<BTreeMap<String, String>>,
     /// Extra rustc flags (accumulate).
     pub rustflags: Option<Vec<String>>,
+    /// Files a build reads outside its package, for the artifact cache's input key
+    /// (accumulate).
+    pub cache_key_files: Option<Vec<String>>,
+    /// Variables a build reads, for the artifact cache's input key (accumulate).
+    pub cache_key_env: Option<Vec<String>>,
 }
 
 /// An `include` node.

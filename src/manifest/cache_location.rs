@@ -1,5 +1,6 @@
-//! Where the cache lives: a directory (a plain path or a `file://` URL) or an S3 bucket and
-//! prefix (`s3://bucket/prefix`).
+//! Where the shared artifact cache lives: a directory (a plain path or a `file://` URL) or an
+//! S3 bucket and prefix (`s3://bucket/prefix`). A value of the manifest's `cache` node (checked
+//! with the rest of the manifest) as much as of `run --cache`; the cache stage opens it.
 
 use std::fmt;
 
