@@ -93,6 +93,7 @@ mod tests {
             manifest: "/lambda.kdl".into(),
             groups,
             artifacts: Vec::new(),
+            flags: Default::default(),
         }
     }
 

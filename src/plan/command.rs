@@ -72,6 +72,36 @@ pub(super) fn executable(a: &ResolvedArtifact) -> Utf8PathBuf {
     a.target_dir.join(&a.target).join(profile_dir).join(&a.bin)
 }
 
+/// One cargo call for a set of artifacts that agree on every grouping key: what a group, a
+/// group narrowed to some of its artifacts, or one artifact alone runs.
+pub(super) struct Call {
+    pub(super) program: String,
+    pub(super) args: Vec<String>,
+    /// The packages selected with `-p`, sorted.
+    pub(super) packages: Vec<String>,
+    /// The bins selected with `--bin`, sorted.
+    pub(super) bins: Vec<String>,
+}
+
+impl Call {
+    /// The call that builds `members` (at least one).
+    pub(super) fn of(members: &[&ResolvedArtifact], flags: &CargoFlags) -> Call {
+        let sorted = |f: fn(&ResolvedArtifact) -> &String| -> Vec<String> {
+            let set: std::collections::BTreeSet<&String> = members.iter().map(|a| f(a)).collect();
+            set.into_iter().cloned().collect()
+        };
+        let packages = sorted(|a| &a.package);
+        let bins = sorted(|a| &a.bin);
+        let (program, args) = argv(members[0], &packages, &bins, flags);
+        Call {
+            program,
+            args,
+            packages,
+            bins,
+        }
+    }
+}
+
 /// The program name and the argv (without the program) of a group's cargo call.
 /// `members` all agree on every grouping key; `packages` and `bins` are the group's, sorted.
 pub(super) fn argv(

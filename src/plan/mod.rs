@@ -29,6 +29,11 @@ pub struct Plan {
     pub groups: Vec<Group>,
     /// One packaging job per (artifact, target).
     pub artifacts: Vec<PlannedArtifact>,
+    /// The flags every cargo call got (`--locked`, `--keep-going`, ...), to rebuild a call
+    /// for part of its group.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub flags: CargoFlags,
 }
 
 /// One cargo invocation building several bins.
@@ -132,6 +137,30 @@ pub struct PlannedArtifact {
     /// The record of its last packaging, under its group's state dir.
     #[schemars(with = "String")]
     pub stamp: Utf8PathBuf,
+    /// Its input key for the shared artifact cache: a digest of everything that can change
+    /// its executable (filled in by the cache stage for `plan` and for `run` with a cache;
+    /// absent otherwise, or when it could not be computed).
+    pub key: Option<String>,
+    /// Why there is no key, when it was asked for and could not be computed: the artifact is
+    /// then built as without a cache, and never stored.
+    pub key_error: Option<String>,
+    /// What went into the key, each input with the digest of its value (`plan -v`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub key_inputs: Vec<KeyInput>,
+    /// The versions of the tools that build the executable, as the key saw them: kept with
+    /// the executable in the cache.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub key_tools: BTreeMap<String, String>,
+}
+
+/// One input of an input key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct KeyInput {
+    /// What it is: `rustc`, `args`, `env RUSTFLAGS`, `file Cargo.lock`, `package ...`.
+    pub name: String,
+    /// SHA-256 of its value, hex.
+    pub digest: String,
 }
 
 impl PlannedArtifact {
@@ -158,6 +187,10 @@ impl PlannedArtifact {
             files: o.files,
             executable,
             stamp,
+            key: None,
+            key_error: None,
+            key_inputs: Vec::new(),
+            key_tools: BTreeMap::new(),
         }
     }
 }
@@ -215,19 +248,8 @@ pub fn plan_with_env(
     let mut group_of = vec![0usize; arts.len()];
     for (gid, m) in members.iter().enumerate() {
         let first = &arts[m[0]];
-        let packages: Vec<String> = m
-            .iter()
-            .map(|&i| arts[i].package.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let bins: Vec<String> = m
-            .iter()
-            .map(|&i| arts[i].bin.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let (program, args) = command::argv(first, &packages, &bins, flags);
+        let members: Vec<&ResolvedArtifact> = m.iter().map(|&i| &arts[i]).collect();
+        let call = command::Call::of(&members, flags);
         for &i in m {
             group_of[i] = gid;
         }
@@ -239,11 +261,11 @@ pub fn plan_with_env(
             target: first.target.clone(),
             profile: first.profile.clone(),
             compiler: first.compiler,
-            program,
-            args,
+            program: call.program,
+            args: call.args,
             env: command::env(first, inherited),
-            packages,
-            bins,
+            packages: call.packages,
+            bins: call.bins,
             artifacts: m.clone(),
             waits_for: Vec::new(),
             state_dir: state::state_dir(&first.target_dir),
@@ -260,7 +282,62 @@ pub fn plan_with_env(
         manifest: resolved.manifest.path.clone(),
         groups,
         artifacts,
+        flags: flags.clone(),
     })
+}
+
+/// The program, arguments and environment that build `a` alone (`-p <its package> --bin
+/// <its bin>` with its own settings): what its executable is, whatever group it is built in
+/// (see [`split`]). The input key is computed from them.
+pub fn alone(
+    a: &ResolvedArtifact,
+    flags: &CargoFlags,
+    inherited: &dyn Fn(&str) -> Option<String>,
+) -> (String, Vec<String>, BTreeMap<String, String>) {
+    let call = command::Call::of(&[a], flags);
+    (call.program, call.args, command::env(a, inherited))
+}
+
+/// `group` narrowed to the artifacts `keep` (indices into `plan.artifacts`, each one of the
+/// group's): the same cargo call for only their packages and bins, as the plan would have
+/// made it for them alone. Each artifact is one (bin, target) pair, so a group of several
+/// targets narrows per pair.
+pub fn narrowed(plan: &Plan, group: &Group, keep: &[usize]) -> Group {
+    let members: Vec<&ResolvedArtifact> = keep
+        .iter()
+        .filter(|i| group.artifacts.contains(i))
+        .filter_map(|&i| plan.artifacts.get(i).map(|a| &a.resolved))
+        .collect();
+    if members.is_empty() {
+        return Group {
+            artifacts: Vec::new(),
+            ..group.clone()
+        };
+    }
+    let call = command::Call::of(&members, &plan.flags);
+    Group {
+        program: call.program,
+        args: call.args,
+        packages: call.packages,
+        bins: call.bins,
+        artifacts: group
+            .artifacts
+            .iter()
+            .copied()
+            .filter(|i| keep.contains(i))
+            .collect(),
+        ..group.clone()
+    }
+}
+
+/// The `cargo tree` query that resolves `a`'s package alone (see [`split`]): its dependency
+/// closure for its target, from which the input key takes the path packages.
+pub fn tree_query(
+    a: &ResolvedArtifact,
+    flags: &CargoFlags,
+    inherited: &dyn Fn(&str) -> Option<String>,
+) -> crate::resolve::Query {
+    split::query(a, flags, inherited)
 }
 
 /// Fills `waits_for`: a group waits for the earlier groups of its lane that write an

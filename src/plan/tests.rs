@@ -699,3 +699,64 @@ fn one_package_never_asks_cargo_tree() {
     assert_eq!(plan.groups.len(), 2);
     assert_eq!(asked.get(), 0);
 }
+
+#[test]
+fn a_group_narrows_to_the_bins_it_still_has_to_build() {
+    let mut features = artifact("a", "api", Arch::X86_64);
+    features.features = vec!["json".into()];
+    let arts = vec![
+        features.clone(),
+        ResolvedArtifact {
+            name: "b".into(),
+            bin: "b".into(),
+            package: "worker".into(),
+            ..features.clone()
+        },
+        ResolvedArtifact {
+            name: "c".into(),
+            bin: "c".into(),
+            ..features
+        },
+    ];
+    let flags = CargoFlags {
+        locked: true,
+        ..CargoFlags::default()
+    };
+    let plan = plan_with_env(&resolved(arts), &flags, &no_env, None).unwrap();
+    assert_eq!(plan.groups.len(), 1);
+    let group = &plan.groups[0];
+    assert_eq!(group.bins, ["a", "b", "c"]);
+    assert!(group.args.contains(&"api/json,worker/json".to_string()));
+
+    // Only `c` (package api) is left: one package, its plain feature, its bin.
+    let only_c = super::narrowed(&plan, group, &[2]);
+    assert_eq!(only_c.artifacts, [2]);
+    assert_eq!(
+        (only_c.packages.as_slice(), only_c.bins.as_slice()),
+        (&["api".to_string()][..], &["c".to_string()][..])
+    );
+    let (program, alone, _) = super::alone(&plan.artifacts[2].resolved, &flags, &no_env);
+    assert_eq!(
+        (only_c.program.as_str(), &only_c.args),
+        (program.as_str(), &alone)
+    );
+    assert!(alone.ends_with(&[
+        "-p".into(),
+        "api".into(),
+        "--bin".into(),
+        "c".into(),
+        "--locked".into()
+    ]));
+    assert!(alone.windows(2).any(|w| w == ["--features", "json"]));
+    // Everything else about the group stays.
+    assert_eq!(
+        (only_c.id, only_c.lane, &only_c.env),
+        (group.id, group.lane, &group.env)
+    );
+
+    let two = super::narrowed(&plan, group, &[1, 0]);
+    assert_eq!(two.artifacts, [0, 1]);
+    assert_eq!(two.bins, ["a", "b"]);
+    assert_eq!(two.packages, ["api", "worker"]);
+    assert!(super::narrowed(&plan, group, &[]).artifacts.is_empty());
+}
