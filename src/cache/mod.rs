@@ -16,7 +16,9 @@ mod key;
 mod layout;
 mod mode;
 mod outcome;
+mod programs;
 mod record;
+mod toolchain;
 mod transfer;
 
 #[cfg(test)]
@@ -39,7 +41,9 @@ pub use mode::{CacheMode, UnknownMode};
 pub use outcome::{
     CacheStatus, Fetched, Hit, Lookup, Miss, MissReason, SkipReason, Store, StoreFailure,
 };
+pub use programs::{Located, MissingTool, install_hint, locate, pyenv_bin_dir};
 pub use record::{MAX_EXECUTABLE_SIZE, RECORD_FORMAT, Record, RecordFields};
+pub use toolchain::Toolchains;
 
 use backend::Backend;
 use health::Health;

@@ -5,7 +5,7 @@ use std::process::Command;
 
 use camino::Utf8Path;
 
-use crate::execute::install_hint;
+use crate::cache::install_hint;
 use crate::exit_code;
 use crate::manifest::values::Compiler;
 use crate::plan::{CargoFlags, Plan};

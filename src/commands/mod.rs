@@ -15,9 +15,9 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+use crate::cache::install_hint;
 use crate::diagnostic::ManifestErrors;
 use crate::edit::{Document, EditError};
-use crate::execute::install_hint;
 use crate::exit_code;
 use crate::pipeline::{self, Checked};
 use crate::plan::CargoFlags;

@@ -80,7 +80,7 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
         return Ok(exit_code::OK);
     }
 
-    let located = execute::locate(&plan);
+    let located = crate::cache::locate(&plan);
     for m in &located.missing {
         print_error(&m.to_string(), &m.install, color);
     }

@@ -46,7 +46,7 @@ use std::time::{Duration, SystemTime};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use super::toolchain::Toolchains;
+use crate::cache::Toolchains;
 use crate::fingerprint::{Fingerprint, PathState, cargo_home, env_vars, read_upward, unix_ns};
 use crate::manifest::values::Compiler;
 use crate::plan::Group;

@@ -333,7 +333,7 @@ fn command(run: &Run<'_>, group: &Group) -> (Command, String) {
         .args(&shown.args)
         .envs(&shown.env)
         .current_dir(&group.workspace_root);
-    if let Some(bin) = super::tools::pyenv_bin_dir(&program) {
+    if let Some(bin) = crate::cache::pyenv_bin_dir(&program) {
         let inherited = shown
             .env
             .get("PATH")

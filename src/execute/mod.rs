@@ -17,8 +17,6 @@ mod fresh;
 mod group;
 mod outcome;
 mod signals;
-mod toolchain;
-mod tools;
 mod zig;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,8 +30,8 @@ use camino::Utf8PathBuf;
 pub use events::{Cause, Event, EventSink, GroupStatus, Recorded, StopReason};
 pub use outcome::{ArtifactOutcome, GroupOutcome, RunOutcome, strip_ansi};
 pub use signals::Interrupt;
-pub use tools::{Located, MissingTool, install_hint, locate};
 
+use crate::cache::Toolchains;
 use crate::package::PackageOptions;
 use crate::plan::Plan;
 
@@ -44,7 +42,7 @@ pub struct Options {
     pub jobs: usize,
     /// Build everything possible after a failure (and pass `--keep-going` to cargo).
     pub keep_going: bool,
-    /// Each build program's location, from [`tools::locate`]; others are looked up by name.
+    /// Each build program's location, from [`crate::cache::locate`]; others are looked up by name.
     pub programs: BTreeMap<String, PathBuf>,
     /// Build programs that are not installed, with why, for people: their groups fail at once
     /// (under `--keep-going` the others still run).
@@ -75,7 +73,7 @@ struct Run<'a> {
     /// Zig builds of several lanes may overlap: each lane gets its own zig cache.
     zig_lanes_overlap: bool,
     /// `rustc -vV` per workspace, for the groups' freshness checks.
-    toolchains: toolchain::Toolchains,
+    toolchains: Toolchains,
     /// Every directory packaging writes into (never an input of a build).
     output_dirs: BTreeSet<Utf8PathBuf>,
     package_options: PackageOptions,
@@ -196,7 +194,7 @@ pub fn execute(
         jobserver,
         gate: zig::StartGate::default(),
         zig_lanes_overlap: zig::lanes_overlap(plan, jobs),
-        toolchains: toolchain::Toolchains::default(),
+        toolchains: Toolchains::default(),
         output_dirs: output_dirs(plan),
         package_options: package_options(plan, options),
         failed: AtomicBool::new(false),

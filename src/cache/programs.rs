@@ -88,7 +88,7 @@ fn behind_pyenv_shim(program: &str, path: &std::path::Path) -> Option<PathBuf> {
 /// behind a pyenv shim does). `pyenv exec` puts that directory first on PATH, so that what the
 /// program starts in turn (cargo-zigbuild runs `python3 -m ziglang` for every link and probe)
 /// skips the shims too; a child spawned directly needs the same.
-pub(super) fn pyenv_bin_dir(program: &std::path::Path) -> Option<&std::path::Path> {
+pub fn pyenv_bin_dir(program: &std::path::Path) -> Option<&std::path::Path> {
     let bin = program.parent()?;
     let versions = bin.parent()?.parent()?;
     (bin.file_name()? == "bin" && versions.file_name()? == "versions").then_some(bin)

@@ -1,6 +1,6 @@
-//! The Rust toolchain cargo will use for a group, asked once per run for all the workspaces
-//! rustup cannot tell apart: its `rustc -vV` (part of a group's freshness key, see
-//! [`super::fresh`]) and whether the group's target has its standard library installed.
+//! The Rust toolchain cargo will use in a workspace, asked once per run for all the workspaces
+//! rustup cannot tell apart: its `rustc -vV` (part of each input key, and of a group's local
+//! freshness check in `execute`) and whether a target has its standard library installed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
@@ -12,11 +12,10 @@ use camino::Utf8Path;
 
 use crate::plan::Group;
 
-/// The rustc cargo runs for `group`: `RUSTC` from the plan or the environment, else `rustc`.
-fn rustc(group: &Group) -> String {
-    group
-        .env
-        .get("RUSTC")
+/// The rustc cargo runs with the plan's environment `env`: `RUSTC` from it or from the
+/// process's environment, else `rustc`.
+fn rustc(env: &BTreeMap<String, String>) -> String {
+    env.get("RUSTC")
         .cloned()
         .or_else(|| std::env::var("RUSTC").ok())
         .unwrap_or_else(|| "rustc".into())
@@ -24,7 +23,7 @@ fn rustc(group: &Group) -> String {
 
 /// `rustc -vV` per toolchain selection (see [`selection`]), asked once per run.
 #[derive(Debug, Default)]
-pub(super) struct Toolchains {
+pub struct Toolchains {
     /// Answers by question and [`Toolchains::key`].
     known: Mutex<HashMap<String, Option<String>>>,
     /// rustup's directory overrides, read once per run.
@@ -35,13 +34,17 @@ impl Toolchains {
     /// Whether the standard library for `group`'s target is missing from the toolchain cargo
     /// will use (a rustup target not added): `rustc --print target-libdir` names a directory
     /// that does not exist. `false` when rustc cannot say.
-    pub(super) fn target_missing(&self, group: &Group) -> bool {
-        let key = format!("libdir\0{}\0{}", self.key(group), group.target);
+    pub fn target_missing(&self, group: &Group) -> bool {
+        let key = format!(
+            "libdir\0{}\0{}",
+            self.key(&group.workspace_root, &group.env),
+            group.target
+        );
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(v) = known.get(&key) {
             return v.is_some();
         }
-        let libdir = Command::new(rustc(group))
+        let libdir = Command::new(rustc(&group.env))
             .args(["--print", "target-libdir", "--target", &group.target])
             .envs(&group.env)
             .current_dir(&group.workspace_root)
@@ -55,31 +58,34 @@ impl Toolchains {
         answer
     }
 
-    /// What decides the toolchain for `group`: rustc, the plan's environment and [`selection`].
-    fn key(&self, group: &Group) -> String {
+    /// What decides the toolchain in `dir` with the plan's environment `env`: rustc, the
+    /// environment and [`selection`].
+    fn key(&self, dir: &Utf8Path, env: &BTreeMap<String, String>) -> String {
         format!(
             "{}\0{:?}\0{}",
-            rustc(group),
-            group.env,
-            selection(
-                &group.workspace_root,
-                self.overrides.get_or_init(rustup_overrides).as_ref()
-            )
+            rustc(env),
+            env,
+            selection(dir, self.overrides.get_or_init(rustup_overrides).as_ref())
         )
     }
 
     /// What `rustc -vV` prints in `group`'s workspace with `group`'s environment, if it runs.
+    pub fn version(&self, group: &Group) -> Option<String> {
+        self.version_in(&group.workspace_root, &group.env)
+    }
+
+    /// What `rustc -vV` prints in `dir` with the plan's environment `env`, if it runs.
     /// Workspaces that agree on everything rustup chooses the toolchain by share one answer.
-    pub(super) fn version(&self, group: &Group) -> Option<String> {
-        let key = format!("version\0{}", self.key(group));
+    pub fn version_in(&self, dir: &Utf8Path, env: &BTreeMap<String, String>) -> Option<String> {
+        let key = format!("version\0{}", self.key(dir, env));
         let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(v) = known.get(&key) {
             return v.clone();
         }
-        let out = Command::new(rustc(group))
+        let out = Command::new(rustc(env))
             .arg("-vV")
-            .envs(&group.env)
-            .current_dir(&group.workspace_root)
+            .envs(env)
+            .current_dir(dir)
             .output()
             .ok()
             .filter(|o| o.status.success())
