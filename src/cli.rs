@@ -88,6 +88,9 @@ pub enum Command {
         /// Cargo flags, as `run` would pass them.
         #[command(flatten)]
         cargo: CargoArgs,
+        /// Also show what went into each input key (each input's name and digest).
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// One row per artifact and target.
     List {

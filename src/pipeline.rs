@@ -18,6 +18,9 @@ pub struct Checked {
     /// Every artifact name `--only` can choose from (those built for the selected
     /// architectures), sorted: what a help line lists when `--only` matches nothing.
     pub names: Vec<String>,
+    /// Every target dir and output directory of the manifest, whatever `--only` and `--arch`
+    /// select: never an input of a build.
+    pub output_dirs: Vec<camino::Utf8PathBuf>,
 }
 
 /// Command-line choices that narrow or override the manifest for one run.
@@ -53,6 +56,13 @@ pub fn check_manifest_with(
     if !errors.is_empty() {
         return Err(ManifestErrors(errors).finish(&resolved.manifest.source));
     }
+    let mut output_dirs: Vec<camino::Utf8PathBuf> = resolved
+        .artifacts
+        .iter()
+        .flat_map(|a| [a.target_dir.clone(), a.lambda_dir.clone()])
+        .collect();
+    output_dirs.sort();
+    output_dirs.dedup();
     resolved
         .artifacts
         .retain(|a| overrides.arch.is_empty() || overrides.arch.contains(&a.arch));
@@ -71,6 +81,7 @@ pub fn check_manifest_with(
         resolved,
         plan,
         names,
+        output_dirs,
     })
 }
 

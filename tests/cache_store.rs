@@ -89,7 +89,8 @@ impl Root {
                 }
                 for entry in walkdir::WalkDir::new(path) {
                     let entry = entry.unwrap();
-                    if entry.file_type().is_file() {
+                    // The tag that marks the directory as a cache is not an object.
+                    if entry.file_type().is_file() && entry.file_name() != "CACHEDIR.TAG" {
                         let relative = entry.path().strip_prefix(path).unwrap();
                         let relative = relative.to_str().unwrap().to_owned();
                         objects.insert(relative, std::fs::read(entry.path()).unwrap());
@@ -184,6 +185,7 @@ fn fields() -> RecordFields {
     RecordFields {
         tools: BTreeMap::from([("rustc".to_owned(), "rustc 1.90.0 (test)".to_owned())]),
         inputs: BTreeMap::from([("Cargo.lock".to_owned(), "0123abcd".to_owned())]),
+        ..RecordFields::default()
     }
 }
 

@@ -94,6 +94,15 @@ fn open_directory(path: &Utf8Path, mode: CacheMode) -> Result<Backend, String> {
         std::fs::create_dir_all(path)
             .map_err(|e| format!("cannot create the cache directory `{path}`: {e}"))?;
     }
+    if mode.writes() {
+        // Marks the directory as a cache for backup tools, and for the input key's walk of a
+        // package that the cache directory happens to be inside of. Best effort: a cache
+        // without the tag works the same.
+        let tag = path.join("CACHEDIR.TAG");
+        if !tag.exists() {
+            let _ = crate::atomic::write(&tag, &super::package_files::cachedir_tag(), 0o644);
+        }
+    }
     let store = LocalFileSystem::new_with_prefix(path)
         .map_err(|e| format!("cannot open the cache directory `{path}`: {e}"))?;
     Ok(Backend {

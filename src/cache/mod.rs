@@ -12,14 +12,19 @@
 
 mod backend;
 mod health;
+mod input_key;
 mod key;
 mod layout;
 mod mode;
 mod outcome;
+mod package_files;
 mod programs;
 mod record;
+mod relative;
+mod settings;
 mod toolchain;
 mod transfer;
+mod versions;
 
 #[cfg(test)]
 mod tests;
@@ -35,14 +40,16 @@ pub use crate::manifest::{CacheLocation, InvalidCacheUrl};
 pub use backend::{
     BACKOFF, CONNECT_TIMEOUT, MAX_RETRIES, PART_SIZE, READ_TIMEOUT, REQUEST_TIMEOUT, RETRY_WINDOW,
 };
+pub use input_key::{KEY_FORMAT, KeyContext, compute_keys, key_of, keyed};
 pub use key::{CacheKey, InvalidKey};
 pub use layout::{LAYOUT_DIR, blob_path, record_path};
 pub use mode::{CacheMode, UnknownMode};
 pub use outcome::{
-    CacheStatus, Fetched, Hit, Lookup, Miss, MissReason, SkipReason, Store, StoreFailure,
+    CacheStatus, Fetched, Hit, Lookup, Miss, MissReason, Presence, SkipReason, Store, StoreFailure,
 };
 pub use programs::{Located, MissingTool, install_hint, locate, pyenv_bin_dir};
 pub use record::{MAX_EXECUTABLE_SIZE, RECORD_FORMAT, Record, RecordFields};
+pub use settings::{CacheSettings, SettingsError, settings};
 pub use toolchain::Toolchains;
 
 use backend::Backend;
@@ -173,6 +180,12 @@ impl Cache {
         )
     }
 
+    /// Whether `key` is in the cache, without downloading its executable: its record (checked
+    /// as a lookup checks it) and its blob's length.
+    pub fn contains(&self, key: &CacheKey) -> Presence {
+        self.block_on(self.contains_async(key))
+    }
+
     /// Stores the executable at `executable` under `key`: its blob first, then the record, each
     /// written atomically, so that no reader sees a partial object or a record without its blob.
     /// Two runners storing one key at once both succeed; the last record written stays.
@@ -241,6 +254,50 @@ impl Cache {
         match fetched {
             Ok(fetched) => Lookup::Hit(Hit { record, fetched }),
             Err(e) => miss(self.lookup_failed(e)),
+        }
+    }
+
+    async fn contains_async(&self, key: &CacheKey) -> Presence {
+        if !self.mode.reads() {
+            return Presence::Unknown(MissReason::Off);
+        }
+        if let Err(reason) = self.health.check_read() {
+            return Presence::Unknown(reason);
+        }
+        let Some(inner) = &self.inner else {
+            return Presence::Unknown(MissReason::Down);
+        };
+        let Some(store) = inner.backend.store.as_deref() else {
+            return Presence::Absent(MissReason::NotFound);
+        };
+        let failed = |e| match self.lookup_failed(e) {
+            reason @ (MissReason::Unavailable(_) | MissReason::Down) => Presence::Unknown(reason),
+            reason => Presence::Absent(reason),
+        };
+        let record_object = inner.backend.path(&record_path(key));
+        let record = match transfer::get_record(store, &record_object).await {
+            Ok(bytes) => match Record::parse(&bytes, key) {
+                Ok(record) => record,
+                Err(RecordProblem::Unsupported(format)) => {
+                    return Presence::Absent(MissReason::OtherFormat(format));
+                }
+                Err(RecordProblem::Invalid(why)) => {
+                    return Presence::Absent(MissReason::Invalid(format!(
+                        "{}: `{record_object}`: {why}",
+                        self.location
+                    )));
+                }
+            },
+            Err(e) => return failed(e),
+        };
+        let blob_object = inner.backend.path(&blob_path(&record.sha256));
+        match transfer::blob_exists(store, &blob_object, &record).await {
+            Ok(true) => Presence::Present(record),
+            Ok(false) => Presence::Absent(MissReason::Invalid(format!(
+                "{}: the record of `{key}` names the blob {}, which is missing or of another length",
+                self.location, record.sha256
+            ))),
+            Err(e) => failed(e),
         }
     }
 

@@ -2,7 +2,8 @@
 //! `cache` column of the summary and the report.
 
 use camino::Utf8PathBuf;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::key::CacheKey;
 use super::record::Record;
@@ -99,6 +100,29 @@ impl Lookup {
     }
 }
 
+/// Whether a key is in the cache, asked without downloading its executable (for one that is
+/// already up to date here).
+#[derive(Debug)]
+pub enum Presence {
+    /// Its record is there and valid, and so is its blob's length.
+    Present(Record),
+    /// Not there, or not usable (`NotFound`, `OtherFormat`, `Invalid`): storing it again
+    /// repairs it.
+    Absent(MissReason),
+    /// Not known: the mode is `off`, or the backend failed (`Off`, `Unavailable`, `Down`).
+    Unknown(MissReason),
+}
+
+impl Presence {
+    /// The warning this answer deserves, if any.
+    pub fn warning(&self) -> Option<String> {
+        match self {
+            Presence::Present(_) => None,
+            Presence::Absent(reason) | Presence::Unknown(reason) => reason.warning(),
+        }
+    }
+}
+
 /// The result of storing an executable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Store {
@@ -147,10 +171,11 @@ impl Store {
 
 /// The `cache` column of an output: whether its executable came from the cache, went into it,
 /// or neither.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CacheStatus {
-    /// The executable came from the cache; nothing was compiled for it.
+    /// The cache has the executable: it came from there (nothing was compiled for it), or
+    /// the one here was already up to date and the cache was found to hold it too.
     Hit,
     /// The executable was built and stored.
     Stored,

@@ -37,6 +37,14 @@ pub struct Record {
     /// A summary of what went into the key, from the caller.
     #[serde(default)]
     pub inputs: BTreeMap<String, String>,
+    /// The features cargo compiled the executable's package with, from the caller.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// Variables the build turned out to read (`env!`, `option_env!`, build scripts'
+    /// `rerun-if-env-changed`), each with the SHA-256 of the value it was built with (`None`:
+    /// unset): a lookup whose environment differs uses none of it.
+    #[serde(default)]
+    pub env: BTreeMap<String, Option<String>>,
     /// When it was stored, RFC 3339 in UTC.
     pub created: String,
 }
@@ -48,6 +56,10 @@ pub struct RecordFields {
     pub tools: BTreeMap<String, String>,
     /// A summary of what went into the key.
     pub inputs: BTreeMap<String, String>,
+    /// The features cargo compiled the executable's package with.
+    pub features: Vec<String>,
+    /// Variables the build read, with the SHA-256 of each value (see [`Record::env`]).
+    pub env: BTreeMap<String, Option<String>>,
 }
 
 /// Why a record read from the cache cannot be used.
@@ -77,6 +89,8 @@ impl Record {
             file_name: file_name.to_owned(),
             tools: fields.tools.clone(),
             inputs: fields.inputs.clone(),
+            features: fields.features.clone(),
+            env: fields.env.clone(),
             created: humantime::format_rfc3339_seconds(created).to_string(),
         }
     }

@@ -21,6 +21,7 @@ fn fields() -> RecordFields {
     RecordFields {
         tools: BTreeMap::from([("rustc".to_owned(), "rustc 1.90.0".to_owned())]),
         inputs: BTreeMap::from([("Cargo.lock".to_owned(), "ab12".to_owned())]),
+        ..RecordFields::default()
     }
 }
 
@@ -173,6 +174,8 @@ fn a_record_round_trips_through_its_json() {
         names,
         [
             "created",
+            "env",
+            "features",
             "file_name",
             "format",
             "inputs",
@@ -500,4 +503,45 @@ fn backend_errors_are_one_line_with_their_causes() {
         transfer::describe(&body),
         "403 Forbidden: AccessDenied: Access Denied"
     );
+}
+
+#[test]
+fn presence_is_asked_without_the_blob_and_a_broken_entry_is_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Utf8Path::from_path(dir.path()).unwrap().join("cache");
+    let location = CacheLocation::Directory { path: root.clone() };
+    let exe = root.with_file_name("my-fn");
+    std::fs::write(&exe, b"\x7fELF executable").unwrap();
+
+    let cache = Cache::open(location.clone(), CacheMode::ReadWrite);
+    assert!(
+        crate::cache::package_files::is_cache_dir(&root),
+        "a directory cache is tagged as one"
+    );
+    assert!(matches!(
+        cache.contains(&key("k1")),
+        Presence::Absent(MissReason::NotFound)
+    ));
+    let Store::Stored(record) = cache.store(&key("k1"), &exe, &fields()) else {
+        panic!("stored");
+    };
+    match cache.contains(&key("k1")) {
+        Presence::Present(found) => assert_eq!(found, record),
+        other => panic!("{other:?}"),
+    }
+    // A blob cut short: absent (storing again repairs it), with a warning.
+    let blob = root.join(blob_path(&record.sha256));
+    std::fs::write(&blob, b"\x7fELF").unwrap();
+    let presence = cache.contains(&key("k1"));
+    assert!(
+        matches!(presence, Presence::Absent(MissReason::Invalid(_))),
+        "{presence:?}"
+    );
+    assert!(presence.warning().unwrap().contains("bad cache entry"));
+    // Off: nothing is known.
+    let off = Cache::open(location, CacheMode::Off);
+    assert!(matches!(
+        off.contains(&key("k1")),
+        Presence::Unknown(MissReason::Off)
+    ));
 }

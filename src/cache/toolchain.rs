@@ -74,6 +74,30 @@ impl Toolchains {
         self.version_in(&group.workspace_root, &group.env)
     }
 
+    /// What `cargo -V` prints in `dir` with the plan's environment `env`, if it runs (`-vV`
+    /// would add the machine's OS and libraries, which do not change what cargo builds).
+    pub fn cargo_version_in(
+        &self,
+        dir: &Utf8Path,
+        env: &BTreeMap<String, String>,
+    ) -> Option<String> {
+        let key = format!("cargo\0{}\0{}", cargo(env), self.key(dir, env));
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = known.get(&key) {
+            return v.clone();
+        }
+        let out = Command::new(cargo(env))
+            .arg("-V")
+            .envs(env)
+            .current_dir(dir)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+        known.insert(key, out.clone());
+        out
+    }
+
     /// What `rustc -vV` prints in `dir` with the plan's environment `env`, if it runs.
     /// Workspaces that agree on everything rustup chooses the toolchain by share one answer.
     pub fn version_in(&self, dir: &Utf8Path, env: &BTreeMap<String, String>) -> Option<String> {
@@ -93,6 +117,15 @@ impl Toolchains {
         known.insert(key, out.clone());
         out
     }
+}
+
+/// The cargo rustup runs with the plan's environment `env`: `CARGO` from it or from the
+/// process's environment, else `cargo`.
+fn cargo(env: &BTreeMap<String, String>) -> String {
+    env.get("CARGO")
+        .cloned()
+        .or_else(|| std::env::var("CARGO").ok())
+        .unwrap_or_else(|| "cargo".into())
 }
 
 /// What decides the toolchain rustup runs in `dir`, besides the environment: the directory

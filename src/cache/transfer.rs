@@ -116,6 +116,20 @@ pub(crate) async fn get_record(
     Ok(bytes.to_vec())
 }
 
+/// Whether the blob `record` names is there with the record's length (its bytes are checked
+/// by every download, not here).
+pub(crate) async fn blob_exists(
+    store: &dyn ObjectStore,
+    path: &Path,
+    record: &Record,
+) -> Result<bool, TransferError> {
+    match store.head(path).await {
+        Ok(meta) => Ok(meta.size == record.size),
+        Err(object_store::Error::NotFound { .. }) => Ok(false),
+        Err(e) => Err(TransferError::backend(e)),
+    }
+}
+
 /// Where a download goes.
 pub(crate) enum Sink {
     /// A temporary file beside its destination, renamed over it once verified (dropped

@@ -10,15 +10,19 @@ pub mod plan;
 pub mod run;
 pub mod schema;
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
 use camino::{Utf8Path, Utf8PathBuf};
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
-use crate::cache::install_hint;
+use crate::cache::{self, KeyContext, Toolchains, install_hint};
 use crate::diagnostic::ManifestErrors;
 use crate::edit::{Document, EditError};
 use crate::exit_code;
+use crate::fingerprint::env_vars;
 use crate::pipeline::{self, Checked};
 use crate::plan::CargoFlags;
 use crate::report::diagnostics::{print_error, print_errors, render_diagnostic};
@@ -58,7 +62,8 @@ pub fn main() -> i32 {
             manifest,
             format,
             cargo,
-        } => plan::plan(manifest.as_deref(), format, &cargo.flags(), color),
+            verbose,
+        } => plan::plan(manifest.as_deref(), format, &cargo.flags(), verbose, color),
         Command::List { manifest, format } => list::list(manifest.as_deref(), format, color),
         Command::Schema { format } => schema::schema(format),
         Command::Doctor { manifest } => doctor::doctor(manifest.as_deref(), color),
@@ -99,6 +104,35 @@ pub fn load(
         print_errors(&errors, color);
         exit_code::INVALID
     })
+}
+
+/// Computes the input key of every artifact of `checked.plan` (see `cache::compute_keys`),
+/// with `programs` the located build programs; `report` is the file `run --report` writes,
+/// which is never an input.
+pub fn compute_keys(
+    checked: &mut Checked,
+    report: Option<&Utf8Path>,
+    programs: &BTreeMap<String, PathBuf>,
+    toolchains: &Toolchains,
+) {
+    let env: BTreeMap<String, String> = env_vars(|_| true).into_iter().collect();
+    let mut excluded_files = vec![checked.resolved.manifest.path.clone()];
+    if let Some(report) = report
+        && let Ok(cwd) = std::env::current_dir()
+        && let Some(cwd) = Utf8Path::from_path(&cwd)
+    {
+        excluded_files.push(crate::manifest::normalize(&cwd.join(report)));
+    }
+    let cx = KeyContext {
+        programs,
+        toolchains,
+        env: &env,
+        excluded_dirs: checked.output_dirs.clone(),
+        excluded_files,
+        views: &crate::resolve::views,
+        versions_dir: crate::resolve::local_cache_dir("tools"),
+    };
+    cache::compute_keys(&mut checked.plan, &cx);
 }
 
 /// Where cargo is, the way `cargo metadata` is run: `$CARGO`, else `cargo` on PATH.

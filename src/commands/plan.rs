@@ -9,23 +9,43 @@ use crate::exit_code;
 use crate::plan::{CargoFlags, Plan};
 use crate::report::display_path;
 
-/// Prints the plan.
-pub fn plan(manifest: Option<&Utf8Path>, format: Format, flags: &CargoFlags, color: bool) -> i32 {
-    let checked = match super::load(manifest, flags, color, true) {
+/// Prints the plan, with each artifact's input key (and with `verbose`, what went into it).
+pub fn plan(
+    manifest: Option<&Utf8Path>,
+    format: Format,
+    flags: &CargoFlags,
+    verbose: bool,
+    color: bool,
+) -> i32 {
+    let mut checked = match super::load(manifest, flags, color, true) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let located = crate::cache::locate(&checked.plan);
+    super::compute_keys(
+        &mut checked,
+        None,
+        &located.found,
+        &crate::cache::Toolchains::default(),
+    );
+    let mut plan = checked.plan;
+    if !verbose {
+        for a in &mut plan.artifacts {
+            a.key_inputs.clear();
+        }
+    }
     match format {
         Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&checked.plan).unwrap_or_default()
+            serde_json::to_string_pretty(&plan).unwrap_or_default()
         ),
-        Format::Text => print!("{}", text(&checked.plan)),
+        Format::Text => print!("{}", text(&plan)),
     }
     exit_code::OK
 }
 
-/// The plan for people: each cargo call with the artifacts it feeds.
+/// The plan for people: each cargo call with the artifacts it feeds, and their input keys
+/// when they were computed (with what went into each when the plan holds that).
 pub fn text(plan: &Plan) -> String {
     let mut out = String::new();
     let lanes = plan
@@ -69,6 +89,23 @@ pub fn text(plan: &Plan) -> String {
                 a.resolved.bin,
                 display_path(&a.output)
             );
+            match (&a.key, &a.key_error) {
+                (Some(key), _) => {
+                    let _ = writeln!(out, "      key {key}");
+                }
+                (None, Some(why)) => {
+                    let _ = writeln!(out, "      no key: {why}");
+                }
+                (None, None) => {}
+            }
+            for input in &a.key_inputs {
+                let _ = writeln!(
+                    out,
+                    "        {}  {}",
+                    &input.digest[..16.min(input.digest.len())],
+                    input.name
+                );
+            }
         }
     }
     out

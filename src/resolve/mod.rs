@@ -148,6 +148,13 @@ pub struct Resolved {
     pub workspaces: BTreeMap<Utf8PathBuf, WorkspaceInfo>,
 }
 
+/// Where lambda-batch keeps answers of kind `kind` between runs (`metadata`, `tree`,
+/// `tools`): under `$LAMBDA_BATCH_CACHE_DIR`, else `$XDG_CACHE_HOME/lambda-batch`, else
+/// `~/.cache/lambda-batch`; `None` when `LAMBDA_BATCH_CACHE_DIR=""` turns that off.
+pub fn local_cache_dir(kind: &str) -> Option<std::path::PathBuf> {
+    cache::MetadataCache::from_env().map(|c| c.subdir(kind))
+}
+
 /// Resolves every workspace, artifact and setting; collects every problem.
 pub fn resolve(manifest: Manifest) -> Result<Resolved, ManifestErrors> {
     resolve_with(manifest, None)
