@@ -212,6 +212,24 @@ pub struct RunArgs {
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     pub report: Option<Utf8PathBuf>,
+    /// The shared artifact cache: a directory, file:///path or s3://bucket/prefix (default:
+    /// the manifest's `cache` node). Executables found there are not built; those built are
+    /// stored there.
+    #[arg(long, value_name = "URL", env = "LAMBDA_BATCH_CACHE")]
+    pub cache: Option<String>,
+    /// What the run may do with the cache: look up and store, only look up, or neither.
+    #[arg(
+        long,
+        value_name = "MODE",
+        env = "LAMBDA_BATCH_CACHE_MODE",
+        default_value = "read-write",
+        value_parser = ["read-write", "read", "off"]
+    )]
+    pub cache_mode: String,
+    /// Build nothing: take every executable from the cache (or what is up to date here), and
+    /// fail the artifacts that are in neither (the assemble step of a sharded pipeline).
+    #[arg(long)]
+    pub cache_only: bool,
     /// Cargo flags.
     #[command(flatten)]
     pub cargo: CargoArgs,

@@ -50,6 +50,8 @@ fn artifacts_are_packaged_while_cargo_still_runs() {
         color: false,
         source_date_epoch: None,
         interrupt: Interrupt::default(),
+        cache: None,
+        toolchains: Default::default(),
     };
     let sink = Recorded::default();
     let outcome = execute::execute(&plan, &options, &sink).unwrap();

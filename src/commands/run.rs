@@ -1,13 +1,17 @@
 //! `lambda-batch run`: build and package.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 
+use camino::Utf8PathBuf;
+
+use crate::cache::{Cache, CacheMode, Toolchains};
 use crate::cli::RunArgs;
-use crate::execute::{self, Interrupt};
+use crate::execute::{self, CacheRun, Interrupt};
 use crate::exit_code;
 use crate::manifest::values::{ARCH_WORDS, Arch, TargetSpec};
 use crate::pipeline::{self, Overrides};
-use crate::report::diagnostics::{print_error, print_errors};
+use crate::report::diagnostics::{print_error, print_errors, print_warning};
 use crate::report::progress::{Progress, Style};
 use crate::report::{run_report, summary};
 
@@ -39,11 +43,27 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
     };
     let path = super::locate(args.manifest.as_deref(), color)?;
     super::require_cargo(color)?;
-    let checked = pipeline::check_file_with(&path, &flags, &overrides).map_err(|errors| {
+    let mut checked = pipeline::check_file_with(&path, &flags, &overrides).map_err(|errors| {
         print_errors(&errors, color);
         exit_code::INVALID
     })?;
-    let plan = checked.plan;
+    let mode: CacheMode = args
+        .cache_mode
+        .parse()
+        .map_err(|e: crate::cache::UnknownMode| usage(&e.to_string(), "", color))?;
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|d| Utf8PathBuf::from_path_buf(d).ok())
+        .unwrap_or_else(|| Utf8PathBuf::from("."));
+    let manifest_cache = checked.resolved.manifest.cache.as_ref().map(|c| &c.value);
+    let settings = crate::cache::settings(
+        args.cache.as_deref(),
+        manifest_cache,
+        mode,
+        args.cache_only,
+        &cwd,
+    )
+    .map_err(|e| usage(&e.message, &e.help, color))?;
     let names = if checked.names.is_empty() {
         "(none)".to_string()
     } else {
@@ -51,7 +71,8 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
     };
 
     for (glob, matcher) in args.only.iter().zip(&overrides.only) {
-        if !plan
+        if !checked
+            .plan
             .artifacts
             .iter()
             .any(|a| matcher.is_match(&a.resolved.name))
@@ -68,19 +89,47 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
             ));
         }
     }
-    if plan.artifacts.is_empty() {
+    if checked.plan.artifacts.is_empty() {
         return Err(usage(
             "nothing to build: no artifact of the manifest is built for the selected architectures",
             "check `lambda-batch list` for the architectures each artifact is built for",
             color,
         ));
     }
+    let located = crate::cache::locate(&checked.plan);
+    let toolchains = Arc::new(Toolchains::default());
+    if let Some(settings) = &settings {
+        super::compute_keys(
+            &mut checked,
+            args.report.as_deref(),
+            &located.found,
+            &toolchains,
+        );
+        if !args.quiet {
+            for a in &checked.plan.artifacts {
+                if let Some(why) = &a.key_error {
+                    let what = if settings.cache_only {
+                        "it cannot be taken from the cache"
+                    } else {
+                        "it is built and not stored"
+                    };
+                    print_warning(
+                        &format!(
+                            "no input key for {} ({}): {why}; {what}",
+                            a.resolved.name, a.resolved.arch
+                        ),
+                        color,
+                    );
+                }
+            }
+        }
+    }
+    let plan = checked.plan;
     if args.dry_run {
         print!("{}", super::plan::text(&plan));
         return Ok(exit_code::OK);
     }
 
-    let located = crate::cache::locate(&plan);
     for m in &located.missing {
         print_error(&m.to_string(), &m.install, color);
     }
@@ -123,6 +172,11 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
         color,
         source_date_epoch,
         interrupt,
+        cache: settings.map(|s| CacheRun {
+            cache: Arc::new(Cache::open(s.location, s.mode)),
+            cache_only: s.cache_only,
+        }),
+        toolchains,
     };
     let style = Style {
         quiet: args.quiet,

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::cache::CacheStatus;
 use crate::package::Packaged;
 
 /// One thing that happened during a run. Indices point into the executed `Plan`'s `groups`
@@ -61,6 +62,14 @@ pub enum Event {
         packaged: Packaged,
         /// Time from the start of its group to its output being ready.
         elapsed: Duration,
+        /// What the artifact cache did for it (`None`: the run has no cache).
+        cache: Option<CacheStatus>,
+    },
+    /// Something about the artifact cache the user should hear: an entry that is corrupt, a
+    /// backend that failed (once per run), a store that failed. The build goes on.
+    CacheWarning {
+        /// The warning, for people.
+        message: String,
     },
     /// An artifact will not be produced.
     ArtifactFailed {
@@ -106,6 +115,9 @@ pub enum GroupStatus {
     /// It was not started: nothing it reads changed since its last successful build (see
     /// [`super::fresh`]), so its artifacts were packaged from the executables of that build.
     Fresh,
+    /// It was not started: every executable it would build came from the artifact cache, or
+    /// was already here for its input key (see [`super::cached`]).
+    Cached,
     /// It exited unsuccessfully; the text names the exit status and cargo's error.
     Failed(String),
     /// It was killed because the run stopped.

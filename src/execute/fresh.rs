@@ -38,9 +38,10 @@
 //! `LAMBDA_BATCH_ALWAYS_BUILD=1` turns the check off (cargo then runs for every group); so does
 //! deleting `<target-dir>/lambda-batch/groups`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -124,7 +125,7 @@ pub(super) struct Check {
 }
 
 /// Whether the check is turned off for this process.
-fn disabled() -> bool {
+pub(super) fn disabled() -> bool {
     std::env::var(ALWAYS_BUILD_VAR).is_ok_and(|v| !v.is_empty() && v != "0")
 }
 
@@ -375,55 +376,93 @@ fn keyed(name: &str) -> bool {
 /// lines of build script outputs. `None` when a `deps` directory is not there (a `build-dir`
 /// set elsewhere): then they cannot be known.
 fn tracked_env(target_dir: &Utf8Path, executables: &[Recorded]) -> Option<BTreeSet<String>> {
-    let mut dirs = BTreeSet::new();
-    for e in executables {
-        let uplift = e.path.parent()?;
-        if !uplift.join("deps").is_dir() {
-            return None;
-        }
-        dirs.insert(uplift.to_path_buf());
-        // The host directory holds no `deps` when nothing is built for the host.
-        dirs.insert(target_dir.join(uplift.file_name()?));
-    }
-    let mut names = BTreeSet::new();
-    for dir in dirs {
-        for entry in dir
-            .join("deps")
-            .read_dir_utf8()
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            if entry.path().extension() != Some("d") {
-                continue;
+    let paths: Vec<Utf8PathBuf> = executables.iter().map(|e| e.path.clone()).collect();
+    EnvDeps::default().names(target_dir, &paths)
+}
+
+/// [`tracked_env`] for many executables of one run: each dep-info and build script output is
+/// read once while it is unchanged.
+#[derive(Debug, Default)]
+pub(super) struct EnvDeps {
+    read: Mutex<HashMap<Utf8PathBuf, (PathState, Vec<String>)>>,
+}
+
+impl EnvDeps {
+    /// The names of the variables cargo rebuilds on around `executables` (see
+    /// [`tracked_env`]).
+    pub(super) fn names(
+        &self,
+        target_dir: &Utf8Path,
+        executables: &[Utf8PathBuf],
+    ) -> Option<BTreeSet<String>> {
+        let mut dirs = BTreeSet::new();
+        for e in executables {
+            let uplift = e.parent()?;
+            if !uplift.join("deps").is_dir() {
+                return None;
             }
-            let text = fs::read_to_string(entry.path()).unwrap_or_default();
-            for line in text.lines() {
-                if let Some(rest) = line.strip_prefix("# env-dep:") {
-                    let name = rest.split_once('=').map_or(rest, |(n, _)| n);
-                    names.insert(name.to_string());
+            dirs.insert(uplift.to_path_buf());
+            // The host directory holds no `deps` when nothing is built for the host.
+            dirs.insert(target_dir.join(uplift.file_name()?));
+        }
+        let mut names = BTreeSet::new();
+        for dir in dirs {
+            for entry in dir
+                .join("deps")
+                .read_dir_utf8()
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                if entry.path().extension() == Some("d") {
+                    names.extend(self.read(entry.path(), env_dep_names));
                 }
             }
-        }
-        for entry in dir
-            .join("build")
-            .read_dir_utf8()
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let text = fs::read_to_string(entry.path().join("output")).unwrap_or_default();
-            for line in text.lines() {
-                let rest = line
-                    .strip_prefix("cargo::rerun-if-env-changed=")
-                    .or_else(|| line.strip_prefix("cargo:rerun-if-env-changed="));
-                if let Some(name) = rest {
-                    names.insert(name.trim().to_string());
-                }
+            for entry in dir
+                .join("build")
+                .read_dir_utf8()
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                names.extend(self.read(&entry.path().join("output"), rerun_env_names));
             }
         }
+        Some(names)
     }
-    Some(names)
+
+    /// The names `parse` finds in the file at `path` (none when it cannot be read).
+    fn read(&self, path: &Utf8Path, parse: fn(&str) -> Vec<String>) -> Vec<String> {
+        let state = PathState::of(path.as_std_path());
+        let mut read = self.read.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((seen, names)) = read.get(path)
+            && *seen == state
+        {
+            return names.clone();
+        }
+        let names = parse(&fs::read_to_string(path).unwrap_or_default());
+        read.insert(path.to_path_buf(), (state, names.clone()));
+        names
+    }
+}
+
+/// The variables a crate's dep-info says rustc read (`# env-dep:NAME[=VALUE]`).
+fn env_dep_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| line.strip_prefix("# env-dep:"))
+        .map(|rest| rest.split_once('=').map_or(rest, |(n, _)| n).to_string())
+        .collect()
+}
+
+/// The variables a build script's output declares with `rerun-if-env-changed`.
+fn rerun_env_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            line.strip_prefix("cargo::rerun-if-env-changed=")
+                .or_else(|| line.strip_prefix("cargo:rerun-if-env-changed="))
+        })
+        .map(|name| name.trim().to_string())
+        .collect()
 }
 
 /// The paths a Makefile-style dep-info file lists as prerequisites (cargo writes one rule,

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::{Message, TargetKind};
 
+use super::cached::{self, Found, Origin};
 use super::child::{CargoChild, Ended, Output};
 use super::events::{Cause, Event, GroupStatus, StopReason};
 use super::outcome::{ArtifactOutcome, GroupOutcome, blame, ended, stopped_message};
@@ -28,15 +29,27 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         run.missing_tool.store(true, Ordering::SeqCst);
         return fail_to_start(run, group, started, why.clone());
     }
-    let check = fresh::Check::new(
+    let full_check = fresh::Check::new(
         group,
         &program(run, group),
-        &run.toolchains,
+        &run.options.toolchains,
         &run.output_dirs,
     );
-    if let Some(executables) = check.as_ref().and_then(|c| c.fresh(group.artifacts.len())) {
+    if let Some(executables) = full_check
+        .as_ref()
+        .and_then(|c| c.fresh(group.artifacts.len()))
+    {
         for (&a, (executable, features)) in group.artifacts.iter().zip(executables) {
-            dispatch(run, group.id, a, executable, features, started, scope);
+            dispatch(
+                run,
+                group.id,
+                a,
+                executable,
+                features,
+                Origin::Here,
+                started,
+                scope,
+            );
         }
         return finish(
             run,
@@ -46,6 +59,65 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
             Vec::new(),
         );
     }
+
+    // The artifact cache: what is here for its key or in the cache is packaged from there,
+    // and cargo only builds the rest.
+    let narrowed: Group;
+    let mut check = full_check;
+    let group: &Group = match &run.options.cache {
+        None => group,
+        Some(c) => {
+            let found = cached::before_build(run, group, c);
+            let mut left: Vec<usize> = Vec::new();
+            let mut why_left: Vec<String> = Vec::new();
+            let mut fetched = false;
+            for (&a, found) in group.artifacts.iter().zip(found) {
+                match found {
+                    Found::Ready {
+                        executable,
+                        features,
+                        origin,
+                    } => {
+                        fetched |= origin == Origin::Fetched;
+                        dispatch(
+                            run, group.id, a, executable, features, origin, started, scope,
+                        );
+                    }
+                    Found::Build(why) => {
+                        left.push(a);
+                        why_left.push(why);
+                    }
+                }
+            }
+            if left.is_empty() {
+                let status = if fetched {
+                    GroupStatus::Cached
+                } else {
+                    GroupStatus::Fresh
+                };
+                return finish(run, group, status, started.elapsed(), Vec::new());
+            }
+            narrowed = crate::plan::narrowed(run.plan, group, &left);
+            if c.cache_only {
+                return not_in_cache(run, &narrowed, started, &why_left);
+            }
+            if left.len() == group.artifacts.len() {
+                group
+            } else {
+                // The stamp of the whole call no longer describes what is here.
+                if let Some(full) = &check {
+                    full.forget();
+                }
+                check = fresh::Check::new(
+                    &narrowed,
+                    &program(run, &narrowed),
+                    &run.options.toolchains,
+                    &run.output_dirs,
+                );
+                &narrowed
+            }
+        }
+    };
     // One token per child: its implicit one (see the module doc of `execute`).
     let token = match run.jobserver.acquire() {
         Ok(token) => token,
@@ -60,7 +132,7 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
     }
 
     // Cargo would fail with "can't find crate for `std`": say what is missing instead.
-    if group.compiler != Compiler::Cross && run.toolchains.target_missing(group) {
+    if group.compiler != Compiler::Cross && run.options.toolchains.target_missing(group) {
         run.missing_tool.store(true, Ordering::SeqCst);
         let t = &group.target;
         let why = format!(
@@ -178,7 +250,7 @@ struct State {
 
 fn on_message<'r>(
     run: &'r Run<'r>,
-    group: &'r Group,
+    group: &Group,
     scope: &rayon::Scope<'r>,
     started: Instant,
     state: &mut State,
@@ -216,7 +288,16 @@ fn on_message<'r>(
                 let mut features = artifact.features.clone();
                 features.sort();
                 state.features[k] = features.clone();
-                dispatch(run, group.id, a, executable, features, started, scope);
+                dispatch(
+                    run,
+                    group.id,
+                    a,
+                    executable,
+                    features,
+                    Origin::Built,
+                    started,
+                    scope,
+                );
             }
         }
         Message::CompilerMessage(m) => {
@@ -242,29 +323,33 @@ fn on_message<'r>(
 }
 
 /// Queues the packaging of one artifact on the pool.
+#[allow(clippy::too_many_arguments)] // one artifact's packaging job: each is a part of it
 fn dispatch<'r>(
     run: &'r Run<'r>,
     group: usize,
     artifact: usize,
     executable: Utf8PathBuf,
     features: Vec<String>,
+    origin: Origin,
     started: Instant,
     scope: &rayon::Scope<'r>,
 ) {
     run.sink.event(Event::PackagingStarted { artifact });
     run.job_queued(group);
     scope.spawn(move |_| {
-        package_one(run, artifact, &executable, features, started);
+        package_one(run, artifact, &executable, features, origin, started);
         run.job_ended(group);
     });
 }
 
-/// Packages one artifact and records its outcome.
+/// Packages one artifact, stores its executable into the cache or checks that the cache has
+/// it (see [`cached::after_packaging`]), and records its outcome.
 fn package_one(
     run: &Run<'_>,
     artifact: usize,
     executable: &Utf8Path,
     features: Vec<String>,
+    origin: Origin,
     started: Instant,
 ) {
     let Some(planned) = run.plan.artifacts.get(artifact) else {
@@ -290,12 +375,14 @@ fn package_one(
     let elapsed = started.elapsed();
     let error = match result {
         Ok(Ok(packaged)) => {
+            let cache = cached::after_packaging(run, artifact, executable, &features, origin);
             return run.settle(
                 artifact,
                 ArtifactOutcome::Packaged {
                     packaged,
                     features,
-                    elapsed,
+                    elapsed: started.elapsed(),
+                    cache,
                 },
             );
         }
@@ -378,6 +465,32 @@ fn skip(run: &Run<'_>, group: &Group, reason: StopReason) {
         );
     }
     finish(run, group, GroupStatus::Skipped, Duration::ZERO, Vec::new());
+}
+
+/// Records a group under `--cache-only` whose artifacts `group.artifacts` are neither here
+/// nor in the cache (`why`, parallel): they fail, and cargo is not started. The run does not
+/// stop for it (it fails in the end): nothing expensive is left to stop, and every missing
+/// artifact is worth reporting.
+fn not_in_cache(run: &Run<'_>, group: &Group, started: Instant, why: &[String]) {
+    let elapsed = started.elapsed();
+    for (&a, why) in group.artifacts.iter().zip(why) {
+        run.settle(
+            a,
+            ArtifactOutcome::Failed {
+                error: format!("not built (--cache-only): {why}"),
+                cause: Cause::Build,
+                elapsed,
+            },
+        );
+    }
+    let n = group.artifacts.len();
+    let status = match why {
+        [one] => GroupStatus::Failed(format!("--cache-only: {one}")),
+        _ => GroupStatus::Failed(format!(
+            "--cache-only: {n} executables are neither up to date here nor in the cache"
+        )),
+    };
+    finish(run, group, status, elapsed, Vec::new());
 }
 
 /// Records a group whose child could not be started.

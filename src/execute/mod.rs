@@ -10,6 +10,7 @@
 //! everything they run never exceed `jobs` at once, and a lane waits for a token before it
 //! starts its next group.
 
+mod cached;
 mod child;
 mod estimate;
 mod events;
@@ -22,11 +23,12 @@ mod zig;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use camino::Utf8PathBuf;
 
+pub use cached::CacheRun;
 pub use events::{Cause, Event, EventSink, GroupStatus, Recorded, StopReason};
 pub use outcome::{ArtifactOutcome, GroupOutcome, RunOutcome, strip_ansi};
 pub use signals::Interrupt;
@@ -53,6 +55,11 @@ pub struct Options {
     pub source_date_epoch: Option<i64>,
     /// Set by Ctrl-C / SIGTERM.
     pub interrupt: Interrupt,
+    /// The artifact cache, when the run uses one (the plan's artifacts then carry their input
+    /// keys).
+    pub cache: Option<CacheRun>,
+    /// `rustc -vV` per workspace, shared with the input keys (asked once per run).
+    pub toolchains: Arc<Toolchains>,
 }
 
 /// Why a run could not start at all.
@@ -72,8 +79,8 @@ struct Run<'a> {
     gate: zig::StartGate,
     /// Zig builds of several lanes may overlap: each lane gets its own zig cache.
     zig_lanes_overlap: bool,
-    /// `rustc -vV` per workspace, for the groups' freshness checks.
-    toolchains: Toolchains,
+    /// The variables each build read, for the records of the artifact cache.
+    env_deps: fresh::EnvDeps,
     /// Every directory packaging writes into (never an input of a build).
     output_dirs: BTreeSet<Utf8PathBuf>,
     package_options: PackageOptions,
@@ -150,11 +157,15 @@ impl Run<'_> {
     fn settle(&self, artifact: usize, outcome: ArtifactOutcome) {
         let event = match &outcome {
             ArtifactOutcome::Packaged {
-                packaged, elapsed, ..
+                packaged,
+                elapsed,
+                cache,
+                ..
             } => Event::ArtifactPackaged {
                 artifact,
                 packaged: packaged.clone(),
                 elapsed: *elapsed,
+                cache: *cache,
             },
             ArtifactOutcome::Failed { error, cause, .. } => Event::ArtifactFailed {
                 artifact,
@@ -194,7 +205,7 @@ pub fn execute(
         jobserver,
         gate: zig::StartGate::default(),
         zig_lanes_overlap: zig::lanes_overlap(plan, jobs),
-        toolchains: Toolchains::default(),
+        env_deps: fresh::EnvDeps::default(),
         output_dirs: output_dirs(plan),
         package_options: package_options(plan, options),
         failed: AtomicBool::new(false),
@@ -277,6 +288,10 @@ pub fn execute(
         stopped,
         missing_tool: run.missing_tool.load(Ordering::SeqCst),
         elapsed: started.elapsed(),
+        cache: options
+            .cache
+            .as_ref()
+            .map(|c| c.cache.location().to_string()),
     })
 }
 
@@ -321,6 +336,7 @@ pub fn not_started(plan: &Plan, missing: &BTreeMap<String, String>) -> RunOutcom
         stopped: Some(StopReason::Failure),
         missing_tool: true,
         elapsed: Duration::ZERO,
+        cache: None,
     }
 }
 

@@ -5,6 +5,7 @@ use std::io;
 use std::process::ExitStatus;
 use std::time::Duration;
 
+use crate::cache::CacheStatus;
 use crate::package::Packaged;
 use crate::resolve::ResolvedArtifact;
 
@@ -22,6 +23,8 @@ pub enum ArtifactOutcome {
         features: Vec<String>,
         /// From the start of its group to the output being ready.
         elapsed: Duration,
+        /// What the artifact cache did for it (`None`: the run has no cache).
+        cache: Option<CacheStatus>,
     },
     /// It was not produced.
     Failed {
@@ -65,6 +68,8 @@ pub struct RunOutcome {
     pub missing_tool: bool,
     /// Wall time of the whole run.
     pub elapsed: Duration,
+    /// The artifact cache the run used, as shown to people (`None`: none).
+    pub cache: Option<String>,
 }
 
 impl RunOutcome {
@@ -72,10 +77,12 @@ impl RunOutcome {
     pub fn success(&self) -> bool {
         !matches!(self.stopped, Some(StopReason::Signal(_)))
             && self.artifacts.iter().all(ArtifactOutcome::is_ok)
-            && self
-                .groups
-                .iter()
-                .all(|g| matches!(g.status, GroupStatus::Succeeded | GroupStatus::Fresh))
+            && self.groups.iter().all(|g| {
+                matches!(
+                    g.status,
+                    GroupStatus::Succeeded | GroupStatus::Fresh | GroupStatus::Cached
+                )
+            })
     }
 
     /// The signal that interrupted the run, if one did.
@@ -128,7 +135,7 @@ pub(crate) fn blame(
             };
             (error, Cause::Build)
         }
-        GroupStatus::Succeeded | GroupStatus::Fresh => (
+        GroupStatus::Succeeded | GroupStatus::Fresh | GroupStatus::Cached => (
             format!(
                 "{program} succeeded but reported no executable for bin `{}` of package `{}`",
                 artifact.bin, artifact.package

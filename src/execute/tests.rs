@@ -96,6 +96,8 @@ impl Fake {
             color: false,
             source_date_epoch: None,
             interrupt: Interrupt::default(),
+            cache: None,
+            toolchains: Default::default(),
         }
     }
 }
@@ -300,4 +302,165 @@ fn a_missing_program_fails_its_groups_without_starting_them() {
             .any(|e| matches!(e, Event::GroupStarted { .. }))
     );
     assert!(!fake.out(0).exists() && !fake.out(1).exists());
+}
+
+/// The cargo calls the fake logged, one line each.
+fn calls(log: &Utf8PathBuf) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `plan` with input key `k<name>` for each artifact, and its fake cargo logging to `log`.
+fn keyed(mut plan: Plan, keys: &[(&str, &str)], log: &Utf8PathBuf) -> Plan {
+    for a in &mut plan.artifacts {
+        let key = keys
+            .iter()
+            .find(|(name, _)| *name == a.resolved.name)
+            .map(|(_, k)| k.to_string());
+        a.key = key;
+    }
+    for g in &mut plan.groups {
+        g.env.insert("FAKE_LOG".into(), log.to_string());
+    }
+    plan
+}
+
+fn statuses(outcome: &RunOutcome) -> Vec<Option<crate::cache::CacheStatus>> {
+    outcome
+        .artifacts
+        .iter()
+        .map(|o| match o {
+            ArtifactOutcome::Packaged { cache, .. } => *cache,
+            ArtifactOutcome::Failed { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_cache_supplies_what_it_has_and_cargo_builds_only_the_rest() {
+    use crate::cache::{Cache, CacheLocation, CacheMode, CacheStatus::*};
+    let store = tempfile::tempdir().unwrap();
+    let location = CacheLocation::Directory {
+        path: Utf8PathBuf::from_path_buf(store.path().join("cache")).unwrap(),
+    };
+    let cache_run = |mode, cache_only| CacheRun {
+        cache: Arc::new(Cache::open(location.clone(), mode)),
+        cache_only,
+    };
+    let with = |fake: &Fake, c: CacheRun| Options {
+        cache: Some(c),
+        ..fake.options(false)
+    };
+    let specs = [
+        ("a", 0, "ok", "0"),
+        ("b", 0, "ok", "0"),
+        ("c", 0, "ok", "0"),
+    ];
+    let keys = [("a", "ka"), ("b", "kb"), ("c", "kc")];
+
+    // A first machine builds everything in one call and stores each executable.
+    let first = Fake::new();
+    let log1 = first.tree.base.join("cargo.log");
+    let plan = keyed(first.plan_of(&specs), &keys, &log1);
+    assert_eq!(plan.groups.len(), 1);
+    let (outcome, _) = run(&plan, &with(&first, cache_run(CacheMode::ReadWrite, false)));
+    assert!(outcome.success(), "{outcome:#?}");
+    assert_eq!(statuses(&outcome), [Some(Stored); 3]);
+    assert_eq!(calls(&log1).len(), 1);
+
+    // Another machine: every executable comes from the cache and cargo never starts.
+    let second = Fake::new();
+    let log2 = second.tree.base.join("cargo.log");
+    let plan = keyed(second.plan_of(&specs), &keys, &log2);
+    let (outcome, events) = run(
+        &plan,
+        &with(&second, cache_run(CacheMode::ReadWrite, false)),
+    );
+    assert!(outcome.success(), "{outcome:#?}");
+    assert_eq!(statuses(&outcome), [Some(Hit); 3]);
+    assert_eq!(outcome.groups[0].status, GroupStatus::Cached);
+    assert!(calls(&log2).is_empty(), "cargo started: {:?}", calls(&log2));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::GroupStarted { .. }))
+    );
+    for a in &plan.artifacts {
+        assert!(a.output.is_file(), "{}", a.output);
+    }
+    let fetched = |name: &str| {
+        let a = &plan.artifacts[index(&plan, name)];
+        let state_dir = crate::plan::state::state_dir(&a.resolved.target_dir);
+        crate::plan::state::fetched_executable(&state_dir, &a.output, &a.resolved.bin)
+    };
+    let before = std::fs::metadata(fetched("a")).unwrap().modified().unwrap();
+
+    // `b` changed: cargo builds `b` alone; `a` and `c` are what this machine holds for their
+    // keys (nothing downloaded again) and the cache is known to have them.
+    let plan = keyed(
+        second.plan_of(&specs),
+        &[("a", "ka"), ("b", "kb2"), ("c", "kc")],
+        &log2,
+    );
+    let (outcome, _) = run(
+        &plan,
+        &with(&second, cache_run(CacheMode::ReadWrite, false)),
+    );
+    assert!(outcome.success(), "{outcome:#?}");
+    assert_eq!(statuses(&outcome), [Some(Hit), Some(Stored), Some(Hit)]);
+    let logged = calls(&log2);
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(
+        logged[0].contains("--bin b")
+            && !logged[0].contains("--bin a")
+            && !logged[0].contains("--bin c"),
+        "{logged:?}"
+    );
+    assert_eq!(
+        std::fs::metadata(fetched("a")).unwrap().modified().unwrap(),
+        before
+    );
+
+    // Read mode never writes; an artifact without a key is built and missed.
+    let third = Fake::new();
+    let log3 = third.tree.base.join("cargo.log");
+    let mut plan = keyed(third.plan_of(&specs), &[("a", "ka"), ("b", "kb3")], &log3);
+    let c = index(&plan, "c");
+    plan.artifacts[c].key_error = Some("no Cargo.lock".into());
+    let objects = || walkdir::WalkDir::new(store.path()).into_iter().count();
+    let count = objects();
+    let (outcome, _) = run(&plan, &with(&third, cache_run(CacheMode::Read, false)));
+    assert!(outcome.success(), "{outcome:#?}");
+    assert_eq!(statuses(&outcome), [Some(Hit), Some(Miss), Some(Miss)]);
+    assert_eq!(objects(), count, "read mode wrote to the cache");
+    let logged = calls(&log3);
+    assert!(
+        logged.len() == 1 && logged[0].contains("--bin b") && logged[0].contains("--bin c"),
+        "{logged:?}"
+    );
+
+    // --cache-only: what is missing fails and cargo does not start.
+    let fourth = Fake::new();
+    let log4 = fourth.tree.base.join("cargo.log");
+    let plan = keyed(
+        fourth.plan_of(&specs),
+        &[("a", "ka"), ("b", "kb4"), ("c", "kc")],
+        &log4,
+    );
+    let (outcome, _) = run(&plan, &with(&fourth, cache_run(CacheMode::ReadWrite, true)));
+    assert!(!outcome.success());
+    assert!(calls(&log4).is_empty(), "{:?}", calls(&log4));
+    assert_eq!(statuses(&outcome), [Some(Hit), None, Some(Hit)]);
+    let b = &outcome.artifacts[index(&plan, "b")];
+    assert!(
+        matches!(b, ArtifactOutcome::Failed { error, cause: Cause::Build, .. } if error.contains("--cache-only") && error.contains("not in the cache")),
+        "{b:?}"
+    );
+    assert_eq!(
+        outcome.stopped, None,
+        "a missing executable does not stop the others"
+    );
 }

@@ -159,6 +159,23 @@ pub fn package(
     })
 }
 
+/// Checks the executable at `executable` as packaging would (an ELF for the artifact's machine
+/// needing no newer glibc than its runtime's), without writing anything: for an executable
+/// that comes from the artifact cache, before it is trusted.
+pub fn check_executable(
+    artifact: &PlannedArtifact,
+    executable: &Utf8Path,
+) -> Result<(), PackageError> {
+    let exe = std::fs::read(executable)
+        .map_err(PackageError::io("reading the executable", executable))?;
+    elf::check(
+        &exe,
+        executable,
+        &artifact.resolved,
+        &artifact.executable_entry,
+    )
+}
+
 /// Removes what the previous packaging of `artifact` wrote and this one did not (an include
 /// that no longer matches, or was dropped from the manifest), unless another artifact of the run
 /// writes it, and the directories that leaves empty, up to the output's own directory.

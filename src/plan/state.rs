@@ -14,8 +14,34 @@ pub fn state_dir(target_dir: &Utf8Path) -> Utf8PathBuf {
 
 /// The packaging stamp of the output at `output` (see `package`), under `state_dir`.
 pub fn package_stamp(state_dir: &Utf8Path, output: &Utf8Path) -> Utf8PathBuf {
-    let name = hex(&sha256(output.as_str().as_bytes())[..16]);
-    state_dir.join("stamps").join(format!("{name}.json"))
+    state_dir
+        .join("stamps")
+        .join(format!("{}.json", output_name(output)))
+}
+
+/// What this machine holds for the output at `output` with respect to the artifact cache (see
+/// `execute::cached`): which key its executable was last built or fetched for, and where that
+/// executable is. Under `state_dir`.
+pub fn held_record(state_dir: &Utf8Path, output: &Utf8Path) -> Utf8PathBuf {
+    state_dir
+        .join("cache")
+        .join("held")
+        .join(format!("{}.json", output_name(output)))
+}
+
+/// Where an executable fetched from the artifact cache for the output at `output` is kept,
+/// under `state_dir`: one per output, replaced when its key changes.
+pub fn fetched_executable(state_dir: &Utf8Path, output: &Utf8Path, bin: &str) -> Utf8PathBuf {
+    state_dir
+        .join("cache")
+        .join("fetched")
+        .join(output_name(output))
+        .join(bin)
+}
+
+/// A file name for the output at `output`.
+fn output_name(output: &Utf8Path) -> String {
+    hex(&sha256(output.as_str().as_bytes())[..16])
 }
 
 /// The directory of the group stamps (see `execute::fresh`) under `state_dir`.

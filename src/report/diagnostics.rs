@@ -46,7 +46,12 @@ fn warning_word(color: bool) -> &'static str {
 
 /// Prints `warning: MESSAGE` to stderr.
 pub fn print_warning(message: &str, color: bool) {
-    eprintln!("{}: {message}", warning_word(color));
+    eprintln!("{}", warning_line(message, color));
+}
+
+/// The line `warning: MESSAGE`, for a printer that places its own lines (the progress bars).
+pub fn warning_line(message: &str, color: bool) -> String {
+    format!("{}: {message}", warning_word(color))
 }
 
 /// Prints `error: MESSAGE` to stderr, then `  help: HELP` unless `help` is empty.

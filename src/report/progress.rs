@@ -12,8 +12,9 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::execute::{Cause, Event, EventSink, GroupStatus, StopReason};
 use crate::plan::Plan;
+use crate::report::diagnostics::warning_line;
 use crate::report::display_path;
-use crate::report::summary::{group_label, human_size};
+use crate::report::summary::{group_label, human_size, short_key};
 
 /// How much to show, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +119,16 @@ impl<'a> Progress<'a> {
         )
     }
 
+    /// ` KEY` (its first characters) of an artifact with an input key.
+    fn key(&self, artifact: usize) -> String {
+        self.plan
+            .artifacts
+            .get(artifact)
+            .and_then(|a| a.key.as_deref())
+            .map(|k| format!(" {}", short_key(k)))
+            .unwrap_or_default()
+    }
+
     fn group_label(&self, group: usize) -> String {
         self.plan
             .groups
@@ -203,6 +214,7 @@ impl EventSink for Progress<'_> {
                 artifact,
                 packaged,
                 elapsed,
+                cache,
             } => {
                 if let Some(bars) = &inner.bars {
                     bars.packaging.inc(1);
@@ -210,17 +222,21 @@ impl EventSink for Progress<'_> {
                 }
                 if !quiet {
                     let output = display_path(&packaged.output);
+                    let cached = cache
+                        .map(|status| format!("cache {}{}", status.as_str(), self.key(artifact)));
                     let line = if packaged.fresh {
+                        let detail = cached.map(|c| format!(" ({c})")).unwrap_or_default();
                         self.status(
                             "Fresh",
-                            &format!("{} → {output}", self.artifact_label(artifact)),
+                            &format!("{} → {output}{detail}", self.artifact_label(artifact)),
                             Tone::Good,
                         )
                     } else {
+                        let detail = cached.map(|c| format!(", {c}")).unwrap_or_default();
                         self.status(
                             "Packaged",
                             &format!(
-                                "{} → {output} ({}, {:.1}s)",
+                                "{} → {output} ({}, {:.1}s{detail})",
                                 self.artifact_label(artifact),
                                 human_size(packaged.size),
                                 elapsed.as_secs_f64()
@@ -229,6 +245,11 @@ impl EventSink for Progress<'_> {
                         )
                     };
                     self.say(&inner, &line);
+                }
+            }
+            Event::CacheWarning { message } => {
+                if !quiet {
+                    self.say(&inner, &warning_line(&message, self.style.color));
                 }
             }
             Event::ArtifactFailed {
@@ -270,6 +291,15 @@ impl EventSink for Progress<'_> {
                             &format!("{label} in {:.1}s", elapsed.as_secs_f64()),
                             Tone::Good,
                         );
+                        self.say(&inner, &line);
+                    }
+                    GroupStatus::Cached if !quiet => {
+                        let detail = if self.style.verbose {
+                            " (not started: every executable came from the artifact cache)"
+                        } else {
+                            ""
+                        };
+                        let line = self.status("Cached", &format!("{label}{detail}"), Tone::Good);
                         self.say(&inner, &line);
                     }
                     GroupStatus::Fresh if !quiet => {

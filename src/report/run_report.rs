@@ -9,6 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::AtomicFile;
+use crate::cache::CacheStatus;
 use crate::execute::{ArtifactOutcome, RunOutcome};
 use crate::fingerprint::hex;
 use crate::manifest::values::{Arch, ArtifactKind, Compiler, OutputFormat};
@@ -87,6 +88,13 @@ pub struct ArtifactReport {
     /// else `RUSTFLAGS`, else the cargo config's): the path remapping, the optimization flags
     /// and the user's.
     pub rustflags: Vec<String>,
+    /// What the artifact cache did for the executable: `hit` (the cache has it: it came from
+    /// there, or the one here was up to date and the cache holds it too), `stored` (built and
+    /// stored), `miss` (built and not stored, or failed). Absent when the run had no cache.
+    pub cache: Option<CacheStatus>,
+    /// The executable's input key (absent when the run had no cache, or it could not be
+    /// computed).
+    pub key: Option<String>,
 }
 
 /// The report status of an outcome.
@@ -95,6 +103,18 @@ pub fn status(outcome: &ArtifactOutcome) -> Status {
         ArtifactOutcome::Packaged { packaged, .. } if packaged.fresh => Status::Fresh,
         ArtifactOutcome::Packaged { .. } => Status::Built,
         ArtifactOutcome::Failed { .. } => Status::Failed,
+    }
+}
+
+/// What the artifact cache did for an output, when the run had one (`with_cache`): a failed
+/// output is a miss.
+pub fn cache_status(outcome: &ArtifactOutcome, with_cache: bool) -> Option<CacheStatus> {
+    if !with_cache {
+        return None;
+    }
+    match outcome {
+        ArtifactOutcome::Packaged { cache, .. } => *cache,
+        ArtifactOutcome::Failed { .. } => Some(CacheStatus::Miss),
     }
 }
 
@@ -111,6 +131,7 @@ pub fn build(plan: &Plan, outcome: &RunOutcome) -> Report {
                     packaged,
                     elapsed,
                     features,
+                    ..
                 } => (
                     Some(packaged.size),
                     Some(hex(&packaged.sha256)),
@@ -156,6 +177,8 @@ pub fn build(plan: &Plan, outcome: &RunOutcome) -> Report {
                 error,
                 features,
                 rustflags,
+                cache: cache_status(o, outcome.cache.is_some()),
+                key: outcome.cache.as_ref().and(a.key.clone()),
             }
         })
         .collect();

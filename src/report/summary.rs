@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use crate::cache::CacheStatus;
 use crate::execute::{ArtifactOutcome, Cause, GroupStatus, RunOutcome, StopReason};
 use crate::plan::{Group, Plan};
 use crate::report::display_path;
-use crate::report::run_report::{Status, status};
+use crate::report::run_report::{Status, cache_status, status};
 use crate::report::table;
 
 /// A cargo invocation for people: workspace, target, profile and compiler.
@@ -36,9 +37,16 @@ pub fn human_size(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// The first characters of an input key, enough to tell keys apart for people (the report
+/// has them whole).
+pub fn short_key(key: &str) -> &str {
+    &key[..12.min(key.len())]
+}
+
 /// The summary text.
 pub fn render(plan: &Plan, outcome: &RunOutcome) -> String {
     let mut out = String::new();
+    let with_cache = outcome.cache.is_some();
     let rows: Vec<Vec<String>> = plan
         .artifacts
         .iter()
@@ -53,20 +61,30 @@ pub fn render(plan: &Plan, outcome: &RunOutcome) -> String {
                 Status::Fresh => "fresh",
                 Status::Failed => "failed",
             };
-            vec![
+            let mut row = vec![
                 a.resolved.name.clone(),
                 a.resolved.target.clone(),
                 display_path(&a.output),
                 size,
                 status.into(),
-            ]
+            ];
+            if with_cache {
+                row.push(
+                    cache_status(o, true)
+                        .map_or("-", CacheStatus::as_str)
+                        .into(),
+                );
+                row.push(a.key.as_deref().map_or("-", short_key).into());
+            }
+            row
         })
         .collect();
     if !rows.is_empty() {
-        out.push_str(&table::render(
-            &["ARTIFACT", "TARGET", "OUTPUT", "SIZE", "STATUS"],
-            &rows,
-        ));
+        let mut header = vec!["ARTIFACT", "TARGET", "OUTPUT", "SIZE", "STATUS"];
+        if with_cache {
+            header.extend(["CACHE", "KEY"]);
+        }
+        out.push_str(&table::render(&header, &rows));
     }
 
     let failures = failures(plan, outcome);
@@ -86,6 +104,22 @@ pub fn render(plan: &Plan, outcome: &RunOutcome) -> String {
         count(Status::Failed),
         outcome.elapsed.as_secs_f64()
     );
+    if let Some(location) = &outcome.cache {
+        let cached = |s: CacheStatus| {
+            outcome
+                .artifacts
+                .iter()
+                .filter(|o| cache_status(o, true) == Some(s))
+                .count()
+        };
+        let _ = write!(
+            out,
+            "; cache {location}: {} hit, {} stored, {} miss",
+            cached(CacheStatus::Hit),
+            cached(CacheStatus::Stored),
+            cached(CacheStatus::Miss)
+        );
+    }
     match outcome.stopped {
         Some(StopReason::Signal(libc::SIGINT)) => out.push_str(" (interrupted)"),
         Some(StopReason::Signal(s)) => {

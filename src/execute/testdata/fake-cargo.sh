@@ -5,6 +5,9 @@
 # does instead: `fail` prints cargo's error lines and exits 101, `hang` waits to be stopped.
 # $FAKE_DELAY seconds pass before anything happens; with $FAKE_WAIT_FOR set, it first waits
 # (10 s at most) for that file to exist. With $FAKE_STARTED set, it creates that file at once.
+# With $FAKE_LOG set, it appends its arguments to that file, one line per call. Beside the
+# executables it makes the `deps` directory cargo has there.
+[ -n "$FAKE_LOG" ] && echo "$*" >> "$FAKE_LOG"
 bins=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -29,7 +32,7 @@ case "${FAKE_MODE:-ok}" in
     hang)
         exec sleep 60 ;;
 esac
-mkdir -p "$FAKE_OUT"
+mkdir -p "$FAKE_OUT/deps"
 for bin in $bins; do
     cp "$FAKE_EXE" "$FAKE_OUT/$bin"
     printf '{"reason":"compiler-artifact","package_id":"%s","manifest_path":"%s","target":{"kind":["bin"],"crate_types":["bin"],"name":"%s","src_path":"/src/main.rs","edition":"2021","doc":true,"doctest":false,"test":true},"profile":{"opt_level":"0","debuginfo":0,"debug_assertions":true,"overflow_checks":true,"test":false},"features":[],"filenames":["%s"],"executable":"%s","fresh":false}\n' \
