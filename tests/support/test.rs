@@ -45,6 +45,18 @@ impl Test {
         Test { dir }
     }
 
+    /// An empty directory under `<repo>/target/<area>/`, for a tree that builds into a target
+    /// dir of its own (inside the tree), so that what it compiles stays under `target/`.
+    pub fn in_target(area: &str, name: &str) -> Test {
+        let parent = repo().join("target").join(area);
+        fs::create_dir_all(&parent).expect("create the test area");
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{name}-"))
+            .tempdir_in(parent)
+            .expect("temp dir");
+        Test { dir }
+    }
+
     /// An empty directory.
     pub fn empty() -> Test {
         Test::new("empty")
@@ -181,6 +193,11 @@ pub struct Invocation {
 }
 
 impl Invocation {
+    /// A command made by the test itself, run and checked like the builder's.
+    pub fn of(command: Command) -> Invocation {
+        Invocation { command }
+    }
+
     /// Sets an environment variable of the process.
     pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Invocation {
         self.command.env(key, value);
