@@ -3,6 +3,7 @@
 
 mod command;
 mod outputs;
+pub mod shard;
 mod split;
 pub mod state;
 

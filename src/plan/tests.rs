@@ -19,7 +19,7 @@ fn parse(text: &str) -> Option<View> {
 }
 use crate::resolve::{Resolved, ResolvedArtifact};
 
-fn artifact(name: &str, package: &str, arch: Arch) -> ResolvedArtifact {
+pub(super) fn artifact(name: &str, package: &str, arch: Arch) -> ResolvedArtifact {
     let prefix = arch.triple_prefix();
     ResolvedArtifact {
         name: name.into(),
@@ -67,11 +67,11 @@ fn artifact(name: &str, package: &str, arch: Arch) -> ResolvedArtifact {
     }
 }
 
-fn no_env(_: &str) -> Option<String> {
+pub(super) fn no_env(_: &str) -> Option<String> {
     None
 }
 
-fn resolved(artifacts: Vec<ResolvedArtifact>) -> Resolved {
+pub(super) fn resolved(artifacts: Vec<ResolvedArtifact>) -> Resolved {
     let manifest = Manifest {
         path: "/repo/lambda.kdl".into(),
         dir: "/repo".into(),
