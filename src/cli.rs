@@ -3,6 +3,8 @@
 use camino::Utf8PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::plan::shard::ShardSpec;
+
 /// Build every AWS Lambda function and extension of a Rust monorepo from one lambda.kdl.
 #[derive(Debug, Parser)]
 #[command(name = "lambda-batch", version, about, propagate_version = true)]
@@ -13,6 +15,18 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses a command line (`args[0]` is the program name) without running anything: what
+    /// `lambda-batch` would do with it, or clap's error (usage, `--help`, `--version`).
+    pub fn parse_args<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Cli::try_parse_from(args)
+    }
 }
 
 /// `--color`.
@@ -79,6 +93,7 @@ pub enum Command {
         context: Option<String>,
     },
     /// Print the cargo invocations and packaging jobs without running them.
+    #[command(group(clap::ArgGroup::new("sharding").args(["shard", "shards"])))]
     Plan {
         /// The manifest.
         manifest: Option<Utf8PathBuf>,
@@ -91,6 +106,17 @@ pub enum Command {
         /// Also show what went into each input key (each input's name and digest).
         #[arg(short, long)]
         verbose: bool,
+        /// Only the K-th of N shards of the plan (from 1): what `run --shard K/N` builds.
+        #[arg(long, value_name = "K/N", conflicts_with = "shards")]
+        shard: Option<ShardSpec>,
+        /// Print the split into N shards instead of the plan (with `--format json`, a GitHub
+        /// Actions matrix: `{"include":[{"shard":"1/N",...},...]}`).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        shards: Option<u16>,
+        /// Balance shards by the seconds each artifact took in this earlier `run --report`
+        /// (give every shard the same file).
+        #[arg(long, value_name = "FILE", requires = "sharding")]
+        timings: Option<Utf8PathBuf>,
     },
     /// One row per artifact and target.
     List {
@@ -99,6 +125,9 @@ pub enum Command {
         /// For people or for tools.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Only the K-th of N shards, and the timings that balance them.
+        #[command(flatten)]
+        shard: ShardArgs,
     },
     /// Print the schema of lambda.kdl.
     Schema {
@@ -186,6 +215,19 @@ impl CargoArgs {
     }
 }
 
+/// `--shard K/N` and `--timings FILE`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ShardArgs {
+    /// Only the K-th of N disjoint parts of the plan (from 1), each a set of whole cargo calls;
+    /// every runner given the same manifest, selection and timings computes the same split.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<ShardSpec>,
+    /// Balance shards by the seconds each artifact took in this earlier `run --report`
+    /// (give every shard the same file).
+    #[arg(long, value_name = "FILE", requires = "shard")]
+    pub timings: Option<Utf8PathBuf>,
+}
+
 /// `run`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -230,6 +272,9 @@ pub struct RunArgs {
     /// fail the artifacts that are in neither (the assemble step of a sharded pipeline).
     #[arg(long)]
     pub cache_only: bool,
+    /// Sharding.
+    #[command(flatten)]
+    pub shard: ShardArgs,
     /// Cargo flags.
     #[command(flatten)]
     pub cargo: CargoArgs,

@@ -3,7 +3,7 @@
 use camino::Utf8Path;
 use serde::Serialize;
 
-use crate::cli::Format;
+use crate::cli::{Format, ShardArgs};
 use crate::exit_code;
 use crate::plan::CargoFlags;
 use crate::report::display_path;
@@ -22,12 +22,21 @@ struct Row<'a> {
     output: String,
 }
 
-/// Prints the artifact table.
-pub fn list(manifest: Option<&Utf8Path>, format: Format, color: bool) -> i32 {
-    let checked = match super::load(manifest, &CargoFlags::default(), color, false) {
+/// Prints the artifact table (of one shard, with `--shard`).
+pub fn list(manifest: Option<&Utf8Path>, format: Format, shard: &ShardArgs, color: bool) -> i32 {
+    // A shard is a set of the cargo calls `run` makes: those need the packages' features
+    // compared (`cargo tree`), which listing everything does not.
+    let builds = shard.shard.is_some();
+    let mut checked = match super::load(manifest, &CargoFlags::default(), color, builds) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if let Some(spec) = shard.shard {
+        match super::shard::narrow(&checked.plan, spec, shard.timings.as_deref(), color) {
+            Ok((part, _)) => checked.plan = part,
+            Err(code) => return code,
+        }
+    }
     let rows: Vec<Row> = checked
         .plan
         .artifacts

@@ -9,6 +9,7 @@ pub mod list;
 pub mod plan;
 pub mod run;
 pub mod schema;
+pub mod shard;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -63,8 +64,26 @@ pub fn main() -> i32 {
             format,
             cargo,
             verbose,
-        } => plan::plan(manifest.as_deref(), format, &cargo.flags(), verbose, color),
-        Command::List { manifest, format } => list::list(manifest.as_deref(), format, color),
+            shard,
+            shards,
+            timings,
+        } => plan::plan(
+            manifest.as_deref(),
+            format,
+            &cargo.flags(),
+            verbose,
+            &plan::Sharding {
+                shard,
+                shards: shards.map(usize::from),
+                timings: timings.as_deref(),
+            },
+            color,
+        ),
+        Command::List {
+            manifest,
+            format,
+            shard,
+        } => list::list(manifest.as_deref(), format, &shard, color),
         Command::Schema { format } => schema::schema(format),
         Command::Doctor { manifest } => doctor::doctor(manifest.as_deref(), color),
         Command::Add(add) => edit::add(add, color),

@@ -6,21 +6,60 @@ use camino::Utf8Path;
 
 use crate::cli::Format;
 use crate::exit_code;
+use crate::plan::shard::{Matrix, Shard, ShardSpec};
 use crate::plan::{CargoFlags, Plan};
 use crate::report::display_path;
 
-/// Prints the plan, with each artifact's input key (and with `verbose`, what went into it).
+/// `plan --shard`, `--shards` and `--timings`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sharding<'a> {
+    /// Only this shard's part of the plan.
+    pub shard: Option<ShardSpec>,
+    /// The split into this many shards instead of the plan.
+    pub shards: Option<usize>,
+    /// The earlier report that balances them.
+    pub timings: Option<&'a Utf8Path>,
+}
+
+/// Prints the plan, with each artifact's input key (and with `verbose`, what went into it);
+/// or one shard of it; or, with `--shards N`, the split.
 pub fn plan(
     manifest: Option<&Utf8Path>,
     format: Format,
     flags: &CargoFlags,
     verbose: bool,
+    sharding: &Sharding,
     color: bool,
 ) -> i32 {
     let mut checked = match super::load(manifest, flags, color, true) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if let Some(count) = sharding.shards {
+        let timings = match super::shard::timings(sharding.timings, color) {
+            Ok(t) => t,
+            Err(code) => return code,
+        };
+        let shards = crate::plan::shard::split(&checked.plan, count, &timings);
+        match format {
+            Format::Json => println!(
+                "{}",
+                serde_json::to_string(&Matrix { include: shards }).unwrap_or_default()
+            ),
+            Format::Text => print!("{}", shards_text(&checked.plan, &shards)),
+        }
+        return exit_code::OK;
+    }
+    if let Some(spec) = sharding.shard {
+        let whole = checked.plan.clone();
+        match super::shard::narrow(&whole, spec, sharding.timings, color) {
+            Ok((part, shard)) => {
+                eprintln!("{}", super::shard::note(spec, &part, &whole, &shard));
+                checked.plan = part;
+            }
+            Err(code) => return code,
+        }
+    }
     let located = crate::cache::locate(&checked.plan);
     super::compute_keys(
         &mut checked,
@@ -42,6 +81,54 @@ pub fn plan(
         Format::Text => print!("{}", text(&plan)),
     }
     exit_code::OK
+}
+
+/// The split for people: each shard with its estimate and its cargo calls' outputs.
+pub fn shards_text(plan: &Plan, shards: &[Shard]) -> String {
+    let mut out = String::new();
+    let total: f64 = shards.iter().map(|s| s.estimated_seconds).sum();
+    let _ = writeln!(
+        out,
+        "{} cargo invocation{} in {} shard{} (estimated {:.0}s in all; whole cargo calls, those sharing a target dir, target and profile kept together)",
+        plan.groups.len(),
+        if plan.groups.len() == 1 { "" } else { "s" },
+        shards.len(),
+        if shards.len() == 1 { "" } else { "s" },
+        total
+    );
+    for s in shards {
+        let _ = writeln!(
+            out,
+            "\nshard {}: {} output{}, {} cargo call{}, estimated {:.0}s",
+            s.shard,
+            s.artifacts.len(),
+            if s.artifacts.len() == 1 { "" } else { "s" },
+            s.groups.len(),
+            if s.groups.len() == 1 { "" } else { "s" },
+            s.estimated_seconds
+        );
+        if s.groups.is_empty() {
+            let _ = writeln!(out, "  (nothing to build)");
+        }
+        for g in s.groups.iter().filter_map(|&g| plan.groups.get(g)) {
+            let names: Vec<String> = g
+                .artifacts
+                .iter()
+                .filter_map(|&i| plan.artifacts.get(i))
+                .map(|a| a.resolved.name.clone())
+                .collect();
+            let _ = writeln!(
+                out,
+                "  {} {} {} in {}: {}",
+                g.compiler,
+                g.target,
+                g.profile,
+                display_path(&g.workspace_root),
+                names.join(", ")
+            );
+        }
+    }
+    out
 }
 
 /// The plan for people: each cargo call with the artifacts it feeds, and their input keys

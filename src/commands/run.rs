@@ -96,6 +96,32 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
             color,
         ));
     }
+    if let Some(spec) = args.shard.shard {
+        let whole = std::mem::replace(&mut checked.plan, crate::plan::Plan::empty());
+        let (part, shard) =
+            super::shard::narrow(&whole, spec, args.shard.timings.as_deref(), color)?;
+        if !args.quiet || part.groups.is_empty() {
+            eprintln!("{}", super::shard::note(spec, &part, &whole, &shard));
+        }
+        checked.plan = part;
+        if checked.plan.groups.is_empty() && !args.dry_run {
+            // Nothing to build is a success: the other shards build the rest.
+            if let Some(report) = &args.report {
+                let outcome = execute::not_started(&checked.plan, &Default::default());
+                if let Err(e) =
+                    run_report::write(report, &run_report::build(&checked.plan, &outcome))
+                {
+                    print_error(
+                        &format!("cannot write the report `{report}`: {e}"),
+                        "",
+                        color,
+                    );
+                    return Err(exit_code::FAILED);
+                }
+            }
+            return Ok(exit_code::OK);
+        }
+    }
     let located = crate::cache::locate(&checked.plan);
     let toolchains = Arc::new(Toolchains::default());
     if let Some(settings) = &settings {

@@ -37,6 +37,18 @@ pub struct Plan {
     pub flags: CargoFlags,
 }
 
+impl Plan {
+    /// A plan that builds nothing.
+    pub fn empty() -> Plan {
+        Plan {
+            manifest: Utf8PathBuf::new(),
+            groups: Vec::new(),
+            artifacts: Vec::new(),
+            flags: CargoFlags::default(),
+        }
+    }
+}
+
 /// One cargo invocation building several bins.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Group {

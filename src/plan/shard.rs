@@ -46,6 +46,9 @@ impl FromStr for ShardSpec {
             .split_once('/')
             .ok_or_else(|| format!("`{s}` is not K/N (for example 1/4)"))?;
         let number = |word: &str, what: &str| {
+            if word.trim().is_empty() {
+                return Err(format!("`{s}` has no {what} (K/N, as in 1/4)"));
+            }
             word.trim()
                 .parse::<usize>()
                 .map_err(|_| format!("`{word}` in `{s}` is not a {what} (K/N, as in 1/4)"))

@@ -75,8 +75,8 @@ fn shard_numbers_are_checked() {
         ("1/0", "at least 1"),
         ("0/0", "at least 1"),
         ("two", "is not K/N"),
-        ("1/", "is not a shard count"),
-        ("/2", "is not a shard number"),
+        ("1/", "has no shard count"),
+        ("/2", "has no shard number"),
         ("-1/2", "is not a shard number"),
         ("1/2/3", "is not a shard count"),
     ] {
