@@ -27,12 +27,24 @@ pub fn check(manifest: Option<&Utf8Path>, format: Format, warn: &Warnings<'_>, c
     if let Err(code) = super::require_cargo(color) {
         return code;
     }
-    let result = crate::manifest::locate(manifest)
+    let located = crate::manifest::locate(manifest);
+    let path = located.as_ref().ok().cloned();
+    let result = located
         .map_err(|e| ManifestErrors(vec![e]))
         .and_then(|path| pipeline::check_file(&path, &CargoFlags::default()).map(|c| (path, c)));
+    // In GitHub Actions, every diagnostic is also an annotation on its line of the manifest.
+    let annotate = |diagnostics: &[crate::diagnostic::ManifestError]| {
+        if let Some(path) = &path {
+            super::annotate(diagnostics, path, format == Format::Json);
+        }
+    };
+    if let Err(errors) = &result {
+        annotate(&errors.0);
+    }
     match (result, format) {
         (Ok((path, checked)), format) => {
             let warnings = warnings(&checked, warn.context);
+            annotate(&warnings);
             let code = if warn.deny && !warnings.is_empty() {
                 exit_code::INVALID
             } else {

@@ -41,7 +41,7 @@ pub fn doctor(manifest: Option<&Utf8Path>, color: bool) -> i32 {
         eprintln!("error: cargo is missing; the other tools are checked once it is installed");
         return exit_code::MISSING_TOOL;
     }
-    let checked = match super::load(manifest, &CargoFlags::default(), color, false) {
+    let checked = match super::load(manifest, &CargoFlags::default(), color, false, false) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -27,7 +27,13 @@ pub fn list(manifest: Option<&Utf8Path>, format: Format, shard: &ShardArgs, colo
     // A shard is a set of the cargo calls `run` makes: those need the packages' features
     // compared (`cargo tree`), which listing everything does not.
     let builds = shard.shard.is_some();
-    let mut checked = match super::load(manifest, &CargoFlags::default(), color, builds) {
+    let mut checked = match super::load(
+        manifest,
+        &CargoFlags::default(),
+        color,
+        builds,
+        format == Format::Json,
+    ) {
         Ok(c) => c,
         Err(code) => return code,
     };

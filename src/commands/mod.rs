@@ -27,6 +27,7 @@ use crate::fingerprint::env_vars;
 use crate::pipeline::{self, Checked};
 use crate::plan::CargoFlags;
 use crate::report::diagnostics::{print_error, print_errors, render_diagnostic};
+use crate::report::github;
 
 /// Parses the command line and runs the command; returns the exit code.
 pub fn main() -> i32 {
@@ -106,12 +107,13 @@ pub fn main() -> i32 {
 
 /// Locates, loads, resolves and plans the manifest; prints diagnostics and returns exit code 2
 /// on any problem. With `builds`, the groups are those `run` builds (see
-/// [`pipeline::Overrides::builds`]).
+/// [`pipeline::Overrides::builds`]); `json`: standard output is JSON for a tool.
 pub fn load(
     manifest: Option<&Utf8Path>,
     flags: &CargoFlags,
     color: bool,
     builds: bool,
+    json: bool,
 ) -> Result<Checked, i32> {
     let path = locate(manifest, color)?;
     require_cargo(color)?;
@@ -120,9 +122,25 @@ pub fn load(
         ..Default::default()
     };
     pipeline::check_file_with(&path, flags, &overrides).map_err(|errors| {
-        print_errors(&errors, color);
+        print_manifest_errors(&errors, &path, json, color);
         exit_code::INVALID
     })
+}
+
+/// Prints the diagnostics of the manifest at `path`; in GitHub Actions also as workflow
+/// annotations on its lines (on standard error when standard output is JSON, `json`).
+pub fn print_manifest_errors(errors: &ManifestErrors, path: &Utf8Path, json: bool, color: bool) {
+    print_errors(errors, color);
+    annotate(&errors.0, path, json);
+}
+
+/// In GitHub Actions, prints `diagnostics` of the manifest at `path` as workflow annotations
+/// (see [`github`]); elsewhere nothing.
+pub fn annotate(diagnostics: &[crate::diagnostic::ManifestError], path: &Utf8Path, json: bool) {
+    if github::enabled() {
+        let file = github::file_name_here(path);
+        github::emit(&github::diagnostics(diagnostics, Some(&file)), json);
+    }
 }
 
 /// Computes the input key of every artifact of `checked.plan` (see `cache::compute_keys`),

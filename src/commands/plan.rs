@@ -31,7 +31,7 @@ pub fn plan(
     sharding: &Sharding,
     color: bool,
 ) -> i32 {
-    let mut checked = match super::load(manifest, flags, color, true) {
+    let mut checked = match super::load(manifest, flags, color, true, format == Format::Json) {
         Ok(c) => c,
         Err(code) => return code,
     };

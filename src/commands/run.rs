@@ -11,9 +11,9 @@ use crate::execute::{self, CacheRun, Interrupt};
 use crate::exit_code;
 use crate::manifest::values::{ARCH_WORDS, Arch, TargetSpec};
 use crate::pipeline::{self, Overrides};
-use crate::report::diagnostics::{print_error, print_errors, print_warning};
+use crate::report::diagnostics::{print_error, print_warning};
 use crate::report::progress::{Progress, Style};
-use crate::report::{run_report, summary};
+use crate::report::{github, run_report, summary};
 
 /// Builds and packages every selected artifact.
 pub fn run(args: &RunArgs, color: bool) -> i32 {
@@ -44,7 +44,7 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
     let path = super::locate(args.manifest.as_deref(), color)?;
     super::require_cargo(color)?;
     let mut checked = pipeline::check_file_with(&path, &flags, &overrides).map_err(|errors| {
-        print_errors(&errors, color);
+        super::print_manifest_errors(&errors, &path, false, color);
         exit_code::INVALID
     })?;
     let mode: CacheMode = args
@@ -106,6 +106,24 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
         checked.plan = part;
         if checked.plan.groups.is_empty() && !args.dry_run {
             // Nothing to build is a success: the other shards build the rest.
+            if github::enabled()
+                && let Some(path) = std::env::var_os(github::STEP_SUMMARY_VAR)
+                && let Err(e) = github::append(
+                    std::path::Path::new(&path),
+                    &format!(
+                        "### lambda-batch run (shard {spec})\n\n{}\n\n",
+                        super::shard::note(spec, &checked.plan, &whole, &shard)
+                    ),
+                )
+            {
+                print_warning(
+                    &format!(
+                        "cannot append the summary to ${}: {e}",
+                        github::STEP_SUMMARY_VAR
+                    ),
+                    color,
+                );
+            }
             if let Some(report) = &args.report {
                 let outcome = execute::not_started(&checked.plan, &Default::default());
                 if let Err(e) =
@@ -219,6 +237,13 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
     })?;
 
     print!("{}", summary::render(&plan, &outcome));
+    if github::enabled() {
+        let title = match args.shard.shard {
+            Some(spec) => format!("lambda-batch run (shard {spec})"),
+            None => "lambda-batch run".to_string(),
+        };
+        github_actions(&plan, &outcome, &title, color);
+    }
     let mut code = if let Some(signal) = outcome.signal() {
         exit_code::signalled(signal)
     } else if outcome.missing_tool {
@@ -242,6 +267,33 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
         }
     }
     Ok(code)
+}
+
+/// In GitHub Actions: an annotation per failed output, and the closing table appended to the
+/// step summary (a summary file that is not there or cannot be written is a warning).
+fn github_actions(
+    plan: &crate::plan::Plan,
+    outcome: &execute::RunOutcome,
+    title: &str,
+    color: bool,
+) {
+    github::emit(&github::failures(plan, outcome), false);
+    let Some(path) = std::env::var_os(github::STEP_SUMMARY_VAR).filter(|p| !p.is_empty()) else {
+        return;
+    };
+    if let Err(e) = github::append(
+        std::path::Path::new(&path),
+        &github::step_summary(plan, outcome, title),
+    ) {
+        print_warning(
+            &format!(
+                "cannot append the summary to ${} (`{}`): {e}",
+                github::STEP_SUMMARY_VAR,
+                std::path::Path::new(&path).display()
+            ),
+            color,
+        );
+    }
 }
 
 /// `--only`, `--arch` and `--profile` as pipeline overrides; a bad value is a usage error

@@ -58,7 +58,9 @@ impl FromStr for ShardSpec {
             return Err(format!("`{s}`: the shard count must be at least 1"));
         }
         if index == 0 {
-            return Err(format!("`{s}`: shards are numbered from 1 (1/{count} is the first)"));
+            return Err(format!(
+                "`{s}`: shards are numbered from 1 (1/{count} is the first)"
+            ));
         }
         if index > count {
             return Err(format!(

@@ -2,6 +2,7 @@
 
 pub mod diagnostics;
 pub mod diff;
+pub mod github;
 mod path;
 pub mod progress;
 pub mod run_report;

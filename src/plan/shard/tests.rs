@@ -188,10 +188,7 @@ fn measured_times_take_over_from_the_estimate() {
     timings.insert(("a1".into(), target.clone()), 2.0);
     let two = split(&plan, 2, &timings);
     assert_partition(&plan, &two);
-    let alone = two
-        .iter()
-        .find(|s| names(&plan, s).contains("c1"))
-        .unwrap();
+    let alone = two.iter().find(|s| names(&plan, s).contains("c1")).unwrap();
     assert_eq!(names(&plan, alone), BTreeSet::from(["c1".to_string()]));
     assert_eq!(alone.estimated_seconds, 500.0 + dependencies(false));
     // Another target's time is not this one's.
