@@ -50,6 +50,8 @@ pub enum ErrorCode {
     Io,
     /// A setting that differs from cargo-lambda's configuration of the same bin (a warning).
     Drift,
+    /// The manifest exceeds a bound lambda-batch sets (size, nesting depth, node count).
+    Limit,
 }
 
 impl ErrorCode {
@@ -74,6 +76,7 @@ impl ErrorCode {
             ErrorCode::UnknownFeature => "lambda_batch::unknown_feature",
             ErrorCode::Io => "lambda_batch::io",
             ErrorCode::Drift => "lambda_batch::drift",
+            ErrorCode::Limit => "lambda_batch::limit",
         }
     }
 }
@@ -178,6 +181,12 @@ impl ManifestError {
     pub fn line_col(&self, text: &str) -> Option<(usize, usize)> {
         self.primary_span().map(|s| line_col(text, s.offset()))
     }
+
+    /// [`ManifestError::line_col`] through an index of `text`.
+    pub fn line_col_indexed(&self, text: &str, index: &LineIndex) -> Option<(usize, usize)> {
+        self.primary_span()
+            .map(|s| index.line_col(text, s.offset()))
+    }
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -188,6 +197,97 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
     let col = before[line_start..].chars().count() + 1;
     (line, col)
+}
+
+/// Where the lines of a text start, so that the line and column of any offset are found in
+/// logarithmic time: thousands of diagnostics in one file must not each scan the file.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    /// The offset of the first byte of every line ([`line_col`]'s lines: `\n` ends a line).
+    starts: Vec<usize>,
+    /// The offset of the first byte of every line as miette counts them (`\n`, `\r\n` and a
+    /// lone `\r` each end one).
+    miette_starts: Vec<usize>,
+    /// The number of characters before every [`CHECKPOINT`]-th byte.
+    chars_before: Vec<usize>,
+    /// The text's length.
+    len: usize,
+}
+
+/// Bytes between two character counts of a [`LineIndex`].
+const CHECKPOINT: usize = 1024;
+
+impl LineIndex {
+    /// Indexes `text`.
+    pub fn new(text: &str) -> LineIndex {
+        let bytes = text.as_bytes();
+        let mut starts = vec![0];
+        let mut miette_starts = vec![0];
+        let mut chars_before = Vec::with_capacity(bytes.len() / CHECKPOINT + 1);
+        let mut chars = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if i % CHECKPOINT == 0 {
+                chars_before.push(chars);
+            }
+            // Every byte that does not continue a character starts one.
+            if b & 0xc0 != 0x80 {
+                chars += 1;
+            }
+            match b {
+                b'\n' => {
+                    starts.push(i + 1);
+                    miette_starts.push(i + 1);
+                }
+                b'\r' if bytes.get(i + 1) != Some(&b'\n') => miette_starts.push(i + 1),
+                _ => {}
+            }
+        }
+        LineIndex {
+            starts,
+            miette_starts,
+            chars_before,
+            len: bytes.len(),
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset of the indexed `text`, as
+    /// [`line_col`] gives them.
+    pub fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.len).min(text.len());
+        let line = self.starts.partition_point(|&s| s <= offset);
+        let start = self.starts[line - 1];
+        (
+            line,
+            self.chars_to(text, offset) - self.chars_to(text, start) + 1,
+        )
+    }
+
+    /// The number of characters in `text[..offset]`.
+    fn chars_to(&self, text: &str, offset: usize) -> usize {
+        let block = offset / CHECKPOINT;
+        let from = block * CHECKPOINT;
+        let counted = self.chars_before.get(block).copied().unwrap_or(0);
+        let rest = text.as_bytes().get(from..offset).unwrap_or_default();
+        counted + rest.iter().filter(|&&b| b & 0xc0 != 0x80).count()
+    }
+
+    /// The 0-based line (as miette counts lines) that holds byte `offset`.
+    pub fn miette_line(&self, offset: usize) -> usize {
+        self.miette_starts
+            .partition_point(|&s| s <= offset)
+            .saturating_sub(1)
+    }
+
+    /// Where the 0-based miette line `line` starts (the text's length past the last line).
+    pub fn miette_line_start(&self, line: usize) -> usize {
+        self.miette_starts.get(line).copied().unwrap_or(self.len)
+    }
+
+    /// The length in bytes of the 0-based miette line `line`, its line break included.
+    pub fn miette_line_len(&self, line: usize) -> usize {
+        self.miette_line_start(line + 1)
+            .saturating_sub(self.miette_line_start(line))
+    }
 }
 
 impl fmt::Display for ManifestError {

@@ -210,8 +210,10 @@ pub fn open(
 ) -> Result<(Utf8PathBuf, String, Document), i32> {
     let path = locate(manifest, color)?;
     require_cargo(color)?;
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| fail(&EditError::io("read", &path, &e), color))?;
+    let text = crate::manifest::limits::read(&path).map_err(|errors| {
+        print_errors(&errors, color);
+        exit_code::INVALID
+    })?;
     match Document::parse(&path, &text) {
         Ok(doc) => Ok((path, text, doc)),
         Err(e) => {

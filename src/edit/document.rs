@@ -42,6 +42,21 @@ impl Document {
     pub fn parse(path: &Utf8Path, text: &str) -> Result<Self, EditError> {
         let name = path.file_name().unwrap_or(crate::manifest::FILE_NAME);
         let source: Source = NamedSource::new(name, Arc::from(text));
+        // Bounded before the kdl crate, which descends recursively into child blocks.
+        if let Err(e) = crate::manifest::limits::scan(text) {
+            return Err(EditError::Syntax {
+                message: e.message,
+                help: e.help.unwrap_or_default(),
+                manifest: source,
+                span: e.labels.first().map_or((0, 0).into(), |l| *l.inner()),
+                label: e
+                    .labels
+                    .first()
+                    .and_then(|l| l.label())
+                    .unwrap_or("here")
+                    .to_string(),
+            });
+        }
         match text.parse::<KdlDocument>() {
             Ok(kdl) => Ok(Document { kdl, source }),
             Err(e) => {

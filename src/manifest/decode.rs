@@ -39,12 +39,17 @@ pub fn parse_partial(
 
     /// The most decoding passes (see below); far more errors than any real file has.
     const MAX_PASSES: usize = 500;
-    let ast = match knus::parse_ast::<Span>(&name, text) {
+    // Bounded before any parser runs: knus descends recursively into child blocks.
+    let scanned = match super::limits::scan(text) {
+        Ok(scanned) => scanned,
+        Err(e) => return (None, vec![e], source),
+    };
+    let ast = match knus::parse_ast::<Span>(&name, &scanned) {
         Ok(ast) => ast,
         Err(e) => return (None, knus_errors(&e, None), source),
     };
     let mut errors = Vec::new();
-    let mut current = text.to_string();
+    let mut current = scanned;
     let mut raw = None;
     // Unknown nodes and properties are blanked out (same length, so spans stay true) and the
     // text decoded again, so that one typo does not hide every other problem in the file.

@@ -3,6 +3,7 @@
 mod cache_location;
 mod check;
 mod decode;
+pub mod limits;
 mod model;
 mod raw;
 pub mod spec;
@@ -71,12 +72,7 @@ pub fn load_partial(
     ),
     ManifestErrors,
 > {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ManifestErrors(vec![ManifestError::unlabelled(
-            ErrorCode::Io,
-            format!("cannot read `{path}`: {e}"),
-        )])
-    })?;
+    let text = limits::read(path)?;
     Ok(decode::parse_partial(path, &text))
 }
 
