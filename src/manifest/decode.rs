@@ -37,8 +37,8 @@ pub fn parse_partial(
         .map(Utf8Path::to_path_buf)
         .unwrap_or_else(|| Utf8PathBuf::from("."));
 
-    /// The most decoding passes (see below); far more errors than any real file has.
-    const MAX_PASSES: usize = 500;
+    /// The most decoding passes (see below): one per level of nesting is what a file needs.
+    const MAX_PASSES: usize = 32;
     // Bounded before any parser runs: knus descends recursively into child blocks.
     let scanned = match super::limits::scan(text) {
         Ok(scanned) => scanned,
@@ -50,6 +50,20 @@ pub fn parse_partial(
     };
     let mut errors = Vec::new();
     let mut current = scanned;
+    unknown_names(&ast.nodes, None, &mut errors);
+    for e in &errors {
+        let Some(at) = e.primary_span() else { continue };
+        match e.code {
+            ErrorCode::UnknownProperty => blank(&mut current, at, true),
+            ErrorCode::UnknownNode => blank(&mut current, at, false),
+            // An argument count: the node it belongs to.
+            _ => {
+                if let Some(node) = innermost_node(&ast.nodes, at.offset()) {
+                    blank(&mut current, node, false);
+                }
+            }
+        }
+    }
     let mut raw = None;
     // Unknown nodes and properties are blanked out (same length, so spans stay true) and the
     // text decoded again, so that one typo does not hide every other problem in the file.
@@ -225,45 +239,10 @@ fn knus_errors(e: &knus::Error, ast: Option<&knus::ast::Document<Span>>) -> Vec<
                 .with_help(knus_help.unwrap_or_else(|| "lambda.kdl is KDL 1.0: nodes are `name arg prop=\"value\" { children }`, booleans are `true`/`false`".into()))
         } else if message.starts_with("unexpected node") {
             let parent = ast.and_then(|a| parent_of(&a.nodes, at.offset(), None));
-            let allowed = spec::children_of(parent.as_deref());
-            let place = match &parent {
-                None => "at the top level".to_string(),
-                Some(p) => format!("inside `{p}`"),
-            };
-            let help = match spec::where_allowed(&quoted) {
-                Some(w) if !allowed.contains(&quoted.as_str()) => w,
-                _ if allowed.is_empty() => format!(
-                    "`{}` takes no child nodes",
-                    parent.clone().unwrap_or_default()
-                ),
-                _ => suggest(&quoted, &format!("nodes {place}"), &allowed),
-            };
-            ManifestError::new(
-                ErrorCode::UnknownNode,
-                format!("unknown node `{quoted}` {place}"),
-                at,
-                "unknown node",
-            )
-            .with_help(help)
+            unknown_node(&quoted, at, parent.as_deref())
         } else if message.starts_with("unexpected property") {
             let owner = ast.and_then(|a| owner_of(&a.nodes, at.offset()));
-            let allowed = owner
-                .as_deref()
-                .and_then(spec::properties_of)
-                .unwrap_or_default();
-            let on = owner.map(|o| format!(" on `{o}`")).unwrap_or_default();
-            let help = if allowed.is_empty() {
-                "this node takes no properties".to_string()
-            } else {
-                suggest(&quoted, "properties", &allowed)
-            };
-            ManifestError::new(
-                ErrorCode::UnknownProperty,
-                format!("unknown property `{quoted}`{on}"),
-                at,
-                "unknown property",
-            )
-            .with_help(help)
+            unknown_property(&quoted, at, owner.as_deref())
         } else if message.starts_with("duplicate node") {
             ManifestError::new(
                 ErrorCode::DuplicateNode,
@@ -305,14 +284,174 @@ fn knus_errors(e: &knus::Error, ast: Option<&knus::ast::Document<Span>>) -> Vec<
     out
 }
 
+/// An unknown node `name` at `at`, under `parent` (`None`: the top level).
+fn unknown_node(name: &str, at: SourceSpan, parent: Option<&str>) -> ManifestError {
+    let allowed = spec::children_of(parent);
+    let place = match parent {
+        None => "at the top level".to_string(),
+        Some(p) => format!("inside `{p}`"),
+    };
+    let help = match spec::where_allowed(name) {
+        Some(w) if !allowed.contains(&name) => w,
+        _ if allowed.is_empty() => format!("`{}` takes no child nodes", parent.unwrap_or_default()),
+        _ => suggest(name, &format!("nodes {place}"), &allowed),
+    };
+    ManifestError::new(
+        ErrorCode::UnknownNode,
+        format!("unknown node `{name}` {place}"),
+        at,
+        "unknown node",
+    )
+    .with_help(help)
+}
+
+/// An unknown property `name` at `at`, on the node `owner`.
+fn unknown_property(name: &str, at: SourceSpan, owner: Option<&str>) -> ManifestError {
+    let allowed = owner.and_then(spec::properties_of).unwrap_or_default();
+    let on = owner.map(|o| format!(" on `{o}`")).unwrap_or_default();
+    let help = if allowed.is_empty() {
+        "this node takes no properties".to_string()
+    } else {
+        suggest(name, "properties", &allowed)
+    };
+    ManifestError::new(
+        ErrorCode::UnknownProperty,
+        format!("unknown property `{name}`{on}"),
+        at,
+        "unknown property",
+    )
+    .with_help(help)
+}
+
+/// Every unknown node and property and every known node with a wrong number of arguments,
+/// in one walk of the syntax tree. knus rejects a node at its first unknown property or
+/// argument count and decodes none of its siblings after it, so finding them by decoding
+/// took one pass over the whole file per problem (300 of them: 12 s).
+fn unknown_names(
+    nodes: &[knus::ast::SpannedNode<Span>],
+    parent: Option<&str>,
+    out: &mut Vec<ManifestError>,
+) {
+    let allowed = spec::children_of(parent);
+    for n in nodes {
+        let name: &str = &n.node_name;
+        if !allowed.contains(&name) {
+            out.push(unknown_node(name, span(n.span()), parent));
+            continue;
+        }
+        // Functions and extensions decode each other's properties too: `internal=` on a
+        // function gets its own diagnostic from the checker.
+        let properties = match name {
+            "function" | "extension" => spec::properties_of("function")
+                .into_iter()
+                .chain(spec::properties_of("extension"))
+                .flatten()
+                .collect::<Vec<_>>()
+                .into(),
+            _ => spec::properties_of(name),
+        };
+        if let Some(properties) = properties {
+            for key in n.properties.keys() {
+                if !properties.contains(&&***key) {
+                    out.push(unknown_property(key, span(key.span()), Some(name)));
+                }
+            }
+        }
+        if let Some(e) = arity(n) {
+            // The node is blanked whole, children and all, as knus would have stopped there.
+            out.push(e);
+            continue;
+        }
+        if let Some(children) = &n.children {
+            unknown_names(children, Some(name), out);
+        }
+    }
+}
+
+/// How many arguments a known node takes: the fewest and the most (`None`: any number).
+/// Knus decodes each setting with at least as many as `min`; zero values of a setting that
+/// takes a list get the checker's own diagnostic.
+fn arguments_taken(name: &str) -> Option<(usize, Option<usize>, &'static str)> {
+    use spec::ValueShape;
+    if let Some(node) = spec::NODES.iter().find(|n| n.name == name) {
+        return Some(match node.argument {
+            Some(what) => (1, Some(1), what),
+            None => (0, Some(0), "no argument"),
+        });
+    }
+    Some(match spec::setting(name)?.shape {
+        ValueShape::OneOf(_) | ValueShape::String | ValueShape::Path | ValueShape::Bool => {
+            (1, Some(1), "one value")
+        }
+        ValueShape::Flag => (0, Some(1), "at most one value, `true` or `false`"),
+        ValueShape::Arch | ValueShape::Strings | ValueShape::Include => (0, None, "values"),
+        ValueShape::Env => (0, Some(0), "`KEY=\"value\"` properties and no argument"),
+    })
+}
+
+/// A known node with too few or too many arguments. Knus stops decoding a node's siblings
+/// at such a node, so these too are found here rather than one decoding pass each.
+fn arity(n: &knus::ast::SpannedNode<Span>) -> Option<ManifestError> {
+    let name: &str = &n.node_name;
+    let (min, max, what) = arguments_taken(name)?;
+    // What the argument of a structural node is, in a few words.
+    let structural = match name {
+        "workspace" => Some("its path"),
+        "function" | "extension" => Some("its name"),
+        _ => None,
+    };
+    let help = "check the number of values this node takes (see `lambda-batch schema`)";
+    if let Some(extra) = max.and_then(|max| n.arguments.get(max)) {
+        let takes = match structural {
+            Some(argument) => format!("one argument, {argument}"),
+            None => what.to_string(),
+        };
+        return Some(
+            ManifestError::new(
+                ErrorCode::BadValue,
+                format!("unexpected argument: `{name}` takes {takes}"),
+                span(extra.literal.span()),
+                "one too many",
+            )
+            .with_help(help),
+        );
+    }
+    if n.arguments.len() < min {
+        let takes = match structural {
+            Some(argument) => argument.to_string(),
+            None => what.to_string(),
+        };
+        return Some(
+            ManifestError::new(
+                ErrorCode::BadValue,
+                format!("missing argument: `{name}` needs {takes}"),
+                span(n.span()),
+                "no argument",
+            )
+            .with_help(help),
+        );
+    }
+    None
+}
+
+/// The last node of `nodes` (siblings, in file order) that starts at or before `offset`: the
+/// only one that can hold it. A binary search, so that thousands of errors among thousands
+/// of nodes stay fast.
+fn candidate(
+    nodes: &[knus::ast::SpannedNode<Span>],
+    offset: usize,
+) -> Option<&knus::ast::SpannedNode<Span>> {
+    let after = nodes.partition_point(|n| n.span().0 <= offset);
+    nodes.get(after.checked_sub(1)?)
+}
+
 /// The full span of the innermost node whose span contains `offset`.
 fn innermost_node(nodes: &[knus::ast::SpannedNode<Span>], offset: usize) -> Option<SourceSpan> {
-    for n in nodes {
-        let s = n.span();
-        if s.0 <= offset && offset < s.1.max(s.0 + 1) {
-            let inner = n.children.as_ref().and_then(|c| innermost_node(c, offset));
-            return inner.or(Some(span(s)));
-        }
+    let n = candidate(nodes, offset)?;
+    let s = n.span();
+    if offset < s.1.max(s.0 + 1) {
+        let inner = n.children.as_ref().and_then(|c| innermost_node(c, offset));
+        return inner.or(Some(span(s)));
     }
     None
 }
@@ -323,12 +462,12 @@ fn parent_of(
     offset: usize,
     parent: Option<&str>,
 ) -> Option<String> {
-    for n in nodes {
+    if let Some(n) = candidate(nodes, offset) {
         let s = n.span();
         if s.0 == offset || n.node_name.span().0 == offset {
             return parent.map(str::to_string);
         }
-        if s.0 <= offset && offset < s.1 {
+        if offset < s.1 {
             if let Some(children) = &n.children {
                 return parent_of(children, offset, Some(&n.node_name));
             }
@@ -339,12 +478,10 @@ fn parent_of(
 
 /// The name of the innermost node whose span contains `offset`.
 fn owner_of(nodes: &[knus::ast::SpannedNode<Span>], offset: usize) -> Option<String> {
-    for n in nodes {
-        let s = n.span();
-        if s.0 <= offset && offset < s.1 {
-            let inner = n.children.as_ref().and_then(|c| owner_of(c, offset));
-            return inner.or_else(|| Some(n.node_name.to_string()));
-        }
+    let n = candidate(nodes, offset)?;
+    if offset < n.span().1 {
+        let inner = n.children.as_ref().and_then(|c| owner_of(c, offset));
+        return inner.or_else(|| Some(n.node_name.to_string()));
     }
     None
 }
