@@ -40,6 +40,8 @@ pub enum ErrorCode {
     IncludeNoMatch,
     /// An include pattern or match outside its base directory.
     IncludeOutside,
+    /// A file an include matched that cannot be shipped (its name, or not a regular file).
+    IncludeFile,
     /// `internal=` on a function.
     InternalOnFunction,
     /// `flatten=` on an extension.
@@ -71,6 +73,7 @@ impl ErrorCode {
             ErrorCode::OutputCollision => "lambda_batch::output_collision",
             ErrorCode::IncludeNoMatch => "lambda_batch::include_no_match",
             ErrorCode::IncludeOutside => "lambda_batch::include_outside",
+            ErrorCode::IncludeFile => "lambda_batch::include_file",
             ErrorCode::InternalOnFunction => "lambda_batch::internal_on_function",
             ErrorCode::FlattenOnExtension => "lambda_batch::flatten_on_extension",
             ErrorCode::UnknownFeature => "lambda_batch::unknown_feature",

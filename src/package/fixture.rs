@@ -100,11 +100,13 @@ impl Tree {
                 source: self.base.join("ws/LICENSE"),
                 archive_path: "LICENSE".into(),
                 pattern_span: (0, 0),
+                rule: Default::default(),
             },
             IncludeFile {
                 source: self.base.join("ws/config/run.sh"),
                 archive_path: "bin/run.sh".into(),
                 pattern_span: (0, 0),
+                rule: Default::default(),
             },
         ]
     }

@@ -233,7 +233,8 @@ pub fn plan_with_env(
 ) -> Result<Plan, ManifestErrors> {
     let arts = &resolved.artifacts;
     let outs: Vec<outputs::Outputs> = arts.iter().map(outputs::outputs).collect();
-    let errors = outputs::collisions(arts, &outs);
+    let mut errors = outputs::collisions(arts, &outs);
+    errors.extend(outputs::includes_of_outputs(arts, &outs));
     if !errors.is_empty() {
         return Err(ManifestErrors(errors).finish(&resolved.manifest.source));
     }

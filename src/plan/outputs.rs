@@ -1,12 +1,12 @@
 //! Where each artifact's output goes (SPEC §2), and the check that no two outputs collide.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::diagnostic::{ErrorCode, ManifestError};
 use crate::manifest::values::{ArtifactKind, OutputFormat};
-use crate::resolve::ResolvedArtifact;
+use crate::resolve::{IncludeRule, ResolvedArtifact};
 
 /// The paths an artifact writes.
 #[derive(Debug, Clone)]
@@ -154,4 +154,66 @@ fn collision(
     )
     .with_label(first.span, "as this one")
     .with_help("give them different lambda-dir settings, or rename one")
+}
+
+/// Every artifact with an include that would match an output of the run (its own or
+/// another's), one diagnostic per artifact. Such an archive would pack its previous self and
+/// grow on every run, never fresh. The match is judged from the pattern, not from what is on
+/// disk, so that a first run (no output yet) is refused like the next one.
+pub(super) fn includes_of_outputs(
+    artifacts: &[ResolvedArtifact],
+    outputs: &[Outputs],
+) -> Vec<ManifestError> {
+    let mut files: BTreeMap<&Utf8Path, usize> = BTreeMap::new();
+    for (i, out) in outputs.iter().enumerate() {
+        for f in &out.files {
+            files.entry(f.as_path()).or_insert(i);
+        }
+    }
+    // Defaults' and workspaces' includes are shared by many artifacts: judge each rule once.
+    let mut verdicts: HashMap<&IncludeRule, Option<(&Utf8Path, usize)>> = HashMap::new();
+    let mut errors = Vec::new();
+    for a in artifacts {
+        let mut rules = HashSet::new();
+        for inc in &a.includes {
+            if !rules.insert(&*inc.rule) {
+                continue;
+            }
+            let verdict = *verdicts.entry(&*inc.rule).or_insert_with(|| {
+                let matcher = inc.rule.matcher()?;
+                let start = matcher.walk_start();
+                files
+                    .range::<Utf8Path, _>((
+                        std::ops::Bound::Included(start.as_path()),
+                        std::ops::Bound::Unbounded,
+                    ))
+                    .take_while(|(p, _)| p.starts_with(&start))
+                    .find(|(p, _)| matcher.would_match(p))
+                    .map(|(p, j)| (*p, *j))
+            });
+            if let Some((path, j)) = verdict {
+                let owner = &artifacts[j];
+                let whose = if owner.name == a.name {
+                    "its own output".to_string()
+                } else {
+                    format!("the output of `{}`", owner.name)
+                };
+                errors.push(
+                    ManifestError::new(
+                        ErrorCode::OutputCollision,
+                        format!(
+                            "include `{}` of `{}` would pack `{path}`, {whose}",
+                            inc.rule.pattern, a.name
+                        ),
+                        miette::SourceSpan::from(inc.pattern_span),
+                        "matches an output",
+                    )
+                    .with_label(owner.span, "whose output it is")
+                    .with_help("an output packed into an artifact makes it grow on every run: put lambda-dir outside what the pattern matches, or narrow the pattern"),
+                );
+                break;
+            }
+        }
+    }
+    errors
 }

@@ -1,9 +1,11 @@
 //! Include globs → the files they match, relative to the directory of the node that declares them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::os::unix::fs::FileTypeExt;
+use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
-use globset::GlobBuilder;
+use globset::{GlobBuilder, GlobMatcher};
 use schemars::JsonSchema;
 use serde::Serialize;
 
@@ -19,6 +21,60 @@ pub struct IncludeFile {
     #[serde(skip)]
     #[schemars(skip)]
     pub pattern_span: (usize, usize),
+    /// The pattern and the directory it is relative to: what else it would match (an output
+    /// of the run, say) can be asked of its [`IncludeRule::matcher`].
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub rule: Arc<IncludeRule>,
+}
+
+/// An include pattern and its base directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IncludeRule {
+    /// The directory the pattern is relative to (absolute).
+    pub base: Utf8PathBuf,
+    /// The pattern as written.
+    pub pattern: String,
+}
+
+impl IncludeRule {
+    /// The rule compiled, to ask what it would match; `None` for a pattern that is no glob.
+    pub fn matcher(&self) -> Option<IncludeMatcher<'_>> {
+        Walk::new(&self.pattern).map(|walk| IncludeMatcher { rule: self, walk })
+    }
+}
+
+/// An [`IncludeRule`] compiled.
+pub struct IncludeMatcher<'a> {
+    rule: &'a IncludeRule,
+    walk: Walk,
+}
+
+impl IncludeMatcher<'_> {
+    /// Whether expanding the pattern would match the file at `path` (absolute), were it there:
+    /// the walk from the pattern's literal prefix reaches it (wildcards do not enter `.git` or
+    /// `target`), and the pattern matches it or a directory above it.
+    pub fn would_match(&self, path: &Utf8Path) -> bool {
+        let Ok(rel) = path.strip_prefix(&self.rule.base) else {
+            return false;
+        };
+        let Ok(below) = rel.strip_prefix(&self.walk.start_rel) else {
+            return false;
+        };
+        let names: Vec<&str> = below.iter().collect();
+        let dirs = names.len().saturating_sub(1);
+        if names[..dirs].iter().any(|d| SKIPPED_DIRS.contains(d)) {
+            return false;
+        }
+        rel.ancestors()
+            .take(names.len() + 1)
+            .any(|a| !a.as_str().is_empty() && self.walk.glob.is_match(a.as_str()))
+    }
+
+    /// Where the walk of the pattern starts: every file it can match is below.
+    pub fn walk_start(&self) -> Utf8PathBuf {
+        self.rule.base.join(&self.walk.start_rel)
+    }
 }
 
 /// One file a `cache-key-files` pattern matched: its contents go into the input key.
@@ -43,6 +99,10 @@ pub(crate) enum IncludeError {
     Io(String),
     /// The pattern is not a glob (the decoder reports it, with its own help).
     BadGlob,
+    /// A match whose name cannot be an archive entry (shown lossily), and why.
+    BadName(String, &'static str),
+    /// A match that is not a regular file (a FIFO, a socket, a device), and what it is.
+    NotAFile(Utf8PathBuf, &'static str),
 }
 
 /// Expands patterns, remembering each (base, pattern) so that an include inherited by many
@@ -112,34 +172,60 @@ pub(crate) fn clean_path(pattern: &str) -> String {
         .join("/")
 }
 
+/// A pattern made ready to walk: its glob and the directory (relative to the base) where the
+/// walk starts, its literal prefix (`config/` of `config/*.toml`).
+struct Walk {
+    glob: GlobMatcher,
+    start_rel: Utf8PathBuf,
+}
+
+impl Walk {
+    fn new(pattern: &str) -> Option<Walk> {
+        let pattern = clean_path(pattern);
+        let glob = GlobBuilder::new(&pattern)
+            .literal_separator(true)
+            .build()
+            .ok()?
+            .compile_matcher();
+        let literal: Vec<&str> = pattern
+            .split('/')
+            .take_while(|c| !c.contains(['*', '?', '[', '{']))
+            .collect();
+        let fully_literal = literal.len() == pattern.split('/').count();
+        let start_rel: Utf8PathBuf = if fully_literal {
+            Utf8PathBuf::from(pattern.as_str())
+        } else {
+            literal.iter().collect()
+        };
+        Some(Walk { glob, start_rel })
+    }
+}
+
+/// What a matched entry that is neither a file nor a directory is, for people.
+fn special_kind(t: std::fs::FileType) -> &'static str {
+    if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_char_device() {
+        "a character device"
+    } else {
+        "not a regular file"
+    }
+}
+
 /// The files `pattern` matches under `base`; with `anywhere`, symlinks may point outside it.
 fn expand(
     base: &Utf8Path,
     pattern: &str,
     anywhere: bool,
 ) -> Result<Vec<Utf8PathBuf>, IncludeError> {
-    let pattern = clean_path(pattern);
-    let pattern = pattern.as_str();
-    let glob = GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .build()
-        .map_err(|_| IncludeError::BadGlob)?
-        .compile_matcher();
+    let Walk { glob, start_rel } = Walk::new(pattern).ok_or(IncludeError::BadGlob)?;
     let base_real = base
         .canonicalize_utf8()
         .map_err(|e| IncludeError::Io(format!("cannot read `{base}`: {e}")))?;
-
-    // Walk only below the pattern's literal prefix (`config/` of `config/*.toml`).
-    let literal: Vec<&str> = pattern
-        .split('/')
-        .take_while(|c| !c.contains(['*', '?', '[', '{']))
-        .collect();
-    let fully_literal = literal.len() == pattern.split('/').count();
-    let start_rel: Utf8PathBuf = if fully_literal {
-        Utf8PathBuf::from(pattern)
-    } else {
-        literal.iter().collect()
-    };
     let start = base.join(&start_rel);
     if !start.exists() {
         return Err(IncludeError::NoMatch);
@@ -157,33 +243,60 @@ fn expand(
                         .to_str()
                         .is_some_and(|n| SKIPPED_DIRS.contains(&n)))
         });
-    // A directory the pattern matched contributes all its files: remember matched prefixes.
-    let mut matched_dirs: Vec<Utf8PathBuf> = Vec::new();
+    // A directory the pattern matched contributes all its files: remember matched ones.
+    let mut matched_dirs: BTreeSet<std::path::PathBuf> = BTreeSet::new();
     for entry in walker {
         let entry = entry.map_err(|e| IncludeError::Io(e.to_string()))?;
-        let Some(path) = Utf8Path::from_path(entry.path()) else {
+        let Ok(rel) = entry.path().strip_prefix(base) else {
             continue;
         };
-        let Ok(rel) = path.strip_prefix(base) else {
+        let in_matched_dir = rel.ancestors().skip(1).any(|a| matched_dirs.contains(a));
+        // Temporary files of lambda-batch's own atomic writes are never an input.
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(crate::atomic::TEMP_PREFIX))
+        {
+            continue;
+        }
+        let Some(rel) = Utf8Path::from_path(rel) else {
+            // Never silently left out: a file the pattern means would be missing from the
+            // artifact while the run says it is complete.
+            let lossy = rel.to_string_lossy().into_owned();
+            if in_matched_dir || glob.is_match(&lossy) {
+                return Err(IncludeError::BadName(lossy, "its name is not UTF-8"));
+            }
             continue;
         };
-        let rel = rel.to_path_buf();
-        let in_matched_dir = matched_dirs.iter().any(|d| rel.starts_with(d));
         let is_match = in_matched_dir || (!rel.as_str().is_empty() && glob.is_match(rel.as_str()));
         if !is_match {
             continue;
         }
+        if rel.as_str().contains('\\') {
+            return Err(IncludeError::BadName(
+                rel.to_string(),
+                "its name has a `\\`, which zip tools read as a folder separator",
+            ));
+        }
         // Symlinks are followed, but their target must stay inside the base directory.
+        let path = base.join(rel);
         let real = path
             .canonicalize_utf8()
             .map_err(|e| IncludeError::Io(format!("cannot read `{path}`: {e}")))?;
         if !anywhere && !real.starts_with(&base_real) {
-            return Err(IncludeError::Outside(rel));
+            return Err(IncludeError::Outside(rel.to_path_buf()));
         }
-        if entry.file_type().is_dir() {
-            matched_dirs.push(rel);
-        } else if entry.file_type().is_file() {
-            matched.push(rel);
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            matched_dirs.insert(rel.as_std_path().to_path_buf());
+        } else if kind.is_file() {
+            matched.push(rel.to_path_buf());
+        } else {
+            // Reading a FIFO would wait for a writer forever; a device, for ever more bytes.
+            return Err(IncludeError::NotAFile(
+                rel.to_path_buf(),
+                special_kind(kind),
+            ));
         }
     }
     if matched.is_empty() {
@@ -196,10 +309,10 @@ fn expand(
 
 /// The archive path of a match: `into` (if any) joined with its path relative to the base.
 pub(super) fn archive_path(into: Option<&str>, rel: &Utf8Path) -> String {
-    let rel = rel.as_str().replace('\\', "/");
+    let rel = rel.as_str();
     match into.map(clean_path).filter(|i| !i.is_empty()) {
         Some(into) => format!("{into}/{rel}"),
-        None => rel,
+        None => rel.to_string(),
     }
 }
 

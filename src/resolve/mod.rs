@@ -30,7 +30,7 @@ use crate::manifest::values::{
 use crate::manifest::{ArtifactDecl, Layer, Manifest, WorkspaceDecl, normalize};
 pub use features::{Answer, Query, views};
 pub(crate) use includes::{IncludeExpander, clean_path};
-pub use includes::{IncludeFile, KeyFile};
+pub use includes::{IncludeFile, IncludeRule, KeyFile};
 pub use tree::{Conflict, NodeKey, View};
 pub use workspace::{PackageInfo, WorkspaceError, WorkspaceInfo, load_all};
 

@@ -8,7 +8,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use camino::{Utf8Path, Utf8PathBuf};
 use miette::SourceSpan;
 
-use super::includes::{self, IncludeError, IncludeExpander, IncludeFile, KeyFile};
+use super::includes::{
+    self, IncludeError, IncludeExpander, IncludeFile, IncludeRule, KeyFile,
+};
 use super::{Candidate, ResolvedArtifact, workspace};
 use crate::diagnostic::{ErrorCode, ManifestError, suggest};
 use crate::manifest::spec;
@@ -315,6 +317,20 @@ fn key_files(
                             "matches nothing",
                         ),
                         IncludeError::Io(why) => (why, "cannot read"),
+                        IncludeError::BadName(name, why) => (
+                            format!(
+                                "`{name}` (matched by cache-key-files `{}`) cannot be keyed: {why}",
+                                pattern.value
+                            ),
+                            "matches it",
+                        ),
+                        IncludeError::NotAFile(rel, what) => (
+                            format!(
+                                "`{rel}` (matched by cache-key-files `{}`) is {what}, not a regular file",
+                                pattern.value
+                            ),
+                            "matches it",
+                        ),
                         // Already reported by the decoder.
                         IncludeError::BadGlob | IncludeError::Outside(_) => continue,
                     };
@@ -368,6 +384,10 @@ fn include(
         // Already reported by the decoder, which checks the pattern's own text.
         return Ok(Vec::new());
     }
+    let rule = std::sync::Arc::new(IncludeRule {
+        base: base.to_path_buf(),
+        pattern: pattern.value.clone(),
+    });
     match expander.expand(base, &pattern.value) {
         Ok(rels) => Ok(rels
             .into_iter()
@@ -378,8 +398,13 @@ fn include(
                     Some(r) => includes::renamed_path(inc.into.as_ref().map(|i| i.value.as_str()), &pattern.value, &r.value, &rel),
                     None => includes::archive_path(inc.into.as_ref().map(|i| i.value.as_str()), &rel),
                 },
+                rule: rule.clone(),
             })
             .collect()),
+        Err(IncludeError::BadName(name, why)) => Err(ManifestError::new(ErrorCode::IncludeFile, format!("`{name}` (matched by `{}`) cannot be shipped: {why}", pattern.value), pattern.span, "matches it")
+            .with_help(format!("rename the file, or narrow the pattern so that it does not match it (it is under `{base}`)"))),
+        Err(IncludeError::NotAFile(rel, what)) => Err(ManifestError::new(ErrorCode::IncludeFile, format!("`{rel}` (matched by `{}`) is {what}, not a regular file", pattern.value), pattern.span, "matches it")
+            .with_help(format!("includes ship regular files and lambda-batch never reads anything else: narrow the pattern so that it does not match `{base}/{rel}`"))),
         Err(IncludeError::NoMatch) => Err(ManifestError::new(ErrorCode::IncludeNoMatch, format!("include pattern `{}` matches no file", pattern.value), pattern.span, "matches nothing")
             .with_help(format!("the pattern is relative to `{base}`"))),
         Err(IncludeError::Outside(rel)) => Err(ManifestError::new(ErrorCode::IncludeOutside, format!("`{rel}` (matched by `{}`) points outside `{base}`", pattern.value), pattern.span, "leaves its base directory")
