@@ -4,6 +4,8 @@
 // Diagnostics are built on the cold path only; boxing them would buy nothing.
 #![allow(clippy::result_large_err)]
 #![warn(unreachable_pub)]
+// `print!` and `eprint!` panic when the stream is gone: write through `report::output`.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod atomic;
 pub mod cache;

@@ -1,3 +1,5 @@
 fn main() {
-    std::process::exit(lambda_batch::commands::main());
+    let code = lambda_batch::commands::main();
+    lambda_batch::atomic::release();
+    std::process::exit(code);
 }

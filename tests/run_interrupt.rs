@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use test::{Test, bin_source, temp_files};
+use test::{Test, bin_source, dead_owner, temp_files};
 
 /// A build script that announces itself with its pid, then takes far longer than the test.
 const SLEEPY_BUILD_RS: &str = r#"fn main() {
@@ -81,12 +81,13 @@ fn sigint_to_the_process_group_exits_130_and_leaves_nothing_behind() {
     fx.manifest(
         "workspace \"a-quick\" {\n    function \"ci-quick\" {\n        include \"noise.bin\"\n    }\n}\n\nworkspace \"b-sleepy\" {\n    function \"ci-sleepy\"\n}",
     );
-    // Leftovers of an earlier interrupted write, in a lambda-dir and an artifact's folder:
-    // the cleanup after Ctrl-C must find these as well as its own.
+    // Leftovers of an earlier run killed outright, in a lambda-dir and an artifact's folder:
+    // the run sweeps them at its start (their process is gone).
     let out = fx.path().join("out");
+    let dead = dead_owner();
     let planted = [
-        fx.write("out/x86_64/.lambda-batch-tmp-planted", "partial"),
-        fx.write("out/x86_64/ci-quick/.lambda-batch-tmp-planted", "partial"),
+        fx.write(&format!("out/x86_64/{dead}-planted"), "partial"),
+        fx.write(&format!("out/x86_64/ci-quick/{dead}-planted"), "partial"),
     ];
 
     let mut child = fx
@@ -125,7 +126,11 @@ fn sigint_to_the_process_group_exits_130_and_leaves_nothing_behind() {
     let build_script_pid = fs::read_to_string(&marker).unwrap();
     // ... and until packaging is writing its zip (it hashes its inputs first).
     let zip = out.join("x86_64/ci-quick/bootstrap.zip");
-    while temp_files(&out).len() <= planted.len() {
+    assert!(
+        planted.iter().all(|p| !p.exists()),
+        "the leftovers of a dead run are swept at the start"
+    );
+    while temp_files(&out).is_empty() {
         assert!(
             !zip.exists(),
             "packaging finished before it could be interrupted: make noise.bin bigger\n{}",

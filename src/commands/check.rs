@@ -10,6 +10,7 @@ use crate::pipeline;
 use crate::plan::CargoFlags;
 use crate::report::diagnostics::{print_error, print_errors, print_warnings, to_json, to_json_all};
 use crate::report::display_path;
+use crate::report::output::{eprintln, stdout_then};
 use crate::resolve::cargo_lambda::drift;
 
 /// What `check` does about warnings.
@@ -51,11 +52,13 @@ pub fn check(manifest: Option<&Utf8Path>, format: Format, warn: &Warnings<'_>, c
                 exit_code::OK
             };
             if format == Format::Json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&to_json_all(&warnings)).unwrap_or_default()
+                return stdout_then(
+                    &format!(
+                        "{}\n",
+                        serde_json::to_string_pretty(&to_json_all(&warnings)).unwrap_or_default()
+                    ),
+                    code,
                 );
-                return code;
             }
             print_warnings(&warnings, color);
             let plan = &checked.plan;
@@ -79,25 +82,25 @@ pub fn check(manifest: Option<&Utf8Path>, format: Format, warn: &Warnings<'_>, c
             }
             // The number of cargo calls is `plan`'s to say: it compares the packages' feature
             // resolution (`cargo tree`), which validating does not need.
-            eprintln!(
+            eprintln(&format!(
                 "{shown}: ok: {} artifacts, {} outputs, {} workspaces",
                 names.len(),
                 plan.artifacts.len(),
                 checked.resolved.manifest.workspaces.len()
-            );
+            ));
             code
         }
         (Err(errors), Format::Text) => {
             print_errors(&errors, color);
             exit_code::INVALID
         }
-        (Err(errors), Format::Json) => {
-            println!(
-                "{}",
+        (Err(errors), Format::Json) => stdout_then(
+            &format!(
+                "{}\n",
                 serde_json::to_string_pretty(&to_json(&errors)).unwrap_or_default()
-            );
-            exit_code::INVALID
-        }
+            ),
+            exit_code::INVALID,
+        ),
     }
 }
 

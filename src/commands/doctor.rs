@@ -9,6 +9,7 @@ use crate::cache::install_hint;
 use crate::exit_code;
 use crate::manifest::values::Compiler;
 use crate::plan::{CargoFlags, Plan};
+use crate::report::output::{eprintln, stdout_then};
 use crate::report::table;
 
 /// One tool the manifest needs.
@@ -34,12 +35,10 @@ pub fn doctor(manifest: Option<&Utf8Path>, color: bool) -> i32 {
             "MISSING".to_string(),
             install_hint("cargo").to_string(),
         ];
-        print!(
-            "{}",
-            table::render(&["TOOL", "NEEDED FOR", "STATUS", "INSTALL"], &[row])
-        );
-        eprintln!("error: cargo is missing; the other tools are checked once it is installed");
-        return exit_code::MISSING_TOOL;
+        let table = table::render(&["TOOL", "NEEDED FOR", "STATUS", "INSTALL"], &[row]);
+        let code = stdout_then(&table, exit_code::MISSING_TOOL);
+        eprintln("error: cargo is missing; the other tools are checked once it is installed");
+        return code;
     }
     let checked = match super::load(manifest, &CargoFlags::default(), color, false, false) {
         Ok(c) => c,
@@ -64,21 +63,25 @@ pub fn doctor(manifest: Option<&Utf8Path>, color: bool) -> i32 {
             ]
         })
         .collect();
-    print!(
-        "{}",
-        table::render(&["TOOL", "NEEDED FOR", "STATUS", "INSTALL"], &rows)
-    );
+    let table = table::render(&["TOOL", "NEEDED FOR", "STATUS", "INSTALL"], &rows);
     let missing = needs.iter().filter(|n| n.found.is_none()).count();
+    let code = stdout_then(
+        &table,
+        if missing == 0 {
+            exit_code::OK
+        } else {
+            exit_code::MISSING_TOOL
+        },
+    );
     if missing == 0 {
-        eprintln!("all {} tools found", needs.len());
-        exit_code::OK
+        eprintln(&format!("all {} tools found", needs.len()));
     } else {
-        eprintln!(
+        eprintln(&format!(
             "error: {missing} tool{} missing",
             if missing == 1 { "" } else { "s" }
-        );
-        exit_code::MISSING_TOOL
+        ));
     }
+    code
 }
 
 /// The tools a plan needs, each looked up.

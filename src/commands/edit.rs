@@ -15,6 +15,7 @@ use crate::pipeline;
 use crate::plan::shell_quote;
 use crate::report::diagnostics::print_errors;
 use crate::report::display_path;
+use crate::report::output::eprintln;
 
 use super::{fail, open};
 
@@ -118,20 +119,22 @@ pub fn fmt(check: bool, manifest: Option<&Utf8Path>, color: bool) -> i32 {
     }
     let shown = display_path(&path);
     if check {
-        eprintln!("{shown}: not formatted (`lambda-batch fmt` would rewrite it)");
+        eprintln(&format!(
+            "{shown}: not formatted (`lambda-batch fmt` would rewrite it)"
+        ));
         return exit_code::FAILED;
     }
     // Like every editing command, fmt writes only a manifest that passes `check`.
     match apply::apply(&path, &text, &formatted, &invocation()) {
         Ok(_) => {
-            eprintln!("{shown}: formatted");
+            eprintln(&format!("{shown}: formatted"));
             exit_code::OK
         }
         Err(Refused::Invalid { errors, .. }) => {
             print_errors(&errors, color);
-            eprintln!(
+            eprintln(&format!(
                 "note: {shown} does not pass `lambda-batch check`, and fmt writes only a valid manifest: the file is unchanged"
-            );
+            ));
             exit_code::INVALID
         }
         Err(Refused::Io(e)) => fail(&e, color),
@@ -157,7 +160,7 @@ pub fn init(path: Option<&Utf8Path>, context: Option<&str>, color: bool) -> i32 
         Err(e) => return fail(&e, color),
     };
     for (dir, why) in &d.scan.skipped {
-        eprintln!("warning: skipped `{}`: {why}", display_path(dir));
+        eprintln(&format!("warning: skipped `{}`: {why}", display_path(dir)));
     }
     let shown = display_path(&d.path);
     let checked = match pipeline::check_text(&d.path, &d.text) {
@@ -167,9 +170,9 @@ pub fn init(path: Option<&Utf8Path>, context: Option<&str>, color: bool) -> i32 
                 &apply::name_after(errors, &d.path, &d.text, "lambda-batch init"),
                 color,
             );
-            eprintln!(
+            eprintln(&format!(
                 "note: the manifest init drafted does not pass `check`; {shown} was not written"
-            );
+            ));
             return exit_code::INVALID;
         }
     };
@@ -186,12 +189,12 @@ pub fn init(path: Option<&Utf8Path>, context: Option<&str>, color: bool) -> i32 
             .filter(|(b, t)| t.kind.unwrap_or(b.kind) == k)
             .count()
     };
-    eprintln!(
+    eprintln(&format!(
         "{shown}: wrote {} functions and {} extensions in {} workspaces; `lambda-batch check` accepts it",
         count(ArtifactKind::Function),
         count(ArtifactKind::Extension),
         d.scan.found.len()
-    );
+    ));
     super::import::report_carried_over(&d.translation, &checked, context, color);
     exit_code::OK
 }
@@ -215,11 +218,11 @@ fn edit(
     let shown = display_path(&path);
     match apply::apply(&path, &original, &edited, &invocation) {
         Ok(Applied::Written) => {
-            eprintln!("{shown}: {summary}");
+            eprintln(&format!("{shown}: {summary}"));
             exit_code::OK
         }
         Ok(Applied::Unchanged) => {
-            eprintln!("{shown}: unchanged, it already says that");
+            eprintln(&format!("{shown}: unchanged, it already says that"));
             exit_code::OK
         }
         Err(Refused::Invalid {
@@ -228,13 +231,13 @@ fn edit(
         }) => {
             print_errors(&errors, color);
             if already_invalid {
-                eprintln!(
+                eprintln(&format!(
                     "note: {shown} did not pass `lambda-batch check` before `{invocation}` either; nothing was written"
-                );
+                ));
             } else {
-                eprintln!(
+                eprintln(&format!(
                     "note: `{invocation}` would make {shown} invalid, so it was not written: the file is unchanged"
-                );
+                ));
             }
             exit_code::INVALID
         }

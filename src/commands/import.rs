@@ -11,6 +11,7 @@ use crate::pipeline::{self, Checked};
 use crate::report::diagnostics::{print_errors, print_warning, print_warnings};
 use crate::report::diff;
 use crate::report::display_path;
+use crate::report::output::{eprintln, stdout_then};
 
 /// Rounds of settling what the translated levels left different; each round sets values on
 /// the artifacts themselves, so a second one only finds what cannot be settled.
@@ -32,28 +33,28 @@ pub fn import(
         Ok(c) => c,
         Err(errors) => {
             print_errors(&errors, color);
-            eprintln!(
+            eprintln(&format!(
                 "note: import reads the workspaces and artifacts of a manifest that passes `lambda-batch check`: fix {shown} first; nothing was written"
-            );
+            ));
             return exit_code::INVALID;
         }
     };
     let (inputs, names) = importing::inputs(&checked, context);
     for l in importing::left_out(&checked, context) {
-        eprintln!(
+        eprintln(&format!(
             "note: `{}` (package `{}`) has cargo-lambda configuration but {shown} does not build it; to add it: lambda-batch add {} {} --workspace {}",
             l.bin,
             l.package,
             l.kind.as_str(),
             l.bin,
             l.workspace
-        );
+        ));
     }
     let translation = translate::translate(&inputs, &checked.resolved.manifest.dir);
     if translation.is_empty() {
-        eprintln!(
+        eprintln(&format!(
             "{shown}: nothing to carry over: no cargo-lambda build configuration (CargoLambda.toml, [workspace.metadata.lambda], [package.metadata.lambda]) applies to its artifacts"
-        );
+        ));
         return exit_code::OK;
     }
     let mut done = match importing::apply(&mut doc, &translation, &names) {
@@ -77,27 +78,27 @@ pub fn import(
     let edited = doc.render();
     let invocation = "lambda-batch import";
     if dry_run {
-        print!(
-            "{}",
-            diff::unified(
+        let printed = stdout_then(
+            &diff::unified(
                 &original,
                 &edited,
                 shown.as_str(),
-                &format!("{shown} (imported)")
-            )
+                &format!("{shown} (imported)"),
+            ),
+            exit_code::OK,
         );
         return match pipeline::check_text(&path, &edited) {
             Ok(after) => {
                 summary(&shown, &done, true);
                 report_carried_over(&translation, &after, context, color);
-                exit_code::OK
+                printed
             }
             Err(errors) => {
                 print_errors(
                     &apply::name_after(errors, &path, &edited, invocation),
                     color,
                 );
-                eprintln!("note: the imported manifest would not pass `check`");
+                eprintln("note: the imported manifest would not pass `check`");
                 exit_code::INVALID
             }
         };
@@ -105,9 +106,9 @@ pub fn import(
     match apply::apply(&path, &original, &edited, invocation) {
         Ok(written) => {
             if written == Applied::Unchanged {
-                eprintln!(
+                eprintln(&format!(
                     "{shown}: unchanged, it already says what cargo-lambda's configuration says"
-                );
+                ));
             } else {
                 summary(&shown, &done, false);
             }
@@ -118,9 +119,9 @@ pub fn import(
         }
         Err(Refused::Invalid { errors, .. }) => {
             print_errors(&errors, color);
-            eprintln!(
+            eprintln(&format!(
                 "note: `{invocation}` would make {shown} invalid, so it was not written: the file is unchanged"
-            );
+            ));
             exit_code::INVALID
         }
         Err(Refused::Io(e)) => fail(&e, color),
@@ -129,13 +130,13 @@ pub fn import(
 
 fn summary(shown: &str, done: &[String], dry_run: bool) {
     let verb = if dry_run { "would carry" } else { "carried" };
-    eprintln!(
+    eprintln(&format!(
         "{shown}: {verb} over cargo-lambda's configuration in {} edit{}",
         done.len(),
         if done.len() == 1 { "" } else { "s" }
-    );
+    ));
     for d in done {
-        eprintln!("  {d}");
+        eprintln(&format!("  {d}"));
     }
 }
 
@@ -158,7 +159,10 @@ pub fn report_carried_over(
             color,
         );
         for r in &remarks {
-            eprintln!("  - {}", r.trim_start_matches("not carried over: "));
+            eprintln(&format!(
+                "  - {}",
+                r.trim_start_matches("not carried over: ")
+            ));
         }
     }
     print_warnings(&super::check::warnings(checked, context), color);

@@ -7,6 +7,7 @@ use crate::cli::{Format, ShardArgs};
 use crate::exit_code;
 use crate::plan::CargoFlags;
 use crate::report::display_path;
+use crate::report::output::stdout_then;
 use crate::report::table;
 
 #[derive(Serialize)]
@@ -66,9 +67,9 @@ pub fn list(manifest: Option<&Utf8Path>, format: Format, shard: &ShardArgs, colo
             }
         })
         .collect();
-    match format {
-        Format::Json => println!(
-            "{}",
+    let text = match format {
+        Format::Json => format!(
+            "{}\n",
             serde_json::to_string_pretty(&rows).unwrap_or_default()
         ),
         Format::Text => {
@@ -87,23 +88,20 @@ pub fn list(manifest: Option<&Utf8Path>, format: Format, shard: &ShardArgs, colo
                     ]
                 })
                 .collect();
-            print!(
-                "{}",
-                table::render(
-                    &[
-                        "NAME",
-                        "KIND",
-                        "WORKSPACE",
-                        "ARCH",
-                        "PROFILE",
-                        "COMPILER",
-                        "FORMAT",
-                        "OUTPUT"
-                    ],
-                    &cells
-                )
-            );
+            table::render(
+                &[
+                    "NAME",
+                    "KIND",
+                    "WORKSPACE",
+                    "ARCH",
+                    "PROFILE",
+                    "COMPILER",
+                    "FORMAT",
+                    "OUTPUT",
+                ],
+                &cells,
+            )
         }
-    }
-    exit_code::OK
+    };
+    stdout_then(&text, exit_code::OK)
 }

@@ -18,6 +18,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+use crate::report::output::eprintln;
 
 use crate::cache::{self, KeyContext, Toolchains, install_hint};
 use crate::diagnostic::ManifestErrors;
@@ -210,6 +211,10 @@ pub fn open(
 ) -> Result<(Utf8PathBuf, String, Document), i32> {
     let path = locate(manifest, color)?;
     require_cargo(color)?;
+    // An edit killed while writing leaves its temporary file beside the manifest.
+    if let Some(dir) = path.parent() {
+        crate::atomic::Sweeper::new().sweep(dir);
+    }
     let text = crate::manifest::limits::read(&path).map_err(|errors| {
         print_errors(&errors, color);
         exit_code::INVALID
@@ -231,6 +236,6 @@ pub fn open(
 
 /// Prints an edit error; returns exit code 2.
 pub fn fail(e: &EditError, color: bool) -> i32 {
-    eprintln!("{}", render_diagnostic(e, color));
+    eprintln(&render_diagnostic(e, color));
     exit_code::INVALID
 }

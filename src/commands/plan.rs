@@ -9,6 +9,7 @@ use crate::exit_code;
 use crate::plan::shard::{Matrix, Shard, ShardSpec};
 use crate::plan::{CargoFlags, Plan};
 use crate::report::display_path;
+use crate::report::output::stdout_then;
 
 /// `plan --shard`, `--shards` and `--timings`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,20 +42,20 @@ pub fn plan(
             Err(code) => return code,
         };
         let shards = crate::plan::shard::split(&checked.plan, count, &timings);
-        match format {
-            Format::Json => println!(
-                "{}",
+        let out = match format {
+            Format::Json => format!(
+                "{}\n",
                 serde_json::to_string(&Matrix { include: shards }).unwrap_or_default()
             ),
-            Format::Text => print!("{}", shards_text(&checked.plan, &shards)),
-        }
-        return exit_code::OK;
+            Format::Text => shards_text(&checked.plan, &shards),
+        };
+        return stdout_then(&out, exit_code::OK);
     }
     if let Some(spec) = sharding.shard {
         let whole = checked.plan.clone();
         match super::shard::narrow(&whole, spec, sharding.timings, color) {
             Ok((part, shard)) => {
-                eprintln!("{}", super::shard::note(spec, &part, &whole, &shard));
+                crate::report::output::eprintln(&super::shard::note(spec, &part, &whole, &shard));
                 checked.plan = part;
             }
             Err(code) => return code,
@@ -73,14 +74,14 @@ pub fn plan(
             a.key_inputs.clear();
         }
     }
-    match format {
-        Format::Json => println!(
-            "{}",
+    let out = match format {
+        Format::Json => format!(
+            "{}\n",
             serde_json::to_string_pretty(&plan).unwrap_or_default()
         ),
-        Format::Text => print!("{}", text(&plan)),
-    }
-    exit_code::OK
+        Format::Text => text(&plan),
+    };
+    stdout_then(&out, exit_code::OK)
 }
 
 /// The split for people: each shard with its estimate and its cargo calls' outputs.

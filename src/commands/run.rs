@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use camino::Utf8PathBuf;
+use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::cache::{Cache, CacheMode, Toolchains};
 use crate::cli::RunArgs;
@@ -12,8 +12,13 @@ use crate::exit_code;
 use crate::manifest::values::{ARCH_WORDS, Arch, TargetSpec};
 use crate::pipeline::{self, Overrides};
 use crate::report::diagnostics::{print_error, print_warning};
+use crate::report::output::{self, StdoutError, eprintln, stdout_then};
 use crate::report::progress::{Progress, Style};
 use crate::report::{github, run_report, summary};
+
+/// The largest `--jobs`: far more compiler jobs than any machine runs usefully at once (each
+/// is a token in one pipe, and the packaging threads stay at the CPU count whatever it is).
+pub const MAX_JOBS: usize = 1024;
 
 /// Builds and packages every selected artifact.
 pub fn run(args: &RunArgs, color: bool) -> i32 {
@@ -29,6 +34,18 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
             return Err(usage(
                 "`--jobs` must be at least 1",
                 "leave it out to use every CPU",
+                color,
+            ));
+        }
+        Some(n) if n > MAX_JOBS => {
+            return Err(usage(
+                &format!(
+                    "`--jobs {n}` is more than lambda-batch runs at once (at most {MAX_JOBS})"
+                ),
+                &format!(
+                    "leave it out to use every CPU ({} here), or give at most {MAX_JOBS}",
+                    std::thread::available_parallelism().map_or(1, usize::from)
+                ),
                 color,
             ));
         }
@@ -170,8 +187,7 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
     }
     let plan = checked.plan;
     if args.dry_run {
-        print!("{}", super::plan::text(&plan));
-        return Ok(exit_code::OK);
+        return Ok(stdout_then(&super::plan::text(&plan), exit_code::OK));
     }
 
     for m in &located.missing {
@@ -202,10 +218,20 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
         }
         return Err(exit_code::MISSING_TOOL);
     }
+    // The report is written beside itself too: sweep there what dead runs left (the output
+    // directories are swept by the executor).
+    if let Some(dir) = args.report.as_ref().and_then(|r| r.parent()) {
+        let dir = if dir.as_str().is_empty() {
+            Utf8Path::new(".")
+        } else {
+            dir
+        };
+        crate::atomic::Sweeper::new().sweep(dir);
+    }
     let interrupt = Interrupt::install().unwrap_or_else(|e| {
-        eprintln!(
+        eprintln(&format!(
             "warning: cannot handle Ctrl-C ({e}); an interrupted run may leave temporary files"
-        );
+        ));
         Interrupt::default()
     });
     let options = execute::Options {
@@ -236,7 +262,6 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
         exit_code::FAILED
     })?;
 
-    print!("{}", summary::render(&plan, &outcome));
     if github::enabled() {
         let title = match args.shard.shard {
             Some(spec) => format!("lambda-batch run (shard {spec})"),
@@ -254,6 +279,18 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
     } else {
         exit_code::FAILED
     };
+    // The outputs are in place whatever becomes of the summary; a summary that cannot be
+    // written is a failure people hear about, unless its reader simply went away.
+    if let Err(StdoutError::Failed(e)) = output::stdout(&summary::render(&plan, &outcome)) {
+        print_error(
+            &format!("cannot write the summary to stdout: {e}"),
+            "the outputs were written; the summary is in `--report FILE` if you give one",
+            color,
+        );
+        if code == exit_code::OK {
+            code = exit_code::FAILED;
+        }
+    }
     if let Some(report) = &args.report
         && let Err(e) = run_report::write(report, &run_report::build(&plan, &outcome))
     {

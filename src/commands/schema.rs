@@ -5,9 +5,9 @@ use crate::exit_code;
 
 /// Prints the KDL Schema or the JSON Schema of lambda.kdl.
 pub fn schema(format: SchemaFormat) -> i32 {
-    match format {
-        SchemaFormat::Kdl => print!("{}", crate::schema::kdl::kdl_schema()),
-        SchemaFormat::Json => print!("{}", crate::schema::manifest_json()),
-    }
-    exit_code::OK
+    let text = match format {
+        SchemaFormat::Kdl => crate::schema::kdl::kdl_schema(),
+        SchemaFormat::Json => crate::schema::manifest_json(),
+    };
+    crate::report::output::stdout_then(&text, exit_code::OK)
 }

@@ -4,6 +4,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::Command;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -119,8 +120,9 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         }
     };
     // One token per child: its implicit one (see the module doc of `execute`).
-    let token = match run.jobserver.acquire() {
-        Ok(token) => token,
+    let token = match acquire_token(run) {
+        Ok(Some(token)) => token,
+        Ok(None) => return skip(run, group, run.stop_reason().unwrap_or(StopReason::Failure)),
         Err(e) => return fail_to_start(run, group, started, format!("no jobserver token: {e}")),
     };
     if let Some(reason) = run.stop_reason() {
@@ -232,6 +234,33 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
     finish(run, group, group_status, elapsed, state.stderr);
     if failed {
         run.fail();
+    }
+}
+
+/// Takes one jobserver token, waiting until one is free; `None` when the run stops first. The
+/// wait is on jobserver's helper thread, so that a signal ends it: a build killed while it held
+/// tokens never gives them back, and a plain blocking read would then wait forever.
+fn acquire_token(run: &Run<'_>) -> Result<Option<jobserver::Acquired>, String> {
+    let (tx, rx) = mpsc::channel();
+    let helper = run
+        .jobserver
+        .clone()
+        .into_helper_thread(move |token| {
+            let _ = tx.send(token);
+        })
+        .map_err(|e| e.to_string())?;
+    helper.request_token();
+    loop {
+        match rx.recv_timeout(super::child::POLL) {
+            Ok(token) => return token.map(Some).map_err(|e| e.to_string()),
+            // Dropping the helper interrupts its wait; a token it took meanwhile is dropped
+            // with the channel, which gives it back.
+            Err(RecvTimeoutError::Timeout) if run.stop_reason().is_some() => return Ok(None),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err("the jobserver's helper thread ended".into());
+            }
+        }
     }
 }
 

@@ -190,11 +190,21 @@ pub fn execute(
     sink: &dyn EventSink,
 ) -> Result<RunOutcome, ExecuteError> {
     let started = Instant::now();
+    // What earlier runs killed outright (SIGKILL, a power cut) left behind: never a file of a
+    // run still going, which may be writing the same outputs right now.
+    let mut sweeper = crate::atomic::Sweeper::new();
+    sweeper.sweep_locks();
+    for dir in temp_dirs(plan) {
+        sweeper.sweep(&dir);
+    }
     let jobs = options.jobs.max(1);
     let jobserver = jobserver::Client::new(jobs)
         .map_err(|e| ExecuteError::Setup(format!("cannot create the jobserver: {e}")))?;
+    // Packaging reads, hashes and deflates: more threads than CPUs buy nothing, and `--jobs`
+    // may be far above the CPU count.
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs)
+        .num_threads(jobs.min(cpus))
         .thread_name(|i| format!("lambda-batch-package-{i}"))
         .build()
         .map_err(|e| ExecuteError::Setup(format!("cannot start the packaging threads: {e}")))?;
@@ -252,8 +262,8 @@ pub fn execute(
     // A failure under --keep-going is no stop: `stop_reason` is `None` then.
     let stopped = run.stop_reason();
     if matches!(stopped, Some(StopReason::Signal(_))) {
-        for dir in output_dirs(plan) {
-            crate::atomic::remove_stray_temp_files(&dir);
+        for dir in temp_dirs(plan) {
+            crate::atomic::remove_own_temp_files(&dir);
         }
     }
     let artifacts = run
@@ -351,6 +361,20 @@ pub fn output_dirs(plan: &Plan) -> BTreeSet<Utf8PathBuf> {
                 dirs.insert(parent.to_path_buf());
             }
         }
+    }
+    dirs
+}
+
+/// Every directory where this run may leave a temporary file: the output directories, the
+/// packaging stamps' and the state directories of the groups.
+pub fn temp_dirs(plan: &Plan) -> BTreeSet<Utf8PathBuf> {
+    let mut dirs = output_dirs(plan);
+    for a in &plan.artifacts {
+        dirs.extend(a.stamp.parent().map(Utf8PathBuf::from));
+    }
+    for g in &plan.groups {
+        dirs.insert(g.state_dir.clone());
+        dirs.insert(crate::plan::state::group_stamps(&g.state_dir));
     }
     dirs
 }

@@ -1,10 +1,12 @@
-//! Ctrl-C (and SIGTERM, which CI runners send on cancel): the handler only records the signal;
-//! the lanes notice it within one poll interval and stop their cargo children themselves.
+//! Ctrl-C, SIGTERM (what CI runners and `timeout` send) and SIGHUP (a closed terminal or SSH
+//! session): the handler only records the signal; the lanes notice it within one poll
+//! interval and stop their cargo children themselves, and the run removes its temporary files
+//! and exits 128 + the signal's number.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 /// The signal that interrupted the run, 0 while none has.
 #[derive(Debug, Clone, Default)]
@@ -15,11 +17,11 @@ pub struct Interrupt {
 }
 
 impl Interrupt {
-    /// Installs the handlers. A second Ctrl-C while the first is being handled exits at once
-    /// (exit 130), as people expect when a cleanup seems stuck.
+    /// Installs the handlers. A second signal while the first is being handled exits at once
+    /// (128 + its number), as people expect when a cleanup seems stuck.
     pub fn install() -> std::io::Result<Interrupt> {
         let interrupt = Interrupt::default();
-        for signal in [SIGINT, SIGTERM] {
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
             // Registered first, so it sees the flag still unset on the first signal.
             signal_hook::flag::register_conditional_shutdown(
                 signal,

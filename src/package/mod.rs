@@ -211,7 +211,7 @@ fn remove_stale(
 }
 
 /// Every directory where packaging `artifact` may leave a temporary file: pass each to
-/// [`remove_stray_temp_files`] after a Ctrl-C.
+/// `atomic::remove_own_temp_files` after a Ctrl-C.
 pub fn temp_dirs(artifact: &PlannedArtifact) -> Vec<Utf8PathBuf> {
     let mut dirs: BTreeSet<Utf8PathBuf> = artifact
         .files

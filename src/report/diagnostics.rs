@@ -10,7 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use miette::{
@@ -19,6 +18,7 @@ use miette::{
 };
 use serde::Serialize;
 
+use super::output::eprint;
 use crate::diagnostic::{ErrorCode, LineIndex, ManifestError, ManifestErrors, Severity};
 
 /// The most diagnostics drawn in full by one [`print_errors`].
@@ -249,12 +249,6 @@ pub fn print_warning(message: &str, color: bool) {
 /// The line `warning: MESSAGE`, for a printer that places its own lines (the progress bars).
 pub fn warning_line(message: &str, color: bool) -> String {
     format!("{}: {message}", warning_word(color))
-}
-
-/// Writes `text` to stderr. A stderr that cannot be written (closed, a broken pipe) loses the
-/// message but never stops lambda-batch.
-pub fn eprint(text: &str) {
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// Prints `error: MESSAGE` to stderr, then `  help: HELP` unless `help` is empty.

@@ -3,6 +3,7 @@
 pub mod diagnostics;
 pub mod diff;
 pub mod github;
+pub mod output;
 mod path;
 pub mod progress;
 pub mod run_report;

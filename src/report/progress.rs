@@ -94,7 +94,7 @@ impl<'a> Progress<'a> {
             Some(bars) => {
                 let _ = bars.multi.println(line);
             }
-            None => eprintln!("{line}"),
+            None => super::output::eprintln(line),
         }
     }
 

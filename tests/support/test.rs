@@ -318,6 +318,15 @@ pub fn temp_files(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// The start of the temporary file names of a process that has exited
+/// (`.lambda-batch-tmp-<pid>-<token>`): what a run killed outright leaves behind.
+pub fn dead_owner() -> String {
+    let mut child = Command::new("true").spawn().expect("run `true`");
+    let pid = child.id();
+    child.wait().expect("wait for `true`");
+    format!("{}{pid}-0000dead", lambda_batch::atomic::TEMP_PREFIX)
+}
+
 /// Copies a directory tree, leaving out build output.
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).expect("create dirs");
