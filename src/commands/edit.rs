@@ -111,7 +111,7 @@ pub fn fmt(check: bool, manifest: Option<&Utf8Path>, color: bool) -> i32 {
         Err(code) => return code,
     };
     let formatted = match format::format(&doc) {
-        Ok(f) => f,
+        Ok(f) => doc.dress(f),
         Err(e) => return fail(&e, color),
     };
     if formatted == text {

@@ -16,8 +16,12 @@ use crate::manifest::values::ArtifactKind;
 pub struct Document {
     /// The kdl crate's document.
     pub kdl: KdlDocument,
-    /// The text it was parsed from, for labels.
+    /// The text it was parsed from (without a byte order mark), for labels.
     pub source: Source,
+    /// The file starts with a UTF-8 byte order mark, which is written back first.
+    bom: bool,
+    /// Every line of the file ends with CRLF: the lines an edit adds do too.
+    crlf: bool,
 }
 
 /// A `function` or `extension` node, by position.
@@ -41,6 +45,13 @@ impl Document {
     /// Parses manifest text; `path` names it in diagnostics.
     pub fn parse(path: &Utf8Path, text: &str) -> Result<Self, EditError> {
         let name = path.file_name().unwrap_or(crate::manifest::FILE_NAME);
+        // The kdl crate reads a byte order mark as the first node's leading space, where a
+        // node inserted before it would push it into the middle of the file.
+        let (bom, text) = match text.strip_prefix('\u{feff}') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let crlf = text.contains("\r\n") && !has_lone_lf(text);
         let source: Source = NamedSource::new(name, Arc::from(text));
         // Bounded before the kdl crate, which descends recursively into child blocks.
         if let Err(e) = crate::manifest::limits::scan(text) {
@@ -58,7 +69,12 @@ impl Document {
             });
         }
         match text.parse::<KdlDocument>() {
-            Ok(kdl) => Ok(Document { kdl, source }),
+            Ok(kdl) => Ok(Document {
+                kdl,
+                source,
+                bom,
+                crlf,
+            }),
             Err(e) => {
                 let offset = e.span.offset().min(text.len());
                 Err(EditError::Syntax {
@@ -76,7 +92,20 @@ impl Document {
 
     /// The text, with every edit made so far.
     pub fn render(&self) -> String {
-        self.kdl.to_string()
+        self.dress(self.kdl.to_string())
+    }
+
+    /// `text` (this document rewritten) with the file's byte order mark and line breaks.
+    pub fn dress(&self, text: String) -> String {
+        let mut text = if self.crlf && has_lone_lf(&text) {
+            text.replace("\r\n", "\n").replace('\n', "\r\n")
+        } else {
+            text
+        };
+        if self.bom {
+            text.insert(0, '\u{feff}');
+        }
+        text
     }
 
     /// Index of the `defaults` node.
@@ -148,6 +177,15 @@ impl Document {
     pub fn line(&self, span: SourceSpan) -> usize {
         line_col(self.source.inner(), span.offset()).0
     }
+}
+
+/// Whether a line of `text` ends with a bare LF.
+fn has_lone_lf(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .any(|(i, b)| *b == b'\n' && (i == 0 || bytes[i - 1] != b'\r'))
 }
 
 /// The first argument of a node, when it is a string.
@@ -227,6 +265,20 @@ mod tests {
             .collect();
         assert_eq!(names, vec![("f".to_string(), 0), ("e".to_string(), 2)]);
         assert_eq!(doc.render(), text);
+    }
+
+    #[test]
+    fn byte_order_mark_and_crlf_are_kept() {
+        let text = "\u{feff}// first\r\nworkspace \"a\" {\r\n    function \"f\"\r\n}\r\n";
+        let doc = Document::parse(Utf8Path::new("lambda.kdl"), text).unwrap();
+        assert_eq!(doc.render(), text);
+        assert_eq!(doc.dress("a\nb\r\n".into()), "\u{feff}a\r\nb\r\n");
+        let lf = Document::parse(Utf8Path::new("lambda.kdl"), "a\r\nb\n").unwrap();
+        assert_eq!(
+            lf.dress("x\n".into()),
+            "x\n",
+            "mixed line breaks are left alone"
+        );
     }
 
     #[test]

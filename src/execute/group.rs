@@ -564,6 +564,13 @@ fn finish(
 /// A packaging error with its help line, for people.
 fn describe(e: &PackageError) -> String {
     use miette::Diagnostic;
+    if let PackageError::Io { source, .. } = e
+        && source.raw_os_error() == Some(libc::ENOSPC)
+    {
+        return format!(
+            "{e} (help: the disk is full: free space there and run again; nothing half-written was left)"
+        );
+    }
     match e.help() {
         Some(help) => format!("{e} (help: {help})"),
         None => e.to_string(),

@@ -72,6 +72,9 @@ pub struct Packaged {
     pub sha256: [u8; 32],
     /// The zip's entries (empty for binary outputs).
     pub entries: Vec<ZipEntryReport>,
+    /// Something that went wrong after the output was in place (its freshness record could
+    /// not be written): the output is good, the next run packages it again.
+    pub warning: Option<String>,
 }
 
 /// Packages `artifact` from the executable cargo produced at `executable`.
@@ -110,6 +113,7 @@ pub fn package(
                 size,
                 sha256,
                 entries,
+                warning: None,
             });
         }
     }
@@ -143,19 +147,30 @@ pub fn package(
         p.file.commit(p.mode)?;
     }
     remove_stale(artifact, &previous, &files, &options.planned_files);
-    Stamp {
+    // The output is in place: failing to record it (a full disk) costs only a repackaging.
+    let warning = Stamp {
         version: stamp::VERSION,
         output: artifact.output.clone(),
         inputs: digest,
         files,
     }
-    .save(stamp_path)?;
+    .save(stamp_path)
+    .err()
+    .map(|e| {
+        // A stamp half-written is none: make sure no older one vouches for the new output.
+        let _ = std::fs::remove_file(stamp_path);
+        format!(
+            "`{}` was written, but not its freshness record: {e}; the next run packages it again",
+            artifact.output
+        )
+    });
     Ok(Packaged {
         output: artifact.output.clone(),
         fresh: false,
         size,
         sha256,
         entries,
+        warning,
     })
 }
 

@@ -2,7 +2,7 @@
 //! machine and run, and Terraform's `source_code_hash` only changes when the code does.
 
 use std::fs::File;
-use std::io::{BufWriter, Seek, SeekFrom};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 
 use camino::Utf8Path;
 use zip::write::SimpleFileOptions;
@@ -73,7 +73,7 @@ pub(crate) fn prepare(
     };
     {
         let file: &File = out.file();
-        let mut zip = ZipWriter::new(BufWriter::new(file));
+        let mut zip = ZipWriter::new(QuietAfterError::new(BufWriter::new(file)));
         for entry in &inputs.entries {
             cancel.check()?;
             // Every field spelled out: nothing may come from the host or the library's defaults.
@@ -103,8 +103,10 @@ pub(crate) fn prepare(
                 return Err(PackageError::InputChanged { path });
             }
         }
-        let buffered = zip.finish().map_err(zip_err)?;
-        buffered
+        let quiet = zip.finish().map_err(zip_err)?;
+        quiet
+            .into_inner()
+            .map_err(|e| PackageError::io("writing", dest)(e))?
             .into_inner()
             .map_err(|e| PackageError::io("writing", dest)(e.into_error()))?;
     }
@@ -120,6 +122,93 @@ pub(crate) fn prepare(
     })
 }
 
+/// A writer that fails once, then pretends: after its first error every write and seek
+/// succeeds without touching the file. A `ZipWriter` dropped unfinished (after a write failed,
+/// on a full disk say) finishes the archive in its `drop` and prints any error raw to stderr
+/// (`ZipWriter::drop: failed to finalize archive: Io(Os { code: 28, … })`); the first error
+/// is the one reported, with the file's name, and the temporary file is removed anyway.
+struct QuietAfterError<W> {
+    inner: W,
+    /// The first error, once there was one.
+    failed: Option<std::io::ErrorKind>,
+    /// Where a write would be and how far the file would reach, after the error.
+    position: u64,
+    end: u64,
+}
+
+impl<W: Write + Seek> QuietAfterError<W> {
+    fn new(inner: W) -> Self {
+        QuietAfterError {
+            inner,
+            failed: None,
+            position: 0,
+            end: 0,
+        }
+    }
+
+    /// The writer, or the error that silenced it.
+    fn into_inner(self) -> std::io::Result<W> {
+        match self.failed {
+            Some(kind) => Err(kind.into()),
+            None => Ok(self.inner),
+        }
+    }
+
+    /// Passes `result` on, and remembers a first error.
+    fn watch<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            self.failed = Some(e.kind());
+            let at = self.inner.stream_position().unwrap_or(0);
+            self.position = at;
+            self.end = at;
+        }
+        result
+    }
+}
+
+impl<W: Write + Seek> Write for QuietAfterError<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.failed.is_some() {
+            self.position += buf.len() as u64;
+            self.end = self.end.max(self.position);
+            return Ok(buf.len());
+        }
+        let result = self.inner.write(buf);
+        self.watch(result)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.failed.is_some() {
+            return Ok(());
+        }
+        let result = self.inner.flush();
+        self.watch(result)
+    }
+}
+
+impl<W: Write + Seek> Seek for QuietAfterError<W> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        if self.failed.is_some() {
+            let base = match to {
+                SeekFrom::Start(n) => return Ok(self.moved_to(n)),
+                SeekFrom::Current(d) => (self.position, d),
+                SeekFrom::End(d) => (self.end, d),
+            };
+            let n = base.0.checked_add_signed(base.1).unwrap_or(0);
+            return Ok(self.moved_to(n));
+        }
+        let result = self.inner.seek(to);
+        self.watch(result)
+    }
+}
+
+impl<W> QuietAfterError<W> {
+    fn moved_to(&mut self, n: u64) -> u64 {
+        self.position = n;
+        n
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +222,56 @@ mod tests {
             t.minute(),
             t.second(),
         )
+    }
+
+    /// A file that holds `room` bytes, then is full.
+    struct Full {
+        data: std::io::Cursor<Vec<u8>>,
+        room: u64,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.data.position() + buf.len() as u64 > self.room {
+                return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            self.data.write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Seek for Full {
+        fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+            self.data.seek(to)
+        }
+    }
+
+    #[test]
+    fn a_full_disk_is_one_error_and_the_unfinished_zip_drops_quietly() {
+        let full = Full {
+            data: std::io::Cursor::new(Vec::new()),
+            room: 100,
+        };
+        let mut zip = ZipWriter::new(QuietAfterError::new(full));
+        zip.start_file("a", SimpleFileOptions::default()).unwrap();
+        let noise: Vec<u8> = (0..10_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+        let err = zip.write_all(&noise).and_then(|()| zip.flush());
+        let finished = zip.finish().map(|w| w.into_inner());
+        // The error shows, once: either writing the entry or finishing the archive fails.
+        assert!(
+            err.is_err() || matches!(finished, Ok(Err(_)) | Err(_)),
+            "the full disk went unnoticed"
+        );
+        // Dropped unfinished after the error: nothing panics, nothing is printed.
+        let mut zip = ZipWriter::new(QuietAfterError::new(Full {
+            data: std::io::Cursor::new(Vec::new()),
+            room: 10,
+        }));
+        let _ = zip.start_file("a", SimpleFileOptions::default());
+        let _ = zip.write_all(&noise);
+        drop(zip);
     }
 
     #[test]

@@ -245,6 +245,10 @@ impl EventSink for Progress<'_> {
                         )
                     };
                     self.say(&inner, &line);
+                    if let Some(warning) = &packaged.warning {
+                        let line = self.status("Warning", warning, Tone::Bad);
+                        self.say(&inner, &line);
+                    }
                 }
             }
             Event::CacheWarning { message } => {
