@@ -83,11 +83,23 @@ fn every_corpus_manifest_formats_to_a_fixed_point_with_its_comments() {
         }
     }
     for file in files {
-        let text = std::fs::read_to_string(&file).unwrap();
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            assert!(file.ends_with("not-utf8.kdl"), "{}", file.display());
+            continue;
+        };
         let path = camino::Utf8PathBuf::from_path_buf(file.clone()).unwrap();
         let Ok(doc) = Document::parse(&path, &text) else {
-            // Not KDL at all (the syntax corpus entry).
-            assert!(file.ends_with("syntax.kdl"), "{}", file.display());
+            // Not KDL at all, or nested deeper than anything is parsed.
+            let refused = [
+                "syntax.kdl",
+                "nesting-too-deep.kdl",
+                "comments-nested-too-deep.kdl",
+            ];
+            assert!(
+                refused.iter().any(|r| file.ends_with(r)),
+                "{}",
+                file.display()
+            );
             continue;
         };
         let once = format::format(&doc).unwrap();
