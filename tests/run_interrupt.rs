@@ -7,11 +7,10 @@ mod test;
 
 use std::fs;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use test::{Test, bin_source, dead_owner, temp_files};
+use test::{Test, bin_source, dead_owner, processes_under, temp_files};
 
 /// A build script that announces itself with its pid, then takes far longer than the test.
 const SLEEPY_BUILD_RS: &str = r#"fn main() {
@@ -20,38 +19,6 @@ const SLEEPY_BUILD_RS: &str = r#"fn main() {
     std::thread::sleep(std::time::Duration::from_secs(600));
 }
 "#;
-
-/// Processes (other than zombies) whose working directory or command line is under `dir`.
-fn processes_under(dir: &Path) -> Vec<String> {
-    let needle = dir.to_string_lossy().into_owned();
-    let mut found = Vec::new();
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let pid = entry.file_name().to_string_lossy().into_owned();
-        if !pid.chars().all(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        let proc_dir = entry.path();
-        let state = fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
-        // The state letter follows the parenthesized command name.
-        if state
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-        {
-            continue;
-        }
-        let cwd = fs::read_link(proc_dir.join("cwd")).unwrap_or_default();
-        let cmdline = fs::read(proc_dir.join("cmdline"))
-            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
-            .unwrap_or_default();
-        if cwd.starts_with(dir) || cmdline.contains(&needle) {
-            found.push(format!("{pid}: {cmdline} (cwd {})", cwd.display()));
-        }
-    }
-    found
-}
 
 #[test]
 fn sigint_to_the_process_group_exits_130_and_leaves_nothing_behind() {

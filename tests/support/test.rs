@@ -327,6 +327,38 @@ pub fn dead_owner() -> String {
     format!("{}{pid}-0000dead", lambda_batch::atomic::TEMP_PREFIX)
 }
 
+/// Processes (other than zombies) whose working directory or command line is under `dir`.
+pub fn processes_under(dir: &Path) -> Vec<String> {
+    let needle = dir.to_string_lossy().into_owned();
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let proc_dir = entry.path();
+        let state = fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
+        // The state letter follows the parenthesized command name.
+        if state
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        {
+            continue;
+        }
+        let cwd = fs::read_link(proc_dir.join("cwd")).unwrap_or_default();
+        let cmdline = fs::read(proc_dir.join("cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
+        if cwd.starts_with(dir) || cmdline.contains(&needle) {
+            found.push(format!("{pid}: {cmdline} (cwd {})", cwd.display()));
+        }
+    }
+    found
+}
+
 /// Copies a directory tree, leaving out build output.
 fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).expect("create dirs");
