@@ -366,11 +366,13 @@ pub fn output_dirs(plan: &Plan) -> BTreeSet<Utf8PathBuf> {
 }
 
 /// Every directory where this run may leave a temporary file: the output directories, the
-/// packaging stamps' and the state directories of the groups.
+/// packaging stamps', the executables' (where the artifact cache puts what it fetches) and
+/// the state directories of the groups.
 pub fn temp_dirs(plan: &Plan) -> BTreeSet<Utf8PathBuf> {
     let mut dirs = output_dirs(plan);
     for a in &plan.artifacts {
         dirs.extend(a.stamp.parent().map(Utf8PathBuf::from));
+        dirs.extend(a.executable.parent().map(Utf8PathBuf::from));
     }
     for g in &plan.groups {
         dirs.insert(g.state_dir.clone());
