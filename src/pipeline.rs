@@ -6,7 +6,7 @@ use camino::Utf8Path;
 use crate::diagnostic::ManifestErrors;
 use crate::manifest::{self, Manifest};
 use crate::plan::{self, CargoFlags, Plan};
-use crate::resolve::{self, Resolved};
+use crate::resolve::{self, Loader, Resolved};
 
 /// A manifest taken through every stage before execution.
 #[derive(Debug, Clone)]
@@ -45,8 +45,18 @@ pub fn check_manifest_with(
     flags: &CargoFlags,
     overrides: &Overrides,
 ) -> Result<Checked, ManifestErrors> {
+    check_manifest_loaded(manifest, flags, overrides, &resolve::load_all)
+}
+
+/// [`check_manifest_with`], reading the workspaces with `load`.
+fn check_manifest_loaded(
+    manifest: Manifest,
+    flags: &CargoFlags,
+    overrides: &Overrides,
+    load: Loader<'_>,
+) -> Result<Checked, ManifestErrors> {
     let (mut resolved, mut errors) =
-        resolve::resolve_partial(manifest, overrides.profile.as_deref());
+        resolve::resolve_partial_with(manifest, overrides.profile.as_deref(), load);
     // Collisions are a property of the manifest: check them on everything before narrowing.
     // With resolution errors, what did resolve is exactly as the manifest says (a problem drops
     // its whole artifact), so its collisions are real and reported in the same run.
@@ -97,11 +107,27 @@ pub fn check_file_with(
     overrides: &Overrides,
 ) -> Result<Checked, ManifestErrors> {
     let (partial, errors, source) = manifest::load_partial(path)?;
-    finish(partial, errors, &source, flags, overrides)
+    finish(
+        partial,
+        errors,
+        &source,
+        flags,
+        overrides,
+        &resolve::load_all,
+    )
 }
 
 /// Validates manifest text as if it were the file at `path` (the editing commands' check).
 pub fn check_text(path: &Utf8Path, text: &str) -> Result<Checked, ManifestErrors> {
+    check_text_loaded(path, text, &resolve::load_all)
+}
+
+/// [`check_text`], reading the workspaces with `load` instead of `cargo metadata`.
+pub fn check_text_loaded(
+    path: &Utf8Path,
+    text: &str,
+    load: Loader<'_>,
+) -> Result<Checked, ManifestErrors> {
     let (partial, errors, source) = manifest::parse_partial(path, text);
     finish(
         partial,
@@ -109,6 +135,7 @@ pub fn check_text(path: &Utf8Path, text: &str) -> Result<Checked, ManifestErrors
         &source,
         &CargoFlags::default(),
         &Overrides::default(),
+        load,
     )
 }
 
@@ -120,17 +147,17 @@ fn finish(
     source: &crate::diagnostic::Source,
     flags: &CargoFlags,
     overrides: &Overrides,
+    load: Loader<'_>,
 ) -> Result<Checked, ManifestErrors> {
     let Some(manifest) = partial else {
         return Err(ManifestErrors(errors).finish(source));
     };
     if errors.is_empty() {
-        return check_manifest_with(manifest, flags, overrides);
+        return check_manifest_loaded(manifest, flags, overrides, load);
     }
     // Output collisions are not checked here: a setting dropped as invalid would make
     // outputs look like they collide when they do not.
-    if let Err(more) = resolve::resolve(manifest) {
-        errors.extend(more.0);
-    }
+    let (_, more) = resolve::resolve_partial_with(manifest, None, load);
+    errors.extend(more);
     Err(ManifestErrors(errors).finish(source))
 }

@@ -176,6 +176,20 @@ pub fn resolve_partial(
     manifest: Manifest,
     profile: Option<&str>,
 ) -> (Resolved, Vec<ManifestError>) {
+    resolve_partial_with(manifest, profile, &load_all)
+}
+
+/// How the workspaces of a manifest are read: each directory (absolute) to its description,
+/// in order. [`load_all`] asks `cargo metadata`; the fuzz targets give fixed descriptions, so
+/// that they exercise resolution without starting a process.
+pub type Loader<'a> = &'a dyn Fn(&[Utf8PathBuf]) -> Vec<Result<WorkspaceInfo, WorkspaceError>>;
+
+/// [`resolve_partial`], reading the workspaces with `load`.
+pub fn resolve_partial_with(
+    manifest: Manifest,
+    profile: Option<&str>,
+    load: Loader<'_>,
+) -> (Resolved, Vec<ManifestError>) {
     let mut errors = Vec::new();
 
     // One cargo metadata per distinct directory, all at once.
@@ -187,11 +201,8 @@ pub fn resolve_partial(
     let mut unique: Vec<Utf8PathBuf> = dirs.clone();
     unique.sort();
     unique.dedup();
-    let loaded: HashMap<Utf8PathBuf, Result<WorkspaceInfo, WorkspaceError>> = unique
-        .iter()
-        .cloned()
-        .zip(workspace::load_all(&unique))
-        .collect();
+    let loaded: HashMap<Utf8PathBuf, Result<WorkspaceInfo, WorkspaceError>> =
+        unique.iter().cloned().zip(load(&unique)).collect();
 
     let mut expander = IncludeExpander::default();
     let mut candidates: Vec<Candidate> = Vec::new();
