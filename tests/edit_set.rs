@@ -330,3 +330,26 @@ fn setting_what_is_already_there_writes_nothing() {
         before
     );
 }
+
+#[test]
+fn a_byte_order_mark_stays_first_and_crlf_lines_stay_crlf() {
+    let f = Test::bare();
+    // No defaults yet: `set` adds the node before the first one, where the mark was.
+    let text = "\u{feff}// services\r\nworkspace \"examples/services\" {\r\n    function \"get-product\"\r\n}\r\n";
+    f.write("lambda.kdl", text);
+    f.lb(&["set", "arch", "arm64"]).status(0);
+    let after = f.manifest_text();
+    assert!(after.starts_with("\u{feff}defaults {\r\n"), "{after:?}");
+    assert_eq!(after.matches('\u{feff}').count(), 1, "{after:?}");
+    assert!(
+        after.split('\n').all(|l| l.is_empty() || l.ends_with('\r')),
+        "a line without CR: {after:?}"
+    );
+    assert!(after.ends_with(
+        "// services\r\nworkspace \"examples/services\" {\r\n    function \"get-product\"\r\n}\r\n"
+    ));
+    f.assert_valid();
+    f.lb(&["unset", "arch"]).status(0);
+    f.lb(&["fmt", "--check"]).status(0);
+    assert!(f.manifest_text().starts_with('\u{feff}'));
+}

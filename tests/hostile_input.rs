@@ -216,6 +216,18 @@ fn every_unknown_property_and_argument_count_is_found_in_one_run() {
     assert_eq!(count("unknown property `x` on `function`"), 300);
     assert_eq!(count("unexpected argument: `profile` takes one value"), 300);
     assert_eq!(count("missing argument: `function` needs its name"), 1);
+    // The editing commands validate through the same decoder (`fmt` and `add` ran past 20 s);
+    // `fmt` validates only what it would change.
+    fx.write("lambda.kdl", format!("\n\n{body}"));
+    for args in [&["fmt"][..], &["add", "function", "b", "--workspace", "ws"]] {
+        let run = fx.lb(args).status(2);
+        sane(&run);
+        assert!(
+            run.stderr.contains("is invalid: 901 problems"),
+            "{args:?}\n{}",
+            run.stderr
+        );
+    }
 }
 
 #[test]
