@@ -527,7 +527,9 @@ fn includes_refuse_what_they_cannot_ship_by_name_and_never_hang() {
     fx.manifest(
         "workspace \"ws\" {\n    function \"fk-inc\" {\n        include \"assets\"\n    }\n}",
     );
-    let cases: [(&str, &dyn Fn(&Path), &str); 3] = [
+    // What the case is, how it puts the file in place, what the error says.
+    type Case<'a> = (&'a str, &'a dyn Fn(&Path), &'a str);
+    let cases: [Case; 3] = [
         (
             "a FIFO",
             &|p| {
