@@ -29,19 +29,30 @@ fn artifacts_are_packaged_while_cargo_still_runs() {
     );
     let manifest =
         fx.manifest("workspace \"svc\" {\n    function \"pl-one\"\n    extension \"pl-two\"\n}");
-    // cargo, then 5 more seconds before the process ends: ample time to package two small
-    // debug executables, even on a loaded machine.
-    let slow_cargo = fx.write(
-        "bin/slow-cargo",
-        "#!/bin/sh\ncargo \"$@\"\nstatus=$?\nsleep 5\nexit $status\n",
-    );
-    fs::set_permissions(&slow_cargo, fs::Permissions::from_mode(0o755)).unwrap();
-
     let manifest = Utf8PathBuf::from_path_buf(manifest).unwrap();
     let checked = lambda_batch::pipeline::check_file(&manifest, &CargoFlags::default())
         .unwrap_or_else(|e| panic!("{e:?}"));
     let plan = checked.plan;
     assert_eq!(plan.groups.len(), 1);
+    // cargo, then at least 5 more seconds before the process ends, and on a machine too loaded
+    // to package two small debug executables in that time, until both outputs are written (at
+    // most 5 minutes), and a second more for their events. If packaging waited for the process
+    // to end, the outputs could not appear while it lingers and the order checked below fails.
+    let outputs: Vec<String> = plan
+        .artifacts
+        .iter()
+        .map(|a| format!("[ -f '{}' ]", a.output))
+        .collect();
+    let slow_cargo = fx.write(
+        "bin/slow-cargo",
+        format!(
+            "#!/bin/sh\ncargo \"$@\"\nstatus=$?\nsleep 5\ni=0\n\
+             while [ $i -lt 300 ] && ! {{ {}; }}; do sleep 1; i=$((i + 1)); done\n\
+             sleep 1\nexit $status\n",
+            outputs.join(" && ")
+        ),
+    );
+    fs::set_permissions(&slow_cargo, fs::Permissions::from_mode(0o755)).unwrap();
     let options = Options {
         jobs: 2,
         keep_going: false,

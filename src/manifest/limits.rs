@@ -5,7 +5,8 @@
 //! bound, points at the first byte that is not UTF-8, and gives knus a copy of the text whose
 //! comments are blanked: knus spends microseconds per character of a `//` comment (a 2 MB one
 //! took 12 s), while a blanked comment costs what whitespace costs. Offsets and line breaks are
-//! kept, so every span into the copy is a span into the original.
+//! kept, so every span into the copy is a span into the original. An unclosed block comment is
+//! reported here too: knus's time on one is exponential in its nesting.
 
 use std::io::Read;
 
@@ -228,8 +229,16 @@ fn block_comment(bytes: &[u8], out: &mut [u8], at: usize) -> Result<usize, Manif
             i += 1;
         }
     }
-    // Unclosed: left as it is, for the parser to report.
-    Ok(i)
+    // Unclosed: reported here. knus's comment parser backtracks through every way of reading
+    // the nested `/*` (as a comment or as two characters): its time doubles with each level of
+    // an unclosed comment, and 30 levels ran for hours.
+    Err(ManifestError::new(
+        ErrorCode::Syntax,
+        "invalid KDL: unclosed comment `/*`".to_string(),
+        SourceSpan::from((at, 2)),
+        "opened here",
+    )
+    .with_help("comments nest: every `/*` inside this one needs its own `*/`, and then this one"))
 }
 
 /// Replaces every byte of `out[from..to]` that is not part of a line break with a space.
@@ -366,6 +375,14 @@ mod tests {
         let comments = "/*".repeat(5000) + &"*/".repeat(5000) + "\nworkspace \"a\"";
         let e = scan(&comments).unwrap_err();
         assert_eq!(e.primary_span().unwrap().offset(), 2 * MAX_DEPTH);
+        // Unclosed, at any depth: an error at the outer `/*`, found in linear time.
+        for n in [1, 31] {
+            let text = format!("a /* x */ b {}\nc", "/* ".repeat(n));
+            let e = scan(&text).unwrap_err();
+            assert_eq!(e.code, ErrorCode::Syntax);
+            assert_eq!(e.message, "invalid KDL: unclosed comment `/*`");
+            assert_eq!(e.primary_span().unwrap().offset(), 12);
+        }
         // Braces in strings and comments are not blocks.
         let quoted = "a \"{{{{\" r\"{{{\" // {{{{\n".repeat(100) + "/* {{{ */";
         assert!(scan(&quoted).is_ok());
