@@ -92,6 +92,7 @@ fn every_corpus_manifest_formats_to_a_fixed_point_with_its_comments() {
             // Not KDL at all, or nested deeper than anything is parsed.
             let refused = [
                 "syntax.kdl",
+                "comment-unclosed-nested.kdl",
                 "nesting-too-deep.kdl",
                 "comments-nested-too-deep.kdl",
             ];
