@@ -60,9 +60,8 @@ fn check_manifest_loaded(
     // Collisions are a property of the manifest: check them on everything before narrowing.
     // With resolution errors, what did resolve is exactly as the manifest says (a problem drops
     // its whole artifact), so its collisions are real and reported in the same run.
-    if let Err(collisions) = plan::plan(&resolved, flags) {
-        errors.extend(collisions.0);
-    }
+    // Only the outputs: planning 5,000 artifacts here and again below was a third of the time.
+    errors.extend(plan::output_errors(&resolved));
     if !errors.is_empty() {
         return Err(ManifestErrors(errors).finish(&resolved.manifest.source));
     }

@@ -16,7 +16,7 @@ use serde::Serialize;
 pub use command::CargoFlags;
 pub use split::{Split, SplitKind};
 
-use crate::diagnostic::ManifestErrors;
+use crate::diagnostic::{ManifestError, ManifestErrors};
 use crate::manifest::values::Compiler;
 use crate::resolve::{Resolved, ResolvedArtifact};
 
@@ -222,6 +222,16 @@ pub fn plan(resolved: &Resolved, flags: &CargoFlags) -> Result<Plan, ManifestErr
 pub fn plan_builds(resolved: &Resolved, flags: &CargoFlags) -> Result<Plan, ManifestErrors> {
     let env_lookup = |k: &str| std::env::var(k).ok();
     plan_with_env(resolved, flags, &env_lookup, Some(&crate::resolve::views))
+}
+
+/// The problems [`plan`] would report: outputs that collide, includes that would pack an
+/// output. Cheaper than planning, for a check of the whole manifest before it is narrowed.
+pub fn output_errors(resolved: &Resolved) -> Vec<ManifestError> {
+    let arts = &resolved.artifacts;
+    let outs: Vec<outputs::Outputs> = arts.iter().map(outputs::outputs).collect();
+    let mut errors = outputs::collisions(arts, &outs);
+    errors.extend(outputs::includes_of_outputs(arts, &outs));
+    errors
 }
 
 /// [`plan`] with the caller's environment and the feature resolution given explicitly.

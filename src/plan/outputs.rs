@@ -1,5 +1,6 @@
 //! Where each artifact's output goes (SPEC §2), and the check that no two outputs collide.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -71,7 +72,11 @@ pub(super) fn collisions(
     artifacts: &[ResolvedArtifact],
     outputs: &[Outputs],
 ) -> Vec<ManifestError> {
-    let mut owner: BTreeMap<&Utf8Path, usize> = BTreeMap::new();
+    // Hash maps, not ordered ones: comparing two paths walks their components, and thousands
+    // of outputs made that the planner's largest cost. `owner`: each file written; `under`:
+    // each directory an output is in, with that output.
+    let mut owner: HashMap<&Utf8Path, usize> = HashMap::new();
+    let mut under: HashMap<&Utf8Path, usize> = HashMap::new();
     let mut errors = Vec::new();
     let mut reported = std::collections::BTreeSet::new();
     for (i, out) in outputs.iter().enumerate() {
@@ -104,17 +109,8 @@ pub(super) fn collisions(
                     // A file that is an ancestor directory of another output, or the reverse.
                     file.ancestors().skip(1).find_map(|d| owner.get(d).copied())
                 })
-                .or_else(|| {
-                    // ... or a directory of an earlier output: its descendants sort right after it.
-                    owner
-                        .range::<Utf8Path, _>((
-                            std::ops::Bound::Excluded(file.as_path()),
-                            std::ops::Bound::Unbounded,
-                        ))
-                        .next()
-                        .filter(|(p, _)| p.starts_with(file))
-                        .map(|(_, j)| *j)
-                });
+                // ... or a directory of an earlier output.
+                .or_else(|| under.get(file.as_path()).copied());
             match clash {
                 Some(j) if j != i && reported.insert((j.min(i), j.max(i))) => {
                     errors.push(collision(&artifacts[j], a, file))
@@ -122,6 +118,15 @@ pub(super) fn collisions(
                 Some(_) => {}
                 None => {
                     owner.insert(file, i);
+                    for d in file.ancestors().skip(1) {
+                        match under.entry(d) {
+                            // Its ancestors are in already.
+                            Entry::Occupied(_) => break,
+                            Entry::Vacant(v) => {
+                                v.insert(i);
+                            }
+                        }
+                    }
                 }
             }
         }
