@@ -118,7 +118,7 @@ fn try_run(args: &RunArgs, color: bool) -> Result<i32, i32> {
         let (part, shard) =
             super::shard::narrow(&whole, spec, args.shard.timings.as_deref(), color)?;
         if !args.quiet || part.groups.is_empty() {
-            eprintln!("{}", super::shard::note(spec, &part, &whole, &shard));
+            eprintln(&super::shard::note(spec, &part, &whole, &shard));
         }
         checked.plan = part;
         if checked.plan.groups.is_empty() && !args.dry_run {

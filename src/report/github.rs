@@ -225,12 +225,12 @@ pub fn failures(plan: &Plan, outcome: &RunOutcome) -> Vec<Annotation> {
 /// Prints annotations: on standard output (where GitHub reads workflow commands), or on
 /// standard error when standard output is JSON for a tool (`to_stderr`).
 pub fn emit(annotations: &[Annotation], to_stderr: bool) {
-    for a in annotations {
-        if to_stderr {
-            eprintln!("{a}");
-        } else {
-            println!("{a}");
-        }
+    let text: String = annotations.iter().map(|a| format!("{a}\n")).collect();
+    if to_stderr {
+        super::output::eprint(&text);
+    } else {
+        // Annotations are extra: a stdout that cannot take them changes nothing.
+        let _ = super::output::stdout(&text);
     }
 }
 

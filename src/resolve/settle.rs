@@ -8,9 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use camino::{Utf8Path, Utf8PathBuf};
 use miette::SourceSpan;
 
-use super::includes::{
-    self, IncludeError, IncludeExpander, IncludeFile, IncludeRule, KeyFile,
-};
+use super::includes::{self, IncludeError, IncludeExpander, IncludeFile, IncludeRule, KeyFile};
 use super::{Candidate, ResolvedArtifact, workspace};
 use crate::diagnostic::{ErrorCode, ManifestError, suggest};
 use crate::manifest::spec;
