@@ -17,7 +17,6 @@ mod test;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -69,16 +68,7 @@ impl Checkout {
         fs::create_dir_all(&root).unwrap();
         fs::create_dir_all(&bin).unwrap();
         let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let wrapper = bin.join("cargo");
-        fs::write(
-            &wrapper,
-            format!(
-                "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real}' \"$@\"\n",
-                log.display()
-            ),
-        )
-        .unwrap();
-        fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+        test::logging_cargo(&bin, &log);
         write(&root, "lambda.kdl", MANIFEST);
         for (ws, package, bins) in [
             ("wa", "flow-a", &["flow-a", "flow-a-two"][..]),

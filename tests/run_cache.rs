@@ -51,22 +51,7 @@ impl Checkout {
         fs::create_dir_all(&bin).unwrap();
         fs::create_dir_all(&root).unwrap();
         let log = test.path().join("cargo.log");
-        let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let wrapper = bin.join("cargo");
-        fs::write(
-            &wrapper,
-            format!(
-                "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real}' \"$@\"\n",
-                log.display()
-            ),
-        )
-        .unwrap();
-        fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
-        let path = format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
+        let path = test::logging_cargo(&bin, &log);
         Checkout {
             _test: test,
             root,

@@ -31,23 +31,7 @@ impl Logged {
         let bin_dir = fx.path().join("bin");
         fs::create_dir_all(&bin_dir).unwrap();
         let log = fx.path().join("cargo.log");
-        let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let wrapper = bin_dir.join("cargo");
-        fs::write(
-            &wrapper,
-            format!(
-                "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real}' \"$@\"\n",
-                log.display()
-            ),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
-        let path = format!(
-            "{}:{}",
-            bin_dir.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
+        let path = test::logging_cargo(&bin_dir, &log);
         Logged { fx, log, path }
     }
 

@@ -289,32 +289,9 @@ pub fn step_summary(plan: &Plan, outcome: &RunOutcome, title: &str) -> String {
         }
         out.push_str(&format!("| {} |\n", row.join(" | ")));
     }
-    let count = |s: Status| outcome.artifacts.iter().filter(|o| status(o) == s).count();
-    out.push_str(&format!(
-        "\n{} output{}: {} built, {} fresh, {} failed in {:.1}s",
-        plan.artifacts.len(),
-        if plan.artifacts.len() == 1 { "" } else { "s" },
-        count(Status::Built),
-        count(Status::Fresh),
-        count(Status::Failed),
-        outcome.elapsed.as_secs_f64()
-    ));
-    if let Some(location) = &outcome.cache {
-        let cached = |s: CacheStatus| {
-            outcome
-                .artifacts
-                .iter()
-                .filter(|o| cache_status(o, true) == Some(s))
-                .count()
-        };
-        out.push_str(&format!(
-            "; cache `{}`: {} hit, {} stored, {} miss",
-            cell(location),
-            cached(CacheStatus::Hit),
-            cached(CacheStatus::Stored),
-            cached(CacheStatus::Miss)
-        ));
-    }
+    out.push_str(&super::summary::totals(plan, outcome, |location| {
+        format!("`{}`", cell(location))
+    }));
     out.push_str("\n\n");
     out
 }

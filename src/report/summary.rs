@@ -93,6 +93,23 @@ pub fn render(plan: &Plan, outcome: &RunOutcome) -> String {
         out.push_str(&failures);
     }
 
+    out.push_str(&totals(plan, outcome, |location| location.to_string()));
+    match outcome.stopped {
+        Some(StopReason::Signal(libc::SIGINT)) => out.push_str(" (interrupted)"),
+        Some(StopReason::Signal(s)) => {
+            let _ = write!(out, " (stopped by signal {s})");
+        }
+        Some(StopReason::Failure) => out.push_str(" (stopped after the first failure)"),
+        None => {}
+    }
+    out.push('\n');
+    out
+}
+
+/// The closing line's counts, `\nN outputs: B built, F fresh, X failed in Ts`, with the cache's
+/// hit, stored and miss counts when a cache was used (its location shown by `show`).
+pub(crate) fn totals(plan: &Plan, outcome: &RunOutcome, show: impl Fn(&str) -> String) -> String {
+    let mut out = String::new();
     let count = |s: Status| outcome.artifacts.iter().filter(|o| status(o) == s).count();
     let _ = write!(
         out,
@@ -114,21 +131,13 @@ pub fn render(plan: &Plan, outcome: &RunOutcome) -> String {
         };
         let _ = write!(
             out,
-            "; cache {location}: {} hit, {} stored, {} miss",
+            "; cache {}: {} hit, {} stored, {} miss",
+            show(location),
             cached(CacheStatus::Hit),
             cached(CacheStatus::Stored),
             cached(CacheStatus::Miss)
         );
     }
-    match outcome.stopped {
-        Some(StopReason::Signal(libc::SIGINT)) => out.push_str(" (interrupted)"),
-        Some(StopReason::Signal(s)) => {
-            let _ = write!(out, " (stopped by signal {s})");
-        }
-        Some(StopReason::Failure) => out.push_str(" (stopped after the first failure)"),
-        None => {}
-    }
-    out.push('\n');
     out
 }
 

@@ -396,3 +396,27 @@ pub fn inserted<'a>(before: &str, after: &'a str) -> Option<&'a str> {
     let ok = prefix + suffix == before.len();
     ok.then(|| &after[prefix..after.len() - suffix])
 }
+
+/// Writes `<bin>/cargo`, a wrapper that appends each invocation's arguments to `log` and
+/// runs the real cargo (`$CARGO`, else `cargo`), so a test can see whether cargo started.
+/// Returns a PATH with `bin` first.
+pub fn logging_cargo(bin: &Path, log: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(bin).unwrap();
+    let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let wrapper = bin.join("cargo");
+    fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real}' \"$@\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
