@@ -31,6 +31,7 @@
 //! Variables read with `env!`/`option_env!` or declared by build scripts are also checked
 //! after the fact, against the values the executable was built with (see `execute`).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
@@ -107,7 +108,11 @@ pub fn compute_keys(plan: &mut Plan, cx: &KeyContext<'_>) {
         .collect();
     files.read_all(&dirs.into_iter().collect::<Vec<_>>());
 
-    let versions = Versions::new(cx.versions_dir.clone());
+    let memo = Memo {
+        versions: Versions::new(cx.versions_dir.clone()),
+        files,
+        digests: FileDigests::default(),
+    };
     for (a, k) in plan.artifacts.iter_mut().zip(query_of) {
         let closure = answers
             .get(k)
@@ -119,7 +124,7 @@ pub fn compute_keys(plan: &mut Plan, cx: &KeyContext<'_>) {
                 .into_iter()
                 .map(Utf8PathBuf::from)
                 .collect();
-            inputs(a, &flags, cx, &placeholders, &versions, &files, &packages)
+            inputs(a, &flags, cx, &placeholders, &memo, &packages)
         });
         match computed {
             Ok((inputs, tools)) => {
@@ -153,8 +158,7 @@ fn inputs(
     flags: &plan::CargoFlags,
     cx: &KeyContext<'_>,
     placeholders: &Placeholders,
-    versions: &Versions,
-    files: &PackageFiles,
+    memo: &Memo,
     packages: &[Utf8PathBuf],
 ) -> Result<(Vec<KeyInput>, BTreeMap<String, String>), String> {
     let r = &a.resolved;
@@ -169,7 +173,7 @@ fn inputs(
     add("key-format".into(), KEY_FORMAT);
 
     let (program, args, env) = plan::alone(r, flags, &inherited);
-    let tools = versions.of(r, &env, cx.programs, cx.toolchains)?;
+    let tools = memo.versions.of(r, &env, cx.programs, cx.toolchains)?;
     for (name, version) in &tools {
         add(format!("tool {name}"), version);
     }
@@ -200,12 +204,15 @@ fn inputs(
     }
 
     let lock = r.workspace_root.join("Cargo.lock");
-    if !lock.is_file() {
+    let Some(lock_digest) = memo.digests.of(&lock)? else {
         return Err(format!(
             "`{lock}` does not exist: without it the dependencies' versions are not known before building"
         ));
-    }
-    out.push(file(format!("file {}", placeholders.path(&lock)), &lock)?);
+    };
+    out.push(KeyInput {
+        name: format!("file {}", placeholders.path(&lock)),
+        digest: lock_digest,
+    });
     let mut upward: BTreeSet<Utf8PathBuf> = BTreeSet::new();
     if r.package_dir.starts_with(&r.workspace_root) {
         for d in r.package_dir.ancestors() {
@@ -219,21 +226,25 @@ fn inputs(
     if r.compiler == Compiler::Cross {
         upward.insert(r.workspace_root.join("Cross.toml"));
     }
-    let mut present: Vec<(String, Utf8PathBuf)> = upward
-        .into_iter()
-        .filter(|p| p.is_file())
-        .map(|p| (placeholders.path(&p), p))
-        .collect();
+    let mut present: Vec<(String, String)> = Vec::new();
+    for p in upward {
+        if let Some(digest) = memo.digests.of(&p)? {
+            present.push((placeholders.path(&p), digest));
+        }
+    }
     present.sort();
-    for (label, path) in &present {
-        out.push(file(format!("file {label}"), path)?);
+    for (label, digest) in present {
+        out.push(KeyInput {
+            name: format!("file {label}"),
+            digest,
+        });
     }
 
     let mut labelled: Vec<(String, &Utf8PathBuf)> =
         packages.iter().map(|d| (placeholders.path(d), d)).collect();
     labelled.sort();
     for (label, dir) in labelled {
-        let digest = files.digest(dir)?;
+        let digest = memo.files.digest(dir)?;
         out.push(KeyInput {
             name: format!("package {label}"),
             digest,
@@ -243,6 +254,37 @@ fn inputs(
         out.push(file(format!("cache-key-file {}", f.label), &f.source)?);
     }
     Ok((out, tools))
+}
+
+/// What the keys of one plan read once and share: tool versions, path packages' files, and
+/// the files read upward.
+struct Memo {
+    versions: Versions,
+    files: PackageFiles,
+    digests: FileDigests,
+}
+
+/// The digests of the files every artifact's key reads (`Cargo.lock`, the files read upward),
+/// each file read once per process however many artifacts share it.
+#[derive(Default)]
+struct FileDigests(RefCell<HashMap<Utf8PathBuf, Option<String>>>);
+
+impl FileDigests {
+    /// The SHA-256 of the file at `path`, `None` when there is no file there.
+    fn of(&self, path: &Utf8Path) -> Result<Option<String>, String> {
+        if let Some(known) = self.0.borrow().get(path) {
+            return Ok(known.clone());
+        }
+        let digest = if path.is_file() {
+            Some(file(String::new(), path)?.digest)
+        } else {
+            None
+        };
+        self.0
+            .borrow_mut()
+            .insert(path.to_path_buf(), digest.clone());
+        Ok(digest)
+    }
 }
 
 /// The input `name` of the contents of the file at `path`.

@@ -32,6 +32,9 @@ struct Entry {
     answer: String,
 }
 
+/// The versions of an artifact's tools by name, or why one could not be asked.
+type ToolVersions = Result<BTreeMap<String, String>, String>;
+
 /// The versions asked during one run.
 #[derive(Debug)]
 pub(crate) struct Versions {
@@ -39,6 +42,9 @@ pub(crate) struct Versions {
     dir: Option<PathBuf>,
     /// Answers by question.
     known: Mutex<HashMap<String, Result<String, String>>>,
+    /// Whole answers of [`Versions::of`], by what they depend on: artifacts that share a
+    /// workspace, compiler, target and environment ask nothing again (not even the PATH).
+    tools: Mutex<HashMap<String, ToolVersions>>,
 }
 
 impl Versions {
@@ -47,6 +53,7 @@ impl Versions {
         Versions {
             dir,
             known: Mutex::default(),
+            tools: Mutex::default(),
         }
     }
 
@@ -54,6 +61,33 @@ impl Versions {
     /// environment for its cargo call and `programs` the located build programs. `Err` when one
     /// cannot be asked: the key would not say what built the executable.
     pub(crate) fn of(
+        &self,
+        a: &ResolvedArtifact,
+        env: &BTreeMap<String, String>,
+        programs: &BTreeMap<String, PathBuf>,
+        toolchains: &Toolchains,
+    ) -> Result<BTreeMap<String, String>, String> {
+        let question = format!(
+            "{:?}\0{}\0{}\0{:?}\0{env:?}",
+            a.compiler, a.workspace_root, a.target, a.libc
+        );
+        if let Some(known) = self
+            .tools
+            .lock()
+            .ok()
+            .and_then(|t| t.get(&question).cloned())
+        {
+            return known;
+        }
+        let answer = self.ask_tools(a, env, programs, toolchains);
+        if let Ok(mut t) = self.tools.lock() {
+            t.insert(question, answer.clone());
+        }
+        answer
+    }
+
+    /// [`Versions::of`], asked.
+    fn ask_tools(
         &self,
         a: &ResolvedArtifact,
         env: &BTreeMap<String, String>,
