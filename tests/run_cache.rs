@@ -810,13 +810,9 @@ fn a_bootstrap_from_the_cache_answers_the_runtime_api() {
         .remove("bootstrap")
         .unwrap()
         .1;
-    let dir = tempfile::tempdir().unwrap();
-    let bootstrap = dir.path().join("order-events").join("bootstrap");
-    fs::create_dir_all(bootstrap.parent().unwrap()).unwrap();
-    fs::write(&bootstrap, exe).unwrap();
-    fs::set_permissions(&bootstrap, fs::Permissions::from_mode(0o755)).unwrap();
-    let answer = runtime_api::invoke(
-        &bootstrap,
+    let answer = runtime_api::invoke_bytes(
+        "order-events",
+        &exe,
         runtime_api::Arch::X86_64,
         r#"{"n":2}"#,
         Duration::from_secs(60),

@@ -15,7 +15,6 @@ mod runtime_api;
 mod test;
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -130,13 +129,9 @@ fn two_checkouts_with_two_cargo_homes_give_the_same_zip() {
     assert!(contains(exe, "index.crates.io-"));
     assert!(zip_one == zip_two, "the two checkouts' zips differ");
 
-    let dir = tempfile::tempdir().unwrap();
-    let bootstrap = dir.path().join("order-events").join("bootstrap");
-    fs::create_dir_all(bootstrap.parent().unwrap()).unwrap();
-    fs::write(&bootstrap, exe).unwrap();
-    fs::set_permissions(&bootstrap, fs::Permissions::from_mode(0o755)).unwrap();
-    let answer = runtime_api::invoke(
-        &bootstrap,
+    let answer = runtime_api::invoke_bytes(
+        "order-events",
+        exe,
         runtime_api::Arch::X86_64,
         r#"{"n":1}"#,
         Duration::from_secs(60),

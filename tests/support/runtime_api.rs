@@ -473,3 +473,24 @@ fn unique() -> u128 {
         ^ (nanos << 16)
         ^ u128::from(COUNTER.fetch_add(1, Ordering::SeqCst))
 }
+
+/// [`invoke`] for an executable held in memory (taken out of a zip): written as
+/// `<temp>/<function>/bootstrap`, mode 0755, so that the Runtime API names the function.
+pub fn invoke_bytes(
+    function: &str,
+    executable: &[u8],
+    arch: Arch,
+    event: &str,
+    timeout: Duration,
+) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temp dir: {e}"))?;
+    let bootstrap = dir.path().join(function).join("bootstrap");
+    let write = || -> io::Result<()> {
+        std::fs::create_dir_all(dir.path().join(function))?;
+        std::fs::write(&bootstrap, executable)?;
+        std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755))
+    };
+    write().map_err(|e| format!("cannot write `{}`: {e}", bootstrap.display()))?;
+    invoke(&bootstrap, arch, event, timeout)
+}
