@@ -7,7 +7,10 @@
 //! has the features and rustflags, and that `b`'s zip is the same bytes from the full run,
 //! from `--only b`, and from a manifest listing only `b`; for cargo, that its bootstrap is the
 //! bytes `cargo build -p onebin-b --bin onebin-b` gives by hand with the same rustflags in the
-//! same target dir. Every run starts cargo (`LAMBDA_BATCH_ALWAYS_BUILD=1`).
+//! same target dir. `zig-both.kdl` builds both with cargo-zigbuild for x86_64 and arm64 in
+//! one target dir: the host's triple gets a target dir and a lane of its own, every bootstrap
+//! answers on its architecture (arm64 under qemu), and `b`'s x86_64 executable is the bytes
+//! `zig.kdl` built in the shared dir. Every run starts cargo (`LAMBDA_BATCH_ALWAYS_BUILD=1`).
 //!
 //! The fixture stays where it is (the path remapping flags name its directory, so a fixed
 //! directory keeps its compiled dependencies reusable across test runs); outputs go to
@@ -196,4 +199,71 @@ fn each_function_is_the_binary_cargo_builds_for_it_alone() {
     // so alternating the two in one target dir would recompile every dependency each time).
     let b_zig = check_builds("zig.kdl", "only-b-zig.kdl", "-zig");
     assert!(b_zig != b, "zig links differently");
+
+    // Both architectures with cargo-zigbuild in one target dir: two lanes, the host's triple
+    // in a target dir of its own, and its executable still the bytes of the shared dir (the
+    // zig.kdl build above, which is what a build there gives).
+    both_architectures(&b_zig);
+}
+
+/// `zig-both.kdl`: the plan's two lanes, each bootstrap answering on its architecture, and
+/// `b`'s x86_64 executable the same bytes as `b_zig`, built in the shared target dir.
+fn both_architectures(b_zig: &[u8]) {
+    let out = lambda_batch(&["plan", "--format", "json", "zig-both.kdl"]);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let shared = shared_target();
+    let nested = shared.join("lambda-batch/zig-host");
+    let mut lanes = std::collections::BTreeMap::new();
+    for g in plan["groups"].as_array().unwrap() {
+        let target = g["target"].as_str().unwrap();
+        let dir = if target.starts_with("x86_64") {
+            &nested
+        } else {
+            &shared
+        };
+        assert_eq!(
+            g["target_dir"].as_str().unwrap(),
+            dir.to_str().unwrap(),
+            "{g:#}"
+        );
+        assert_eq!(g["zig_cache_dir"], serde_json::Value::Null, "{g:#}");
+        lanes.insert(target.to_string(), g["lane"].as_u64().unwrap());
+    }
+    assert_eq!(lanes.len(), 2, "{plan:#}");
+    assert_ne!(
+        lanes["x86_64-unknown-linux-gnu"],
+        lanes["aarch64-unknown-linux-gnu"]
+    );
+
+    let (report, _) = run(&["zig-both.kdl"]);
+    assert_eq!(report.artifacts.len(), 4);
+    let scratch = tempfile::tempdir().unwrap();
+    let arm = repo().join("target/onebinary-out/arm64");
+    for (name, mode) in [("a-both", "extra"), ("b-both", "plain")] {
+        let x86 = bootstrap(name);
+        assert_eq!(invoke(scratch.path(), name, &x86)["mode"], mode, "{name}");
+        let entries = zip_entries(&arm.join(name).join("bootstrap.zip"));
+        let (entry_mode, arm_bytes) = &entries["bootstrap"];
+        assert_eq!(*entry_mode, 0o755);
+        let answer = runtime_api::invoke_bytes(
+            name,
+            arm_bytes,
+            runtime_api::Arch::Arm64,
+            r#"{"ping":1}"#,
+            Duration::from_secs(120),
+        )
+        .unwrap_or_else(|e| panic!("{name} arm64: {e}"));
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer["mode"], mode, "{name} arm64");
+    }
+    assert!(
+        bootstrap("b-both") == b_zig,
+        "b's x86_64 executable built in its own target dir differs from the shared dir's"
+    );
+    assert!(
+        nested
+            .join("x86_64-unknown-linux-gnu/debug/onebin-b")
+            .is_file(),
+        "the host's triple was not built in {nested:?}"
+    );
 }

@@ -151,6 +151,20 @@ pub fn text(plan: &Plan) -> String {
         if lanes == 1 { "" } else { "s" },
         plan.artifacts.len()
     );
+    if lanes > 1 {
+        let mut dirs: std::collections::BTreeMap<usize, &camino::Utf8Path> = Default::default();
+        for g in &plan.groups {
+            dirs.entry(g.lane).or_insert(&g.target_dir);
+        }
+        for (lane, dir) in dirs {
+            let why = if dir.ends_with(crate::resolve::ZIG_HOST_DIR) {
+                " (cargo-zigbuild for this machine's own triple: it shares no compiled unit with the other calls of the target dir around it)"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "lane {lane}: target dir {}{why}", display_path(dir));
+        }
+    }
     for g in &plan.groups {
         let _ = writeln!(
             out,

@@ -383,12 +383,18 @@ fn waits(groups: &mut [Group]) {
     }
 }
 
-/// Fills `zig_cache_dir`: when two or more lanes use cargo-zigbuild, each such group gets its
-/// lane's own zig cache, unless the manifest's env sets one.
+/// Fills `zig_cache_dir`: when two or more lanes use cargo-zigbuild for the same target, each
+/// zig group gets its lane's own zig cache, unless the manifest's env sets one. Lanes that
+/// build different targets keep the user's cache: zig's entries are per target, and zig
+/// locks them against its own concurrent `zig cc` processes, which one cargo build already
+/// runs many of.
 pub(crate) fn zig_caches(groups: &mut [Group]) {
     let zig = |g: &Group| g.compiler == Compiler::CargoZigbuild;
-    let lanes: BTreeSet<usize> = groups.iter().filter(|g| zig(g)).map(|g| g.lane).collect();
-    if lanes.len() < 2 {
+    let mut lanes_of: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
+    for g in groups.iter().filter(|g| zig(g)) {
+        lanes_of.entry(&g.target).or_default().insert(g.lane);
+    }
+    if lanes_of.values().all(|lanes| lanes.len() < 2) {
         return;
     }
     for g in groups.iter_mut().filter(|g| zig(g)) {

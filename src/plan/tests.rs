@@ -517,6 +517,121 @@ fn zig_lanes_get_their_own_cache_only_when_there_are_two() {
     );
 }
 
+/// cargo-zigbuild calls for the host's triple share no unit with the other calls of their
+/// target dir: they get a target dir, and so a lane, of their own; everything else stays.
+#[test]
+fn host_triple_zig_calls_get_their_own_lane_when_they_share_nothing() {
+    let host = "x86_64-unknown-linux-gnu";
+    let zig = |name: &str, arch: Arch| {
+        let mut a = artifact(name, name, arch);
+        a.compiler = Compiler::CargoZigbuild;
+        a.target_dir = "/repo/target/shared".into();
+        a.target_dir_set = true;
+        a
+    };
+    let mut arts = vec![
+        zig("a", Arch::X86_64),
+        zig("a", Arch::Arm64),
+        zig("b", Arch::X86_64),
+        zig("b", Arch::Arm64),
+    ];
+    // Its own workspace target dir, not set in the manifest: split too, now with --target-dir.
+    let mut own = zig("c", Arch::X86_64);
+    own.target_dir = "/repo/c/target".into();
+    own.target_dir_set = false;
+    let mut own_arm = own.clone();
+    own_arm.arch = Arch::Arm64;
+    own_arm.target = "aarch64-unknown-linux-gnu".into();
+    arts.extend([own, own_arm]);
+    // Plain cargo for both targets shares the host units: one lane, as before.
+    let mut plain = artifact("d", "d", Arch::X86_64);
+    plain.target_dir = "/repo/target/plain".into();
+    let mut plain_arm = artifact("d", "d", Arch::Arm64);
+    plain_arm.target_dir = "/repo/target/plain".into();
+    // Only host-triple zig calls in a dir: nothing to split.
+    let mut alone = zig("e", Arch::X86_64);
+    alone.target_dir = "/repo/target/x86".into();
+    arts.extend([plain, plain_arm, alone]);
+
+    crate::resolve::split_target_dirs(&mut arts, Some(host));
+    let dirs: Vec<(String, &str, bool)> = arts
+        .iter()
+        .map(|a| {
+            (
+                a.name.clone() + "/" + a.arch.as_str(),
+                a.target_dir.as_str(),
+                a.target_dir_set,
+            )
+        })
+        .collect();
+    assert_eq!(
+        dirs,
+        [
+            (
+                "a/x86_64".into(),
+                "/repo/target/shared/lambda-batch/zig-host",
+                true
+            ),
+            ("a/arm64".into(), "/repo/target/shared", true),
+            (
+                "b/x86_64".into(),
+                "/repo/target/shared/lambda-batch/zig-host",
+                true
+            ),
+            ("b/arm64".into(), "/repo/target/shared", true),
+            (
+                "c/x86_64".into(),
+                "/repo/c/target/lambda-batch/zig-host",
+                true
+            ),
+            ("c/arm64".into(), "/repo/c/target", false),
+            ("d/x86_64".into(), "/repo/target/plain", false),
+            ("d/arm64".into(), "/repo/target/plain", false),
+            ("e/x86_64".into(), "/repo/target/x86", true),
+        ]
+    );
+
+    // The two kinds run as two lanes, and keep the user's zig cache: they build different
+    // targets. The host-triple call says where it builds.
+    let plan = plan_with_env(
+        &resolved(arts[..4].to_vec()),
+        &CargoFlags::default(),
+        &no_env,
+        None,
+    )
+    .unwrap();
+    let lanes: BTreeMap<&str, usize> = plan
+        .groups
+        .iter()
+        .map(|g| (g.target.as_str(), g.lane))
+        .collect();
+    assert_eq!(plan.groups.len(), 2);
+    assert_ne!(
+        lanes["x86_64-unknown-linux-gnu"],
+        lanes["aarch64-unknown-linux-gnu"]
+    );
+    assert!(plan.groups.iter().all(|g| g.zig_cache_dir.is_none()));
+    let x86 = plan
+        .groups
+        .iter()
+        .find(|g| g.target == "x86_64-unknown-linux-gnu")
+        .unwrap();
+    let at = x86.args.iter().position(|a| a == "--target-dir").unwrap();
+    assert_eq!(
+        x86.args[at + 1],
+        "/repo/target/shared/lambda-batch/zig-host"
+    );
+
+    // No host triple known: nothing moves.
+    let mut unknown = vec![zig("a", Arch::X86_64), zig("a", Arch::Arm64)];
+    crate::resolve::split_target_dirs(&mut unknown, None);
+    assert!(
+        unknown
+            .iter()
+            .all(|a| a.target_dir == "/repo/target/shared")
+    );
+}
+
 /// The plan of a small monorepo as `plan` prints each call: one line per group, every
 /// compiler, profile, feature and flag that changes the argv or the environment.
 #[test]

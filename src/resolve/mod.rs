@@ -9,6 +9,7 @@ mod features;
 mod includes;
 mod remap;
 mod settle;
+mod target_dirs;
 mod tree;
 mod workspace;
 mod workspace_info;
@@ -31,6 +32,7 @@ use crate::manifest::{ArtifactDecl, Layer, Manifest, WorkspaceDecl, normalize};
 pub use features::{Answer, Query, views};
 pub(crate) use includes::{IncludeExpander, clean_path};
 pub use includes::{IncludeFile, IncludeRule, KeyFile};
+pub use target_dirs::{ZIG_HOST_DIR, host_triple, split as split_target_dirs};
 pub use tree::{Conflict, NodeKey, View};
 pub use workspace::{PackageInfo, WorkspaceError, WorkspaceInfo, load_all};
 
@@ -359,6 +361,8 @@ pub fn resolve_partial_with(
             })
             .clone();
     }
+    // After the remapping, which covers the nested target dirs with their parents.
+    target_dirs::split(&mut artifacts, target_dirs::host_triple());
 
     let workspaces = loaded
         .into_iter()
