@@ -18,6 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
+. scripts/bench-lib.sh
 bench=${BENCH_DIR:-/tmp/lb-bench}
 build=$bench/build
 cmds=$bench/cmds
@@ -38,36 +39,10 @@ python3 benches/gen_build_monorepo.py "$build" "$repo/examples"
 "$lb" plan --format json "$build/lambda.kdl" >"$bench/plan.json"
 python3 benches/bench_build_cmds.py "$bench/plan.json" "$cmds"
 
-{
-    echo "date: $(date -u +%FT%TZ)"
-    echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' (+ uncommitted changes under src/)')"
-    echo "nproc: $(nproc)"
-    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-    free -g | sed 's/^/free -g: /'
-    echo "rustc: $(rustc --version)"
-    echo "cargo: $(cargo --version)"
-    echo "cargo-zigbuild: $(cargo-zigbuild --version)"
-    echo "zig: $(python3 -m ziglang version)"
-    echo "cargo-lambda: $(cargo lambda --version)"
-    echo "hyperfine: $(hyperfine --version)"
-    echo "lambda-batch: $("$lb" --version)"
-} >"$res/machine.txt"
+bench_machine "$lb" >"$res/machine.txt"
 cat "$res/machine.txt"
-
-# Zig builds its libc stubs once per target and glibc into a global cache: fill it for every
-# target both tools use, so that no cold run pays for it.
 if [ -z "${SKIP_WARMUP:-}" ]; then
-    warm=$bench/warmup
-    mkdir -p "$warm/src"
-    printf '[package]\nname = "warmup"\nversion = "0.1.0"\nedition = "2021"\n[workspace]\n' >"$warm/Cargo.toml"
-    echo 'fn main() {}' >"$warm/src/main.rs"
-    (
-        cd "$warm"
-        cargo zigbuild --release --quiet --target x86_64-unknown-linux-gnu.2.34
-        cargo zigbuild --release --quiet --target aarch64-unknown-linux-gnu.2.34
-        cargo lambda build --release --quiet --x86-64
-        cargo lambda build --release --quiet --arm64
-    )
+    bench_zig_warmup "$bench/warmup" x86_64 arm64
 fi
 
 touched=$build/services/orders/common/src/lib.rs
@@ -87,14 +62,8 @@ wipe_of() {
         lbown) echo "bash -c 'bash $cmds/wipe-cl.sh && bash $cmds/wipe-lb.sh'" ;;
     esac
 }
-# Load average and the machine's total busy CPU (jiffies of /proc/stat's cpu line), before
-# and after each scenario: the CPU other processes used during a run is the busy CPU minus
-# what hyperfine reports for the command.
-load() {
-    local busy
-    busy=$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat)
-    echo "$(date -u +%T) $1 $2 load: $(cut -d' ' -f1-3 /proc/loadavg) busy_jiffies: $busy" >>"$res/load.txt"
-}
+# Load average and busy CPU before and after each scenario (scripts/bench-lib.sh).
+load() { bench_load "$1" "$2"; }
 
 # A failing approach is recorded and skipped; the others still run.
 failed() {
