@@ -24,8 +24,9 @@
 # Environment:
 #   BENCH_DIR    the generated repository (build/), the commands (cmds/), results/
 #                (default /tmp/lb-onefn)
-#   LB_BIN       the lambda-batch measured (default: this checkout's, `cargo build --release`)
-#   COLD_RUNS    cold runs of each approach (1)
+#   LB_BIN       the lambda-batch measured (default: this checkout's, `cargo build --release`),
+#                copied to $BENCH_DIR/lambda-batch first
+#   COLD_RUNS    cold runs of each approach (1; 0 with PROFILE=1: only the profile runs)
 #   NOOP_RUNS    no-op runs of each approach after the cold ones (0: none)
 #   PROFILE=1    then one more cold run of each approach under benches/rustc-timeline.sh
 #                (not timed by hyperfine): results/timeline-<a>.log and profile-<a>.txt/.json
@@ -62,12 +63,14 @@ unset RUSTC_WRAPPER RUSTC_WORKSPACE_WRAPPER
 mkdir -p "$res"
 rm -f "$res"/*.json "$res"/*.sha256 "$res"/load.txt "$res"/failures.txt "$res"/zips-diff.txt \
     "$res"/timeline-*.log "$res"/profile-*.txt "$res"/summary.md
-if [ -n "${LB_BIN:-}" ]; then
-    lb=$(realpath "$LB_BIN")
-else
+# A copy, so that a rebuild of the binary during the session changes nothing.
+if [ -z "${LB_BIN:-}" ]; then
     cargo build --release --quiet
-    lb=$repo/target/release/lambda-batch
+    LB_BIN=$repo/target/release/lambda-batch
 fi
+lb=$bench/lambda-batch
+cp "$LB_BIN" "$lb.tmp"
+mv "$lb.tmp" "$lb"
 python3 benches/gen_onefn_monorepo.py "$build"
 "$lb" plan --format json "$build/lambda.kdl" >"$bench/plan.json"
 python3 benches/bench_build_cmds.py --cl-target-dir "$build/target/cl-shared" "$bench/plan.json" "$cmds"
@@ -75,7 +78,7 @@ archs=$(python3 -c 'import json,sys; print(" ".join(sorted({a["arch"] for a in j
 
 {
     bench_machine "$lb"
-    echo "lambda-batch binary: $lb ($(sha256sum "$lb" | cut -c1-16))"
+    echo "lambda-batch binary: a copy of $(realpath "$LB_BIN"), sha256 $(sha256sum "$lb" | cut -c1-16)"
     echo "benchmark: $(grep -c '^workspace' "$build/lambda.kdl") workspaces, profile ${ONEFN_PROFILE:-release}, arch $archs${ONEFN_ONLY:+, only $ONEFN_ONLY}"
     echo "approaches: ${approaches[*]}; cold runs: $cold_runs; no-op runs: $noop_runs; profile run: $profile"
 } >"$res/machine.txt"
