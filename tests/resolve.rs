@@ -86,7 +86,14 @@ fn replacing_settings_take_the_lowest_level() {
     assert_eq!(gp.runtime, Runtime::Al2);
     assert_eq!(gp.compiler, Compiler::CargoZigbuild);
     assert_eq!(gp.output_format, OutputFormat::Zip);
-    assert_eq!(gp.target_dir, valid.join("target/shared"));
+    // The manifest's target dir; cargo-zigbuild's calls for this machine's own triple share
+    // no unit with the other calls there, so they build in a dir of their own inside it.
+    assert_eq!(
+        gp.target_dir,
+        valid.join("target/shared/lambda-batch/zig-host")
+    );
+    assert!(gp.target_dir_set);
+    assert_eq!(musl.target_dir, valid.join("target/shared"));
     assert!(gp.no_default_features, "from the workspace");
     // products-put: compiler and optimizations replaced; flags turned back off.
     let pp = find(&arts, "products-put", "aarch64-unknown-linux-gnu");
