@@ -28,6 +28,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use lambda_batch::report::Report;
+use lambda_batch::resolve::ZIG_HOST_DIR;
 use test::{Run, repo, run_command, shared_target, zip_entries};
 
 fn fixture() -> PathBuf {
@@ -73,6 +74,12 @@ fn zip_of<'a>(zips: &'a [(String, Vec<u8>)], name: &str) -> &'a [u8] {
 }
 
 /// The `bootstrap` of the zip output of artifact `name`.
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
 fn bootstrap(name: &str) -> Vec<u8> {
     let entries = zip_entries(&outputs().join(name).join("bootstrap.zip"));
     let (mode, bytes) = &entries["bootstrap"];
@@ -141,6 +148,7 @@ fn check_builds(manifest: &str, only_b: &str, suffix: &str) -> Vec<u8> {
     for (name, mode) in [(&a_name, "extra"), (&b_name, "plain")] {
         let answer = invoke(scratch.path(), name, &bootstrap(name));
         assert_eq!(answer["mode"], mode, "{name}: {answer}");
+        assert_eq!(answer["bytes"], 10, "{name}: {answer}");
         let entry = report.artifacts.iter().find(|a| &a.name == name).unwrap();
         // The bin packages have no features of their own.
         assert_eq!(entry.features.as_deref(), Some(&[][..]), "{name}");
@@ -212,7 +220,7 @@ fn both_architectures(b_zig: &[u8]) {
     let out = lambda_batch(&["plan", "--format", "json", "zig-both.kdl"]);
     let plan: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     let shared = shared_target();
-    let nested = shared.join("lambda-batch/zig-host");
+    let nested = shared.join(ZIG_HOST_DIR);
     let mut lanes = std::collections::BTreeMap::new();
     for g in plan["groups"].as_array().unwrap() {
         let target = g["target"].as_str().unwrap();
@@ -256,8 +264,24 @@ fn both_architectures(b_zig: &[u8]) {
         let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
         assert_eq!(answer["mode"], mode, "{name} arm64");
     }
+    // The panic in the library's generated code names its file under the target dir:
+    // remapped, the nested dir reads as the shared one.
+    let b_both = bootstrap("b-both");
+    let generated = "/onebin-shared-";
     assert!(
-        bootstrap("b-both") == b_zig,
+        contains(&b_both, generated) && contains(&b_both, "/out/event_size.rs"),
+        "the executable does not name the generated file"
+    );
+    assert!(
+        !contains(&b_both, ZIG_HOST_DIR),
+        "the executable names the nested dir"
+    );
+    assert!(
+        !contains(&b_both, repo().to_str().unwrap()),
+        "the executable names the checkout"
+    );
+    assert!(
+        b_both == b_zig,
         "b's x86_64 executable built in its own target dir differs from the shared dir's"
     );
     assert!(

@@ -553,7 +553,8 @@ fn host_triple_zig_calls_get_their_own_lane_when_they_share_nothing() {
     alone.target_dir = "/repo/target/x86".into();
     arts.extend([plain, plain_arm, alone]);
 
-    crate::resolve::split_target_dirs(&mut arts, Some(host));
+    let split = crate::resolve::split_target_dirs(&mut arts, Some(host));
+    assert_eq!(split, ["/repo/c/target", "/repo/target/shared"]);
     let dirs: Vec<(String, &str, bool)> = arts
         .iter()
         .map(|a| {
@@ -624,7 +625,7 @@ fn host_triple_zig_calls_get_their_own_lane_when_they_share_nothing() {
 
     // No host triple known: nothing moves.
     let mut unknown = vec![zig("a", Arch::X86_64), zig("a", Arch::Arm64)];
-    crate::resolve::split_target_dirs(&mut unknown, None);
+    assert!(crate::resolve::split_target_dirs(&mut unknown, None).is_empty());
     assert!(
         unknown
             .iter()

@@ -347,9 +347,21 @@ pub fn resolve_partial_with(
         .filter_map(|r| r.as_ref().ok())
         .map(|info| info.root.clone())
         .collect();
+    // The host-triple zig calls' own target dirs first: the remapping covers them.
+    let nested: Vec<(Utf8PathBuf, Utf8PathBuf)> =
+        target_dirs::split(&mut artifacts, target_dirs::host_triple())
+            .into_iter()
+            .map(|outer| (outer.join(ZIG_HOST_DIR), outer))
+            .collect();
     let target_dirs: Vec<Utf8PathBuf> = artifacts.iter().map(|a| a.target_dir.clone()).collect();
     let home = crate::fingerprint::cargo_home();
-    let remapping = remap::flags(&manifest.dir, &roots, &target_dirs, home.as_deref());
+    let remapping = remap::flags(
+        &manifest.dir,
+        &roots,
+        &target_dirs,
+        &nested,
+        home.as_deref(),
+    );
     let mut config: HashMap<(Utf8PathBuf, String), Vec<String>> = HashMap::new();
     for a in &mut artifacts {
         a.path_remapping = remapping.clone();
@@ -361,8 +373,6 @@ pub fn resolve_partial_with(
             })
             .clone();
     }
-    // After the remapping, which covers the nested target dirs with their parents.
-    target_dirs::split(&mut artifacts, target_dirs::host_triple());
 
     let workspaces = loaded
         .into_iter()

@@ -15,6 +15,9 @@
 //!   the manifest's directory (`../other`), and each target dir outside all of them →
 //!   `target` (build scripts' generated sources live there),
 //!
+//! - a target dir nested in another for a lane of its own (see `target_dirs`) → what the
+//!   outer one maps to, so that a build script's output reads the same from either,
+//!
 //! in that order (rustc applies the last prefix that matches, so `CARGO_HOME` inside the
 //! checkout still maps to the registry form). Every artifact of a manifest gets the same
 //! flags, whatever `--only` or `--arch` select: cargo keys compiled dependencies on the
@@ -24,11 +27,13 @@
 use camino::{Utf8Path, Utf8PathBuf};
 
 /// The `--remap-path-prefix` flags for a manifest in `manifest_dir` whose workspaces have the
-/// roots `roots` and build into `target_dirs`, with cargo's home at `cargo_home`.
+/// roots `roots` and build into `target_dirs`, with cargo's home at `cargo_home`. Each
+/// `(inner, outer)` of `nested` is a target dir inside another, which must read as the outer.
 pub(super) fn flags(
     manifest_dir: &Utf8Path,
     roots: &[Utf8PathBuf],
     target_dirs: &[Utf8PathBuf],
+    nested: &[(Utf8PathBuf, Utf8PathBuf)],
     cargo_home: Option<&Utf8Path>,
 ) -> Vec<String> {
     // Keep the outermost: a directory inside another is already mapped with it.
@@ -60,6 +65,13 @@ pub(super) fn flags(
     for t in outermost(outside) {
         out.push(format!("--remap-path-prefix={t}=target"));
     }
+    let mut inner: Vec<String> = nested
+        .iter()
+        .map(|(inner, outer)| format!("--remap-path-prefix={inner}={}", mapped(&out, outer)))
+        .collect();
+    inner.sort();
+    inner.dedup();
+    out.extend(inner);
     if let Some(home) = cargo_home {
         out.push(format!(
             "--remap-path-prefix={}=",
@@ -71,6 +83,28 @@ pub(super) fn flags(
         ));
     }
     out
+}
+
+/// What rustc makes of `path` with the remapping `flags`: the last flag whose directory holds
+/// it, its rest joined to the flag's replacement (the replacement alone for the directory
+/// itself); `path` unchanged if none holds it.
+fn mapped(flags: &[String], path: &Utf8Path) -> String {
+    for flag in flags.iter().rev() {
+        let Some((from, to)) = flag
+            .strip_prefix("--remap-path-prefix=")
+            .and_then(|r| r.rsplit_once('='))
+        else {
+            continue;
+        };
+        if let Ok(rest) = path.strip_prefix(from) {
+            return if rest.as_str().is_empty() {
+                to.to_string()
+            } else {
+                Utf8Path::new(to).join(rest).into_string()
+            };
+        }
+    }
+    path.to_string()
 }
 
 /// `to` relative to `from` (both absolute and normalized): `.`, `sub/dir`, `../other`.
@@ -174,6 +208,7 @@ mod tests {
                 "/ci/other/ws".into(),
             ],
             &["/ci/repo/target/shared".into(), "/tmp/t".into()],
+            &[],
             Some(Utf8Path::new("/ci/repo/.cargo-home")),
         );
         assert_eq!(
@@ -185,6 +220,55 @@ mod tests {
                 "--remap-path-prefix=/ci/repo/.cargo-home/registry/src=",
                 "--remap-path-prefix=/ci/repo/.cargo-home/git/checkouts=",
             ]
+        );
+    }
+
+    #[test]
+    fn a_nested_target_dir_reads_as_the_one_it_is_in() {
+        let nested = |outer: &str| (Utf8PathBuf::from(format!("{outer}/lb/zig")), outer.into());
+        let flags = flags(
+            Utf8Path::new("/ci/repo"),
+            &["/ci/repo".into(), "/ci/other/ws".into()],
+            &[
+                "/ci/repo/target/shared".into(),
+                "/ci/repo/target/shared/lb/zig".into(),
+                "/ci/other/ws/target".into(),
+                "/tmp/t".into(),
+                "/tmp/t/lb/zig".into(),
+            ],
+            &[
+                nested("/tmp/t"),
+                nested("/ci/repo/target/shared"),
+                nested("/ci/other/ws/target"),
+                nested("/tmp/t"),
+            ],
+            Some(Utf8Path::new("/home/ci/.cargo")),
+        );
+        assert_eq!(
+            flags,
+            [
+                "--remap-path-prefix=/ci/other/ws=../other/ws",
+                "--remap-path-prefix=/ci/repo=.",
+                "--remap-path-prefix=/tmp/t=target",
+                "--remap-path-prefix=/ci/other/ws/target/lb/zig=../other/ws/target",
+                "--remap-path-prefix=/ci/repo/target/shared/lb/zig=./target/shared",
+                "--remap-path-prefix=/tmp/t/lb/zig=target",
+                "--remap-path-prefix=/home/ci/.cargo/registry/src=",
+                "--remap-path-prefix=/home/ci/.cargo/git/checkouts=",
+            ]
+        );
+        // A generated file reads the same from either dir, as rustc joins the rest.
+        for outer in ["/ci/repo/target/shared", "/ci/other/ws/target", "/tmp/t"] {
+            let file = "x86_64-unknown-linux-gnu/debug/build/gen-0123/out/gen.rs";
+            assert_eq!(
+                mapped(&flags, &Utf8Path::new(outer).join("lb/zig").join(file)),
+                mapped(&flags, &Utf8Path::new(outer).join(file)),
+            );
+        }
+        assert_eq!(mapped(&flags, Utf8Path::new("/ci/repo")), ".");
+        assert_eq!(
+            mapped(&flags, Utf8Path::new("/elsewhere/x")),
+            "/elsewhere/x"
         );
     }
 

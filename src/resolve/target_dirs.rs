@@ -14,10 +14,9 @@
 //! same time as the rest under the same `--jobs`, and nothing is compiled twice. The decision
 //! is taken on the whole manifest, before `--only`, `--arch` or a shard select part of it, so
 //! an artifact always builds in the same place. Executables do not change: cargo keeps the
-//! target dir out of `-C metadata`, and the path remapping covers the nested dir as it covers
-//! its parent. Only a dependency that compiles its build script's output (`OUT_DIR`) paths
-//! into the executable sees the other directory name, as it would after any change of
-//! `target-dir`.
+//! target dir out of `-C metadata`, and the path remapping maps the nested dir to what its
+//! parent maps to, so that even the paths of a build script's output (`OUT_DIR`), which
+//! generated code puts in panic messages, read as they would in the shared dir.
 
 use std::collections::BTreeMap;
 
@@ -51,9 +50,10 @@ pub fn host_triple() -> Option<&'static str> {
 
 /// Moves the host-triple cargo-zigbuild artifacts of every target dir that also has other
 /// calls into `<target-dir>/`[`ZIG_HOST_DIR`] (see the module doc); `host` is the host triple.
-pub fn split(artifacts: &mut [ResolvedArtifact], host: Option<&str>) {
+/// The target dirs split, in order.
+pub fn split(artifacts: &mut [ResolvedArtifact], host: Option<&str>) -> Vec<Utf8PathBuf> {
     let Some(host) = host else {
-        return;
+        return Vec::new();
     };
     let zig_host = |a: &ResolvedArtifact| a.compiler == Compiler::CargoZigbuild && a.target == host;
     // Per target dir: (has host-triple zig calls, has other calls).
@@ -77,4 +77,5 @@ pub fn split(artifacts: &mut [ResolvedArtifact], host: Option<&str>) {
             a.target_dir_set = true;
         }
     }
+    shared
 }
