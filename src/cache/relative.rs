@@ -30,10 +30,7 @@ impl Placeholders {
     ) -> Placeholders {
         let mut anchors: Vec<(String, String)> = Vec::new();
         for flag in remapping {
-            let Some((from, to)) = flag
-                .strip_prefix("--remap-path-prefix=")
-                .and_then(|r| r.rsplit_once('='))
-            else {
+            let Some((from, to)) = crate::resolve::remap_pair(flag) else {
                 continue;
             };
             let name = match to {

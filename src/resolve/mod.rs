@@ -32,6 +32,7 @@ use crate::manifest::{ArtifactDecl, Layer, Manifest, WorkspaceDecl, normalize};
 pub use features::{Answer, Query, views};
 pub(crate) use includes::{IncludeExpander, clean_path};
 pub use includes::{IncludeFile, IncludeRule, KeyFile};
+pub use remap::pair as remap_pair;
 pub use target_dirs::{ZIG_HOST_DIR, host_triple, split as split_target_dirs};
 pub use tree::{Conflict, NodeKey, View};
 pub use workspace::{PackageInfo, WorkspaceError, WorkspaceInfo, load_all};

@@ -85,15 +85,19 @@ pub(super) fn flags(
     out
 }
 
+/// The directory and its replacement of a `--remap-path-prefix=FROM=TO` flag (rustc splits
+/// at the last `=`); `None` for any other flag.
+pub fn pair(flag: &str) -> Option<(&str, &str)> {
+    flag.strip_prefix("--remap-path-prefix=")
+        .and_then(|r| r.rsplit_once('='))
+}
+
 /// What rustc makes of `path` with the remapping `flags`: the last flag whose directory holds
 /// it, its rest joined to the flag's replacement (the replacement alone for the directory
 /// itself); `path` unchanged if none holds it.
 fn mapped(flags: &[String], path: &Utf8Path) -> String {
     for flag in flags.iter().rev() {
-        let Some((from, to)) = flag
-            .strip_prefix("--remap-path-prefix=")
-            .and_then(|r| r.rsplit_once('='))
-        else {
+        let Some((from, to)) = pair(flag) else {
             continue;
         };
         if let Ok(rest) = path.strip_prefix(from) {
