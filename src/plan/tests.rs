@@ -554,7 +554,20 @@ fn host_triple_zig_calls_get_their_own_lane_when_they_share_nothing() {
     arts.extend([plain, plain_arm, alone]);
 
     let split = crate::resolve::split_target_dirs(&mut arts, Some(host));
-    assert_eq!(split, ["/repo/c/target", "/repo/target/shared"]);
+    let split: Vec<(&str, &str)> = split
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_str()))
+        .collect();
+    assert_eq!(
+        split,
+        [
+            ("/repo/c/target/lambda-batch/zig-host", "/repo/c/target"),
+            (
+                "/repo/target/shared/lambda-batch/zig-host",
+                "/repo/target/shared"
+            ),
+        ]
+    );
     let dirs: Vec<(String, &str, bool)> = arts
         .iter()
         .map(|a| {

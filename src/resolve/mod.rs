@@ -349,11 +349,7 @@ pub fn resolve_partial_with(
         .map(|info| info.root.clone())
         .collect();
     // The host-triple zig calls' own target dirs first: the remapping covers them.
-    let nested: Vec<(Utf8PathBuf, Utf8PathBuf)> =
-        target_dirs::split(&mut artifacts, target_dirs::host_triple())
-            .into_iter()
-            .map(|outer| (outer.join(ZIG_HOST_DIR), outer))
-            .collect();
+    let nested = target_dirs::split(&mut artifacts, target_dirs::host_triple());
     let target_dirs: Vec<Utf8PathBuf> = artifacts.iter().map(|a| a.target_dir.clone()).collect();
     let home = crate::fingerprint::cargo_home();
     let remapping = remap::flags(

@@ -50,8 +50,11 @@ pub fn host_triple() -> Option<&'static str> {
 
 /// Moves the host-triple cargo-zigbuild artifacts of every target dir that also has other
 /// calls into `<target-dir>/`[`ZIG_HOST_DIR`] (see the module doc); `host` is the host triple.
-/// The target dirs split, in order.
-pub fn split(artifacts: &mut [ResolvedArtifact], host: Option<&str>) -> Vec<Utf8PathBuf> {
+/// Each split target dir, in order, as `(nested dir, target dir)`.
+pub fn split(
+    artifacts: &mut [ResolvedArtifact],
+    host: Option<&str>,
+) -> Vec<(Utf8PathBuf, Utf8PathBuf)> {
     let Some(host) = host else {
         return Vec::new();
     };
@@ -66,14 +69,17 @@ pub fn split(artifacts: &mut [ResolvedArtifact], host: Option<&str>) -> Vec<Utf8
             k.1 = true;
         }
     }
-    let shared: Vec<Utf8PathBuf> = kinds
+    let shared: Vec<(Utf8PathBuf, Utf8PathBuf)> = kinds
         .into_iter()
         .filter(|(_, (zig, other))| *zig && *other)
-        .map(|(dir, _)| dir.clone())
+        .map(|(dir, _)| (dir.join(ZIG_HOST_DIR), dir.clone()))
         .collect();
     for a in artifacts.iter_mut() {
-        if zig_host(a) && shared.contains(&a.target_dir) {
-            a.target_dir = a.target_dir.join(ZIG_HOST_DIR);
+        if !zig_host(a) {
+            continue;
+        }
+        if let Some((nested, _)) = shared.iter().find(|(_, dir)| *dir == a.target_dir) {
+            a.target_dir = nested.clone();
             a.target_dir_set = true;
         }
     }
