@@ -1,9 +1,16 @@
 //! The command line's argument types (clap derive); `commands` parses and dispatches them.
 
 use camino::Utf8PathBuf;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::cache::CacheMode;
+use crate::manifest::values::{ARCH_WORDS, Arch, TargetSpec};
 use crate::plan::shard::ShardSpec;
+
+/// The largest `--jobs`: far more compiler jobs than any machine runs usefully at once (each
+/// is a token in one pipe, and the packaging threads stay at the CPU count whatever it is).
+pub const MAX_JOBS: usize = 1024;
 
 /// Build every AWS Lambda function and extension of a Rust monorepo from one lambda.kdl.
 #[derive(Debug, Parser)]
@@ -234,16 +241,17 @@ pub struct RunArgs {
     /// The manifest.
     pub manifest: Option<Utf8PathBuf>,
     /// Only artifacts whose name matches this glob (repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub only: Vec<String>,
+    #[arg(long, value_name = "GLOB", value_parser = only)]
+    pub only: Vec<Only>,
     /// Only these architectures (x86_64, arm64 or aliases; repeatable).
-    #[arg(long)]
-    pub arch: Vec<String>,
+    #[arg(long, value_parser = arch)]
+    pub arch: Vec<Arch>,
     /// Build with this profile instead of the manifest's.
     #[arg(long)]
     pub profile: Option<String>,
-    /// Total parallel jobs shared by every cargo process (default: number of CPUs).
-    #[arg(short, long)]
+    /// Total parallel jobs shared by every cargo process (default: number of CPUs; at most
+    /// 1024).
+    #[arg(short, long, value_parser = jobs)]
     pub jobs: Option<usize>,
     /// Build everything possible after a failure, and report every failure.
     #[arg(long)]
@@ -265,9 +273,9 @@ pub struct RunArgs {
         value_name = "MODE",
         env = "LAMBDA_BATCH_CACHE_MODE",
         default_value = "read-write",
-        value_parser = ["read-write", "read", "off"]
+        value_parser = PossibleValuesParser::new(CacheMode::NAMES).try_map(|mode| mode.parse::<CacheMode>())
     )]
-    pub cache_mode: String,
+    pub cache_mode: CacheMode,
     /// Build nothing: take every executable from the cache (or what is up to date here), and
     /// fail the artifacts that are in neither (the assemble step of a sharded pipeline).
     #[arg(long)]
@@ -284,6 +292,47 @@ pub struct RunArgs {
     /// Show cargo's full output and every command.
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+/// `--only GLOB`: the glob as written, and what it matches.
+#[derive(Debug, Clone)]
+pub struct Only {
+    /// As written.
+    pub glob: String,
+    /// Its matcher.
+    pub matcher: globset::GlobMatcher,
+}
+
+/// Parses `--only`.
+fn only(glob: &str) -> Result<Only, String> {
+    globset::Glob::new(glob)
+        .map(|g| Only {
+            glob: glob.to_string(),
+            matcher: g.compile_matcher(),
+        })
+        .map_err(|e| {
+            format!("not a valid glob: {e} (use `*` and `?` wildcards, as in `--only 'get-*'`)")
+        })
+}
+
+/// Parses `--arch` as the manifest's `arch` reads a value (aliases and triples), keeping the
+/// architecture.
+fn arch(value: &str) -> Result<Arch, String> {
+    TargetSpec::parse(value)
+        .map(|spec| spec.arch)
+        .map_err(|e| format!("{e} (use one of {})", ARCH_WORDS.join(", ")))
+}
+
+/// Parses `--jobs`: from 1 to [`MAX_JOBS`].
+fn jobs(value: &str) -> Result<usize, String> {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    match value.parse::<usize>().map_err(|e| e.to_string())? {
+        0 => Err("must be at least 1 (leave it out to use every CPU)".to_string()),
+        n if n > MAX_JOBS => Err(format!(
+            "more than lambda-batch runs at once (at most {MAX_JOBS}): leave it out to use every CPU ({cpus} here), or give at most {MAX_JOBS}"
+        )),
+        n => Ok(n),
+    }
 }
 
 /// `add ...`.

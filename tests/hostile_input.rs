@@ -261,7 +261,7 @@ fn jobs_beyond_what_is_useful_are_refused() {
     sane(&run);
     assert!(
         run.stderr
-            .contains("`--jobs 65535` is more than lambda-batch runs at once (at most 1024)"),
+            .contains("invalid value '65535' for '--jobs <JOBS>': more than lambda-batch runs at once (at most 1024)"),
         "{}",
         run.stderr
     );

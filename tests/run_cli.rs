@@ -43,8 +43,14 @@ fn only_that_matches_nothing_is_a_usage_error_listing_the_artifacts() {
 fn bad_arch_jobs_and_globs_are_usage_errors() {
     let fx = fixture("cargo");
     for (args, needle) in [
-        (&["run", "--arch", "mips"][..], "`--arch mips`"),
-        (&["run", "-j", "0"][..], "`--jobs` must be at least 1"),
+        (
+            &["run", "--arch", "mips"][..],
+            "invalid value 'mips' for '--arch <ARCH>'",
+        ),
+        (
+            &["run", "-j", "0"][..],
+            "invalid value '0' for '--jobs <JOBS>': must be at least 1",
+        ),
         (&["run", "--only", "a[b"][..], "not a valid glob"),
     ] {
         let output = fx.lb(args).status(2);

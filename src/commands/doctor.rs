@@ -5,11 +5,12 @@ use std::process::Command;
 
 use camino::Utf8Path;
 
+use super::Error;
 use crate::cache::install_hint;
-use crate::exit_code;
+use crate::exit_code::ExitCode;
 use crate::manifest::values::Compiler;
 use crate::plan::{CargoFlags, Plan};
-use crate::report::output::{eprintln, stdout_then};
+use crate::report::output::eprintln;
 use crate::report::table;
 
 /// One tool the manifest needs.
@@ -25,8 +26,8 @@ pub struct Need {
     pub install: String,
 }
 
-/// Checks the tools; exit 0 when all are found, 3 otherwise.
-pub fn doctor(manifest: Option<&Utf8Path>, color: bool) -> i32 {
+/// Checks the tools; exit 0 when all are found, 3 otherwise (the table says which).
+pub fn doctor(manifest: Option<&Utf8Path>) -> Result<ExitCode, Error> {
     if super::cargo_program().is_none() {
         // Without cargo the workspaces cannot be read: cargo is the one tool to report.
         let row = vec![
@@ -36,14 +37,12 @@ pub fn doctor(manifest: Option<&Utf8Path>, color: bool) -> i32 {
             install_hint("cargo").to_string(),
         ];
         let table = table::render(&["TOOL", "NEEDED FOR", "STATUS", "INSTALL"], &[row]);
-        let code = stdout_then(&table, exit_code::MISSING_TOOL);
+        let printed = super::print(&table);
         eprintln("error: cargo is missing; the other tools are checked once it is installed");
-        return code;
+        printed?;
+        return Ok(ExitCode::MISSING_TOOL);
     }
-    let checked = match super::load(manifest, &CargoFlags::default(), color, false, false) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    let checked = super::load(manifest, &CargoFlags::default(), false, false)?;
     let needs = needs(&checked.plan);
     let rows: Vec<Vec<String>> = needs
         .iter()
@@ -65,14 +64,7 @@ pub fn doctor(manifest: Option<&Utf8Path>, color: bool) -> i32 {
         .collect();
     let table = table::render(&["TOOL", "NEEDED FOR", "STATUS", "INSTALL"], &rows);
     let missing = needs.iter().filter(|n| n.found.is_none()).count();
-    let code = stdout_then(
-        &table,
-        if missing == 0 {
-            exit_code::OK
-        } else {
-            exit_code::MISSING_TOOL
-        },
-    );
+    let printed = super::print(&table);
     if missing == 0 {
         eprintln(&format!("all {} tools found", needs.len()));
     } else {
@@ -81,7 +73,12 @@ pub fn doctor(manifest: Option<&Utf8Path>, color: bool) -> i32 {
             if missing == 1 { "" } else { "s" }
         ));
     }
-    code
+    printed?;
+    Ok(if missing == 0 {
+        ExitCode::OK
+    } else {
+        ExitCode::MISSING_TOOL
+    })
 }
 
 /// The tools a plan needs, each looked up.

@@ -9,32 +9,31 @@ use crate::edit::apply::{self, Applied, Refused};
 use crate::edit::{
     Document, EditError, Level, format, init as draft, remove as removal, set as setting, write,
 };
-use crate::exit_code;
+use crate::exit_code::ExitCode;
 use crate::manifest::values::ArtifactKind;
 use crate::pipeline;
 use crate::plan::shell_quote;
-use crate::report::diagnostics::print_errors;
 use crate::report::display_path;
 use crate::report::output::eprintln;
 
-use super::{fail, open};
+use super::{Error, open};
 
 /// `add function|extension|workspace`.
-pub fn add(cmd: AddCommand, color: bool) -> i32 {
+pub fn add(cmd: AddCommand) -> Result<ExitCode, Error> {
     match cmd {
-        AddCommand::Function(a) => add_artifact(ArtifactKind::Function, a, color),
-        AddCommand::Extension(a) => add_artifact(ArtifactKind::Extension, a, color),
+        AddCommand::Function(a) => add_artifact(ArtifactKind::Function, a),
+        AddCommand::Extension(a) => add_artifact(ArtifactKind::Extension, a),
         AddCommand::Workspace {
             path,
             discover,
             manifest,
-        } => edit(manifest.as_deref(), color, |doc| {
+        } => edit(manifest.as_deref(), |doc| {
             add::workspace(doc, &path, discover)
         }),
     }
 }
 
-fn add_artifact(kind: ArtifactKind, a: AddArtifact, color: bool) -> i32 {
+fn add_artifact(kind: ArtifactKind, a: AddArtifact) -> Result<ExitCode, Error> {
     let new = NewArtifact {
         kind,
         name: a.name,
@@ -47,7 +46,7 @@ fn add_artifact(kind: ArtifactKind, a: AddArtifact, color: bool) -> i32 {
         flatten: a.flatten,
         internal: a.internal,
     };
-    edit(a.manifest.as_deref(), color, |doc| add::artifact(doc, &new))
+    edit(a.manifest.as_deref(), |doc| add::artifact(doc, &new))
 }
 
 /// `remove NAME`.
@@ -55,34 +54,29 @@ pub fn remove(
     name: &str,
     workspace: Option<&str>,
     manifest: Option<&Utf8Path>,
-    color: bool,
-) -> i32 {
-    edit(manifest, color, |doc| {
-        removal::artifact(doc, name, workspace)
-    })
+) -> Result<ExitCode, Error> {
+    edit(manifest, |doc| removal::artifact(doc, name, workspace))
 }
 
 /// `set SETTING VALUE...`.
-pub fn set(args: &SetArgs, color: bool) -> i32 {
+pub fn set(args: &SetArgs) -> Result<ExitCode, Error> {
     change_setting(
         "set",
         &args.level,
         &args.setting,
         &args.values,
         setting::set,
-        color,
     )
 }
 
 /// `unset SETTING [VALUE...]`.
-pub fn unset(args: &UnsetArgs, color: bool) -> i32 {
+pub fn unset(args: &UnsetArgs) -> Result<ExitCode, Error> {
     change_setting(
         "unset",
         &args.level,
         &args.setting,
         &args.values,
         setting::unset,
-        color,
     )
 }
 
@@ -93,92 +87,71 @@ fn change_setting(
     name: &str,
     values: &[String],
     change: fn(&mut Document, &Level, &str, &[String]) -> Result<String, EditError>,
-    color: bool,
-) -> i32 {
-    if let Err(e) = options_first(command, name, values) {
-        return fail(&e, color);
-    }
+) -> Result<ExitCode, Error> {
+    options_first(command, name, values)?;
     let at = Level::from_flags(level.workspace.as_deref(), level.artifact.as_deref());
-    edit(level.manifest.as_deref(), color, |doc| {
+    edit(level.manifest.as_deref(), |doc| {
         change(doc, &at, name, values)
     })
 }
 
 /// `fmt [--check]`: 0 formatted (or already so), 1 when `--check` finds it is not.
-pub fn fmt(check: bool, manifest: Option<&Utf8Path>, color: bool) -> i32 {
-    let (path, text, doc) = match open(manifest, color) {
-        Ok(opened) => opened,
-        Err(code) => return code,
-    };
-    let formatted = match format::format(&doc) {
-        Ok(f) => doc.dress(f),
-        Err(e) => return fail(&e, color),
-    };
+pub fn fmt(check: bool, manifest: Option<&Utf8Path>) -> Result<ExitCode, Error> {
+    let (path, text, doc) = open(manifest)?;
+    let formatted = doc.dress(format::format(&doc)?);
     if formatted == text {
-        return exit_code::OK;
+        return Ok(ExitCode::OK);
     }
     let shown = display_path(&path);
     if check {
         eprintln(&format!(
             "{shown}: not formatted (`lambda-batch fmt` would rewrite it)"
         ));
-        return exit_code::FAILED;
+        return Ok(ExitCode::FAILED);
     }
     // Like every editing command, fmt writes only a manifest that passes `check`.
     match apply::apply(&path, &text, &formatted, &invocation()) {
         Ok(_) => {
             eprintln(&format!("{shown}: formatted"));
-            exit_code::OK
+            Ok(ExitCode::OK)
         }
-        Err(Refused::Invalid { errors, .. }) => {
-            print_errors(&errors, color);
-            eprintln(&format!(
+        Err(Refused::Invalid { errors, .. }) => Err(Error::refused(
+            errors,
+            format!(
                 "note: {shown} does not pass `lambda-batch check`, and fmt writes only a valid manifest: the file is unchanged"
-            ));
-            exit_code::INVALID
-        }
-        Err(Refused::Io(e)) => fail(&e, color),
+            ),
+        )),
+        Err(Refused::Io(e)) => Err(e.into()),
     }
 }
 
 /// `init [--path P] [--context NAME]`.
-pub fn init(path: Option<&Utf8Path>, context: Option<&str>, color: bool) -> i32 {
-    let Some(cwd) = std::env::current_dir()
+pub fn init(
+    path: Option<&Utf8Path>,
+    context: Option<&str>,
+    color: bool,
+) -> Result<ExitCode, Error> {
+    let cwd = std::env::current_dir()
         .ok()
         .and_then(|p| Utf8PathBuf::from_path_buf(p).ok())
-    else {
-        return fail(
-            &EditError::Io {
-                message: "the current directory is not a readable UTF-8 path".into(),
-                help: "run init from the repository's root directory".into(),
-            },
-            color,
-        );
-    };
-    let d = match draft::draft(&cwd, path, context) {
-        Ok(d) => d,
-        Err(e) => return fail(&e, color),
-    };
+        .ok_or_else(|| EditError::Io {
+            message: "the current directory is not a readable UTF-8 path".into(),
+            help: "run init from the repository's root directory".into(),
+        })?;
+    let d = draft::draft(&cwd, path, context)?;
     for (dir, why) in &d.scan.skipped {
         eprintln(&format!("warning: skipped `{}`: {why}", display_path(dir)));
     }
     let shown = display_path(&d.path);
-    let checked = match pipeline::check_text(&d.path, &d.text) {
-        Ok(checked) => checked,
-        Err(errors) => {
-            print_errors(
-                &apply::name_after(errors, &d.path, &d.text, "lambda-batch init"),
-                color,
-            );
-            eprintln(&format!(
+    let checked = pipeline::check_text(&d.path, &d.text).map_err(|errors| {
+        Error::refused(
+            apply::name_after(errors, &d.path, &d.text, "lambda-batch init"),
+            format!(
                 "note: the manifest init drafted does not pass `check`; {shown} was not written"
-            ));
-            return exit_code::INVALID;
-        }
-    };
-    if let Err(e) = write::create(&d.path, &d.text) {
-        return fail(&e, color);
-    }
+            ),
+        )
+    })?;
+    write::create(&d.path, &d.text)?;
 
     let count = |k: ArtifactKind| {
         d.scan
@@ -196,52 +169,44 @@ pub fn init(path: Option<&Utf8Path>, context: Option<&str>, color: bool) -> i32 
         d.scan.found.len()
     ));
     super::import::report_carried_over(&d.translation, &checked, context, color);
-    exit_code::OK
+    Ok(ExitCode::OK)
 }
 
 /// Runs one edit: read, change, validate as `check` does, write atomically or not at all.
 fn edit(
     manifest: Option<&Utf8Path>,
-    color: bool,
     change: impl FnOnce(&mut Document) -> Result<String, EditError>,
-) -> i32 {
-    let (path, original, mut doc) = match open(manifest, color) {
-        Ok(opened) => opened,
-        Err(code) => return code,
-    };
-    let summary = match change(&mut doc) {
-        Ok(s) => s,
-        Err(e) => return fail(&e, color),
-    };
+) -> Result<ExitCode, Error> {
+    let (path, original, mut doc) = open(manifest)?;
+    let summary = change(&mut doc)?;
     let edited = doc.render();
     let invocation = invocation();
     let shown = display_path(&path);
     match apply::apply(&path, &original, &edited, &invocation) {
         Ok(Applied::Written) => {
             eprintln(&format!("{shown}: {summary}"));
-            exit_code::OK
+            Ok(ExitCode::OK)
         }
         Ok(Applied::Unchanged) => {
             eprintln(&format!("{shown}: unchanged, it already says that"));
-            exit_code::OK
+            Ok(ExitCode::OK)
         }
         Err(Refused::Invalid {
             errors,
             already_invalid,
-        }) => {
-            print_errors(&errors, color);
+        }) => Err(Error::refused(
+            errors,
             if already_invalid {
-                eprintln(&format!(
+                format!(
                     "note: {shown} did not pass `lambda-batch check` before `{invocation}` either; nothing was written"
-                ));
+                )
             } else {
-                eprintln(&format!(
+                format!(
                     "note: `{invocation}` would make {shown} invalid, so it was not written: the file is unchanged"
-                ));
-            }
-            exit_code::INVALID
-        }
-        Err(Refused::Io(e)) => fail(&e, color),
+                )
+            },
+        )),
+        Err(Refused::Io(e)) => Err(e.into()),
     }
 }
 

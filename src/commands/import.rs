@@ -3,15 +3,15 @@
 
 use camino::Utf8Path;
 
-use super::{fail, open};
+use super::{Error, open};
 use crate::edit::apply::{self, Applied, Refused};
 use crate::edit::import::{self as importing, translate};
-use crate::exit_code;
+use crate::exit_code::ExitCode;
 use crate::pipeline::{self, Checked};
-use crate::report::diagnostics::{print_errors, print_warning, print_warnings};
+use crate::report::diagnostics::{print_warning, print_warnings};
 use crate::report::diff;
 use crate::report::display_path;
-use crate::report::output::{eprintln, stdout_then};
+use crate::report::output::eprintln;
 
 /// Rounds of settling what the translated levels left different; each round sets values on
 /// the artifacts themselves, so a second one only finds what cannot be settled.
@@ -23,22 +23,17 @@ pub fn import(
     context: Option<&str>,
     dry_run: bool,
     color: bool,
-) -> i32 {
-    let (path, original, mut doc) = match open(manifest, color) {
-        Ok(opened) => opened,
-        Err(code) => return code,
-    };
+) -> Result<ExitCode, Error> {
+    let (path, original, mut doc) = open(manifest)?;
     let shown = display_path(&path);
-    let checked = match pipeline::check_text(&path, &original) {
-        Ok(c) => c,
-        Err(errors) => {
-            print_errors(&errors, color);
-            eprintln(&format!(
+    let checked = pipeline::check_text(&path, &original).map_err(|errors| {
+        Error::refused(
+            errors,
+            format!(
                 "note: import reads the workspaces and artifacts of a manifest that passes `lambda-batch check`: fix {shown} first; nothing was written"
-            ));
-            return exit_code::INVALID;
-        }
-    };
+            ),
+        )
+    })?;
     let (inputs, names) = importing::inputs(&checked, context);
     for l in importing::left_out(&checked, context) {
         eprintln(&format!(
@@ -55,12 +50,9 @@ pub fn import(
         eprintln(&format!(
             "{shown}: nothing to carry over: no cargo-lambda build configuration (CargoLambda.toml, [workspace.metadata.lambda], [package.metadata.lambda]) applies to its artifacts"
         ));
-        return exit_code::OK;
+        return Ok(ExitCode::OK);
     }
-    let mut done = match importing::apply(&mut doc, &translation, &names) {
-        Ok(d) => d,
-        Err(e) => return fail(&e, color),
-    };
+    let mut done = importing::apply(&mut doc, &translation, &names)?;
     for _ in 0..ROUNDS {
         let Ok(now) = pipeline::check_text(&path, &doc.render()) else {
             break;
@@ -69,39 +61,31 @@ pub fn import(
         if drifts.is_empty() {
             break;
         }
-        match importing::settle(&mut doc, &drifts, &now, context) {
-            Ok(more) if more.is_empty() => break,
-            Ok(more) => done.extend(more),
-            Err(e) => return fail(&e, color),
+        let more = importing::settle(&mut doc, &drifts, &now, context)?;
+        if more.is_empty() {
+            break;
         }
+        done.extend(more);
     }
     let edited = doc.render();
     let invocation = "lambda-batch import";
     if dry_run {
-        let printed = stdout_then(
-            &diff::unified(
-                &original,
-                &edited,
-                shown.as_str(),
-                &format!("{shown} (imported)"),
-            ),
-            exit_code::OK,
-        );
-        return match pipeline::check_text(&path, &edited) {
-            Ok(after) => {
-                summary(&shown, &done, true);
-                report_carried_over(&translation, &after, context, color);
-                printed
-            }
-            Err(errors) => {
-                print_errors(
-                    &apply::name_after(errors, &path, &edited, invocation),
-                    color,
-                );
-                eprintln("note: the imported manifest would not pass `check`");
-                exit_code::INVALID
-            }
-        };
+        let printed = super::print(&diff::unified(
+            &original,
+            &edited,
+            shown.as_str(),
+            &format!("{shown} (imported)"),
+        ));
+        let after = pipeline::check_text(&path, &edited).map_err(|errors| {
+            Error::refused(
+                apply::name_after(errors, &path, &edited, invocation),
+                "note: the imported manifest would not pass `check`",
+            )
+        })?;
+        summary(&shown, &done, true);
+        report_carried_over(&translation, &after, context, color);
+        printed?;
+        return Ok(ExitCode::OK);
     }
     match apply::apply(&path, &original, &edited, invocation) {
         Ok(written) => {
@@ -115,16 +99,15 @@ pub fn import(
             if let Ok(after) = pipeline::check_text(&path, &edited) {
                 report_carried_over(&translation, &after, context, color);
             }
-            exit_code::OK
+            Ok(ExitCode::OK)
         }
-        Err(Refused::Invalid { errors, .. }) => {
-            print_errors(&errors, color);
-            eprintln(&format!(
+        Err(Refused::Invalid { errors, .. }) => Err(Error::refused(
+            errors,
+            format!(
                 "note: `{invocation}` would make {shown} invalid, so it was not written: the file is unchanged"
-            ));
-            exit_code::INVALID
-        }
-        Err(Refused::Io(e)) => fail(&e, color),
+            ),
+        )),
+        Err(Refused::Io(e)) => Err(e.into()),
     }
 }
 

@@ -3,11 +3,11 @@
 use camino::Utf8Path;
 use serde::Serialize;
 
+use super::Error;
 use crate::cli::{Format, ShardArgs};
-use crate::exit_code;
+use crate::exit_code::ExitCode;
 use crate::plan::CargoFlags;
 use crate::report::display_path;
-use crate::report::output::stdout_then;
 use crate::report::table;
 
 #[derive(Serialize)]
@@ -24,25 +24,22 @@ struct Row<'a> {
 }
 
 /// Prints the artifact table (of one shard, with `--shard`).
-pub fn list(manifest: Option<&Utf8Path>, format: Format, shard: &ShardArgs, color: bool) -> i32 {
+pub fn list(
+    manifest: Option<&Utf8Path>,
+    format: Format,
+    shard: &ShardArgs,
+) -> Result<ExitCode, Error> {
     // A shard is a set of the cargo calls `run` makes: those need the packages' features
     // compared (`cargo tree`), which listing everything does not.
     let builds = shard.shard.is_some();
-    let mut checked = match super::load(
+    let mut checked = super::load(
         manifest,
         &CargoFlags::default(),
-        color,
         builds,
         format == Format::Json,
-    ) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+    )?;
     if let Some(spec) = shard.shard {
-        match super::shard::narrow(&checked.plan, spec, shard.timings.as_deref(), color) {
-            Ok((part, _)) => checked.plan = part,
-            Err(code) => return code,
-        }
+        checked.plan = super::shard::narrow(&checked.plan, spec, shard.timings.as_deref())?.0;
     }
     let rows: Vec<Row> = checked
         .plan
@@ -103,5 +100,6 @@ pub fn list(manifest: Option<&Utf8Path>, format: Format, shard: &ShardArgs, colo
             )
         }
     };
-    stdout_then(&text, exit_code::OK)
+    super::print(&text)?;
+    Ok(ExitCode::OK)
 }

@@ -1,9 +1,10 @@
 //! Parsing the command line and running the command: one module per subcommand, each returns
-//! the process exit code.
+//! `Result<ExitCode, Error>`, and [`main`] turns that into the process exit code.
 
 pub mod check;
 pub mod doctor;
 pub mod edit;
+pub mod error;
 pub mod import;
 pub mod list;
 pub mod plan;
@@ -17,35 +18,39 @@ use std::path::PathBuf;
 use camino::{Utf8Path, Utf8PathBuf};
 use clap::Parser;
 
+use crate::cache::{self, KeyContext, Toolchains};
 use crate::cli::{Cli, Command};
-use crate::report::output::eprintln;
-
-use crate::cache::{self, KeyContext, Toolchains, install_hint};
 use crate::diagnostic::ManifestErrors;
-use crate::edit::{Document, EditError};
-use crate::exit_code;
+use crate::edit::Document;
+use crate::exit_code::ExitCode;
 use crate::fingerprint::env_vars;
 use crate::pipeline::{self, Checked};
 use crate::plan::CargoFlags;
-use crate::report::diagnostics::{print_error, print_errors, render_diagnostic};
 use crate::report::github;
+use crate::report::output::{self, StdoutError};
 
-/// Parses the command line and runs the command; returns the exit code.
+pub use error::Error;
+
+/// Parses the command line and runs the command; returns the process exit code. The one place
+/// where an [`Error`] is printed and becomes an exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    exit_code::OK
-                }
-                _ => exit_code::INVALID,
-            };
+    let (result, color) = match Cli::try_parse() {
+        Ok(cli) => {
+            let color = cli.color.enabled();
+            (dispatch(cli.command, color), color)
         }
+        Err(e) => (Err(Error::Cli(e)), false),
     };
-    let color = cli.color.enabled();
-    match cli.command {
+    match result {
+        Ok(code) => code,
+        Err(e) => e.report(color),
+    }
+    .code()
+}
+
+/// Runs one command.
+fn dispatch(command: Command, color: bool) -> Result<ExitCode, Error> {
+    match command {
         Command::Run(args) => run::run(&args, color),
         Command::Check {
             manifest,
@@ -79,24 +84,23 @@ pub fn main() -> i32 {
                 shards: shards.map(usize::from),
                 timings: timings.as_deref(),
             },
-            color,
         ),
         Command::List {
             manifest,
             format,
             shard,
-        } => list::list(manifest.as_deref(), format, &shard, color),
+        } => list::list(manifest.as_deref(), format, &shard),
         Command::Schema { format } => schema::schema(format),
-        Command::Doctor { manifest } => doctor::doctor(manifest.as_deref(), color),
-        Command::Add(add) => edit::add(add, color),
+        Command::Doctor { manifest } => doctor::doctor(manifest.as_deref()),
+        Command::Add(add) => edit::add(add),
         Command::Remove {
             name,
             workspace,
             manifest,
-        } => edit::remove(&name, workspace.as_deref(), manifest.as_deref(), color),
-        Command::Set(args) => edit::set(&args, color),
-        Command::Unset(args) => edit::unset(&args, color),
-        Command::Fmt { check, manifest } => edit::fmt(check, manifest.as_deref(), color),
+        } => edit::remove(&name, workspace.as_deref(), manifest.as_deref()),
+        Command::Set(args) => edit::set(&args),
+        Command::Unset(args) => edit::unset(&args),
+        Command::Fmt { check, manifest } => edit::fmt(check, manifest.as_deref()),
         Command::Init { path, context } => edit::init(path.as_deref(), context.as_deref(), color),
         Command::Import {
             dry_run,
@@ -106,33 +110,32 @@ pub fn main() -> i32 {
     }
 }
 
-/// Locates, loads, resolves and plans the manifest; prints diagnostics and returns exit code 2
-/// on any problem. With `builds`, the groups are those `run` builds (see
-/// [`pipeline::Overrides::builds`]); `json`: standard output is JSON for a tool.
+/// Locates, loads, resolves and plans the manifest. With `builds`, the groups are those `run`
+/// builds (see [`pipeline::Overrides::builds`]); `json`: standard output is JSON for a tool.
 pub fn load(
     manifest: Option<&Utf8Path>,
     flags: &CargoFlags,
-    color: bool,
     builds: bool,
     json: bool,
-) -> Result<Checked, i32> {
-    let path = locate(manifest, color)?;
-    require_cargo(color)?;
+) -> Result<Checked, Error> {
     let overrides = pipeline::Overrides {
         builds,
         ..Default::default()
     };
-    pipeline::check_file_with(&path, flags, &overrides).map_err(|errors| {
-        print_manifest_errors(&errors, &path, json, color);
-        exit_code::INVALID
-    })
+    load_with(manifest, flags, &overrides, json)
 }
 
-/// Prints the diagnostics of the manifest at `path`; in GitHub Actions also as workflow
-/// annotations on its lines (on standard error when standard output is JSON, `json`).
-pub fn print_manifest_errors(errors: &ManifestErrors, path: &Utf8Path, json: bool, color: bool) {
-    print_errors(errors, color);
-    annotate(&errors.0, path, json);
+/// [`load`] with the overrides of `run` (`--only`, `--arch`, `--profile`).
+pub fn load_with(
+    manifest: Option<&Utf8Path>,
+    flags: &CargoFlags,
+    overrides: &pipeline::Overrides,
+    json: bool,
+) -> Result<Checked, Error> {
+    let path = locate(manifest)?;
+    require_cargo()?;
+    pipeline::check_file_with(&path, flags, overrides)
+        .map_err(|errors| Error::manifest_at(errors, &path, json))
 }
 
 /// In GitHub Actions, prints `diagnostics` of the manifest at `path` as workflow annotations
@@ -181,61 +184,43 @@ pub fn cargo_program() -> Option<std::path::PathBuf> {
     }
 }
 
-/// Exit 3, naming cargo and how to install it, when cargo cannot be found: every command that
-/// resolves a workspace runs `cargo metadata`.
-pub fn require_cargo(color: bool) -> Result<(), i32> {
-    if cargo_program().is_some() {
-        return Ok(());
+/// [`Error::CargoMissing`] when cargo cannot be found: every command that resolves a workspace
+/// runs `cargo metadata`.
+pub fn require_cargo() -> Result<(), Error> {
+    match cargo_program() {
+        Some(_) => Ok(()),
+        None => Err(Error::CargoMissing),
     }
-    print_error(
-        "`cargo` is not installed (or not on PATH); it is needed to read the cargo workspaces",
-        install_hint("cargo"),
-        color,
-    );
-    Err(exit_code::MISSING_TOOL)
 }
 
-/// Finds the manifest, printing the diagnostic when there is none.
-pub fn locate(manifest: Option<&Utf8Path>, color: bool) -> Result<Utf8PathBuf, i32> {
-    crate::manifest::locate(manifest).map_err(|e| {
-        print_errors(&ManifestErrors(vec![e]), color);
-        exit_code::INVALID
-    })
+/// Finds the manifest.
+pub fn locate(manifest: Option<&Utf8Path>) -> Result<Utf8PathBuf, Error> {
+    crate::manifest::locate(manifest).map_err(|e| Error::manifest(ManifestErrors(vec![e])))
 }
 
-/// Reads and parses the manifest for an editing command, or prints why not and returns the
-/// exit code.
-pub fn open(
-    manifest: Option<&Utf8Path>,
-    color: bool,
-) -> Result<(Utf8PathBuf, String, Document), i32> {
-    let path = locate(manifest, color)?;
-    require_cargo(color)?;
+/// Reads and parses the manifest for an editing command.
+pub fn open(manifest: Option<&Utf8Path>) -> Result<(Utf8PathBuf, String, Document), Error> {
+    let path = locate(manifest)?;
+    require_cargo()?;
     // An edit killed while writing leaves its temporary file beside the manifest.
     if let Some(dir) = path.parent() {
         crate::atomic::Sweeper::new().sweep(dir);
     }
-    let text = crate::manifest::limits::read(&path).map_err(|errors| {
-        print_errors(&errors, color);
-        exit_code::INVALID
-    })?;
+    let text = crate::manifest::limits::read(&path).map_err(Error::manifest)?;
     match Document::parse(&path, &text) {
         Ok(doc) => Ok((path, text, doc)),
-        Err(e) => {
-            // The decoder explains KDL errors the way `check` does; fall back to the kdl crate's.
-            match crate::manifest::parse(&path, &text) {
-                Err(errors) => print_errors(&errors, color),
-                Ok(_) => {
-                    fail(&e, color);
-                }
-            }
-            Err(exit_code::INVALID)
-        }
+        // The decoder explains KDL errors the way `check` does; fall back to the kdl crate's.
+        Err(e) => Err(match crate::manifest::parse(&path, &text) {
+            Err(errors) => Error::manifest(errors),
+            Ok(_) => Error::Edit(e),
+        }),
     }
 }
 
-/// Prints an edit error; returns exit code 2.
-pub fn fail(e: &EditError, color: bool) -> i32 {
-    eprintln(&render_diagnostic(e, color));
-    exit_code::INVALID
+/// Writes `text` to standard output; a reader that went away is no error (`list | head -1`).
+pub fn print(text: &str) -> Result<(), Error> {
+    match output::stdout(text) {
+        Ok(()) | Err(StdoutError::Closed) => Ok(()),
+        Err(StdoutError::Failed(e)) => Err(Error::Stdout(e)),
+    }
 }

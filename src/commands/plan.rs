@@ -4,12 +4,12 @@ use std::fmt::Write;
 
 use camino::Utf8Path;
 
+use super::Error;
 use crate::cli::Format;
-use crate::exit_code;
+use crate::exit_code::ExitCode;
 use crate::plan::shard::{Matrix, Shard, ShardSpec};
 use crate::plan::{CargoFlags, Plan};
 use crate::report::display_path;
-use crate::report::output::stdout_then;
 
 /// `plan --shard`, `--shards` and `--timings`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,36 +30,25 @@ pub fn plan(
     flags: &CargoFlags,
     verbose: bool,
     sharding: &Sharding,
-    color: bool,
-) -> i32 {
-    let mut checked = match super::load(manifest, flags, color, true, format == Format::Json) {
-        Ok(c) => c,
-        Err(code) => return code,
-    };
+) -> Result<ExitCode, Error> {
+    let mut checked = super::load(manifest, flags, true, format == Format::Json)?;
     if let Some(count) = sharding.shards {
-        let timings = match super::shard::timings(sharding.timings, color) {
-            Ok(t) => t,
-            Err(code) => return code,
-        };
+        let timings = super::shard::timings(sharding.timings)?;
         let shards = crate::plan::shard::split(&checked.plan, count, &timings);
-        let out = match format {
+        super::print(&match format {
             Format::Json => format!(
                 "{}\n",
                 serde_json::to_string(&Matrix { include: shards }).unwrap_or_default()
             ),
             Format::Text => shards_text(&checked.plan, &shards),
-        };
-        return stdout_then(&out, exit_code::OK);
+        })?;
+        return Ok(ExitCode::OK);
     }
     if let Some(spec) = sharding.shard {
         let whole = checked.plan.clone();
-        match super::shard::narrow(&whole, spec, sharding.timings, color) {
-            Ok((part, shard)) => {
-                crate::report::output::eprintln(&super::shard::note(spec, &part, &whole, &shard));
-                checked.plan = part;
-            }
-            Err(code) => return code,
-        }
+        let (part, shard) = super::shard::narrow(&whole, spec, sharding.timings)?;
+        crate::report::output::eprintln(&super::shard::note(spec, &part, &whole, &shard));
+        checked.plan = part;
     }
     let located = crate::cache::locate(&checked.plan);
     super::compute_keys(
@@ -74,14 +63,14 @@ pub fn plan(
             a.key_inputs.clear();
         }
     }
-    let out = match format {
+    super::print(&match format {
         Format::Json => format!(
             "{}\n",
             serde_json::to_string_pretty(&plan).unwrap_or_default()
         ),
         Format::Text => text(&plan),
-    };
-    stdout_then(&out, exit_code::OK)
+    })?;
+    Ok(ExitCode::OK)
 }
 
 /// The split for people: each shard with its estimate and its cargo calls' outputs.

@@ -3,10 +3,9 @@
 
 use camino::Utf8Path;
 
-use crate::exit_code;
+use super::Error;
 use crate::plan::Plan;
 use crate::plan::shard::{self, Shard, ShardSpec, Timings};
-use crate::report::diagnostics::print_error;
 use crate::report::{Report, Status};
 
 /// The seconds each artifact took to build in the report at `path`: only outputs built in
@@ -26,16 +25,14 @@ pub fn read_timings(path: &Utf8Path) -> Result<Timings, String> {
 
 /// The timings of `--timings`, or none; a file that cannot be read is a usage error (exit 2),
 /// since runners that disagree on it would split the plan differently.
-pub fn timings(path: Option<&Utf8Path>, color: bool) -> Result<Timings, i32> {
+pub fn timings(path: Option<&Utf8Path>) -> Result<Timings, Error> {
     match path {
         None => Ok(Timings::new()),
         Some(path) => read_timings(path).map_err(|e| {
-            print_error(
-                &format!("--timings: {e}"),
+            Error::usage(
+                format!("--timings: {e}"),
                 "pass the JSON report an earlier `lambda-batch run --report FILE` wrote, the same file to every shard",
-                color,
-            );
-            exit_code::INVALID
+            )
         }),
     }
 }
@@ -45,9 +42,8 @@ pub fn narrow(
     plan: &Plan,
     spec: ShardSpec,
     timings_file: Option<&Utf8Path>,
-    color: bool,
-) -> Result<(Plan, Shard), i32> {
-    let timings = timings(timings_file, color)?;
+) -> Result<(Plan, Shard), Error> {
+    let timings = timings(timings_file)?;
     Ok(shard::select(plan, spec, &timings))
 }
 

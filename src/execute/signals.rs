@@ -25,7 +25,7 @@ impl Interrupt {
             // Registered first, so it sees the flag still unset on the first signal.
             signal_hook::flag::register_conditional_shutdown(
                 signal,
-                crate::exit_code::signalled(signal),
+                crate::exit_code::ExitCode::signalled(signal).code(),
                 Arc::clone(&interrupt.flag),
             )?;
             signal_hook::flag::register(signal, Arc::clone(&interrupt.flag))?;

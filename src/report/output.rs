@@ -23,18 +23,6 @@ pub fn stdout(text: &str) -> Result<(), StdoutError> {
         })
 }
 
-/// Writes `text` to stdout, then returns the exit code: `code` when it was written or when the
-/// reader went away; 1 after saying on stderr why it could not be written.
-pub fn stdout_then(text: &str, code: i32) -> i32 {
-    match stdout(text) {
-        Ok(()) | Err(StdoutError::Closed) => code,
-        Err(StdoutError::Failed(e)) => {
-            eprint(&format!("error: cannot write to stdout: {e}\n"));
-            crate::exit_code::FAILED
-        }
-    }
-}
-
 /// Writes `text` to stderr. A stderr that cannot be written (closed, a broken pipe) loses the
 /// message but never stops lambda-batch.
 pub fn eprint(text: &str) {

@@ -1,0 +1,207 @@
+//! Why a command stopped, and the one place that prints it and picks the exit code (just's
+//! `Error`, with cargo-nextest's documented codes in [`crate::exit_code`]).
+//!
+//! Every command returns `Result<ExitCode, Error>`. `Ok` is a command that ran to its end and
+//! said what it found itself: a build that failed (the summary says which), tools missing
+//! (`doctor`'s table), a file `fmt --check` would change. `Err` is a command that stopped: the
+//! error is printed once, by [`Error::report`], and knows its exit code.
+
+use std::io;
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+use crate::cache::install_hint;
+use crate::diagnostic::ManifestErrors;
+use crate::edit::EditError;
+use crate::execute::ExecuteError;
+use crate::exit_code::ExitCode;
+use crate::report::diagnostics::{print_error, print_errors, render_diagnostic};
+use crate::report::output::eprintln;
+
+/// Why a command stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// clap's own answer: a usage error, or `--help` and `--version` (exit 0).
+    #[error("{0}")]
+    Cli(#[from] clap::Error),
+    /// A command line that clap cannot judge alone: a flag against the manifest (`--only`
+    /// matching nothing), `SOURCE_DATE_EPOCH`, the cache's URL, the `--timings` file.
+    #[error("{message}")]
+    Usage {
+        /// One line.
+        message: String,
+        /// What to do (none when empty).
+        help: String,
+    },
+    /// The manifest cannot be found, read or does not pass `check`: miette diagnostics with
+    /// spans into lambda.kdl.
+    #[error("the manifest is invalid")]
+    Manifest {
+        /// The diagnostics.
+        errors: ManifestErrors,
+        /// The manifest, to annotate in GitHub Actions; with whether standard output is JSON
+        /// (the workflow commands then go to standard error).
+        annotate: Option<(Utf8PathBuf, bool)>,
+        /// A line after the diagnostics: what was (not) written.
+        note: Option<String>,
+    },
+    /// An edit refused before its result exists (miette, pointing into lambda.kdl).
+    #[error(transparent)]
+    Edit(#[from] EditError),
+    /// `check --deny-warnings` found warnings (printed before this).
+    #[error("{manifest}: warnings are denied (--deny-warnings): {count} warning{}", plural(*.count))]
+    WarningsDenied {
+        /// The manifest, as people read its path.
+        manifest: String,
+        /// How many.
+        count: usize,
+    },
+    /// cargo is not installed: every command that reads a workspace runs `cargo metadata`.
+    #[error("`cargo` is not installed (or not on PATH); it is needed to read the cargo workspaces")]
+    CargoMissing,
+    /// The executor could not start.
+    #[error(transparent)]
+    Execute(#[from] ExecuteError),
+    /// Standard output cannot take what the command prints (a full disk; a reader that went
+    /// away is not an error).
+    #[error("cannot write to stdout: {0}")]
+    Stdout(io::Error),
+    /// `run`'s summary cannot be written to standard output.
+    #[error("cannot write the summary to stdout: {0}")]
+    Summary(io::Error),
+    /// `run --report FILE` cannot be written.
+    #[error("cannot write the report `{path}`: {source}")]
+    Report {
+        /// The file.
+        path: Utf8PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The command ended with `outcome`, but some of its results could not be written (the
+    /// summary, the report): the outputs stay, and a run that had succeeded fails.
+    #[error("{} of the results could not be written", .errors.len())]
+    Unwritten {
+        /// What the command came to before.
+        outcome: ExitCode,
+        /// What could not be written, in order.
+        errors: Vec<Error>,
+    },
+}
+
+impl Error {
+    /// A usage error: `message`, and `help` unless empty.
+    pub fn usage(message: impl Into<String>, help: impl Into<String>) -> Error {
+        Error::Usage {
+            message: message.into(),
+            help: help.into(),
+        }
+    }
+
+    /// Manifest diagnostics, printed as they are.
+    pub fn manifest(errors: ManifestErrors) -> Error {
+        Error::Manifest {
+            errors,
+            annotate: None,
+            note: None,
+        }
+    }
+
+    /// The diagnostics of the manifest at `path`; in GitHub Actions also workflow annotations
+    /// on its lines (on standard error when standard output is JSON, `json`).
+    pub fn manifest_at(errors: ManifestErrors, path: &Utf8Path, json: bool) -> Error {
+        Error::Manifest {
+            errors,
+            annotate: Some((path.to_path_buf(), json)),
+            note: None,
+        }
+    }
+
+    /// Manifest diagnostics, then `note`: an edit that leaves the file as it was.
+    pub fn refused(errors: ManifestErrors, note: impl Into<String>) -> Error {
+        Error::Manifest {
+            errors,
+            annotate: None,
+            note: Some(note.into()),
+        }
+    }
+
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Cli(e) => match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::OK
+                }
+                _ => ExitCode::INVALID,
+            },
+            Error::Usage { .. }
+            | Error::Manifest { .. }
+            | Error::Edit(_)
+            | Error::WarningsDenied { .. } => ExitCode::INVALID,
+            Error::CargoMissing => ExitCode::MISSING_TOOL,
+            Error::Execute(_) | Error::Stdout(_) | Error::Summary(_) | Error::Report { .. } => {
+                ExitCode::FAILED
+            }
+            Error::Unwritten { outcome, .. } if *outcome != ExitCode::OK => *outcome,
+            Error::Unwritten { .. } => ExitCode::FAILED,
+        }
+    }
+
+    /// What to do about it, when there is something to say.
+    fn help(&self) -> &str {
+        match self {
+            Error::Usage { help, .. } => help,
+            Error::CargoMissing => install_hint("cargo"),
+            Error::Summary(_) => {
+                "the outputs were written; the summary is in `--report FILE` if you give one"
+            }
+            _ => "",
+        }
+    }
+
+    /// Prints the error to standard error (with colors when `color`), once; returns the exit
+    /// code.
+    pub fn report(&self, color: bool) -> ExitCode {
+        self.print(color);
+        self.exit_code()
+    }
+
+    fn print(&self, color: bool) {
+        match self {
+            Error::Cli(e) => {
+                let _ = e.print();
+            }
+            Error::Manifest {
+                errors,
+                annotate,
+                note,
+            } => {
+                print_errors(errors, color);
+                if let Some((path, json)) = annotate {
+                    super::annotate(&errors.0, path, *json);
+                }
+                if let Some(note) = note {
+                    eprintln(note);
+                }
+            }
+            Error::Edit(e) => eprintln(&render_diagnostic(e, color)),
+            Error::Unwritten { errors, .. } => {
+                for e in errors {
+                    e.print(color);
+                }
+            }
+            Error::Usage { .. }
+            | Error::WarningsDenied { .. }
+            | Error::CargoMissing
+            | Error::Execute(_)
+            | Error::Stdout(_)
+            | Error::Summary(_)
+            | Error::Report { .. } => print_error(&self.to_string(), self.help(), color),
+        }
+    }
+}
+
+/// `s` unless there is one.
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
