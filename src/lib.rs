@@ -17,6 +17,7 @@ pub mod execute;
 pub mod exit_code;
 pub mod fingerprint;
 pub mod manifest;
+pub mod migrate;
 pub mod package;
 pub mod pipeline;
 pub mod plan;

@@ -17,7 +17,8 @@ const LEVELS: &[&[&str]] = &[
     &["pipeline"],
     // The artifact cache: looked up before building, stored into after.
     &["cache"],
-    &["execute", "package", "edit"],
+    // Editing lambda.kdl, and migrating to it from cargo-lambda's configuration.
+    &["execute", "package", "edit", "migrate"],
     &["report", "schema"],
     // The argument types, then parsing and dispatching them.
     &["cli"],

@@ -7,12 +7,12 @@ use super::Error;
 use crate::cli::Format;
 use crate::diagnostic::{ManifestError, ManifestErrors};
 use crate::exit_code::ExitCode;
+use crate::migrate::drift;
 use crate::pipeline;
 use crate::plan::CargoFlags;
 use crate::report::diagnostics::{JsonDiagnostic, print_warnings, to_json, to_json_all};
 use crate::report::display_path;
 use crate::report::output::eprintln;
-use crate::resolve::cargo_lambda::drift;
 
 /// What `check` does about warnings.
 #[derive(Debug, Clone, Copy, Default)]

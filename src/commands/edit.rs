@@ -6,11 +6,10 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::cli::{AddArtifact, AddCommand, LevelArgs, SetArgs, UnsetArgs};
 use crate::edit::add::{self, NewArtifact};
 use crate::edit::apply::{self, Applied, Refused};
-use crate::edit::{
-    Document, EditError, Level, format, init as draft, remove as removal, set as setting, write,
-};
+use crate::edit::{Document, EditError, Level, format, remove as removal, set as setting, write};
 use crate::exit_code::ExitCode;
 use crate::manifest::values::ArtifactKind;
+use crate::migrate::init as draft;
 use crate::pipeline;
 use crate::plan::shell_quote;
 use crate::report::display_path;

@@ -5,8 +5,8 @@ use camino::Utf8Path;
 
 use super::{Error, open};
 use crate::edit::apply::{self, Applied, Refused};
-use crate::edit::import::{self as importing, translate};
 use crate::exit_code::ExitCode;
+use crate::migrate::{import as importing, translate};
 use crate::pipeline::{self, Checked};
 use crate::report::diagnostics::{print_warning, print_warnings};
 use crate::report::diff;

@@ -1,4 +1,5 @@
-//! Editing `lambda.kdl` in place: `add`, `remove`, `set`, `unset`, `fmt`, `init` and `import`.
+//! Editing `lambda.kdl` in place: `add`, `remove`, `set`, `unset` and `fmt` (and the edits of
+//! `import`, which `migrate` makes through this module).
 //!
 //! Edits work on the document as the kdl 4 crate (`kdl_v1`, the KDL 1.0 implementation) reads
 //! it: every node keeps the exact text around it, so whatever an edit does not touch is written
@@ -10,8 +11,6 @@ pub mod apply;
 pub mod document;
 pub mod error;
 pub mod format;
-pub mod import;
-pub mod init;
 pub mod layout;
 pub mod remove;
 pub mod semantic;

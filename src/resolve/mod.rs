@@ -4,7 +4,6 @@
 //! package is looked up, every include glob expanded, so that later stages read final values.
 
 mod cache;
-pub mod cargo_lambda;
 mod features;
 mod includes;
 mod remap;

@@ -30,7 +30,7 @@ pub use drift::{Class, Drift, drift};
 pub use include::Entry;
 pub use layer::{Layer, Origin, SourceKind, Sourced};
 
-use super::workspace::WorkspaceInfo;
+use crate::resolve::WorkspaceInfo;
 
 /// The global configuration file cargo-lambda reads in the directory it runs in.
 pub const FILE_NAME: &str = "CargoLambda.toml";

@@ -8,9 +8,9 @@ use camino::Utf8Path;
 
 use super::scan::Found;
 use crate::edit::format::INDENT;
-use crate::edit::import::translate::{ArtifactOut, Level, Line, Translation};
 use crate::manifest::kdl_string as quote;
 use crate::manifest::relative;
+use crate::migrate::translate::{ArtifactOut, Level, Line, Translation};
 
 const HEADER: &str = "\
 // The AWS Lambda functions and extensions of this repository, for lambda-batch.

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::manifest::values::ArtifactKind;
-use crate::resolve::cargo_lambda::Config;
+use crate::migrate::cargo_lambda::Config;
 use crate::resolve::{EXTENSION_CRATES, FUNCTION_CRATES, PackageInfo, WorkspaceInfo, load_all};
 
 /// What a scan found.

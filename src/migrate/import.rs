@@ -1,5 +1,5 @@
 //! `import`: cargo-lambda's configuration carried over into an existing lambda.kdl, as the
-//! same comment-keeping edits `set` makes, and the translation `init` shares with it.
+//! same comment-keeping edits `set` makes.
 //!
 //! Every workspace node of the manifest is read where it points (that directory is where
 //! `cargo lambda build` runs) and every artifact of it, declared or discovered, gets the
@@ -8,23 +8,21 @@
 //! (a setting the manifest already had at a lower level, say) is then set on the artifact
 //! itself, and what still differs is reported as `check` would.
 
-pub mod translate;
-
 use std::collections::BTreeMap;
 
 use kdl_v1::{KdlNode, KdlValue};
 
-use super::add::{self, NewArtifact};
-use super::document::Document;
-use super::error::EditError;
-use super::layout::{self, Place, child_indent, ensure_block, indent_unit};
-use super::set;
-use super::target::Level as At;
+use super::cargo_lambda::{Class, Config, Drift, drift};
+use super::translate::{self, ArtifactIn, Level, Line, Translation, WorkspaceIn};
+use crate::edit::add::{self, NewArtifact};
+use crate::edit::document::{self, Document};
+use crate::edit::layout::{self, Place, child_indent, ensure_block, indent_unit};
+use crate::edit::set;
+use crate::edit::target::Level as At;
+use crate::edit::{EditError, value};
 use crate::manifest::normalize;
 use crate::manifest::values::ArtifactKind;
 use crate::pipeline::Checked;
-use crate::resolve::cargo_lambda::{Class, Config, Drift, drift};
-use translate::{ArtifactIn, Level, Line, Translation, WorkspaceIn};
 
 /// An artifact of the manifest, as the edits name it.
 #[derive(Debug, Clone)]
@@ -216,9 +214,7 @@ fn properties(
     let Some(node) = doc.node_mut(node_at) else {
         return Ok(());
     };
-    let name = super::document::first_arg(node)
-        .unwrap_or_default()
-        .to_string();
+    let name = document::first_arg(node).unwrap_or_default().to_string();
     if let Some(kind) = a.kind
         && node.name().value() != kind.as_str()
     {
@@ -228,7 +224,7 @@ fn properties(
         done.push(format!("`{name}` is now an {}", kind.as_str()));
     }
     for (prop, on) in [("internal", a.internal), ("flatten", a.flatten)] {
-        let already = super::document::bool_prop(node, prop) == Some(true);
+        let already = document::bool_prop(node, prop) == Some(true);
         if on && !already {
             node.insert(prop, KdlValue::Bool(true));
             done.push(format!("set `{prop}=true` on `{name}`"));
@@ -324,10 +320,10 @@ fn already(doc: &Document, at: &At, setting: &str, lines: &[&Line]) -> Result<bo
         .filter(|n| n.name().value() == setting)
         .map(|n| values(n.entries()))
         .collect();
-    let s = super::value::setting(setting)?;
+    let s = value::setting(setting)?;
     let want = lines
         .iter()
-        .map(|l| super::value::entries(s, &l.values).map(|e| values(&e)))
+        .map(|l| value::entries(s, &l.values).map(|e| values(&e)))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(have == want)
 }
@@ -340,8 +336,8 @@ fn append(
     index: usize,
     values: &[String],
 ) -> Result<(), EditError> {
-    let s = super::value::setting(setting)?;
-    let entries = super::value::entries(s, values)?;
+    let s = value::setting(setting)?;
+    let entries = value::entries(s, values)?;
     let node_at = doc.find_level(at)?.ok_or_else(lost)?;
     let own = doc.indent(node_at);
     let unit = indent_unit(&doc.kdl);

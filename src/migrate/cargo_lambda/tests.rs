@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::manifest::values::{Compiler, OutputFormat};
-use crate::resolve::workspace::PackageInfo;
+use crate::resolve::PackageInfo;
 
 fn package(name: &str, dir: &Utf8Path, bins: &[&str], metadata: Option<Value>) -> PackageInfo {
     PackageInfo {

@@ -7,9 +7,9 @@ pub mod scan;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use super::error::EditError;
-use super::import::translate::{self, ArtifactIn, Translation, WorkspaceIn};
-use super::write::already_there;
+use super::translate::{self, ArtifactIn, Translation, WorkspaceIn};
+use crate::edit::EditError;
+use crate::edit::write::already_there;
 use crate::manifest::FILE_NAME;
 
 /// The manifest `init` would write.

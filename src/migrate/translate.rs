@@ -17,9 +17,9 @@ use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+use super::cargo_lambda::{Class, Config, Entry, Layer, Origin, SourceKind, Sourced};
 use crate::manifest::values::{ArtifactKind, Runtime, TargetSpec};
 use crate::manifest::{has_wildcard, normalize, relative};
-use crate::resolve::cargo_lambda::{Class, Config, Entry, Layer, Origin, SourceKind, Sourced};
 use crate::resolve::{IncludeExpander, clean_path};
 
 /// A workspace to translate: where cargo-lambda runs and the artifacts built there.
