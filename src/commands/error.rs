@@ -205,3 +205,79 @@ impl Error {
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+
+    fn io() -> io::Error {
+        io::Error::other("no space left on device")
+    }
+
+    fn report() -> Error {
+        Error::Report {
+            path: "report.json".into(),
+            source: io(),
+        }
+    }
+
+    #[test]
+    fn each_error_exits_with_its_documented_code() {
+        let cli = |args: &[&str]| Error::Cli(Cli::parse_args(args).unwrap_err()).exit_code();
+        assert_eq!(cli(&["lambda-batch", "--help"]), ExitCode::OK);
+        assert_eq!(cli(&["lambda-batch", "--version"]), ExitCode::OK);
+        assert_eq!(cli(&["lambda-batch", "run", "-j", "0"]), ExitCode::INVALID);
+        assert_eq!(cli(&["lambda-batch"]), ExitCode::INVALID);
+        assert_eq!(Error::usage("m", "").exit_code(), ExitCode::INVALID);
+        let errors = ManifestErrors(Vec::new());
+        assert_eq!(Error::manifest(errors).exit_code(), ExitCode::INVALID);
+        let denied = Error::WarningsDenied {
+            manifest: "lambda.kdl".into(),
+            count: 1,
+        };
+        assert_eq!(denied.exit_code(), ExitCode::INVALID);
+        assert_eq!(Error::CargoMissing.exit_code(), ExitCode::MISSING_TOOL);
+        assert_eq!(Error::Stdout(io()).exit_code(), ExitCode::FAILED);
+        assert_eq!(Error::Summary(io()).exit_code(), ExitCode::FAILED);
+        assert_eq!(report().exit_code(), ExitCode::FAILED);
+    }
+
+    #[test]
+    fn results_that_cannot_be_written_fail_only_a_run_that_succeeded() {
+        let unwritten = |outcome| Error::Unwritten {
+            outcome,
+            errors: vec![Error::Summary(io()), report()],
+        };
+        assert_eq!(unwritten(ExitCode::OK).exit_code(), ExitCode::FAILED);
+        assert_eq!(unwritten(ExitCode::FAILED).exit_code(), ExitCode::FAILED);
+        assert_eq!(
+            unwritten(ExitCode::MISSING_TOOL).exit_code(),
+            ExitCode::MISSING_TOOL
+        );
+        let sigterm = ExitCode::signalled(libc::SIGTERM);
+        assert_eq!(unwritten(sigterm).exit_code(), sigterm);
+    }
+
+    #[test]
+    fn usage_errors_name_the_flag_the_value_and_the_problem() {
+        let message = |args: &[&str]| Cli::parse_args(args).unwrap_err().to_string();
+        let jobs = message(&["lambda-batch", "run", "-j", "1025"]);
+        assert!(
+            jobs.contains("invalid value '1025' for '--jobs <JOBS>'")
+                && jobs.contains("at most 1024"),
+            "{jobs}"
+        );
+        let mode = message(&["lambda-batch", "run", "--cache-mode", "rw"]);
+        assert!(
+            mode.contains("invalid value 'rw' for '--cache-mode <MODE>'")
+                && mode.contains("read-write, read, off"),
+            "{mode}"
+        );
+        let arch = message(&["lambda-batch", "run", "--arch", "sparc"]);
+        assert!(
+            arch.contains("invalid value 'sparc' for '--arch <ARCH>'") && arch.contains("arm64"),
+            "{arch}"
+        );
+    }
+}
