@@ -77,6 +77,7 @@ impl Fake {
             source: miette::NamedSource::new("lambda.kdl", Arc::from("")),
             defaults: Default::default(),
             cache: None,
+            publish: None,
             workspaces: Vec::new(),
         };
         let resolved = Resolved {

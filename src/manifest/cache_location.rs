@@ -56,7 +56,8 @@ impl CacheLocation {
             return Err(invalid("it contains a control character"));
         }
         if let Some(rest) = url.strip_prefix("s3://") {
-            return parse_s3(rest).map_err(|reason| invalid(&reason));
+            let (bucket, prefix) = parse_s3(rest).map_err(|reason| invalid(&reason))?;
+            return Ok(CacheLocation::S3 { bucket, prefix });
         }
         if url.starts_with("file:") {
             let parsed = url::Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
@@ -92,8 +93,8 @@ impl CacheLocation {
     }
 }
 
-/// `bucket/prefix/...` after `s3://`.
-fn parse_s3(rest: &str) -> Result<CacheLocation, String> {
+/// `bucket/prefix/...` after `s3://`: the bucket and the normalized prefix.
+pub(super) fn parse_s3(rest: &str) -> Result<(String, String), String> {
     if rest.contains(['?', '#']) {
         return Err("an S3 URL has no query or fragment".to_owned());
     }
@@ -119,10 +120,7 @@ fn parse_s3(rest: &str) -> Result<CacheLocation, String> {
         }
         segments.push(segment);
     }
-    Ok(CacheLocation::S3 {
-        bucket: bucket.to_owned(),
-        prefix: segments.join("/"),
-    })
+    Ok((bucket.to_owned(), segments.join("/")))
 }
 
 impl fmt::Display for CacheLocation {

@@ -8,6 +8,7 @@ use miette::SourceSpan;
 
 use super::cache_location::CacheLocation;
 use super::model::{ArtifactDecl, IncludeDecl, Layer, Spanned, WorkspaceDecl};
+use super::publish_location::PublishLocation;
 use super::raw::{self, Sp};
 use super::spec;
 use super::values::{ArtifactKind, Compiler, OutputFormat, PLACEHOLDERS, Runtime, TargetSpec};
@@ -483,6 +484,21 @@ impl Checker {
                 self.errors.push(
                     ManifestError::new(ErrorCode::BadValue, e.to_string(), v.span, "not a cache URL")
                         .with_help("a cache is a directory (relative to lambda.kdl, or absolute), `file:///path`, or `s3://bucket/prefix`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// The top-level `publish "s3://bucket/prefix"` node.
+    pub(crate) fn publish(&mut self, node: &raw::RawString) -> Option<Spanned<PublishLocation>> {
+        let v = spanned(&node.value);
+        match PublishLocation::parse(&v.value) {
+            Ok(location) => Some(Spanned::new(location, v.span)),
+            Err(e) => {
+                self.errors.push(
+                    ManifestError::new(ErrorCode::BadValue, e.to_string(), v.span, "not an S3 destination")
+                        .with_help("`publish` takes the bucket and key prefix the zips go to: `publish \"s3://my-bucket/lambda\"`"),
                 );
                 None
             }

@@ -116,6 +116,7 @@ pub fn parse_partial(
         .map(|d| cx.layer(&d.settings, &d.lists()))
         .unwrap_or_default();
     let cache = raw.cache.as_ref().and_then(|c| cx.cache(c, &dir));
+    let publish = raw.publish.as_ref().and_then(|p| cx.publish(p));
     let workspaces: Vec<WorkspaceDecl> = raw.workspaces.iter().map(|w| cx.workspace(w)).collect();
     if workspaces.is_empty() && errors.is_empty() {
         let end = text.trim_end().len();
@@ -131,6 +132,7 @@ pub fn parse_partial(
         source: source.clone(),
         defaults,
         cache,
+        publish,
         workspaces,
     };
     (Some(manifest), errors, source)
@@ -566,5 +568,40 @@ mod tests {
         assert_eq!(found[1].1, "\"/etc/passwd\"");
         assert!(found[2].0.contains("not a valid glob"), "{found:?}");
         assert_eq!(found[3].1, "\"A=B\"");
+    }
+
+    #[test]
+    fn the_publish_node_takes_an_s3_destination_once() {
+        let ok = "publish \"s3://releases/lambda/\"\nworkspace \"w\"\n";
+        let m = parse(Utf8Path::new("/m/lambda.kdl"), ok).unwrap();
+        let publish = m.publish.unwrap();
+        assert_eq!(publish.value.to_string(), "s3://releases/lambda");
+        assert_eq!(
+            &ok[publish.span.offset()..][..publish.span.len()],
+            "\"s3://releases/lambda/\""
+        );
+
+        for (bad, expected) in [
+            (
+                "publish \"dist\"\nworkspace \"w\"\n",
+                "write `s3://bucket/prefix`",
+            ),
+            (
+                "publish \"s3://Bad_Bucket\"\nworkspace \"w\"\n",
+                "is not a bucket name",
+            ),
+            (
+                "publish \"s3://a-b\"\npublish \"s3://c-d\"\nworkspace \"w\"\n",
+                "publish",
+            ),
+        ] {
+            let errors = parse(Utf8Path::new("/m/lambda.kdl"), bad).unwrap_err();
+            assert_eq!(errors.0.len(), 1, "{bad}: {:?}", errors.0);
+            assert!(
+                errors.0[0].message.contains(expected),
+                "{bad}: {:?}",
+                errors.0
+            );
+        }
     }
 }

@@ -5,6 +5,7 @@ mod check;
 mod decode;
 pub mod limits;
 mod model;
+mod publish_location;
 mod raw;
 pub mod spec;
 pub mod values;
@@ -15,6 +16,7 @@ pub use cache_location::{CacheLocation, InvalidCacheUrl};
 pub use check::{check_relative, has_wildcard};
 pub use decode::parse_partial;
 pub use model::{ArtifactDecl, IncludeDecl, Layer, Manifest, Spanned, WorkspaceDecl};
+pub use publish_location::{InvalidPublishUrl, PublishLocation};
 
 use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors};
 

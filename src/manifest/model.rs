@@ -4,6 +4,7 @@ use camino::Utf8PathBuf;
 use miette::SourceSpan;
 
 use super::cache_location::CacheLocation;
+use super::publish_location::PublishLocation;
 use super::values::{ArtifactKind, Compiler, OutputFormat, Runtime, TargetSpec};
 use crate::diagnostic::Source;
 
@@ -38,6 +39,9 @@ pub struct Manifest {
     /// `run --cache` or `LAMBDA_BATCH_CACHE` says otherwise (checked; a relative directory is
     /// taken from the manifest's directory).
     pub cache: Option<Spanned<CacheLocation>>,
+    /// The top-level `publish "s3://bucket/prefix"` node: where `publish` uploads the zips,
+    /// unless `publish --to` says otherwise.
+    pub publish: Option<Spanned<PublishLocation>>,
     /// The `workspace` nodes, in file order.
     pub workspaces: Vec<WorkspaceDecl>,
 }

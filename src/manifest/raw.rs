@@ -19,6 +19,8 @@ pub(super) struct RawDocument {
     pub defaults: Option<RawDefaults>,
     #[knus(child)]
     pub cache: Option<RawString>,
+    #[knus(child)]
+    pub publish: Option<RawString>,
     #[knus(children(name = "workspace"))]
     pub workspaces: Vec<RawWorkspace>,
 }

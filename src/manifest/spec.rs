@@ -215,6 +215,15 @@ pub const NODES: &[NodeSpec] = &[
         doc: "where run looks executables up and stores them, unless --cache or LAMBDA_BATCH_CACHE says otherwise",
     },
     NodeSpec {
+        name: "publish",
+        parents: &[None],
+        argument: Some("where `publish` uploads the zips: s3://bucket/prefix"),
+        properties: &[],
+        settings: false,
+        unique: true,
+        doc: "each zip goes to PREFIX/<name>/<arch>/<sha256>.zip, unless publish --to says otherwise",
+    },
+    NodeSpec {
         name: "defaults",
         parents: &[None],
         argument: None,

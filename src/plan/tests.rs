@@ -78,6 +78,7 @@ pub(super) fn resolved(artifacts: Vec<ResolvedArtifact>) -> Resolved {
         source: miette::NamedSource::new("lambda.kdl", Arc::from("")),
         defaults: Default::default(),
         cache: None,
+        publish: None,
         workspaces: Vec::new(),
     };
     Resolved {

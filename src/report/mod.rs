@@ -11,4 +11,4 @@ pub mod summary;
 pub mod table;
 
 pub use path::display_path;
-pub use run_report::{ArtifactReport, Report, Status};
+pub use run_report::{ArtifactReport, Published, REPORT_VERSION, Report, Status};

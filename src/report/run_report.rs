@@ -12,13 +12,24 @@ use crate::atomic::AtomicFile;
 use crate::cache::CacheStatus;
 use crate::execute::{ArtifactOutcome, RunOutcome};
 use crate::fingerprint::hex;
-use crate::manifest::values::{Arch, ArtifactKind, Compiler, OutputFormat};
+use crate::manifest::values::{Arch, ArtifactKind, Compiler, OutputFormat, Runtime};
 use crate::package::ZipEntryReport;
 use crate::plan::Plan;
+
+/// The version of the report's format: raised when a field that readers rely on changes
+/// meaning or goes away (fields are added without raising it). `emit` reads this version only.
+pub const REPORT_VERSION: u32 = 1;
 
 /// What happened in one run.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
+    /// The version of this format ([`REPORT_VERSION`]); 0 (absent) in reports written before
+    /// it was recorded.
+    #[serde(default)]
+    pub report_version: u32,
+    /// The lambda-batch that wrote it.
+    #[serde(default)]
+    pub lambda_batch_version: String,
     /// The manifest file.
     pub manifest: String,
     /// Every artifact built, fresh or failed.
@@ -95,6 +106,41 @@ pub struct ArtifactReport {
     /// The executable's input key (absent when the run had no cache, or it could not be
     /// computed).
     pub key: Option<String>,
+    /// The Lambda runtime it is built for (a function's `Runtime`, an extension's compatible
+    /// runtime). Always written; absent only in reports from before `report_version` 1.
+    #[serde(default)]
+    pub runtime: Option<Runtime>,
+    /// The function's handler: `bootstrap`, which the `provided` runtimes run. Absent for
+    /// extensions: a layer has no handler (its executable's path is in `entries`).
+    #[serde(default)]
+    pub handler: Option<String>,
+    /// Where `publish` put the zip (absent when the run did not publish it).
+    #[serde(default)]
+    pub published: Option<Published>,
+}
+
+/// Where a zip was published: its content-addressed object in S3.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Published {
+    /// `s3://BUCKET/KEY`.
+    pub url: String,
+    /// The bucket.
+    pub bucket: String,
+    /// The object key: `PREFIX/<name>/<arch>/<sha256 hex>.zip`.
+    pub key: String,
+    /// The object's version id, when the bucket is versioned (what `s3_object_version` wants).
+    pub version_id: Option<String>,
+    /// Whether this run uploaded it (`false`: the object was already there, with these very
+    /// bytes since the key names them).
+    pub uploaded: bool,
+}
+
+/// The handler of an artifact of `kind`: `bootstrap` for functions, none for extensions.
+pub fn handler(kind: ArtifactKind) -> Option<String> {
+    match kind {
+        ArtifactKind::Function => Some("bootstrap".to_owned()),
+        ArtifactKind::Extension => None,
+    }
 }
 
 /// The report status of an outcome.
@@ -179,10 +225,15 @@ pub fn build(plan: &Plan, outcome: &RunOutcome) -> Report {
                 rustflags,
                 cache: cache_status(o, outcome.cache.is_some()),
                 key: outcome.cache.as_ref().and(a.key.clone()),
+                runtime: Some(r.runtime),
+                handler: handler(r.kind),
+                published: None,
             }
         })
         .collect();
     Report {
+        report_version: REPORT_VERSION,
+        lambda_batch_version: env!("CARGO_PKG_VERSION").to_owned(),
         manifest: plan.manifest.to_string(),
         success: outcome.success(),
         seconds: outcome.elapsed.as_secs_f64(),

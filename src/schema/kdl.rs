@@ -220,6 +220,8 @@ pub struct ManifestModel {
     /// The shared artifact cache: a directory (relative to the manifest), `file:///path` or
     /// `s3://bucket/prefix`.
     pub cache: Option<String>,
+    /// Where `publish` uploads the zips: `s3://bucket/prefix`.
+    pub publish: Option<String>,
     /// Settings every artifact inherits.
     pub defaults: Option<SettingsModel>,
     /// The cargo workspaces.
