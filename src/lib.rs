@@ -1,6 +1,7 @@
 //! lambda-batch: build every AWS Lambda function and extension of a Rust monorepo from one
 //! KDL manifest. The pipeline: [`manifest`] → [`resolve`] → [`plan`] → [`cache`] → execute →
-//! [`report`].
+//! [`report`]; above it, the release hand-off: [`publish`] (zips to S3) and [`emit`] (deploy
+//! tools' inputs from a report).
 // Diagnostics are built on the cold path only; boxing them would buy nothing.
 #![allow(clippy::result_large_err)]
 #![warn(unreachable_pub)]
@@ -13,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod edit;
+pub mod emit;
 pub mod execute;
 pub mod exit_code;
 pub mod fingerprint;
@@ -21,6 +23,7 @@ pub mod migrate;
 pub mod package;
 pub mod pipeline;
 pub mod plan;
+pub mod publish;
 pub mod report;
 pub mod resolve;
 pub mod schema;

@@ -20,6 +20,9 @@ const LEVELS: &[&[&str]] = &[
     // Editing lambda.kdl, and migrating to it from cargo-lambda's configuration.
     &["execute", "package", "edit", "migrate"],
     &["report", "schema"],
+    // The release hand-off: the report's zips uploaded to S3, and deploy tools' inputs
+    // written from a report. Both read the report as data.
+    &["publish", "emit"],
     // The argument types, then parsing and dispatching them.
     &["cli"],
     &["commands"],

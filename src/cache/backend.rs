@@ -113,7 +113,10 @@ fn open_directory(path: &Utf8Path, mode: CacheMode) -> Result<Backend, String> {
 
 /// The S3 client, configured from the `AWS_*` variables of `env` the way the AWS tools read
 /// them, with the cache's own time bounds.
-fn open_s3(bucket: &str, env: &BTreeMap<String, String>) -> Result<Arc<dyn ObjectStore>, String> {
+pub(crate) fn open_s3(
+    bucket: &str,
+    env: &BTreeMap<String, String>,
+) -> Result<Arc<dyn ObjectStore>, String> {
     // reqwest is built without a bundled TLS crypto provider; ring is ours. Installing fails
     // harmlessly when a provider is already installed.
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -52,6 +52,23 @@ pub use record::{MAX_EXECUTABLE_SIZE, RECORD_FORMAT, Record, RecordFields};
 pub use settings::{CacheSettings, SettingsError, settings};
 pub use toolchain::Toolchains;
 
+/// An S3 client for `bucket`, configured from the `AWS_*` variables of `env` as the cache's is
+/// (credentials, region, endpoint, addressing style) and with its time bounds and retries
+/// ([`CONNECT_TIMEOUT`], [`READ_TIMEOUT`], [`REQUEST_TIMEOUT`], [`MAX_RETRIES`]): what
+/// `publish` uploads through.
+pub fn s3_store(
+    bucket: &str,
+    env: &BTreeMap<String, String>,
+) -> Result<std::sync::Arc<dyn object_store::ObjectStore>, String> {
+    backend::open_s3(bucket, env)
+}
+
+/// One line for an object_store error: its message, the causes it leaves out, and of an S3
+/// error body only its code and message.
+pub fn describe_error(error: &(dyn std::error::Error + 'static)) -> String {
+    transfer::describe(error)
+}
+
 use backend::Backend;
 use health::Health;
 use record::RecordProblem;

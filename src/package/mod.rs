@@ -225,6 +225,13 @@ fn remove_stale(
     }
 }
 
+/// The size and SHA-256 (hex) of `artifact`'s output as its last packaging recorded them,
+/// without reading the output: a guess at what the next run finds fresh (`publish` asks the
+/// bucket for those keys while the run checks its outputs).
+pub fn last_packaged(artifact: &PlannedArtifact) -> Option<(u64, String)> {
+    stamp::Stamp::recorded(&artifact.stamp, &artifact.output)
+}
+
 /// Every directory where packaging `artifact` may leave a temporary file: pass each to
 /// `atomic::remove_own_temp_files` after a Ctrl-C.
 pub fn temp_dirs(artifact: &PlannedArtifact) -> Vec<Utf8PathBuf> {

@@ -110,6 +110,14 @@ impl Stamp {
         }
     }
 
+    /// The size and SHA-256 (hex) the stamp at `path` records for `output`, as it was last
+    /// packaged: what the output most likely still is (nothing is checked against the file).
+    pub(crate) fn recorded(path: &Utf8Path, output: &Utf8Path) -> Option<(u64, String)> {
+        let stamp = Stamp::load(path)?;
+        let main = stamp.files.into_iter().next()?;
+        (stamp.output == output && main.path == output).then_some((main.size, main.sha256))
+    }
+
     /// Writes the stamp atomically.
     pub(crate) fn save(&self, path: &Utf8Path) -> Result<(), PackageError> {
         let json = serde_json::to_vec_pretty(self).map_err(|e| PackageError::Io {
