@@ -84,6 +84,15 @@ pub enum SchemaFormat {
 pub enum Command {
     /// Build and package every artifact.
     Run(RunArgs),
+    /// Build as `run` does, then upload every zip to S3 under a key that names its content
+    /// (PREFIX/<name>/<arch>/<sha256>.zip); objects already there are not uploaded again.
+    #[command(mut_arg("dry_run", |a| a.help(
+        "Build as `run` does, then list what would be uploaded and what is there already; upload nothing"
+    )))]
+    Publish(PublishArgs),
+    /// Write what a deploy tool reads (Terraform variables, a SAM template, Serverless
+    /// functions) from the report of a `run` or `publish`; builds nothing, asks no network.
+    Emit(EmitArgs),
     /// Validate the manifest: syntax, values, workspaces, bins, packages, includes, collisions;
     /// then warn where it drifts from cargo-lambda's configuration.
     Check {
@@ -333,6 +342,32 @@ fn jobs(value: &str) -> Result<usize, String> {
         )),
         n => Ok(n),
     }
+}
+
+/// `publish`.
+#[derive(Debug, Clone, Args)]
+pub struct PublishArgs {
+    /// Where: s3://BUCKET/PREFIX (default: the manifest's top-level `publish` node).
+    #[arg(long, value_name = "s3://BUCKET/PREFIX", value_parser = crate::manifest::PublishLocation::parse)]
+    pub to: Option<crate::manifest::PublishLocation>,
+    /// Everything `run` takes.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `emit`.
+#[derive(Debug, Clone, Args)]
+pub struct EmitArgs {
+    /// What to write.
+    #[arg(value_enum)]
+    pub format: crate::emit::Format,
+    /// The report of a `run` or `publish` (`--report FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub report: Utf8PathBuf,
+    /// Write it here (atomically) instead of to standard output; local zips are named relative
+    /// to this file's directory (else to the current directory).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<Utf8PathBuf>,
 }
 
 /// `add ...`.

@@ -77,6 +77,12 @@ pub enum Error {
         /// Why.
         source: io::Error,
     },
+    /// `emit` cannot use its report, or a zip the report names (nothing was written).
+    #[error("{}", .0.message)]
+    Emit(crate::emit::EmitError),
+    /// What `emit -o FILE` writes cannot be written.
+    #[error("cannot write the output: {0}")]
+    Output(crate::atomic::Error),
     /// The command ended with `outcome`, but some of its results could not be written (the
     /// summary, the report): the outputs stay, and a run that had succeeded fails.
     #[error("{} of the results could not be written", .errors.len())]
@@ -139,9 +145,12 @@ impl Error {
             | Error::Edit(_)
             | Error::WarningsDenied { .. } => ExitCode::INVALID,
             Error::CargoMissing => ExitCode::MISSING_TOOL,
-            Error::Execute(_) | Error::Stdout(_) | Error::Summary(_) | Error::Report { .. } => {
-                ExitCode::FAILED
-            }
+            Error::Execute(_)
+            | Error::Stdout(_)
+            | Error::Summary(_)
+            | Error::Report { .. }
+            | Error::Emit(_)
+            | Error::Output(_) => ExitCode::FAILED,
             Error::Unwritten { outcome, .. } if *outcome != ExitCode::OK => *outcome,
             Error::Unwritten { .. } => ExitCode::FAILED,
         }
@@ -152,6 +161,7 @@ impl Error {
         match self {
             Error::Usage { help, .. } => help,
             Error::CargoMissing => install_hint("cargo"),
+            Error::Emit(e) => &e.help,
             Error::Summary(_) => {
                 "the outputs were written; the summary is in `--report FILE` if you give one"
             }
@@ -196,7 +206,9 @@ impl Error {
             | Error::Execute(_)
             | Error::Stdout(_)
             | Error::Summary(_)
-            | Error::Report { .. } => print_error(&self.to_string(), self.help(), color),
+            | Error::Report { .. }
+            | Error::Emit(_)
+            | Error::Output(_) => print_error(&self.to_string(), self.help(), color),
         }
     }
 }

@@ -4,10 +4,12 @@
 pub mod check;
 pub mod doctor;
 pub mod edit;
+pub mod emit;
 pub mod error;
 pub mod import;
 pub mod list;
 pub mod plan;
+pub mod publish;
 pub mod run;
 pub mod schema;
 pub mod shard;
@@ -52,6 +54,8 @@ pub fn main() -> i32 {
 fn dispatch(command: Command, color: bool) -> Result<ExitCode, Error> {
     match command {
         Command::Run(args) => run::run(&args, color),
+        Command::Publish(args) => publish::publish(&args, color),
+        Command::Emit(args) => emit::emit(&args),
         Command::Check {
             manifest,
             format,

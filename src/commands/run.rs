@@ -1,6 +1,7 @@
-//! `lambda-batch run`: build and package. [`run`] reads as the list of its steps; whatever
-//! the run comes to once it has a plan (a shard with nothing to build, a missing build tool,
-//! the builds done), [`finish`] writes the `--report`, in one place.
+//! `lambda-batch run`: build and package. [`run`] reads as the list of its steps: [`prepare`]
+//! (the plan), [`build_and_package`], [`finish`]; whatever the run comes to once it has a plan
+//! (a shard with nothing to build, a missing build tool, the builds done), [`finish`] writes
+//! the `--report`, in one place. `publish` takes the same steps and uploads before finishing.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -24,6 +25,63 @@ use crate::report::{github, run_report, summary};
 
 /// Builds and packages every selected artifact.
 pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, Error> {
+    let planned = match prepare(args, color)? {
+        Prepared::Nothing(plan) => {
+            // Nothing to build is a success: the other shards build the rest.
+            let outcome = execute::not_started(&plan, &BTreeMap::new());
+            let report = run_report::build(&plan, &outcome);
+            return finish(args, &report, ExitCode::OK, Vec::new());
+        }
+        Prepared::Planned(planned) => planned,
+    };
+    if args.dry_run {
+        super::print(&super::plan::text(&planned.plan))?;
+        return Ok(ExitCode::OK);
+    }
+    let built = build_and_package(args, planned, color)?;
+    let report = run_report::build(&built.plan, &built.outcome);
+    finish(args, &report, built.code, built.unwritten)
+}
+
+/// What [`prepare`] comes to.
+pub enum Prepared {
+    /// A shard with nothing to build (not under `--dry-run`): its plan.
+    Nothing(Plan),
+    /// Something to build.
+    Planned(Box<Planned>),
+}
+
+/// A run planned and ready to start.
+pub struct Planned {
+    /// What it builds (`--only`, `--arch`, `--shard` applied), with the input keys when the run
+    /// has a cache.
+    pub plan: Plan,
+    /// The manifest it was planned from.
+    pub manifest: crate::manifest::Manifest,
+    cache: Option<CacheSettings>,
+    located: Located,
+    toolchains: Arc<Toolchains>,
+    source_date_epoch: Option<i64>,
+}
+
+/// A run that has built and packaged what it could, and printed its closing table.
+pub struct Built {
+    /// What it built.
+    pub plan: Plan,
+    /// What became of each artifact.
+    pub outcome: RunOutcome,
+    /// What it exits with, unless writing its results fails.
+    pub code: ExitCode,
+    /// The results that could not be written so far (the summary).
+    pub unwritten: Vec<Error>,
+    /// The signals it listens to, still installed (none when nothing started): what comes
+    /// after the build stops on them too.
+    pub interrupt: Option<Interrupt>,
+}
+
+/// The run's plan: the manifest loaded with the selection, the cache settings, the shard, the
+/// input keys.
+pub fn prepare(args: &RunArgs, color: bool) -> Result<Prepared, Error> {
     let source_date_epoch = source_date_epoch()?;
     let mut checked = load(args)?;
     let cache = cache_settings(args, &checked)?;
@@ -31,9 +89,7 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, Error> {
     if let Some(spec) = args.shard.shard {
         narrow(args, spec, &mut checked, color)?;
         if checked.plan.groups.is_empty() && !args.dry_run {
-            // Nothing to build is a success: the other shards build the rest.
-            let outcome = execute::not_started(&checked.plan, &BTreeMap::new());
-            return finish(args, &checked.plan, &outcome, ExitCode::OK, Vec::new());
+            return Ok(Prepared::Nothing(checked.plan));
         }
     }
     let located = crate::cache::locate(&checked.plan);
@@ -41,18 +97,45 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, Error> {
     if let Some(cache) = &cache {
         keys(args, &mut checked, &located, &toolchains, cache, color);
     }
-    let plan = checked.plan;
-    if args.dry_run {
-        super::print(&super::plan::text(&plan))?;
-        return Ok(ExitCode::OK);
-    }
+    Ok(Prepared::Planned(Box::new(Planned {
+        plan: checked.plan,
+        manifest: checked.resolved.manifest,
+        cache,
+        located,
+        toolchains,
+        source_date_epoch,
+    })))
+}
+
+/// Runs the plan: cargo, the cache, packaging, the progress, the closing table and GitHub's
+/// annotations. A missing build program starts nothing (unless `--keep-going`).
+pub fn build_and_package(
+    args: &RunArgs,
+    planned: Box<Planned>,
+    color: bool,
+) -> Result<Built, Error> {
+    let Planned {
+        plan,
+        cache,
+        located,
+        toolchains,
+        source_date_epoch,
+        ..
+    } = *planned;
     let missing = missing_tools(&located, color);
     if !missing.is_empty() && !args.keep_going {
         // Nothing starts; the report still says what was not built and why.
         let outcome = execute::not_started(&plan, &missing);
-        return finish(args, &plan, &outcome, ExitCode::MISSING_TOOL, Vec::new());
+        return Ok(Built {
+            plan,
+            outcome,
+            code: ExitCode::MISSING_TOOL,
+            unwritten: Vec::new(),
+            interrupt: None,
+        });
     }
     sweep_beside_report(args);
+    let interrupt = interrupt();
     let options = execute::Options {
         jobs: args
             .jobs
@@ -62,7 +145,7 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, Error> {
         missing,
         color,
         source_date_epoch,
-        interrupt: interrupt(),
+        interrupt: interrupt.clone(),
         cache: cache.map(|s| CacheRun {
             cache: Arc::new(Cache::open(s.location, s.mode)),
             cache_only: s.cache_only,
@@ -74,7 +157,13 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, Error> {
         github_actions(&plan, &outcome, &title(args.shard.shard), color);
     }
     let unwritten = print_summary(&plan, &outcome).err().into_iter().collect();
-    finish(args, &plan, &outcome, exit_code(&outcome), unwritten)
+    Ok(Built {
+        code: exit_code(&outcome),
+        plan,
+        outcome,
+        unwritten,
+        interrupt: Some(interrupt),
+    })
 }
 
 /// `SOURCE_DATE_EPOCH` from the environment, when set: the zips' timestamp.
@@ -315,18 +404,17 @@ fn print_summary(plan: &Plan, outcome: &RunOutcome) -> Result<(), Error> {
     }
 }
 
-/// The one place that writes `--report`, once the run has come to `code` (with `unwritten`,
-/// the results that could not be written so far): a report that cannot be written fails a run
-/// that had succeeded.
-fn finish(
+/// The one place that writes `--report` (`report`), once the run has come to `code` (with
+/// `unwritten`, the results that could not be written so far): a report that cannot be
+/// written fails a run that had succeeded.
+pub fn finish(
     args: &RunArgs,
-    plan: &Plan,
-    outcome: &RunOutcome,
+    report: &run_report::Report,
     code: ExitCode,
     mut unwritten: Vec<Error>,
 ) -> Result<ExitCode, Error> {
     if let Some(path) = &args.report
-        && let Err(source) = run_report::write(path, &run_report::build(plan, outcome))
+        && let Err(source) = run_report::write(path, report)
     {
         unwritten.push(Error::Report {
             path: path.clone(),
