@@ -3,10 +3,20 @@
 //! tree against SPEC §2, every zip's entries, modes and include bytes, each executable's ELF
 //! machine and glibc needs, runs every function's bootstrap against a local Lambda Runtime API
 //! (arm64 under qemu-aarch64), and runs the manifest a second time: every output is then fresh
-//! and byte-identical.
+//! and byte-identical. Then the release hand-off on that build: `emit` writes the Terraform
+//! variables, SAM template and Serverless functions of its report (local zips), `publish`
+//! uploads its zips to a local S3 server (moto) and `emit` writes them again from publish's
+//! report (S3 objects); each is checked against the report and the zips, the SAM templates by
+//! `cfn-lint`, and all six against golden files in `tests/golden/emit/` (with each zip's
+//! hashes in place of the hashes, which change with the toolchain; `UPDATE_GOLDEN=1`
+//! rewrites them).
 
+#[path = "support/emitted.rs"]
+mod emitted;
 #[path = "support/runtime_api.rs"]
 mod runtime_api;
+#[path = "support/s3_server.rs"]
+mod s3_server;
 #[path = "support/test.rs"]
 mod test;
 
@@ -99,16 +109,85 @@ const ARCHES: &[(&str, u16, runtime_api::Arch)] = &[
 
 /// Runs the root manifest in the repository, with a report written outside the output tree.
 fn run_root(report: &Path) -> (Run, Report) {
+    root(&["run"], report, &[])
+}
+
+/// `lambda-batch ARGS --report REPORT` on the root manifest in the repository, with `env`.
+fn root(args: &[&str], report: &Path, env: &[(String, String)]) -> (Run, Report) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-batch"));
     command
-        .args(["run", "--report"])
+        .args(args)
+        .arg("--report")
         .arg(report)
         .current_dir(repo())
         .env("NO_COLOR", "1")
-        .env_remove("SOURCE_DATE_EPOCH");
+        .env_remove("SOURCE_DATE_EPOCH")
+        .envs(env.iter().map(|(k, v)| (k, v)));
     let output = run_command(command, 0);
     let report: Report = serde_json::from_str(&fs::read_to_string(report).unwrap()).unwrap();
     (output, report)
+}
+
+/// The three formats `emit` writes, and the file each is written to.
+const EMITTED: &[(&str, &str)] = &[
+    ("terraform", "lambda.auto.tfvars.json"),
+    ("sam", "template.yaml"),
+    ("serverless", "functions.yml"),
+];
+
+/// Emits the three formats of the report at `report` into `<repo>/target/emit/<variant>/`,
+/// checks each against the report and the zips (the SAM template with cfn-lint too), and
+/// compares it with `tests/golden/emit/<variant>/`, each artifact's hashes replaced by
+/// placeholders.
+fn emit_and_compare(report_path: &Path, variant: &str) {
+    let report: Report = serde_json::from_str(&fs::read_to_string(report_path).unwrap()).unwrap();
+    let dir = repo().join("target/emit").join(variant);
+    let _ = fs::remove_dir_all(&dir);
+    for (format, file) in EMITTED {
+        let out = dir.join(file);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-batch"));
+        command
+            .args(["emit", format, "--report"])
+            .arg(report_path)
+            .arg("-o")
+            .arg(&out)
+            .current_dir(repo());
+        run_command(command, 0);
+        let text = fs::read_to_string(&out).unwrap();
+        match *format {
+            "terraform" => emitted::check_terraform(&text, &dir, &report),
+            "sam" => {
+                emitted::check_sam(&text, &dir, &report);
+                emitted::cfn_lint(&out);
+            }
+            _ => emitted::check_serverless(&text, &dir, &report),
+        }
+        let mut normalized = text.clone();
+        for a in &report.artifacts {
+            let label = format!("{} {}", a.name, a.arch.as_str());
+            normalized = normalized
+                .replace(
+                    a.sha256.as_deref().unwrap(),
+                    &format!("<sha256 of {label}>"),
+                )
+                .replace(
+                    a.sha256_base64.as_deref().unwrap(),
+                    &format!("<sha256_base64 of {label}>"),
+                );
+        }
+        let golden = repo().join("tests/golden/emit").join(variant).join(file);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            fs::create_dir_all(golden.parent().unwrap()).unwrap();
+            fs::write(&golden, &normalized).unwrap();
+        }
+        let expected = fs::read_to_string(&golden)
+            .unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", golden.display()));
+        assert!(
+            normalized == expected,
+            "`emit {format}` differs from {} (UPDATE_GOLDEN=1 rewrites it):\n{normalized}",
+            golden.display()
+        );
+    }
 }
 
 /// The highest `GLIBC_x.y` version an ELF needs.
@@ -233,4 +312,23 @@ fn the_root_manifest_builds_and_packages_every_example_for_both_architectures() 
     for (rel, bytes) in &zips {
         assert_eq!(&fs::read(lambda.join(rel)).unwrap(), bytes, "{rel} changed");
     }
+
+    // The release hand-off: the deploy tools' inputs from the local zips...
+    emit_and_compare(&scratch.path().join("report2.json"), "local");
+    // ... and from their published objects (nothing is built again).
+    let server = s3_server::s3_server();
+    server.create_bucket("lambda-artifacts", false);
+    let env: Vec<(String, String)> = server.env().into_iter().collect();
+    let to = "s3://lambda-artifacts/examples";
+    let published = scratch.path().join("published.json");
+    let (out, report) = root(&["publish", "--to", to], &published, &env);
+    for a in &report.artifacts {
+        assert_eq!(a.status, Status::Fresh, "{}: {}", a.name, describe(&out));
+        assert!(
+            a.published.as_ref().is_some_and(|p| p.uploaded),
+            "{}",
+            a.name
+        );
+    }
+    emit_and_compare(&published, "s3");
 }

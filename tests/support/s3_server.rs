@@ -226,3 +226,63 @@ print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
     );
     (access_key, secret_key)
 }
+
+impl S3Server {
+    /// Creates the bucket `name`, with versioning turned on when `versioned` (boto3, with this
+    /// server's credentials).
+    pub fn create_bucket(&self, name: &str, versioned: bool) {
+        const SCRIPT: &str = r#"
+import sys, boto3
+endpoint, key, secret, bucket, versioned = sys.argv[1:6]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id=key, aws_secret_access_key=secret)
+s3.create_bucket(Bucket=bucket)
+if versioned == "1":
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+"#;
+        self.python(SCRIPT, &[name, if versioned { "1" } else { "0" }]);
+    }
+
+    /// Every version of every object under `prefix` in `bucket`: (key, version id, size),
+    /// sorted. In a bucket without versioning each object has one, `null`.
+    pub fn versions(&self, bucket: &str, prefix: &str) -> Vec<(String, String, u64)> {
+        const SCRIPT: &str = r#"
+import json, sys, boto3
+endpoint, key, secret, bucket, prefix = sys.argv[1:6]
+s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id=key, aws_secret_access_key=secret)
+out = []
+# Filtered here: moto checks the signature of a `prefix` with a `/` differently from boto3.
+for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+    for v in page.get("Versions", []):
+        if v["Key"].startswith(prefix):
+            out.append([v["Key"], v["VersionId"], v["Size"]])
+print(json.dumps(sorted(out)))
+"#;
+        let stdout = self.python(SCRIPT, &[bucket, prefix]);
+        serde_json::from_str(&stdout).expect("the versions as JSON")
+    }
+
+    /// Runs a boto3 `script` with the endpoint, the credentials and `args`; its stdout.
+    fn python(&self, script: &str, args: &[&str]) -> String {
+        let output = Command::new("python3")
+            .args([
+                "-c",
+                script,
+                &self.endpoint,
+                &self.access_key,
+                &self.secret_key,
+            ])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running python3 (installed with moto by scripts/setup.sh)");
+        assert!(
+            output.status.success(),
+            "boto3 against moto failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            self.log_tail()
+        );
+        String::from_utf8(output.stdout).expect("UTF-8 output")
+    }
+}
