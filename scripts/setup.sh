@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a bare Debian machine (as root, no stdin), idempotently:
 # qemu-aarch64 + an arm64 glibc to run arm64 bootstraps, cargo-zigbuild (with zig) to
-# cross-link them, the aarch64 Rust std, moto's S3 server for the cache's tests, and
-# cargo-lambda (to compare with). Quiet unless something fails.
+# cross-link them, the aarch64 Rust std, moto's S3 server for the cache's and publish's tests,
+# cfn-lint for the SAM templates `emit` writes, and cargo-lambda (to compare with). Quiet
+# unless something fails.
 set -euo pipefail
 
 # Runs a command with its output kept aside; shows the output only if it fails.
@@ -65,6 +66,11 @@ if ! command -v moto_server >/dev/null || ! python3 -c 'import moto.server, boto
     pip_install moto_server 'moto[server]'
 fi
 
+# cfn-lint validates the SAM templates `lambda-batch emit sam` writes, offline.
+if ! command -v cfn-lint >/dev/null || ! cfn-lint --version >/dev/null 2>&1; then
+    pip_install cfn-lint cfn-lint
+fi
+
 # cargo-lambda itself, the tool lambda-batch translates configuration from: the migration
 # tests build the same fixtures with `cargo lambda build` and compare the outputs.
 if ! cargo-lambda lambda --version 2>/dev/null | grep -q '^cargo-lambda 1\.9\.2'; then
@@ -76,7 +82,7 @@ if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
 fi
 
 # Fail here, loudly, rather than in the middle of the tests.
-for tool in qemu-aarch64 cargo-zigbuild moto_server cargo-lambda; do
+for tool in qemu-aarch64 cargo-zigbuild moto_server cfn-lint cargo-lambda; do
     command -v "$tool" >/dev/null || { echo "setup: $tool is not on PATH after install" >&2; exit 1; }
 done
 quietly cargo-zigbuild --version
