@@ -3,16 +3,36 @@
 //! that hashes named fields, environment variables, file contents and directory listings in a
 //! fixed order. Also where cargo and rustup keep their settings, and the files cargo reads
 //! upward from a workspace. The metadata cache, the group stamps and the packaging stamps all
-//! fingerprint their inputs through here, so the same input always reads the same way.
+//! fingerprint their inputs through here, so the same input always reads the same way. And the
+//! two rules they share: which variables of the environment change a build ([`EnvPolicy`]),
+//! and how recent a file is too recent to trust ([`SETTLE`]).
+
+mod env_policy;
 
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+pub use env_policy::{EnvPolicy, EnvRole};
+
+/// A file modified this close to the start of a process that reads it, or later, may not be
+/// what the process read: its modification time cannot tell two writes that close apart (file
+/// systems keep seconds, or two; an editor may still be writing). So whatever remembers what
+/// cargo read (the metadata and `cargo tree` caches, the group stamps) records nothing when an
+/// input is that recent, and the next run asks cargo again.
+pub const SETTLE: Duration = Duration::from_secs(2);
+
+/// Whether an input modified at `modified` is too recent (see [`SETTLE`]) to be trusted as
+/// what a reader started at `started` read.
+pub fn unsettled(modified: SystemTime, started: SystemTime) -> bool {
+    // A time so far ahead that adding overflows is later than any start.
+    modified.checked_add(SETTLE).is_none_or(|t| t > started)
+}
 
 /// SHA-256 of bytes in memory.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {

@@ -27,3 +27,4 @@ pub mod publish;
 pub mod report;
 pub mod resolve;
 pub mod schema;
+pub mod store;

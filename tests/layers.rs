@@ -8,8 +8,9 @@ use std::path::{Path, PathBuf};
 /// The top-level modules of `src/`, by stage, lowest first. A module may name modules of its
 /// own stage or of a lower one (never one of a higher stage).
 const LEVELS: &[&[&str]] = &[
-    // The ground floor: digests and fingerprints, atomic writes, diagnostics, exit codes.
-    &["fingerprint", "atomic", "diagnostic", "exit_code"],
+    // The ground floor: digests and fingerprints, atomic writes, the records kept between
+    // runs, diagnostics, exit codes.
+    &["fingerprint", "atomic", "store", "diagnostic", "exit_code"],
     &["manifest"],
     &["resolve"],
     &["plan"],
