@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 
-use camino::Utf8Path;
 use serde::{Deserialize, Serialize};
 
 use super::programs::pyenv_bin_dir;
@@ -21,9 +20,10 @@ use super::toolchain::Toolchains;
 use crate::fingerprint::{PathState, hex, sha256};
 use crate::manifest::values::{Compiler, Libc};
 use crate::resolve::ResolvedArtifact;
+use crate::store::Store;
 
-/// Bump when an entry's meaning changes.
-const FORMAT: u32 = 1;
+/// The answers kept between runs; the version is raised when an entry's meaning changes.
+const ENTRIES: Store<Entry> = Store::new("lambda-batch tool version", 1);
 
 /// One answer kept between runs.
 #[derive(Serialize, Deserialize)]
@@ -190,7 +190,7 @@ impl Versions {
         env: &BTreeMap<String, String>,
         files: &[PathBuf],
     ) -> Result<String, String> {
-        let mut question = format!("{FORMAT}\0{}", program.display());
+        let mut question = format!("{}\0{}", ENTRIES.version(), program.display());
         for a in args {
             question.push_str(&format!("\0{a}"));
         }
@@ -210,11 +210,8 @@ impl Versions {
                 question: question.clone(),
                 answer: answer.clone(),
             };
-            if let (Some(path), Ok(bytes)) = (Utf8Path::from_path(path), serde_json::to_vec(&entry))
-            {
-                // A store that cannot be written only costs time.
-                let _ = crate::atomic::write(path, &bytes, 0o644);
-            }
+            // A store that cannot be written only costs time.
+            ENTRIES.save_or_skip(path, &entry);
         }
         self.remember(question, answer)
     }
@@ -257,8 +254,7 @@ impl Versions {
 }
 
 fn read_entry(path: &Path, question: &str) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    let entry: Entry = serde_json::from_slice(&bytes).ok()?;
+    let entry = ENTRIES.load(path)?;
     (entry.question == question).then_some(entry.answer)
 }
 

@@ -14,6 +14,10 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::plan::Group;
 use crate::plan::state::unit_counts;
+use crate::store::Store;
+
+/// The remembered counts of one target dir, by invocation.
+const COUNTS: Store<BTreeMap<String, Entry>> = Store::new("lambda-batch unit counts", 1);
 
 /// The file of `group`'s target dir.
 fn file(group: &Group) -> Utf8PathBuf {
@@ -63,16 +67,11 @@ pub(super) fn store(group: &Group, units: u64) {
         }
     }
     // Atomically: two runs on one target dir must never leave half a file.
-    if let Ok(text) = serde_json::to_vec_pretty(&all) {
-        let _ = crate::atomic::write(&path, &text, 0o644);
-    }
+    let _ = COUNTS.save(&path, &all);
 }
 
 fn read(path: &Utf8Path) -> BTreeMap<String, Entry> {
-    std::fs::read(path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default()
+    COUNTS.load(path).unwrap_or_default()
 }
 
 #[cfg(test)]

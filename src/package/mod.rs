@@ -149,7 +149,6 @@ pub fn package(
     remove_stale(artifact, &previous, &files, &options.planned_files);
     // The output is in place: failing to record it (a full disk) costs only a repackaging.
     let warning = Stamp {
-        version: stamp::VERSION,
         output: artifact.output.clone(),
         inputs: digest,
         files,

@@ -1,6 +1,6 @@
 //! The record of the last packaging of one output, kept where the plan says (under the cargo
-//! target dir): the digest of its
-//! inputs and what it wrote, so that an unchanged artifact is not packaged again.
+//! target dir): the digest of its inputs and what it wrote, so that an unchanged artifact is
+//! not packaged again.
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -10,17 +10,16 @@ use serde::{Deserialize, Serialize};
 use super::PackageError;
 use super::cancel::Cancel;
 use super::hash::sha256_file;
-use super::inputs::FILE_MODE;
 use crate::fingerprint::hex;
+use crate::store::Store;
 
-/// Bumped when the stamp's meaning changes, so that old stamps are ignored.
-pub(crate) const VERSION: u32 = 2;
+/// The packaging stamps; the version is raised when a stamp's meaning changes, so that old
+/// stamps are ignored.
+const STAMPS: Store<Stamp> = Store::new("lambda-batch packaging stamp", 2);
 
 /// The last packaging of one output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Stamp {
-    /// [`VERSION`].
-    pub version: u32,
     /// The main output (several artifacts' stamps share a directory: this says whose it is).
     pub output: Utf8PathBuf,
     /// Digest of the inputs (`Inputs::digest`).
@@ -45,9 +44,7 @@ pub(crate) struct StampFile {
 impl Stamp {
     /// Reads a stamp; any problem (missing, unreadable, another version) means "no stamp".
     pub(crate) fn load(path: &Utf8Path) -> Option<Stamp> {
-        let text = std::fs::read(path).ok()?;
-        let stamp: Stamp = serde_json::from_slice(&text).ok()?;
-        (stamp.version == VERSION).then_some(stamp)
+        STAMPS.load(path)
     }
 
     /// The main output's (size, sha256) when this stamp is for `output` and `inputs`, and every
@@ -88,7 +85,8 @@ impl Stamp {
     }
 
     /// The files the stamp at `path` says were written for `output`, whatever its version:
-    /// what a new packaging of that output may have to remove.
+    /// what a new packaging of that output may have to remove. Stamps written before stamps
+    /// were kept in a [`Store`] (the record alone, with its version inside) count too.
     pub(crate) fn written_files(path: &Utf8Path, output: &Utf8Path) -> Vec<Utf8PathBuf> {
         #[derive(Deserialize)]
         struct AnyFile {
@@ -99,11 +97,12 @@ impl Stamp {
             output: Utf8PathBuf,
             files: Vec<AnyFile>,
         }
-        let Ok(text) = std::fs::read(path) else {
-            return Vec::new();
-        };
-        match serde_json::from_slice::<AnyStamp>(&text) {
-            Ok(stamp) if stamp.output == output => {
+        let stamp = STAMPS.load_any_version::<AnyStamp>(path).or_else(|| {
+            let text = std::fs::read(path).ok()?;
+            serde_json::from_slice::<AnyStamp>(&text).ok()
+        });
+        match stamp {
+            Some(stamp) if stamp.output == output => {
                 stamp.files.into_iter().map(|f| f.path).collect()
             }
             _ => Vec::new(),
@@ -120,12 +119,7 @@ impl Stamp {
 
     /// Writes the stamp atomically.
     pub(crate) fn save(&self, path: &Utf8Path) -> Result<(), PackageError> {
-        let json = serde_json::to_vec_pretty(self).map_err(|e| PackageError::Io {
-            action: "writing",
-            path: path.to_path_buf(),
-            source: e.into(),
-        })?;
-        Ok(crate::atomic::write(path, &json, FILE_MODE)?)
+        Ok(STAMPS.save(path, self)?)
     }
 }
 
@@ -148,7 +142,6 @@ mod tests {
         std::fs::write(&out, "exe").unwrap();
         std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
         let stamp = Stamp {
-            version: VERSION,
             output: out.clone(),
             inputs: "abc".into(),
             files: vec![StampFile {
@@ -214,14 +207,35 @@ mod tests {
     }
 
     #[test]
-    fn garbage_or_other_version_is_no_stamp() {
-        let (_d, base, mut stamp) = setup();
+    fn garbage_or_other_version_is_no_stamp_but_still_names_its_files() {
+        let (_d, base, stamp) = setup();
         let p = base.join("s.json");
         std::fs::write(&p, "{not json").unwrap();
         assert_eq!(Stamp::load(&p), None);
-        stamp.version = VERSION + 1;
-        stamp.save(&p).unwrap();
+        assert_eq!(
+            Stamp::written_files(&p, &stamp.output),
+            Vec::<Utf8PathBuf>::new()
+        );
+        let newer: Store<Stamp> = Store::new("lambda-batch packaging stamp", 3);
+        newer.save(&p, &stamp).unwrap();
         assert_eq!(Stamp::load(&p), None);
+        assert_eq!(
+            Stamp::written_files(&p, &stamp.output),
+            vec![stamp.output.clone()]
+        );
+        // As the previous release wrote it: the record alone.
+        let bare = serde_json::json!({
+            "version": 2,
+            "output": stamp.output,
+            "inputs": "abc",
+            "files": [{"path": stamp.output, "sha256": "00", "size": 3, "mode": 420}],
+        });
+        std::fs::write(&p, bare.to_string()).unwrap();
+        assert_eq!(Stamp::load(&p), None);
+        assert_eq!(
+            Stamp::written_files(&p, &stamp.output),
+            vec![stamp.output.clone()]
+        );
     }
 
     #[test]

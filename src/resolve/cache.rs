@@ -13,28 +13,26 @@
 //! - every `CARGO*` and `RUSTUP*` environment variable, `PATH`, and lambda-batch's version.
 //!
 //! Any difference is a miss: cargo runs, and the entry is replaced. An answer whose inputs were
-//! modified less than [`RACY`] before cargo started is not stored (cargo may have read the
-//! previous contents). Entries live in `$LAMBDA_BATCH_CACHE_DIR`, else
+//! modified less than [`SETTLE`](crate::fingerprint::SETTLE) before cargo started is not stored (cargo may have read the
+//! previous contents). Entries (a [`Store`] each) live in `$LAMBDA_BATCH_CACHE_DIR`, else
 //! `$XDG_CACHE_HOME/lambda-batch`, else `~/.cache/lambda-batch`, under `metadata/`, one JSON
 //! file per directory; `LAMBDA_BATCH_CACHE_DIR=""` turns the cache off. Any I/O problem with
 //! the cache falls back to running cargo.
 
 use std::fs;
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::workspace_info::WorkspaceInfo;
-use crate::atomic;
-use crate::fingerprint::{Fingerprint, env_vars, hex, read_upward, sha256};
+use crate::fingerprint::{Fingerprint, env_vars, hex, read_upward, sha256, unsettled};
+use crate::store::Store;
 
-/// Inputs modified this close to cargo's start are not trusted to be what cargo read.
-pub(super) const RACY: Duration = Duration::from_secs(2);
-
-/// Bump when the entry layout or the fingerprint's recipe changes.
-const FORMAT: u32 = 3;
+/// The stored answers; the version is raised when the entry layout or the fingerprint's
+/// recipe changes.
+const ENTRIES: Store<Entry> = Store::new("lambda-batch cargo metadata", 3);
 
 /// Where entries are stored.
 #[derive(Debug, Clone)]
@@ -45,7 +43,6 @@ pub(super) struct MetadataCache {
 /// One stored answer.
 #[derive(Serialize, Deserialize)]
 struct Entry {
-    format: u32,
     dir: Utf8PathBuf,
     /// Files whose contents (or absence) the answer depends on.
     files: Vec<Utf8PathBuf>,
@@ -89,9 +86,8 @@ impl MetadataCache {
 
     /// The stored answer for `dir`, if its inputs are unchanged.
     pub(super) fn get(&self, dir: &Utf8Path) -> Option<WorkspaceInfo> {
-        let bytes = fs::read(self.entry_path(dir)).ok()?;
-        let entry: Entry = serde_json::from_slice(&bytes).ok()?;
-        if entry.format != FORMAT || entry.dir != dir {
+        let entry = ENTRIES.load(self.entry_path(dir))?;
+        if entry.dir != dir {
             return None;
         }
         let (now, _) = fingerprint(dir, &entry.files, &entry.dirs);
@@ -102,22 +98,18 @@ impl MetadataCache {
     pub(super) fn put(&self, dir: &Utf8Path, info: &WorkspaceInfo, started: SystemTime) {
         let (files, dirs) = inputs(dir, info);
         let (fingerprint, newest) = fingerprint(dir, &files, &dirs);
-        if newest.is_some_and(|t| t + RACY > started) {
+        if newest.is_some_and(|t| unsettled(t, started)) {
             return;
         }
         let entry = Entry {
-            format: FORMAT,
             dir: dir.to_path_buf(),
             files,
             dirs,
             fingerprint,
             info: info.clone(),
         };
-        let path = self.entry_path(dir);
         // A cache that cannot be written only costs speed.
-        if let (Some(path), Ok(bytes)) = (Utf8Path::from_path(&path), serde_json::to_vec(&entry)) {
-            let _ = atomic::write(path, &bytes, 0o644);
-        }
+        ENTRIES.save_or_skip(&self.entry_path(dir), &entry);
     }
 }
 
@@ -200,7 +192,10 @@ fn fingerprint(
     dirs: &[Utf8PathBuf],
 ) -> (String, Option<SystemTime>) {
     let mut f = Fingerprint::new();
-    f.field("format", &format!("{FORMAT} {}", env!("CARGO_PKG_VERSION")));
+    f.field(
+        "format",
+        &format!("{} {}", ENTRIES.version(), env!("CARGO_PKG_VERSION")),
+    );
     f.field("dir", dir.as_str());
     f.env(
         "env",

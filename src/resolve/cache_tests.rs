@@ -13,7 +13,7 @@ fn write(path: &Utf8Path, text: &str) {
     fs::write(path, text).unwrap();
 }
 
-/// Makes every file and directory under `root` look older than [`super::cache::RACY`].
+/// Makes every file and directory under `root` look older than [`crate::fingerprint::SETTLE`].
 fn age(root: &Utf8Path) {
     let old = SystemTime::now() - Duration::from_secs(60);
     for e in walkdir::WalkDir::new(root).into_iter().flatten() {

@@ -12,7 +12,6 @@
 //! turns both off.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs;
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
@@ -20,14 +19,15 @@ use std::time::SystemTime;
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
-use super::cache::{MetadataCache, RACY};
+use super::cache::MetadataCache;
 use super::tree::{self, View};
 use super::workspace;
-use crate::atomic;
-use crate::fingerprint::{Fingerprint, env_vars, read_upward, rustup_home};
+use crate::fingerprint::{Fingerprint, env_vars, read_upward, rustup_home, unsettled};
+use crate::store::Store;
 
-/// Bump when the entry layout, the parser or the fingerprint's recipe changes.
-const FORMAT: u32 = 2;
+/// The stored answers; the version is raised when the entry layout, the parser or the
+/// fingerprint's recipe changes.
+const ENTRIES: Store<Entry> = Store::new("lambda-batch cargo tree", 2);
 
 /// One package built alone, as cargo would be asked to build it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -95,7 +95,10 @@ impl Query {
     /// What the cache entry is named after: everything but the files.
     fn key(&self) -> String {
         let mut f = Fingerprint::new();
-        f.field("format", &format!("{FORMAT} {}", env!("CARGO_PKG_VERSION")));
+        f.field(
+            "format",
+            &format!("{} {}", ENTRIES.version(), env!("CARGO_PKG_VERSION")),
+        );
         f.field("dir", self.workspace_root.as_str());
         for a in self.args() {
             f.field("arg", &a);
@@ -111,7 +114,6 @@ pub type Answer = Result<View, String>;
 /// One stored answer.
 #[derive(Serialize, Deserialize)]
 struct Entry {
-    format: u32,
     key: String,
     files: Vec<Utf8PathBuf>,
     fingerprint: String,
@@ -153,9 +155,8 @@ pub(super) fn view(q: &Query, cache: Option<&MetadataCache>) -> Result<(View, bo
 }
 
 fn stored(path: &std::path::Path, q: &Query) -> Option<View> {
-    let bytes = fs::read(path).ok()?;
-    let entry: Entry = serde_json::from_slice(&bytes).ok()?;
-    if entry.format != FORMAT || entry.key != q.key() {
+    let entry = ENTRIES.load(path)?;
+    if entry.key != q.key() {
         return None;
     }
     let (now, _) = fingerprint(&q.workspace_root, &entry.files, true);
@@ -171,20 +172,17 @@ fn store(
 ) {
     let files = inputs(q, view, cache);
     let (fingerprint, newest) = fingerprint(&q.workspace_root, &files, false);
-    if newest.is_some_and(|t| t + RACY > started) {
+    if newest.is_some_and(|t| unsettled(t, started)) {
         return;
     }
     let entry = Entry {
-        format: FORMAT,
         key: q.key(),
         files,
         fingerprint,
         view: view.clone(),
     };
     // A cache that cannot be written only costs speed.
-    if let (Some(path), Ok(bytes)) = (Utf8Path::from_path(path), serde_json::to_vec(&entry)) {
-        let _ = atomic::write(path, &bytes, 0o644);
-    }
+    ENTRIES.save_or_skip(path, &entry);
 }
 
 /// The digest of the files an answer depends on (contents, or absence) and of the
@@ -220,7 +218,7 @@ fn fingerprint(
         (f.finish(), newest)
     };
     let mut f = Fingerprint::new();
-    f.field("format", &FORMAT.to_string());
+    f.field("format", &ENTRIES.version().to_string());
     f.field("dir", root.as_str());
     f.env(
         "env",
