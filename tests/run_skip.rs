@@ -3,7 +3,8 @@
 //! source, an `include_str!` file of a path dependency, a file only a build script reads, a
 //! path dependency's Cargo.toml, a variable read with `option_env!`, a variable a build script
 //! declares with `rerun-if-env-changed`, `RUSTFLAGS`, a deleted executable. A variable cargo
-//! ignores does not. Cargo runs through a wrapper on PATH that logs each invocation, so "not
+//! ignores does not, nor one that only changes how cargo shows its output, a credential, or one
+//! cargo sets itself for what it starts (see `fingerprint::EnvPolicy`). Cargo runs through a wrapper on PATH that logs each invocation, so "not
 //! started" is observed, not inferred; the bytes of the rebuilt bootstrap show the change.
 
 #[path = "support/test.rs"]
@@ -116,11 +117,11 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The bin's source: prints `version`, the path dependency's constants, an optional variable
-/// and what the build script saw.
+/// The bin's source: prints `version`, the path dependency's constants, an optional variable,
+/// what the build script saw and its package's name (a variable cargo sets itself).
 fn bin(version: &str) -> String {
     format!(
-        "fn main() {{\n    println!(\"sk-fn says {version} {{}} {{}} {{}} {{}}\", sk_lib::SCHEMA, sk_lib::DATA, option_env!(\"SK_GREETING\").unwrap_or(\"no-greeting\"), env!(\"SK_SUFFIX_SEEN\"));\n}}\n"
+        "fn main() {{\n    println!(\"sk-fn says {version} {{}} {{}} {{}} {{}} {{}}\", sk_lib::SCHEMA, sk_lib::DATA, option_env!(\"SK_GREETING\").unwrap_or(\"no-greeting\"), env!(\"SK_SUFFIX_SEEN\"), env!(\"CARGO_PKG_NAME\"));\n}}\n"
     )
 }
 
@@ -205,6 +206,19 @@ fn unchanged_groups_do_not_start_cargo_and_every_change_does() {
     // A variable nothing reads changes nothing cargo builds: cargo is not started.
     let (out, _, builds) = lx.run(&[suffix[0], suffix[1], ("SK_UNRELATED", "1")]);
     assert_eq!(builds, 0, "{}", describe(&out));
+    // Nor do cargo's variables that change nothing it builds: how it shows its output, a
+    // registry token (new on every CI job), or one it sets itself for what it starts (the bin
+    // reads `CARGO_PKG_NAME`; cargo hands it the package's name whatever this one says).
+    for var in [
+        ("RUST_LOG", "sk_skip=trace"),
+        ("CARGO_TERM_VERBOSE", "false"),
+        ("CARGO_REGISTRY_TOKEN", "job-42"),
+        ("CARGO_PKG_NAME", "not-sk-svc"),
+    ] {
+        let (out, _, builds) = lx.run(&[suffix[0], suffix[1], var]);
+        assert_eq!(builds, 0, "{}={}\n{}", var.0, var.1, describe(&out));
+    }
+    assert!(contains(&lx.bootstrap(), "sk-svc"));
     lx.rebuilds(
         "RUSTFLAGS",
         &[

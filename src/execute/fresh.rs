@@ -6,13 +6,15 @@
 //! lambda-batch writes a stamp, `<target-dir>/lambda-batch/groups/<key>.json`, holding:
 //! - the invocation: lambda-batch's version, the program (path, size, mtime), the working
 //!   directory, the arguments and environment the plan gives it, the variables of
-//!   lambda-batch's environment that configure cargo, rustc, rustup and zig (`CARGO*`,
-//!   `RUST*`, `ZIG*`, `PATH`, `HOME`), and what `rustc -vV` says in the workspace (the
-//!   toolchain rustup picks there);
+//!   lambda-batch's environment that change what cargo, rustc, rustup and zig build or which
+//!   of them run (`EnvPolicy::fresh`: `CARGO*`, `RUST*`, `ZIG*`, `PATH`, `HOME`, but not
+//!   those that only change how output is shown, the network, credentials or the job count),
+//!   and what `rustc -vV` says in the workspace (the toolchain rustup picks there);
 //! - every other variable cargo would rebuild on, with its value: the names rustc records in
 //!   each crate's dep-info (`env!`, `option_env!`) and those build scripts declare with
-//!   `rerun-if-env-changed`. A variable cargo ignores is ignored here too, so a variable that
-//!   changes on every run (a CI job id, hyperfine's) does not defeat the check;
+//!   `rerun-if-env-changed`, but those cargo sets itself (`EnvPolicy::seen_by_build`). A
+//!   variable cargo ignores is ignored here too, so a variable that changes on every run (a CI
+//!   job id, hyperfine's) does not defeat the check;
 //! - each executable cargo reported, with its size and mtime;
 //! - the size and mtime (or absence) of every file cargo's freshness depends on, as far as it
 //!   can be seen from outside: the paths in the dep-info cargo writes beside each executable
@@ -42,41 +44,29 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::cache::Toolchains;
-use crate::fingerprint::{Fingerprint, PathState, cargo_home, env_vars, read_upward, unix_ns};
+use crate::fingerprint::{
+    EnvPolicy, Fingerprint, PathState, SETTLE, cargo_home, env_vars, read_upward, unix_ns,
+};
 use crate::manifest::values::Compiler;
 use crate::plan::Group;
 use crate::plan::state::group_stamps;
+use crate::store::Store;
 
-/// Bumped when the stamp's meaning changes, so that old stamps are ignored.
-const VERSION: u32 = 2;
-
-/// Inputs modified this close to (or after) the start of a build may not be what cargo read.
-pub(super) const SETTLE: Duration = Duration::from_secs(2);
+/// The group stamps; the version is raised when a stamp's meaning changes, so that old stamps
+/// are ignored.
+const STAMPS: Store<Stamp> = Store::new("lambda-batch group stamp", 2);
 
 /// The most files a stamp walks under one directory; beyond it no stamp is written.
 pub(super) const MAX_WALK: usize = 20_000;
 
 /// Set to a non-empty value other than `0`, cargo runs for every group.
 pub(super) const ALWAYS_BUILD_VAR: &str = "LAMBDA_BATCH_ALWAYS_BUILD";
-
-/// Variables of lambda-batch's environment that are always part of a group's key: they
-/// configure cargo, rustc, rustup, zig and cargo-zigbuild (`CARGO_*` includes cargo's whole
-/// configuration through the environment, `RUST*` `RUSTFLAGS`, `RUSTC_WRAPPER`, `RUSTUP_*`).
-/// Any other variable counts only when cargo itself would rebuild on it (see [`tracked_env`]).
-pub(super) const KEYED_PREFIXES: &[&str] = &["CARGO", "RUST", "ZIG"];
-
-/// Keyed whole-name variables: where programs are found and where cargo and rustup live.
-pub(super) const KEYED_NAMES: &[&str] = &["PATH", "HOME"];
-
-/// Variables that match [`KEYED_PREFIXES`] but only carry a parent's jobserver file
-/// descriptors, which differ on every run and change nothing cargo builds.
-pub(super) const NOT_KEYED: &[&str] = &["CARGO_MAKEFLAGS"];
 
 /// One recorded path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,7 +89,6 @@ impl Recorded {
 /// The stamp file's contents.
 #[derive(Debug, Serialize, Deserialize)]
 struct Stamp {
-    version: u32,
     /// Digest of the invocation (see the module doc).
     key: String,
     /// Parallel to the group's artifacts.
@@ -144,7 +133,7 @@ impl Check {
         let mut h = Fingerprint::new();
         h.field(
             "version",
-            &format!("{VERSION} {}", env!("CARGO_PKG_VERSION")),
+            &format!("{} {}", STAMPS.version(), env!("CARGO_PKG_VERSION")),
         );
         h.field("cwd", group.workspace_root.as_str());
         h.field("target-dir", group.target_dir.as_str());
@@ -160,7 +149,9 @@ impl Check {
         h.env("env", &group.env);
         h.env(
             "inherited",
-            env_vars(|k| keyed(k) && !group.env.contains_key(k)),
+            env_vars(|k| !group.env.contains_key(k))
+                .into_iter()
+                .filter(|(k, v)| EnvPolicy::fresh(k, v)),
         );
         h.field("rustc", &toolchains.version(group)?);
         let key = h.finish();
@@ -181,10 +172,8 @@ impl Check {
     /// group's artifacts) when the group is fresh: its stamp is for this very invocation, and
     /// every executable and input is as recorded.
     pub(super) fn fresh(&self, artifacts: usize) -> Option<Vec<(Utf8PathBuf, Vec<String>)>> {
-        let bytes = fs::read(&self.path).ok()?;
-        let stamp: Stamp = serde_json::from_slice(&bytes).ok()?;
-        if stamp.version != VERSION
-            || stamp.key != self.key
+        let stamp = STAMPS.load(&self.path)?;
+        if stamp.key != self.key
             || stamp.executables.len() != artifacts
             || stamp.features.len() != artifacts
         {
@@ -272,16 +261,13 @@ impl Check {
             })
             .collect();
         let stamp = Stamp {
-            version: VERSION,
             key: self.key.clone(),
             executables,
             features: features.to_vec(),
             inputs,
             env,
         };
-        if let Ok(text) = serde_json::to_vec(&stamp) {
-            let _ = crate::atomic::write(&self.path, &text, 0o644);
-        }
+        let _ = STAMPS.save(&self.path, &stamp);
     }
 
     /// The value of `name` in the cargo child's environment.
@@ -363,18 +349,13 @@ impl Check {
     }
 }
 
-/// Whether a variable of lambda-batch's environment is part of every group's key.
-fn keyed(name: &str) -> bool {
-    !NOT_KEYED.contains(&name)
-        && (KEYED_NAMES.contains(&name) || KEYED_PREFIXES.iter().any(|p| name.starts_with(p)))
-}
-
 /// The names of the environment variables cargo rebuilds on, as recorded around the
 /// executables (`<target-dir>/<triple>/<profile>/<bin>`) and in the host directory
 /// (`<target-dir>/<profile>`, build scripts and proc macros): the `# env-dep:NAME` lines rustc
 /// writes into each crate's dep-info (`env!`, `option_env!`) and the `rerun-if-env-changed`
-/// lines of build script outputs. `None` when a `deps` directory is not there (a `build-dir`
-/// set elsewhere): then they cannot be known.
+/// lines of build script outputs, but those cargo sets itself, whose value no build takes
+/// from lambda-batch's environment (see [`EnvPolicy::seen_by_build`]). `None` when a `deps`
+/// directory is not there (a `build-dir` set elsewhere): then they cannot be known.
 fn tracked_env(target_dir: &Utf8Path, executables: &[Recorded]) -> Option<BTreeSet<String>> {
     let paths: Vec<Utf8PathBuf> = executables.iter().map(|e| e.path.clone()).collect();
     EnvDeps::default().names(target_dir, &paths)
@@ -428,6 +409,7 @@ impl EnvDeps {
                 names.extend(self.read(&entry.path().join("output"), rerun_env_names));
             }
         }
+        names.retain(|name| EnvPolicy::seen_by_build(name));
         Some(names)
     }
 
