@@ -16,7 +16,7 @@
 //!    the path remapping, the optimization flags and the user's), and the variables of
 //!    lambda-batch's environment that configure cargo, rustc and zig (`CARGO*`, `RUST*`,
 //!    `ZIG*`, `CROSS_*`), except those that only choose where things are or how they are
-//!    shown (see [`keyed`]);
+//!    shown (see [`EnvPolicy::keyed`]);
 //! 5. `cache-key-env <NAME>`: the manifest's `cache-key-env` variables;
 //! 6. `file <path>`: `Cargo.lock`, every `Cargo.toml` from the package's directory up to the
 //!    workspace root, the cargo config and toolchain files cargo reads from the workspace up
@@ -37,13 +37,14 @@ use std::path::PathBuf;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+use super::keys::{Key, KeyError, KeyInput, Keys};
 use super::package_files::PackageFiles;
 use super::relative::Placeholders;
 use super::toolchain::Toolchains;
 use super::versions::Versions;
-use crate::fingerprint::{Fingerprint, hex, read_upward, sha256, sha256_file};
+use crate::fingerprint::{EnvPolicy, hex, read_upward, sha256, sha256_file};
 use crate::manifest::values::Compiler;
-use crate::plan::{self, KeyInput, Plan, PlannedArtifact};
+use crate::plan::{self, Plan, PlannedArtifact};
 use crate::resolve::{Answer, Query};
 
 /// The version of the key's recipe: bumped whenever what goes in, or how, changes.
@@ -68,13 +69,12 @@ pub struct KeyContext<'a> {
     pub versions_dir: Option<PathBuf>,
 }
 
-/// Computes the input key of every artifact of `plan` and writes it (or why there is none)
-/// into the artifact.
-pub fn compute_keys(plan: &mut Plan, cx: &KeyContext<'_>) {
+/// The input key of every artifact of `plan`, or why it has none, in plan order.
+pub fn compute_keys(plan: &Plan, cx: &KeyContext<'_>) -> Keys {
     let inherited = |k: &str| cx.env.get(k).cloned();
-    let flags = plan.flags.clone();
+    let flags = &plan.flags;
     let Some(first) = plan.artifacts.first() else {
-        return;
+        return Keys::none();
     };
     let (cargo_home, rustup_home) = super::relative::homes();
     let placeholders = Placeholders::new(
@@ -88,7 +88,7 @@ pub fn compute_keys(plan: &mut Plan, cx: &KeyContext<'_>) {
     let mut query_of: Vec<usize> = Vec::with_capacity(plan.artifacts.len());
     let mut index: HashMap<Query, usize> = HashMap::new();
     for a in &plan.artifacts {
-        let q = plan::tree_query(&a.resolved, &flags, &inherited);
+        let q = plan::tree_query(&a.resolved, flags, &inherited);
         let next = queries.len();
         let k = *index.entry(q.clone()).or_insert(next);
         if k == next {
@@ -112,44 +112,32 @@ pub fn compute_keys(plan: &mut Plan, cx: &KeyContext<'_>) {
         versions: Versions::new(cx.versions_dir.clone()),
         files,
         digests: FileDigests::default(),
+        // The same for every artifact: asked of the policy once.
+        keyed_env: cx
+            .env
+            .iter()
+            .filter(|(k, v)| EnvPolicy::keyed(k, v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
     };
-    for (a, k) in plan.artifacts.iter_mut().zip(query_of) {
+    let keys = plan.artifacts.iter().zip(query_of).map(|(a, k)| {
         let closure = answers
             .get(k)
             .cloned()
             .unwrap_or_else(|| Err("not asked".into()));
-        let computed = closure.and_then(|view| {
-            let packages: Vec<Utf8PathBuf> = view
-                .path_packages()
-                .into_iter()
-                .map(Utf8PathBuf::from)
-                .collect();
-            inputs(a, &flags, cx, &placeholders, &memo, &packages)
-        });
-        match computed {
-            Ok((inputs, tools)) => {
-                a.key = Some(key_of(&inputs));
-                a.key_inputs = inputs;
-                a.key_tools = tools;
-                a.key_error = None;
-            }
-            Err(why) => {
-                a.key = None;
-                a.key_inputs = Vec::new();
-                a.key_tools = BTreeMap::new();
-                a.key_error = Some(why);
-            }
-        }
-    }
-}
-
-/// The key of a list of inputs: SHA-256 over each name and digest, lowercase hex.
-pub fn key_of(inputs: &[KeyInput]) -> String {
-    let mut f = Fingerprint::new();
-    for i in inputs {
-        f.field(&i.name, &i.digest);
-    }
-    f.finish()
+        closure
+            .and_then(|view| {
+                let packages: Vec<Utf8PathBuf> = view
+                    .path_packages()
+                    .into_iter()
+                    .map(Utf8PathBuf::from)
+                    .collect();
+                inputs(a, flags, cx, &placeholders, &memo, &packages)
+            })
+            .map(|(inputs, tools)| Key::new(inputs, tools))
+            .map_err(KeyError)
+    });
+    Keys::new(keys.collect())
 }
 
 /// Every input of `a`'s key, in order, and the versions of its tools.
@@ -185,12 +173,7 @@ fn inputs(
         .collect();
     add("args".into(), &args.join("\0"));
 
-    let mut vars: BTreeMap<String, String> = cx
-        .env
-        .iter()
-        .filter(|(k, v)| keyed(k, v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let mut vars = memo.keyed_env.clone();
     vars.extend(env);
     for (k, v) in &vars {
         add(format!("env {k}"), &placeholders.apply(v));
@@ -256,12 +239,13 @@ fn inputs(
     Ok((out, tools))
 }
 
-/// What the keys of one plan read once and share: tool versions, path packages' files, and
-/// the files read upward.
+/// What the keys of one plan read once and share: tool versions, path packages' files, the
+/// files read upward, and the variables of lambda-batch's environment that are keyed.
 struct Memo {
     versions: Versions,
     files: PackageFiles,
     digests: FileDigests,
+    keyed_env: BTreeMap<String, String>,
 }
 
 /// The digests of the files every artifact's key reads (`Cargo.lock`, the files read upward),
@@ -298,134 +282,3 @@ fn file(name: String, path: &Utf8Path) -> Result<KeyInput, String> {
 
 /// Arguments that change whether cargo succeeds, not what it builds.
 const IGNORED_ARGS: &[&str] = &["--locked", "--offline", "--frozen", "--keep-going"];
-
-/// Variables of lambda-batch's environment whose name starts with one of these configure
-/// what cargo, rustc, zig or cross build.
-const KEYED_PREFIXES: &[&str] = &["CARGO", "RUST", "ZIG", "CROSS_"];
-
-/// Of those, the ones that only say where things are (their contents are keyed elsewhere,
-/// or do not matter), how output is shown, how the network or credentials are set up, how
-/// many jobs run, or that cargo sets itself for the processes it starts.
-const NOT_KEYED: &[&str] = &[
-    "CARGO",
-    "CARGO_HOME",
-    "CARGO_TARGET_DIR",
-    "CARGO_BUILD_TARGET_DIR",
-    "CARGO_BUILD_JOBS",
-    "CARGO_MAKEFLAGS",
-    "CARGO_LOG",
-    "CARGO_REGISTRY_TOKEN",
-    "CARGO_REGISTRY_DEFAULT",
-    "CARGO_REGISTRY_CREDENTIAL_PROVIDER",
-    "CARGO_REGISTRY_GLOBAL_CREDENTIAL_PROVIDERS",
-    "CARGO_PRIMARY_PACKAGE",
-    "CARGO_TARGET_TMPDIR",
-    "CARGO_RUSTC_CURRENT_DIR",
-    "CARGO_ZIGBUILD_CACHE_DIR",
-    "CARGO_ZIGBUILD_ZIG_COMMAND",
-    "CARGO_ZIGBUILD_ZIG_COMMAND_ARGS",
-    "RUSTC",
-    "RUSTDOC",
-    "RUSTDOCFLAGS",
-    "RUST_BACKTRACE",
-    "RUST_LIB_BACKTRACE",
-    "RUST_LOG",
-    "RUSTC_LOG",
-    "RUST_MIN_STACK",
-    "RUST_TEST_THREADS",
-    "ZIG_GLOBAL_CACHE_DIR",
-    "ZIG_LOCAL_CACHE_DIR",
-];
-
-/// The same, by prefix.
-const NOT_KEYED_PREFIXES: &[&str] = &[
-    "CARGO_TERM_",
-    "CARGO_HTTP_",
-    "CARGO_NET_",
-    "CARGO_REGISTRIES_",
-    "CARGO_CACHE_",
-    "CARGO_FUTURE_INCOMPAT",
-    "CARGO_PKG_",
-    "CARGO_MANIFEST_",
-    "CARGO_CRATE_",
-    "CARGO_BIN_",
-    "CARGO_CFG_",
-    "CARGO_FEATURE_",
-    "CARGO_LOG_",
-    // rustup's settings only choose the toolchain, whose `rustc -vV` is keyed.
-    "RUSTUP_",
-];
-
-/// Whether lambda-batch's variable `name` (with `value`) goes into the key. `RUSTC_WRAPPER`
-/// and `RUSTC_WORKSPACE_WRAPPER` do, unless the wrapper is sccache, which caches rustc's output
-/// without changing it (so that runners with and without it share the cache).
-pub fn keyed(name: &str, value: &str) -> bool {
-    if matches!(name, "RUSTC_WRAPPER" | "RUSTC_WORKSPACE_WRAPPER") {
-        let program = Utf8Path::new(value).file_name().unwrap_or(value);
-        return !matches!(program, "sccache" | "");
-    }
-    if name == "RUSTUP_TOOLCHAIN" {
-        return true;
-    }
-    KEYED_PREFIXES.iter().any(|p| name.starts_with(p))
-        && !NOT_KEYED.contains(&name)
-        && !NOT_KEYED_PREFIXES.iter().any(|p| name.starts_with(p))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn display_location_and_credential_variables_stay_out_of_the_key() {
-        for name in [
-            "CARGO_TERM_COLOR",
-            "CARGO_HOME",
-            "CARGO_MAKEFLAGS",
-            "CARGO_BUILD_JOBS",
-            "CARGO_REGISTRIES_MY_TOKEN",
-            "CARGO_PKG_NAME",
-            "CARGO_MANIFEST_DIR",
-            "RUSTUP_HOME",
-            "RUST_BACKTRACE",
-            "ZIG_GLOBAL_CACHE_DIR",
-            "PATH",
-            "HOME",
-            "SOURCE_DATE_EPOCH",
-        ] {
-            assert!(!keyed(name, "x"), "{name}");
-        }
-        for name in [
-            "RUSTFLAGS",
-            "CARGO_ENCODED_RUSTFLAGS",
-            "CARGO_BUILD_RUSTFLAGS",
-            "CARGO_PROFILE_RELEASE_LTO",
-            "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER",
-            "CARGO_INCREMENTAL",
-            "CARGO_UNSTABLE_BUILD_STD",
-            "CARGO_ZIGBUILD_ZIG_PATH",
-            "RUSTUP_TOOLCHAIN",
-            "ZIG_LIB_DIR",
-            "CROSS_CONTAINER_ENGINE",
-        ] {
-            assert!(keyed(name, "x"), "{name}");
-        }
-        assert!(!keyed("RUSTC_WRAPPER", "/home/ci/.cargo/bin/sccache"));
-        assert!(!keyed("RUSTC_WRAPPER", ""));
-        assert!(keyed("RUSTC_WRAPPER", "/usr/local/bin/my-wrapper"));
-    }
-
-    #[test]
-    fn the_key_is_the_inputs_in_order() {
-        let i = |n: &str, d: &str| KeyInput {
-            name: n.into(),
-            digest: d.into(),
-        };
-        let a = key_of(&[i("args", "1"), i("env X", "2")]);
-        assert_eq!(a.len(), 64);
-        assert_eq!(a, key_of(&[i("args", "1"), i("env X", "2")]));
-        assert_ne!(a, key_of(&[i("env X", "2"), i("args", "1")]));
-        assert_ne!(a, key_of(&[i("args", "1"), i("env X", "3")]));
-        assert_ne!(a, key_of(&[i("args", "1"), i("env Y", "2")]));
-    }
-}

@@ -34,6 +34,12 @@ impl CacheKey {
         }
     }
 
+    /// The key of a digest in lowercase hex (a [`crate::fingerprint::Fingerprint`]'s): always
+    /// a valid one.
+    pub(crate) fn of_digest(hex: String) -> CacheKey {
+        CacheKey(hex)
+    }
+
     /// The key.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -1,8 +1,9 @@
 //! The shared artifact cache: executables stored once under their SHA-256 (blobs), and a small
 //! JSON record per input key naming the blob, in a directory or an S3 bucket.
 //!
-//! It sits between plan and execute: the caller computes each (artifact, target)'s input key,
-//! looks it up before building and stores what it built. The API is synchronous; a small tokio
+//! It sits between plan and execute: [`compute_keys`] computes each (artifact, target)'s
+//! input key, returned as a table beside the plan ([`Keys`]; the plan is never changed), and
+//! the run looks each up before building and stores what it built. The API is synchronous; a small tokio
 //! runtime inside the [`Cache`] drives object_store. Nothing here fails a build: a missing,
 //! corrupt or truncated entry is a miss, and a backend that is unreachable or refuses is a
 //! warning after a bounded wait ([`CONNECT_TIMEOUT`], [`READ_TIMEOUT`], [`REQUEST_TIMEOUT`]),
@@ -14,6 +15,7 @@ mod backend;
 mod health;
 mod input_key;
 mod key;
+mod keys;
 mod layout;
 mod mode;
 mod outcome;
@@ -40,8 +42,9 @@ pub use crate::manifest::{CacheLocation, InvalidCacheUrl};
 pub use backend::{
     BACKOFF, CONNECT_TIMEOUT, MAX_RETRIES, PART_SIZE, READ_TIMEOUT, REQUEST_TIMEOUT, RETRY_WINDOW,
 };
-pub use input_key::{KEY_FORMAT, KeyContext, compute_keys, key_of, keyed};
+pub use input_key::{KEY_FORMAT, KeyContext, compute_keys};
 pub use key::{CacheKey, InvalidKey};
+pub use keys::{Key, KeyError, KeyInput, Keys};
 pub use layout::{LAYOUT_DIR, blob_path, record_path};
 pub use mode::{CacheMode, UnknownMode};
 pub use outcome::{

@@ -20,14 +20,14 @@ use std::path::PathBuf;
 use camino::{Utf8Path, Utf8PathBuf};
 use clap::Parser;
 
-use crate::cache::{self, KeyContext, Toolchains};
+use crate::cache::{self, KeyContext, Keys, Toolchains};
 use crate::cli::{Cli, Command};
 use crate::diagnostic::ManifestErrors;
 use crate::edit::Document;
 use crate::exit_code::ExitCode;
 use crate::fingerprint::env_vars;
 use crate::pipeline::{self, Checked};
-use crate::plan::CargoFlags;
+use crate::plan::{CargoFlags, Plan};
 use crate::report::github;
 use crate::report::output::{self, StdoutError};
 
@@ -151,17 +151,20 @@ pub fn annotate(diagnostics: &[crate::diagnostic::ManifestError], path: &Utf8Pat
     }
 }
 
-/// Computes the input key of every artifact of `checked.plan` (see `cache::compute_keys`),
-/// with `programs` the located build programs; `report` is the file `run --report` writes,
-/// which is never an input.
+/// The input key of every artifact of `plan` (see `cache::compute_keys`), a plan of the
+/// manifest at `manifest` (perhaps narrowed to a shard) whose target and output directories,
+/// never inputs, are `output_dirs` (`Checked::output_dirs`), with `programs` the located build
+/// programs; `report` is the file `run --report` writes, which is never an input either.
 pub fn compute_keys(
-    checked: &mut Checked,
+    plan: &Plan,
+    manifest: &Utf8Path,
+    output_dirs: &[Utf8PathBuf],
     report: Option<&Utf8Path>,
     programs: &BTreeMap<String, PathBuf>,
     toolchains: &Toolchains,
-) {
+) -> Keys {
     let env: BTreeMap<String, String> = env_vars(|_| true).into_iter().collect();
-    let mut excluded_files = vec![checked.resolved.manifest.path.clone()];
+    let mut excluded_files = vec![manifest.to_path_buf()];
     if let Some(report) = report
         && let Ok(cwd) = std::env::current_dir()
         && let Some(cwd) = Utf8Path::from_path(&cwd)
@@ -172,12 +175,12 @@ pub fn compute_keys(
         programs,
         toolchains,
         env: &env,
-        excluded_dirs: checked.output_dirs.clone(),
+        excluded_dirs: output_dirs.to_vec(),
         excluded_files,
         views: &crate::resolve::views,
         versions_dir: crate::resolve::local_cache_dir("tools"),
     };
-    cache::compute_keys(&mut checked.plan, &cx);
+    cache::compute_keys(plan, &cx)
 }
 
 /// Where cargo is, the way `cargo metadata` is run: `$CARGO`, else `cargo` on PATH.

@@ -5,11 +5,13 @@ use std::fmt::Write;
 use camino::Utf8Path;
 
 use super::Error;
+use crate::cache::Keys;
 use crate::cli::Format;
 use crate::exit_code::ExitCode;
 use crate::plan::shard::{Matrix, Shard, ShardSpec};
 use crate::plan::{CargoFlags, Plan};
 use crate::report::display_path;
+use crate::report::plan_json::PlanJson;
 
 /// `plan --shard`, `--shards` and `--timings`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,7 +33,7 @@ pub fn plan(
     verbose: bool,
     sharding: &Sharding,
 ) -> Result<ExitCode, Error> {
-    let mut checked = super::load(manifest, flags, true, format == Format::Json)?;
+    let checked = super::load(manifest, flags, true, format == Format::Json)?;
     if let Some(count) = sharding.shards {
         let timings = super::shard::timings(sharding.timings)?;
         let shards = crate::plan::shard::split(&checked.plan, count, &timings);
@@ -44,31 +46,33 @@ pub fn plan(
         })?;
         return Ok(ExitCode::OK);
     }
-    if let Some(spec) = sharding.shard {
-        let whole = checked.plan.clone();
-        let (part, shard) = super::shard::narrow(&whole, spec, sharding.timings)?;
-        crate::report::output::eprintln(&super::shard::note(spec, &part, &whole, &shard));
-        checked.plan = part;
-    }
-    let located = crate::cache::locate(&checked.plan);
-    super::compute_keys(
-        &mut checked,
+    let part;
+    let plan = match sharding.shard {
+        Some(spec) => {
+            let (narrowed, shard) = super::shard::narrow(&checked.plan, spec, sharding.timings)?;
+            crate::report::output::eprintln(&super::shard::note(
+                spec,
+                &narrowed,
+                &checked.plan,
+                &shard,
+            ));
+            part = narrowed;
+            &part
+        }
+        None => &checked.plan,
+    };
+    let located = crate::cache::locate(plan);
+    let keys = super::compute_keys(
+        plan,
+        &checked.resolved.manifest.path,
+        &checked.output_dirs,
         None,
         &located.found,
         &crate::cache::Toolchains::default(),
     );
-    let mut plan = checked.plan;
-    if !verbose {
-        for a in &mut plan.artifacts {
-            a.key_inputs.clear();
-        }
-    }
     super::print(&match format {
-        Format::Json => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&plan).unwrap_or_default()
-        ),
-        Format::Text => text(&plan),
+        Format::Json => PlanJson::new(plan, &keys, verbose).to_text(),
+        Format::Text => text(plan, &keys, verbose),
     })?;
     Ok(ExitCode::OK)
 }
@@ -122,8 +126,8 @@ pub fn shards_text(plan: &Plan, shards: &[Shard]) -> String {
 }
 
 /// The plan for people: each cargo call with the artifacts it feeds, and their input keys
-/// when they were computed (with what went into each when the plan holds that).
-pub fn text(plan: &Plan) -> String {
+/// when `keys` has them (with `inputs`, what went into each).
+pub fn text(plan: &Plan, keys: &Keys, inputs: bool) -> String {
     let mut out = String::new();
     let lanes = plan
         .groups
@@ -170,7 +174,9 @@ pub fn text(plan: &Plan) -> String {
             let _ = writeln!(out, "  not with group {}: {}", s.group, s.reason);
         }
         for &i in &g.artifacts {
-            let a = &plan.artifacts[i];
+            let Some(a) = plan.artifacts.get(i) else {
+                continue;
+            };
             let _ = writeln!(
                 out,
                 "  → {} {} ({}/{}) → {}",
@@ -180,22 +186,22 @@ pub fn text(plan: &Plan) -> String {
                 a.resolved.bin,
                 display_path(&a.output)
             );
-            match (&a.key, &a.key_error) {
-                (Some(key), _) => {
-                    let _ = writeln!(out, "      key {key}");
+            match keys.get(i) {
+                Some(Ok(key)) => {
+                    let _ = writeln!(out, "      key {}", key.digest);
+                    for input in key.inputs.iter().filter(|_| inputs) {
+                        let _ = writeln!(
+                            out,
+                            "        {}  {}",
+                            &input.digest[..16.min(input.digest.len())],
+                            input.name
+                        );
+                    }
                 }
-                (None, Some(why)) => {
+                Some(Err(why)) => {
                     let _ = writeln!(out, "      no key: {why}");
                 }
-                (None, None) => {}
-            }
-            for input in &a.key_inputs {
-                let _ = writeln!(
-                    out,
-                    "        {}  {}",
-                    &input.digest[..16.min(input.digest.len())],
-                    input.name
-                );
+                None => {}
             }
         }
     }

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Error;
 use super::run::{self, Prepared};
+use crate::cache::Keys;
 use crate::cli::{PublishArgs, RunArgs};
 use crate::execute;
 use crate::exit_code::ExitCode;
@@ -29,7 +30,7 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
         Prepared::Nothing(plan) => {
             // An empty shard: nothing to build, nothing to publish.
             let outcome = execute::not_started(&plan, &BTreeMap::new());
-            let report = run_report::build(&plan, &outcome);
+            let report = run_report::build(&plan, &Keys::none(), &outcome);
             return run::finish(&run_args, &report, ExitCode::OK, Vec::new());
         }
         Prepared::Planned(planned) => planned,
@@ -78,7 +79,7 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
             })
     };
     let built = run::build_and_package(&run_args, planned, color)?;
-    let mut report = run_report::build(&built.plan, &built.outcome);
+    let mut report = run_report::build(&built.plan, &built.keys, &built.outcome);
     if built.code != ExitCode::OK {
         print_error(
             &format!("nothing was published to {location}: the build did not succeed"),

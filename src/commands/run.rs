@@ -10,7 +10,7 @@ use std::sync::Arc;
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::Error;
-use crate::cache::{Cache, CacheSettings, Located, Toolchains};
+use crate::cache::{Cache, CacheSettings, Keys, Located, Toolchains};
 use crate::cli::RunArgs;
 use crate::execute::{self, CacheRun, Interrupt, RunOutcome};
 use crate::exit_code::ExitCode;
@@ -29,17 +29,17 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, Error> {
         Prepared::Nothing(plan) => {
             // Nothing to build is a success: the other shards build the rest.
             let outcome = execute::not_started(&plan, &BTreeMap::new());
-            let report = run_report::build(&plan, &outcome);
+            let report = run_report::build(&plan, &Keys::none(), &outcome);
             return finish(args, &report, ExitCode::OK, Vec::new());
         }
         Prepared::Planned(planned) => planned,
     };
     if args.dry_run {
-        super::print(&super::plan::text(&planned.plan))?;
+        super::print(&super::plan::text(&planned.plan, &planned.keys, true))?;
         return Ok(ExitCode::OK);
     }
     let built = build_and_package(args, planned, color)?;
-    let report = run_report::build(&built.plan, &built.outcome);
+    let report = run_report::build(&built.plan, &built.keys, &built.outcome);
     finish(args, &report, built.code, built.unwritten)
 }
 
@@ -53,9 +53,10 @@ pub enum Prepared {
 
 /// A run planned and ready to start.
 pub struct Planned {
-    /// What it builds (`--only`, `--arch`, `--shard` applied), with the input keys when the run
-    /// has a cache.
+    /// What it builds (`--only`, `--arch`, `--shard` applied).
     pub plan: Plan,
+    /// The input key of each of its artifacts, when the run has a cache (else none).
+    pub keys: Keys,
     /// The manifest it was planned from.
     pub manifest: crate::manifest::Manifest,
     cache: Option<CacheSettings>,
@@ -68,6 +69,8 @@ pub struct Planned {
 pub struct Built {
     /// What it built.
     pub plan: Plan,
+    /// The input keys it built with (none without a cache).
+    pub keys: Arc<Keys>,
     /// What became of each artifact.
     pub outcome: RunOutcome,
     /// What it exits with, unless writing its results fails.
@@ -83,22 +86,40 @@ pub struct Built {
 /// input keys.
 pub fn prepare(args: &RunArgs, color: bool) -> Result<Prepared, Error> {
     let source_date_epoch = source_date_epoch()?;
-    let mut checked = load(args)?;
+    let checked = load(args)?;
     let cache = cache_settings(args, &checked)?;
     check_selection(args, &checked)?;
-    if let Some(spec) = args.shard.shard {
-        narrow(args, spec, &mut checked, color)?;
-        if checked.plan.groups.is_empty() && !args.dry_run {
-            return Ok(Prepared::Nothing(checked.plan));
+    let whole = checked.plan;
+    let plan = match args.shard.shard {
+        Some(spec) => {
+            let part = narrow(args, spec, &whole, color)?;
+            if part.groups.is_empty() && !args.dry_run {
+                return Ok(Prepared::Nothing(part));
+            }
+            part
         }
-    }
-    let located = crate::cache::locate(&checked.plan);
+        None => whole,
+    };
+    let located = crate::cache::locate(&plan);
     let toolchains = Arc::new(Toolchains::default());
-    if let Some(cache) = &cache {
-        keys(args, &mut checked, &located, &toolchains, cache, color);
-    }
+    let keys = match &cache {
+        Some(cache) => {
+            let keys = super::compute_keys(
+                &plan,
+                &checked.resolved.manifest.path,
+                &checked.output_dirs,
+                args.report.as_deref(),
+                &located.found,
+                &toolchains,
+            );
+            warn_keyless(args, &plan, &keys, cache, color);
+            keys
+        }
+        None => Keys::none(),
+    };
     Ok(Prepared::Planned(Box::new(Planned {
-        plan: checked.plan,
+        plan,
+        keys,
         manifest: checked.resolved.manifest,
         cache,
         located,
@@ -116,18 +137,21 @@ pub fn build_and_package(
 ) -> Result<Built, Error> {
     let Planned {
         plan,
+        keys,
         cache,
         located,
         toolchains,
         source_date_epoch,
         ..
     } = *planned;
+    let keys = Arc::new(keys);
     let missing = missing_tools(&located, color);
     if !missing.is_empty() && !args.keep_going {
         // Nothing starts; the report still says what was not built and why.
         let outcome = execute::not_started(&plan, &missing);
         return Ok(Built {
             plan,
+            keys,
             outcome,
             code: ExitCode::MISSING_TOOL,
             unwritten: Vec::new(),
@@ -149,17 +173,22 @@ pub fn build_and_package(
         cache: cache.map(|s| CacheRun {
             cache: Arc::new(Cache::open(s.location, s.mode)),
             cache_only: s.cache_only,
+            keys: Arc::clone(&keys),
         }),
         toolchains,
     };
-    let outcome = build(args, &plan, &options, color)?;
+    let outcome = build(args, &plan, &keys, &options, color)?;
     if github::enabled() {
-        github_actions(&plan, &outcome, &title(args.shard.shard), color);
+        github_actions(&plan, &keys, &outcome, &title(args.shard.shard), color);
     }
-    let unwritten = print_summary(&plan, &outcome).err().into_iter().collect();
+    let unwritten = print_summary(&plan, &keys, &outcome)
+        .err()
+        .into_iter()
+        .collect();
     Ok(Built {
         code: exit_code(&outcome),
         plan,
+        keys,
         outcome,
         unwritten,
         interrupt: Some(interrupt),
@@ -255,20 +284,13 @@ fn check_selection(args: &RunArgs, checked: &Checked) -> Result<(), Error> {
 
 /// The plan narrowed to shard `spec`, saying what the shard builds; a shard with nothing to
 /// build says so in GitHub Actions' step summary too.
-fn narrow(
-    args: &RunArgs,
-    spec: ShardSpec,
-    checked: &mut Checked,
-    color: bool,
-) -> Result<(), Error> {
-    let whole = std::mem::replace(&mut checked.plan, Plan::empty());
-    let (part, shard) = super::shard::narrow(&whole, spec, args.shard.timings.as_deref())?;
-    let note = super::shard::note(spec, &part, &whole, &shard);
+fn narrow(args: &RunArgs, spec: ShardSpec, whole: &Plan, color: bool) -> Result<Plan, Error> {
+    let (part, shard) = super::shard::narrow(whole, spec, args.shard.timings.as_deref())?;
+    let note = super::shard::note(spec, &part, whole, &shard);
     if !args.quiet || part.groups.is_empty() {
         eprintln(&note);
     }
-    checked.plan = part;
-    if checked.plan.groups.is_empty()
+    if part.groups.is_empty()
         && !args.dry_run
         && github::enabled()
         && let Some(path) = std::env::var_os(github::STEP_SUMMARY_VAR)
@@ -285,25 +307,16 @@ fn narrow(
             color,
         );
     }
-    Ok(())
+    Ok(part)
 }
 
-/// The input key of every artifact, for the cache; a warning for each that has none (unless
-/// `--quiet`).
-fn keys(
-    args: &RunArgs,
-    checked: &mut Checked,
-    located: &Located,
-    toolchains: &Toolchains,
-    cache: &CacheSettings,
-    color: bool,
-) {
-    super::compute_keys(checked, args.report.as_deref(), &located.found, toolchains);
+/// A warning for each artifact of `plan` that has no input key in `keys` (unless `--quiet`).
+fn warn_keyless(args: &RunArgs, plan: &Plan, keys: &Keys, cache: &CacheSettings, color: bool) {
     if args.quiet {
         return;
     }
-    for a in &checked.plan.artifacts {
-        if let Some(why) = &a.key_error {
+    for (a, key) in plan.artifacts.iter().zip(keys.iter()) {
+        if let Err(why) = key {
             let what = if cache.cache_only {
                 "it cannot be taken from the cache"
             } else {
@@ -366,6 +379,7 @@ fn interrupt() -> Interrupt {
 fn build(
     args: &RunArgs,
     plan: &Plan,
+    keys: &Keys,
     options: &execute::Options,
     color: bool,
 ) -> Result<RunOutcome, Error> {
@@ -375,7 +389,7 @@ fn build(
         color,
         bars: std::io::stderr().is_terminal(),
     };
-    let progress = Progress::new(plan, style);
+    let progress = Progress::new(plan, keys, style);
     let outcome = execute::execute(plan, options, &progress);
     progress.finish();
     Ok(outcome?)
@@ -397,8 +411,8 @@ fn exit_code(outcome: &RunOutcome) -> ExitCode {
 
 /// The summary on standard output. The outputs are in place whatever becomes of it; one that
 /// cannot be written is a failure people hear about, unless its reader simply went away.
-fn print_summary(plan: &Plan, outcome: &RunOutcome) -> Result<(), Error> {
-    match output::stdout(&summary::render(plan, outcome)) {
+fn print_summary(plan: &Plan, keys: &Keys, outcome: &RunOutcome) -> Result<(), Error> {
+    match output::stdout(&summary::render(plan, keys, outcome)) {
         Ok(()) | Err(StdoutError::Closed) => Ok(()),
         Err(StdoutError::Failed(e)) => Err(Error::Summary(e)),
     }
@@ -441,14 +455,14 @@ fn title(shard: Option<ShardSpec>) -> String {
 
 /// In GitHub Actions: an annotation per failed output, and the closing table appended to the
 /// step summary (a summary file that is not there or cannot be written is a warning).
-fn github_actions(plan: &Plan, outcome: &RunOutcome, title: &str, color: bool) {
+fn github_actions(plan: &Plan, keys: &Keys, outcome: &RunOutcome, title: &str, color: bool) {
     github::emit(&github::failures(plan, outcome), false);
     let Some(path) = std::env::var_os(github::STEP_SUMMARY_VAR).filter(|p| !p.is_empty()) else {
         return;
     };
     if let Err(e) = github::append(
         std::path::Path::new(&path),
-        &github::step_summary(plan, outcome, title),
+        &github::step_summary(plan, keys, outcome, title),
     ) {
         print_warning(
             &format!(

@@ -28,11 +28,12 @@ use super::Run;
 use super::events::Event;
 use super::fresh;
 use crate::cache::{
-    Cache, CacheKey, CacheStatus, Lookup, MissReason, Presence, RecordFields, Store,
+    Cache, CacheKey, CacheStatus, Key, Keys, Lookup, MissReason, Presence, RecordFields, Store,
 };
 use crate::fingerprint::{PathState, hex, sha256};
 use crate::plan::state::{fetched_executable, held_record};
 use crate::plan::{Group, PlannedArtifact};
+use crate::store;
 
 /// How a run uses the artifact cache.
 #[derive(Debug, Clone)]
@@ -42,6 +43,8 @@ pub struct CacheRun {
     /// `--cache-only`: cargo is never started; an artifact that is neither here nor in the
     /// cache fails.
     pub cache_only: bool,
+    /// The input key of each of the plan's artifacts, by index.
+    pub keys: Arc<Keys>,
 }
 
 /// Where an executable handed to packaging comes from.
@@ -71,13 +74,12 @@ pub(super) enum Found {
     Build(String),
 }
 
-/// Bump when the held record's meaning changes.
-const HELD_VERSION: u32 = 1;
+/// The held records; the version is raised when their meaning changes.
+const HELD: store::Store<Held> = store::Store::new("lambda-batch held executable", 1);
 
 /// What this machine holds for one output with respect to the cache.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Held {
-    version: u32,
     /// The input key its executable was built or fetched for.
     key: String,
     /// Where that executable is (cargo's output, or a fetched copy).
@@ -99,16 +101,12 @@ impl Held {
     }
 
     fn load(planned: &PlannedArtifact) -> Option<Held> {
-        let bytes = std::fs::read(Held::path(planned)).ok()?;
-        let held: Held = serde_json::from_slice(&bytes).ok()?;
-        (held.version == HELD_VERSION).then_some(held)
+        HELD.load(Held::path(planned))
     }
 
     fn save(&self, planned: &PlannedArtifact) {
-        if let Ok(bytes) = serde_json::to_vec(self) {
-            // Best effort: without it the next run asks the cache again.
-            let _ = crate::atomic::write(&Held::path(planned), &bytes, 0o644);
-        }
+        // Best effort: without it the next run asks the cache again.
+        let _ = HELD.save(&Held::path(planned), self);
     }
 
     /// Whether its executable is the one `key` names, right here, in this environment.
@@ -158,44 +156,6 @@ fn env_differs(
         .collect()
 }
 
-/// Variables cargo sets itself for rustc and build scripts: whatever lambda-batch's own
-/// environment says of them, the build does not see it.
-fn set_by_cargo(name: &str) -> bool {
-    const NAMES: &[&str] = &[
-        "OUT_DIR",
-        "TARGET",
-        "HOST",
-        "NUM_JOBS",
-        "OPT_LEVEL",
-        "DEBUG",
-        "PROFILE",
-        "RUSTC",
-        "RUSTDOC",
-        "RUSTC_LINKER",
-        "CARGO",
-        "CARGO_MAKEFLAGS",
-        "CARGO_PRIMARY_PACKAGE",
-        "CARGO_TARGET_TMPDIR",
-        "CARGO_RUSTC_CURRENT_DIR",
-        "CARGO_SBOM_PATH",
-    ];
-    const PREFIXES: &[&str] = &[
-        "CARGO_PKG_",
-        "CARGO_MANIFEST_",
-        "CARGO_CRATE_",
-        "CARGO_BIN_",
-        "CARGO_CFG_",
-        "CARGO_FEATURE_",
-        "DEP_",
-    ];
-    NAMES.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
-}
-
-/// The key of an artifact, when it has a valid one.
-fn key_of(planned: &PlannedArtifact) -> Option<CacheKey> {
-    planned.key.as_deref().and_then(|k| CacheKey::new(k).ok())
-}
-
 /// Finds what each artifact of `group` (not locally fresh) needs: here, in the cache, or a
 /// build. Parallel to `group.artifacts`.
 pub(super) fn before_build(run: &Run<'_>, group: &Group, c: &CacheRun) -> Vec<Found> {
@@ -206,13 +166,18 @@ pub(super) fn before_build(run: &Run<'_>, group: &Group, c: &CacheRun) -> Vec<Fo
         let Some(planned) = run.plan.artifacts.get(a) else {
             continue;
         };
-        let Some(key) = key_of(planned) else {
-            let why = planned
-                .key_error
-                .as_deref()
-                .unwrap_or("it was not computed");
-            found[k] = Some(Found::Build(format!("it has no input key: {why}")));
-            continue;
+        let key = match c.keys.get(a) {
+            Some(Ok(key)) => key.digest.clone(),
+            Some(Err(why)) => {
+                found[k] = Some(Found::Build(format!("it has no input key: {why}")));
+                continue;
+            }
+            None => {
+                found[k] = Some(Found::Build(
+                    "it has no input key: it was not computed".into(),
+                ));
+                continue;
+            }
         };
         if !fresh::disabled()
             && let Some(held) = Held::load(planned)
@@ -287,7 +252,6 @@ fn fetched(
         ));
     }
     Held {
-        version: HELD_VERSION,
         key: key.as_str().to_string(),
         executable: dest.to_path_buf(),
         state: PathState::of(dest.as_std_path()),
@@ -342,7 +306,12 @@ pub(super) fn after_packaging(
     let c = run.options.cache.as_ref()?;
     let planned = run.plan.artifacts.get(artifact)?;
     let group = run.plan.groups.get(planned.group)?;
-    let Some(key) = key_of(planned) else {
+    let Some(Key {
+        digest: key,
+        inputs,
+        tools,
+    }) = c.keys.key(artifact)
+    else {
         return Some(CacheStatus::Miss);
     };
     let location = c.cache.location().to_string();
@@ -364,7 +333,6 @@ pub(super) fn after_packaging(
                 let value = group_env(group);
                 names
                     .into_iter()
-                    .filter(|n| !set_by_cargo(n))
                     .map(|n| {
                         let digest = value_digest(value(&n));
                         (n, digest)
@@ -382,7 +350,7 @@ pub(super) fn after_packaging(
         CacheStatus::Hit
     } else {
         let absent = match origin {
-            Origin::Here => match c.cache.contains(&key) {
+            Origin::Here => match c.cache.contains(key) {
                 Presence::Present(_) => None,
                 other => {
                     if let Some(message) = other.warning() {
@@ -402,16 +370,15 @@ pub(super) fn after_packaging(
             Some(true) if c.cache.mode().writes() => match &env {
                 Some(env) => {
                     let fields = RecordFields {
-                        tools: planned.key_tools.clone(),
-                        inputs: planned
-                            .key_inputs
+                        tools: tools.clone(),
+                        inputs: inputs
                             .iter()
                             .map(|i| (i.name.clone(), i.digest.clone()))
                             .collect(),
                         features: features.to_vec(),
                         env: env.clone(),
                     };
-                    let stored = c.cache.store(&key, executable, &fields);
+                    let stored = c.cache.store(key, executable, &fields);
                     if let Some(message) = stored.warning() {
                         warn(run, message);
                     }
@@ -429,7 +396,6 @@ pub(super) fn after_packaging(
     };
     if let Some(env) = env {
         Held {
-            version: HELD_VERSION,
             key: key.as_str().to_string(),
             executable: executable.to_path_buf(),
             state: PathState::of(executable.as_std_path()),
@@ -464,7 +430,5 @@ mod tests {
         assert_eq!(env_differs(&recorded, &env("abd")), ["GIT_SHA"]);
         let set = |k: &str| (k == "UNSET").then(|| "now".to_string());
         assert_eq!(env_differs(&recorded, &set), ["GIT_SHA", "UNSET"]);
-        assert!(set_by_cargo("CARGO_PKG_VERSION") && set_by_cargo("OUT_DIR"));
-        assert!(!set_by_cargo("GIT_SHA") && !set_by_cargo("CC"));
     }
 }

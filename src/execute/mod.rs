@@ -55,8 +55,7 @@ pub struct Options {
     pub source_date_epoch: Option<i64>,
     /// Set by Ctrl-C / SIGTERM.
     pub interrupt: Interrupt,
-    /// The artifact cache, when the run uses one (the plan's artifacts then carry their input
-    /// keys).
+    /// The artifact cache and the plan's input keys, when the run uses one.
     pub cache: Option<CacheRun>,
     /// `rustc -vV` per workspace, shared with the input keys (asked once per run).
     pub toolchains: Arc<Toolchains>,

@@ -11,6 +11,7 @@ use camino::Utf8PathBuf;
 
 use super::events::Recorded;
 use super::*;
+use crate::cache::{CacheKey, Key, KeyError, Keys};
 use crate::manifest::Manifest;
 use crate::manifest::values::OutputFormat;
 use crate::package::fixture::{Tree, resolved};
@@ -314,19 +315,27 @@ fn calls(log: &Utf8PathBuf) -> Vec<String> {
         .collect()
 }
 
-/// `plan` with input key `k<name>` for each artifact, and its fake cargo logging to `log`.
-fn keyed(mut plan: Plan, keys: &[(&str, &str)], log: &Utf8PathBuf) -> Plan {
-    for a in &mut plan.artifacts {
-        let key = keys
-            .iter()
-            .find(|(name, _)| *name == a.resolved.name)
-            .map(|(_, k)| k.to_string());
-        a.key = key;
-    }
+/// `plan` with its fake cargo logging to `log`, and the input key of each artifact named in
+/// `keys` (the others have none: "no Cargo.lock").
+fn keyed(mut plan: Plan, keys: &[(&str, &str)], log: &Utf8PathBuf) -> (Plan, Arc<Keys>) {
     for g in &mut plan.groups {
         g.env.insert("FAKE_LOG".into(), log.to_string());
     }
-    plan
+    let table = plan
+        .artifacts
+        .iter()
+        .map(|a| {
+            keys.iter()
+                .find(|(name, _)| *name == a.resolved.name)
+                .map(|(_, k)| Key {
+                    digest: CacheKey::new(*k).unwrap(),
+                    inputs: Vec::new(),
+                    tools: BTreeMap::new(),
+                })
+                .ok_or_else(|| KeyError("no Cargo.lock".into()))
+        })
+        .collect();
+    (plan, Arc::new(Keys::new(table)))
 }
 
 fn statuses(outcome: &RunOutcome) -> Vec<Option<crate::cache::CacheStatus>> {
@@ -347,9 +356,10 @@ fn the_cache_supplies_what_it_has_and_cargo_builds_only_the_rest() {
     let location = CacheLocation::Directory {
         path: Utf8PathBuf::from_path_buf(store.path().join("cache")).unwrap(),
     };
-    let cache_run = |mode, cache_only| CacheRun {
+    let cache_run = |mode, cache_only, keys: &Arc<Keys>| CacheRun {
         cache: Arc::new(Cache::open(location.clone(), mode)),
         cache_only,
+        keys: Arc::clone(keys),
     };
     let with = |fake: &Fake, c: CacheRun| Options {
         cache: Some(c),
@@ -365,9 +375,12 @@ fn the_cache_supplies_what_it_has_and_cargo_builds_only_the_rest() {
     // A first machine builds everything in one call and stores each executable.
     let first = Fake::new();
     let log1 = first.tree.base.join("cargo.log");
-    let plan = keyed(first.plan_of(&specs), &keys, &log1);
+    let (plan, table) = keyed(first.plan_of(&specs), &keys, &log1);
     assert_eq!(plan.groups.len(), 1);
-    let (outcome, _) = run(&plan, &with(&first, cache_run(CacheMode::ReadWrite, false)));
+    let (outcome, _) = run(
+        &plan,
+        &with(&first, cache_run(CacheMode::ReadWrite, false, &table)),
+    );
     assert!(outcome.success(), "{outcome:#?}");
     assert_eq!(statuses(&outcome), [Some(Stored); 3]);
     assert_eq!(calls(&log1).len(), 1);
@@ -375,10 +388,10 @@ fn the_cache_supplies_what_it_has_and_cargo_builds_only_the_rest() {
     // Another machine: every executable comes from the cache and cargo never starts.
     let second = Fake::new();
     let log2 = second.tree.base.join("cargo.log");
-    let plan = keyed(second.plan_of(&specs), &keys, &log2);
+    let (plan, table) = keyed(second.plan_of(&specs), &keys, &log2);
     let (outcome, events) = run(
         &plan,
-        &with(&second, cache_run(CacheMode::ReadWrite, false)),
+        &with(&second, cache_run(CacheMode::ReadWrite, false, &table)),
     );
     assert!(outcome.success(), "{outcome:#?}");
     assert_eq!(statuses(&outcome), [Some(Hit); 3]);
@@ -401,14 +414,14 @@ fn the_cache_supplies_what_it_has_and_cargo_builds_only_the_rest() {
 
     // `b` changed: cargo builds `b` alone; `a` and `c` are what this machine holds for their
     // keys (nothing downloaded again) and the cache is known to have them.
-    let plan = keyed(
+    let (plan, table) = keyed(
         second.plan_of(&specs),
         &[("a", "ka"), ("b", "kb2"), ("c", "kc")],
         &log2,
     );
     let (outcome, _) = run(
         &plan,
-        &with(&second, cache_run(CacheMode::ReadWrite, false)),
+        &with(&second, cache_run(CacheMode::ReadWrite, false, &table)),
     );
     assert!(outcome.success(), "{outcome:#?}");
     assert_eq!(statuses(&outcome), [Some(Hit), Some(Stored), Some(Hit)]);
@@ -428,12 +441,13 @@ fn the_cache_supplies_what_it_has_and_cargo_builds_only_the_rest() {
     // Read mode never writes; an artifact without a key is built and missed.
     let third = Fake::new();
     let log3 = third.tree.base.join("cargo.log");
-    let mut plan = keyed(third.plan_of(&specs), &[("a", "ka"), ("b", "kb3")], &log3);
-    let c = index(&plan, "c");
-    plan.artifacts[c].key_error = Some("no Cargo.lock".into());
+    let (plan, table) = keyed(third.plan_of(&specs), &[("a", "ka"), ("b", "kb3")], &log3);
     let objects = || walkdir::WalkDir::new(store.path()).into_iter().count();
     let count = objects();
-    let (outcome, _) = run(&plan, &with(&third, cache_run(CacheMode::Read, false)));
+    let (outcome, _) = run(
+        &plan,
+        &with(&third, cache_run(CacheMode::Read, false, &table)),
+    );
     assert!(outcome.success(), "{outcome:#?}");
     assert_eq!(statuses(&outcome), [Some(Hit), Some(Miss), Some(Miss)]);
     assert_eq!(objects(), count, "read mode wrote to the cache");
@@ -446,12 +460,15 @@ fn the_cache_supplies_what_it_has_and_cargo_builds_only_the_rest() {
     // --cache-only: what is missing fails and cargo does not start.
     let fourth = Fake::new();
     let log4 = fourth.tree.base.join("cargo.log");
-    let plan = keyed(
+    let (plan, table) = keyed(
         fourth.plan_of(&specs),
         &[("a", "ka"), ("b", "kb4"), ("c", "kc")],
         &log4,
     );
-    let (outcome, _) = run(&plan, &with(&fourth, cache_run(CacheMode::ReadWrite, true)));
+    let (outcome, _) = run(
+        &plan,
+        &with(&fourth, cache_run(CacheMode::ReadWrite, true, &table)),
+    );
     assert!(!outcome.success());
     assert!(calls(&log4).is_empty(), "{:?}", calls(&log4));
     assert_eq!(statuses(&outcome), [Some(Hit), None, Some(Hit)]);

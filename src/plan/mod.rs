@@ -20,11 +20,12 @@ use crate::diagnostic::{ManifestError, ManifestErrors};
 use crate::manifest::values::Compiler;
 use crate::resolve::{Resolved, ResolvedArtifact};
 
-/// Everything a run will do, computed before it starts.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+/// Everything a run will do, computed before it starts; built once by this stage, then only
+/// read. What later stages learn about it (input keys, outcomes) they return beside it, as
+/// tables indexed like its artifacts.
+#[derive(Debug, Clone, Serialize)]
 pub struct Plan {
     /// The manifest file.
-    #[schemars(with = "String")]
     pub manifest: Utf8PathBuf,
     /// The cargo invocations, in the order they start within their lane.
     pub groups: Vec<Group>,
@@ -33,20 +34,7 @@ pub struct Plan {
     /// The flags every cargo call got (`--locked`, `--keep-going`, ...), to rebuild a call
     /// for part of its group.
     #[serde(skip)]
-    #[schemars(skip)]
     pub flags: CargoFlags,
-}
-
-impl Plan {
-    /// A plan that builds nothing.
-    pub fn empty() -> Plan {
-        Plan {
-            manifest: Utf8PathBuf::new(),
-            groups: Vec::new(),
-            artifacts: Vec::new(),
-            flags: CargoFlags::default(),
-        }
-    }
 }
 
 /// One cargo invocation building several bins.
@@ -150,30 +138,6 @@ pub struct PlannedArtifact {
     /// The record of its last packaging, under its group's state dir.
     #[schemars(with = "String")]
     pub stamp: Utf8PathBuf,
-    /// Its input key for the shared artifact cache: a digest of everything that can change
-    /// its executable (filled in by the cache stage for `plan` and for `run` with a cache;
-    /// absent otherwise, or when it could not be computed).
-    pub key: Option<String>,
-    /// Why there is no key, when it was asked for and could not be computed: the artifact is
-    /// then built as without a cache, and never stored.
-    pub key_error: Option<String>,
-    /// What went into the key, each input with the digest of its value (`plan -v`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub key_inputs: Vec<KeyInput>,
-    /// The versions of the tools that build the executable, as the key saw them: kept with
-    /// the executable in the cache.
-    #[serde(skip)]
-    #[schemars(skip)]
-    pub key_tools: BTreeMap<String, String>,
-}
-
-/// One input of an input key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
-pub struct KeyInput {
-    /// What it is: `rustc`, `args`, `env RUSTFLAGS`, `file Cargo.lock`, `package ...`.
-    pub name: String,
-    /// SHA-256 of its value, hex.
-    pub digest: String,
 }
 
 impl PlannedArtifact {
@@ -200,10 +164,6 @@ impl PlannedArtifact {
             files: o.files,
             executable,
             stamp,
-            key: None,
-            key_error: None,
-            key_inputs: Vec::new(),
-            key_tools: BTreeMap::new(),
         }
     }
 }

@@ -13,7 +13,7 @@ use std::io::Write;
 
 use camino::Utf8Path;
 
-use crate::cache::CacheStatus;
+use crate::cache::{CacheStatus, Keys};
 use crate::diagnostic::{ManifestError, Severity, line_col};
 use crate::execute::{ArtifactOutcome, Cause, RunOutcome};
 use crate::plan::Plan;
@@ -242,7 +242,7 @@ fn cell(s: &str) -> String {
 /// The closing table of a run as Markdown for the step summary, titled `title` (the shard,
 /// when there is one): one row per output, with the cache's part when the run had a cache,
 /// then the totals.
-pub fn step_summary(plan: &Plan, outcome: &RunOutcome, title: &str) -> String {
+pub fn step_summary(plan: &Plan, keys: &Keys, outcome: &RunOutcome, title: &str) -> String {
     let with_cache = outcome.cache.is_some();
     let mut out = format!("### {}\n\n", cell(title));
     let mut header = vec!["Artifact", "Arch", "Target", "Output", "Size", "Status"];
@@ -257,7 +257,7 @@ pub fn step_summary(plan: &Plan, outcome: &RunOutcome, title: &str) -> String {
             .map(|h| if *h == "Size" { " ---: |" } else { " --- |" })
             .collect::<String>()
     ));
-    for (a, o) in plan.artifacts.iter().zip(&outcome.artifacts) {
+    for (i, (a, o)) in plan.artifacts.iter().zip(&outcome.artifacts).enumerate() {
         let size = match o {
             ArtifactOutcome::Packaged { packaged, .. } => human_size(packaged.size),
             ArtifactOutcome::Failed { .. } => "-".into(),
@@ -282,8 +282,7 @@ pub fn step_summary(plan: &Plan, outcome: &RunOutcome, title: &str) -> String {
                     .to_string(),
             );
             row.push(
-                a.key
-                    .as_deref()
+                keys.digest(i)
                     .map_or("-".to_string(), |k| format!("`{}`", short_key(k))),
             );
         }

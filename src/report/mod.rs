@@ -5,6 +5,7 @@ pub mod diff;
 pub mod github;
 pub mod output;
 mod path;
+pub mod plan_json;
 pub mod progress;
 pub mod run_report;
 pub mod summary;

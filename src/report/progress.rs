@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::cache::Keys;
 use crate::execute::{Cause, Event, EventSink, GroupStatus, StopReason};
 use crate::plan::Plan;
 use crate::report::diagnostics::warning_line;
@@ -32,6 +33,7 @@ pub struct Style {
 /// The event sink that shows a run to people.
 pub struct Progress<'a> {
     plan: &'a Plan,
+    keys: &'a Keys,
     style: Style,
     inner: Mutex<Inner>,
 }
@@ -49,8 +51,8 @@ struct Bars {
 }
 
 impl<'a> Progress<'a> {
-    /// A reporter for `plan` in `style`.
-    pub fn new(plan: &'a Plan, style: Style) -> Progress<'a> {
+    /// A reporter for `plan`, whose input keys are `keys`, in `style`.
+    pub fn new(plan: &'a Plan, keys: &'a Keys, style: Style) -> Progress<'a> {
         let bars = (style.bars && !style.quiet).then(|| {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let packaging = multi.add(ProgressBar::new(plan.artifacts.len() as u64));
@@ -64,6 +66,7 @@ impl<'a> Progress<'a> {
         });
         Progress {
             plan,
+            keys,
             style,
             inner: Mutex::new(Inner {
                 bars,
@@ -121,10 +124,8 @@ impl<'a> Progress<'a> {
 
     /// ` KEY` (its first characters) of an artifact with an input key.
     fn key(&self, artifact: usize) -> String {
-        self.plan
-            .artifacts
-            .get(artifact)
-            .and_then(|a| a.key.as_deref())
+        self.keys
+            .digest(artifact)
             .map(|k| format!(" {}", short_key(k)))
             .unwrap_or_default()
     }

@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::AtomicFile;
-use crate::cache::CacheStatus;
+use crate::cache::{CacheStatus, Keys};
 use crate::execute::{ArtifactOutcome, RunOutcome};
 use crate::fingerprint::hex;
 use crate::manifest::values::{Arch, ArtifactKind, Compiler, OutputFormat, Runtime};
@@ -164,13 +164,14 @@ pub fn cache_status(outcome: &ArtifactOutcome, with_cache: bool) -> Option<Cache
     }
 }
 
-/// The report of one run.
-pub fn build(plan: &Plan, outcome: &RunOutcome) -> Report {
+/// The report of one run of `plan`, with its input keys `keys`.
+pub fn build(plan: &Plan, keys: &Keys, outcome: &RunOutcome) -> Report {
     let artifacts = plan
         .artifacts
         .iter()
         .zip(&outcome.artifacts)
-        .map(|(a, o)| {
+        .enumerate()
+        .map(|(i, (a, o))| {
             let r = &a.resolved;
             let (size, sha256, sha256_base64, entries, seconds, error, features) = match o {
                 ArtifactOutcome::Packaged {
@@ -224,7 +225,10 @@ pub fn build(plan: &Plan, outcome: &RunOutcome) -> Report {
                 features,
                 rustflags,
                 cache: cache_status(o, outcome.cache.is_some()),
-                key: outcome.cache.as_ref().and(a.key.clone()),
+                key: outcome
+                    .cache
+                    .as_ref()
+                    .and(keys.digest(i).map(str::to_string)),
                 runtime: Some(r.runtime),
                 handler: handler(r.kind),
                 published: None,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::cache::CacheStatus;
+use crate::cache::{CacheStatus, Keys};
 use crate::execute::{ArtifactOutcome, Cause, GroupStatus, RunOutcome, StopReason};
 use crate::plan::{Group, Plan};
 use crate::report::display_path;
@@ -43,15 +43,16 @@ pub fn short_key(key: &str) -> &str {
     &key[..12.min(key.len())]
 }
 
-/// The summary text.
-pub fn render(plan: &Plan, outcome: &RunOutcome) -> String {
+/// The summary text, with the input keys of the run's cache, `keys`.
+pub fn render(plan: &Plan, keys: &Keys, outcome: &RunOutcome) -> String {
     let mut out = String::new();
     let with_cache = outcome.cache.is_some();
     let rows: Vec<Vec<String>> = plan
         .artifacts
         .iter()
         .zip(&outcome.artifacts)
-        .map(|(a, o)| {
+        .enumerate()
+        .map(|(i, (a, o))| {
             let size = match o {
                 ArtifactOutcome::Packaged { packaged, .. } => human_size(packaged.size),
                 ArtifactOutcome::Failed { .. } => "-".into(),
@@ -74,7 +75,7 @@ pub fn render(plan: &Plan, outcome: &RunOutcome) -> String {
                         .map_or("-", CacheStatus::as_str)
                         .into(),
                 );
-                row.push(a.key.as_deref().map_or("-", short_key).into());
+                row.push(keys.digest(i).map_or("-", short_key).into());
             }
             row
         })

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 
 /// JSON Schema of `plan --format json`.
 pub fn plan_json() -> String {
-    pretty::<crate::plan::Plan>()
+    pretty::<crate::report::plan_json::PlanJson<'static>>()
 }
 
 /// JSON Schema of `run --report FILE`.
