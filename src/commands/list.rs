@@ -32,17 +32,21 @@ pub fn list(
     // A shard is a set of the cargo calls `run` makes: those need the packages' features
     // compared (`cargo tree`), which listing everything does not.
     let builds = shard.shard.is_some();
-    let mut checked = super::load(
+    let checked = super::load(
         manifest,
         &CargoFlags::default(),
         builds,
         format == Format::Json,
     )?;
-    if let Some(spec) = shard.shard {
-        checked.plan = super::shard::narrow(&checked.plan, spec, shard.timings.as_deref())?.0;
-    }
-    let rows: Vec<Row> = checked
-        .plan
+    let part;
+    let plan = match shard.shard {
+        Some(spec) => {
+            part = super::shard::narrow(&checked.plan, spec, shard.timings.as_deref())?.0;
+            &part
+        }
+        None => &checked.plan,
+    };
+    let rows: Vec<Row> = plan
         .artifacts
         .iter()
         .map(|a| {
