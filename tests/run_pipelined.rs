@@ -61,6 +61,7 @@ fn artifacts_are_packaged_while_cargo_still_runs() {
         color: false,
         source_date_epoch: None,
         interrupt: Interrupt::default(),
+        sample_cpu: false,
         cache: None,
         toolchains: Default::default(),
     };
@@ -68,7 +69,13 @@ fn artifacts_are_packaged_while_cargo_still_runs() {
     let outcome = execute::execute(&plan, &options, &sink).unwrap();
     assert!(outcome.success(), "{outcome:#?}");
 
-    let events = sink.0.into_inner().unwrap();
+    let events: Vec<Event> = sink
+        .0
+        .into_inner()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.event)
+        .collect();
     let finished = events
         .iter()
         .position(|e| matches!(e, Event::GroupFinished { .. }))
@@ -82,9 +89,9 @@ fn artifacts_are_packaged_while_cargo_still_runs() {
     assert_eq!(status, &GroupStatus::Succeeded);
     assert!(*elapsed >= Duration::from_secs(5));
     for artifact in 0..plan.artifacts.len() {
-        let queued = events
-            .iter()
-            .position(|e| matches!(e, Event::PackagingStarted { artifact: a } if *a == artifact));
+        let queued = events.iter().position(
+            |e| matches!(e, Event::PackagingStarted { artifact: a, .. } if *a == artifact),
+        );
         assert!(queued.is_some_and(|q| q < finished), "{events:#?}");
         let packaged = events
             .iter()

@@ -25,7 +25,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::Run;
-use super::events::Event;
+use super::events::{Event, Origin};
 use super::fresh;
 use crate::cache::{
     Cache, CacheKey, CacheStatus, Key, Keys, Lookup, MissReason, Presence, RecordFields, Store,
@@ -45,17 +45,6 @@ pub struct CacheRun {
     pub cache_only: bool,
     /// The input key of each of the plan's artifacts, by index.
     pub keys: Arc<Keys>,
-}
-
-/// Where an executable handed to packaging comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Origin {
-    /// Built by cargo in this run.
-    Built,
-    /// Already here: a fresh group's, or the one held for the artifact's key.
-    Here,
-    /// Fetched from the cache in this run.
-    Fetched,
 }
 
 /// What one artifact of a group needs before cargo starts.
@@ -290,7 +279,7 @@ pub(super) fn short(key: &CacheKey) -> &str {
 }
 
 fn warn(run: &Run<'_>, message: String) {
-    run.sink.event(Event::CacheWarning { message });
+    run.emit(Event::CacheWarning { message });
 }
 
 /// After `artifact` was packaged from `executable` (compiled with `features`, from

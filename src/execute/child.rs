@@ -28,6 +28,9 @@ pub(super) struct Ended {
     pub status: io::Result<ExitStatus>,
     /// It was signalled to stop.
     pub killed: bool,
+    /// The CPU time (user and system) of the child and of every process it waited for, as
+    /// the kernel counted it when the child was reaped (`None` where that cannot be had).
+    pub cpu: Option<Duration>,
 }
 
 /// Something the child wrote, or the end of one of its streams.
@@ -173,8 +176,15 @@ impl CargoChild {
             }
             thread::sleep(POLL);
         }
-        let status = self.wait(killed);
-        Ended { status, killed }
+        let (status, cpu) = match self.wait(killed) {
+            Ok((status, cpu)) => (Ok(status), cpu),
+            Err(e) => (Err(e), None),
+        };
+        Ended {
+            status,
+            killed,
+            cpu,
+        }
     }
 
     /// Sends `signal` to the child's whole process group. Only called before the child is
@@ -197,10 +207,10 @@ impl CargoChild {
         }
     }
 
-    /// Waits for the child to exit and reaps it. With `sweep`, first sends SIGKILL to its
-    /// process group, so that nothing it started outlives a stopped build.
-    pub(super) fn wait(mut self, sweep: bool) -> io::Result<ExitStatus> {
-        let Some(mut child) = self.child.take() else {
+    /// Waits for the child to exit and reaps it, with the CPU time it used. With `sweep`, first
+    /// sends SIGKILL to its process group, so that nothing it started outlives a stopped build.
+    pub(super) fn wait(mut self, sweep: bool) -> io::Result<(ExitStatus, Option<Duration>)> {
+        let Some(child) = self.child.take() else {
             return Err(io::Error::other("the child was already waited for"));
         };
         if sweep && matches!(wait_unreaped(&child, true), Ok(Some(true))) {
@@ -210,7 +220,7 @@ impl CargoChild {
                 libc::kill(-self.pgid, libc::SIGKILL);
             }
         }
-        child.wait()
+        reap(child)
     }
 }
 
@@ -266,6 +276,36 @@ fn wait_unreaped(child: &Child, block: bool) -> io::Result<Option<bool>> {
             // With WNOHANG and no state change, waitid leaves si_pid zero.
             // SAFETY: reading a field waitid filled in (or left zeroed).
             return Ok(Some(unsafe { info.si_pid() } != 0));
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Reaps `child` with wait4(2), which also tells the CPU time of the child and of every
+/// descendant it waited for (cargo waits for its rustc, build scripts and linkers).
+fn reap(child: Child) -> io::Result<(ExitStatus, Option<Duration>)> {
+    use std::os::unix::process::ExitStatusExt;
+    let pid = libc::pid_t::try_from(child.id()).map_err(io::Error::other)?;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: `usage` is a plain C struct that wait4 fills in; zeroed is a valid value.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: wait4 on our own unreaped child; both pointers outlive the call.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            let time = |t: libc::timeval| {
+                Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+                    + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+            };
+            // std's `Child` has nothing left to wait for; dropping it closes nothing open.
+            drop(child);
+            return Ok((
+                ExitStatus::from_raw(status),
+                Some(time(usage.ru_utime) + time(usage.ru_stime)),
+            ));
         }
         let err = io::Error::last_os_error();
         if err.kind() != io::ErrorKind::Interrupted {

@@ -1,7 +1,7 @@
 //! What the executor reports while it runs: typed events, consumed by a reporter. The executor
 //! never draws anything itself (the reporter decides between bars, plain lines or silence).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::cache::CacheStatus;
 use crate::package::Packaged;
@@ -18,6 +18,10 @@ pub enum Event {
         artifacts: usize,
         /// The `--jobs` bound shared by every cargo child.
         jobs: usize,
+        /// The wall-clock moment the run started: every event's time counts from it.
+        started_at: SystemTime,
+        /// The CPUs this machine has (what `CpuSampled` is a share of).
+        cpus: usize,
     },
     /// A cargo child was spawned.
     GroupStarted {
@@ -53,6 +57,8 @@ pub enum Event {
     PackagingStarted {
         /// The artifact.
         artifact: usize,
+        /// Where the executable came from.
+        origin: Origin,
     },
     /// An artifact's output was written, or found up to date.
     ArtifactPackaged {
@@ -86,14 +92,35 @@ pub enum Event {
         group: usize,
         /// How it ended.
         status: GroupStatus,
-        /// Its wall time (zero when it never started).
+        /// From its turn in its lane (before the freshness check, the cache and the wait for
+        /// a jobserver token) to its end; zero when it never started.
         elapsed: Duration,
+        /// The CPU time (user and system) of its cargo child and of everything that child
+        /// waited for (rustc, build scripts, linkers); `None` when no child ran.
+        cpu: Option<Duration>,
+    },
+    /// The machine's CPU use since the previous sample (only when asked for, see
+    /// `Options::sample_cpu`).
+    CpuSampled {
+        /// The share of all CPUs' time spent busy, from 0 to 1.
+        busy: f64,
     },
     /// The run stops starting new work.
     Stopping {
         /// Why.
         reason: StopReason,
     },
+}
+
+/// Where an executable handed to packaging comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// Built by cargo in this run.
+    Built,
+    /// Already here: a fresh group's, or the one held for the artifact's key.
+    Here,
+    /// Fetched from the artifact cache in this run.
+    Fetched,
 }
 
 /// Why an artifact was not produced.
@@ -135,20 +162,40 @@ pub enum StopReason {
     Signal(i32),
 }
 
-/// Where events go. Called from several threads at once (lanes and packaging jobs).
+/// Where events go. Called from several threads at once (lanes and packaging jobs), at the
+/// moment each thing happens.
 pub trait EventSink: Sync {
-    /// Receives one event.
-    fn event(&self, event: Event);
+    /// Receives one event that happened `at` (from the start of the run).
+    fn event(&self, at: Duration, event: Event);
+}
+
+/// One event and when it happened, from the start of the run.
+#[derive(Debug, Clone)]
+pub struct Stamped {
+    /// When, from the start of the run (the executor's clock).
+    pub at: Duration,
+    /// What.
+    pub event: Event,
 }
 
 /// Collects events, for tests.
 #[derive(Debug, Default)]
-pub struct Recorded(pub std::sync::Mutex<Vec<Event>>);
+pub struct Recorded(pub std::sync::Mutex<Vec<Stamped>>);
 
 impl EventSink for Recorded {
-    fn event(&self, event: Event) {
+    fn event(&self, at: Duration, event: Event) {
         if let Ok(mut v) = self.0.lock() {
-            v.push(event);
+            v.push(Stamped { at, event });
         }
+    }
+}
+
+/// Hands every event to two sinks: the progress people see and a recording.
+pub struct Tee<'a>(pub &'a dyn EventSink, pub &'a dyn EventSink);
+
+impl EventSink for Tee<'_> {
+    fn event(&self, at: Duration, event: Event) {
+        self.0.event(at, event.clone());
+        self.1.event(at, event);
     }
 }

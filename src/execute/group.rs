@@ -10,9 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::{Message, TargetKind};
 
-use super::cached::{self, Found, Origin};
+use super::cached::{self, Found};
 use super::child::{CargoChild, Ended, Output};
-use super::events::{Cause, Event, GroupStatus, StopReason};
+use super::events::{Cause, Event, GroupStatus, Origin, StopReason};
 use super::outcome::{ArtifactOutcome, GroupOutcome, blame, ended, stopped_message};
 use super::{Run, estimate, fresh, zig};
 use crate::manifest::values::Compiler;
@@ -58,6 +58,7 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
             GroupStatus::Fresh,
             started.elapsed(),
             Vec::new(),
+            None,
         );
     }
 
@@ -96,7 +97,7 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
                 } else {
                     GroupStatus::Fresh
                 };
-                return finish(run, group, status, started.elapsed(), Vec::new());
+                return finish(run, group, status, started.elapsed(), Vec::new(), None);
             }
             narrowed = crate::plan::narrowed(run.plan, group, &left);
             if c.cache_only {
@@ -158,12 +159,16 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
             );
         }
     };
+    let spawned = run.now();
     let estimate = estimate::load(group);
-    run.sink.event(Event::GroupStarted {
-        group: group.id,
-        command: shown,
-        estimated_units: estimate,
-    });
+    run.sink.event(
+        spawned,
+        Event::GroupStarted {
+            group: group.id,
+            command: shown.clone(),
+            estimated_units: estimate,
+        },
+    );
 
     let mut state = State {
         units: 0,
@@ -184,7 +189,7 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         Output::Message(message) => on_message(run, group, scope, started, &mut state, *message),
         Output::Stderr(line) => {
             state.stderr.push(line.clone());
-            run.sink.event(Event::GroupOutput {
+            run.emit(Event::GroupOutput {
                 group: group.id,
                 line,
             });
@@ -192,7 +197,11 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         Output::Closed => {}
     };
     let gate_until = started + zig::GATE_TIMEOUT;
-    let Ended { status, killed } = child.drive(gate, gate_until, on_output, stop);
+    let Ended {
+        status,
+        killed,
+        cpu,
+    } = child.drive(gate, gate_until, on_output, stop);
     // Only now is the child done with its implicit token.
     drop(token);
     let elapsed = started.elapsed();
@@ -231,7 +240,12 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
     }
     let failed = matches!(group_status, GroupStatus::Failed(_))
         || (group_status == GroupStatus::Succeeded && !state.dispatched.iter().all(|d| *d));
-    finish(run, group, group_status, elapsed, state.stderr);
+    let ran = Ran {
+        spawned,
+        command: shown,
+        cpu,
+    };
+    finish(run, group, group_status, elapsed, state.stderr, Some(ran));
     if failed {
         run.fail();
     }
@@ -288,7 +302,7 @@ fn on_message<'r>(
     match message {
         Message::CompilerArtifact(artifact) => {
             state.units += 1;
-            run.sink.event(Event::UnitCompiled {
+            run.emit(Event::UnitCompiled {
                 group: group.id,
                 done: state.units,
                 total: state.estimate.map(|e| e.max(state.units)),
@@ -334,7 +348,7 @@ fn on_message<'r>(
             if let Some(rendered) = &m.message.rendered {
                 for line in rendered.lines() {
                     state.stderr.push(line.to_string());
-                    run.sink.event(Event::GroupOutput {
+                    run.emit(Event::GroupOutput {
                         group: group.id,
                         line: line.to_string(),
                     });
@@ -342,7 +356,7 @@ fn on_message<'r>(
             }
         }
         Message::TextLine(line) if !line.trim().is_empty() => {
-            run.sink.event(Event::GroupOutput {
+            run.emit(Event::GroupOutput {
                 group: group.id,
                 line,
             });
@@ -363,7 +377,7 @@ fn dispatch<'r>(
     started: Instant,
     scope: &rayon::Scope<'r>,
 ) {
-    run.sink.event(Event::PackagingStarted { artifact });
+    run.emit(Event::PackagingStarted { artifact, origin });
     run.job_queued(group);
     scope.spawn(move |_| {
         package_one(run, artifact, &executable, features, origin, started);
@@ -493,7 +507,14 @@ fn skip(run: &Run<'_>, group: &Group, reason: StopReason) {
             },
         );
     }
-    finish(run, group, GroupStatus::Skipped, Duration::ZERO, Vec::new());
+    finish(
+        run,
+        group,
+        GroupStatus::Skipped,
+        Duration::ZERO,
+        Vec::new(),
+        None,
+    );
 }
 
 /// Records a group under `--cache-only` whose artifacts `group.artifacts` are neither here
@@ -519,7 +540,7 @@ fn not_in_cache(run: &Run<'_>, group: &Group, started: Instant, why: &[String]) 
             "--cache-only: {n} executables are neither up to date here nor in the cache"
         )),
     };
-    finish(run, group, status, elapsed, Vec::new());
+    finish(run, group, status, elapsed, Vec::new(), None);
 }
 
 /// Records a group whose child could not be started.
@@ -535,28 +556,56 @@ fn fail_to_start(run: &Run<'_>, group: &Group, started: Instant, why: String) {
             },
         );
     }
-    finish(run, group, GroupStatus::Failed(why), elapsed, Vec::new());
+    finish(
+        run,
+        group,
+        GroupStatus::Failed(why),
+        elapsed,
+        Vec::new(),
+        None,
+    );
     run.fail();
 }
 
+/// What a group's cargo child was: when it was spawned, the command as shown, its CPU time.
+struct Ran {
+    spawned: Duration,
+    command: String,
+    cpu: Option<Duration>,
+}
+
+/// Records how `group` ended, `elapsed` after its turn came, with its child's part (`ran`)
+/// when it started one.
 fn finish(
     run: &Run<'_>,
     group: &Group,
     status: GroupStatus,
     elapsed: Duration,
     stderr: Vec<String>,
+    ran: Option<Ran>,
 ) {
-    run.sink.event(Event::GroupFinished {
-        group: group.id,
-        status: status.clone(),
-        elapsed,
-    });
+    let ended = run.now();
+    let cpu = ran.as_ref().and_then(|r| r.cpu);
+    run.sink.event(
+        ended,
+        Event::GroupFinished {
+            group: group.id,
+            status: status.clone(),
+            elapsed,
+            cpu,
+        },
+    );
     let mut all = run.groups.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(slot) = all.get_mut(group.id) {
         *slot = Some(GroupOutcome {
             status,
             elapsed,
             stderr,
+            queued: ended.saturating_sub(elapsed),
+            ended,
+            spawned: ran.as_ref().map(|r| r.spawned),
+            command: ran.map(|r| r.command),
+            cpu,
         });
     }
 }

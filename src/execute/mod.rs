@@ -12,6 +12,7 @@
 
 mod cached;
 mod child;
+mod cpu;
 mod estimate;
 mod events;
 mod fresh;
@@ -24,12 +25,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use camino::Utf8PathBuf;
 
 pub use cached::CacheRun;
-pub use events::{Cause, Event, EventSink, GroupStatus, Recorded, StopReason};
+pub use events::{
+    Cause, Event, EventSink, GroupStatus, Origin, Recorded, Stamped, StopReason, Tee,
+};
 pub use outcome::{ArtifactOutcome, GroupOutcome, RunOutcome, strip_ansi};
 pub use signals::Interrupt;
 
@@ -55,6 +58,8 @@ pub struct Options {
     pub source_date_epoch: Option<i64>,
     /// Set by Ctrl-C / SIGTERM.
     pub interrupt: Interrupt,
+    /// Sample the machine's CPU use while the run goes (`Event::CpuSampled`), for a timeline.
+    pub sample_cpu: bool,
     /// The artifact cache and the plan's input keys, when the run uses one.
     pub cache: Option<CacheRun>,
     /// `rustc -vV` per workspace, shared with the input keys (asked once per run).
@@ -72,6 +77,8 @@ pub enum ExecuteError {
 /// State shared by the lanes and the packaging jobs of one run.
 struct Run<'a> {
     plan: &'a Plan,
+    /// When the run started: every event's time counts from it.
+    started: Instant,
     options: &'a Options,
     sink: &'a dyn EventSink,
     jobserver: jobserver::Client,
@@ -98,6 +105,16 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// The time since the run started.
+    fn now(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Reports `event`, happening now.
+    fn emit(&self, event: Event) {
+        self.sink.event(self.now(), event);
+    }
+
     /// Why new work must not start, if it must not.
     fn stop_reason(&self) -> Option<StopReason> {
         if let Some(signal) = self.options.interrupt.received() {
@@ -120,7 +137,7 @@ impl Run<'_> {
         if let Some(reason) = self.stop_reason()
             && !self.announced.swap(true, Ordering::SeqCst)
         {
-            self.sink.event(Event::Stopping { reason });
+            self.emit(Event::Stopping { reason });
         }
     }
 
@@ -178,7 +195,7 @@ impl Run<'_> {
             _ => return,
         }
         drop(all);
-        self.sink.event(event);
+        self.emit(event);
     }
 }
 
@@ -189,6 +206,7 @@ pub fn execute(
     sink: &dyn EventSink,
 ) -> Result<RunOutcome, ExecuteError> {
     let started = Instant::now();
+    let started_at = SystemTime::now();
     // What earlier runs killed outright (SIGKILL, a power cut) left behind: never a file of a
     // run still going, which may be writing the same outputs right now.
     let mut sweeper = crate::atomic::Sweeper::new();
@@ -209,6 +227,7 @@ pub fn execute(
         .map_err(|e| ExecuteError::Setup(format!("cannot start the packaging threads: {e}")))?;
     let run = Run {
         plan,
+        started,
         options,
         sink,
         jobserver,
@@ -225,37 +244,44 @@ pub fn execute(
         pending: Mutex::new(vec![0; plan.groups.len()]),
         pending_done: Condvar::new(),
     };
-    sink.event(Event::RunStarted {
+    run.emit(Event::RunStarted {
         groups: plan.groups.len(),
         artifacts: plan.artifacts.len(),
         jobs,
+        started_at,
+        cpus,
     });
 
     let mut lanes: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
     for g in &plan.groups {
         lanes.entry(g.lane).or_default().push(g.id);
     }
-    // Packaging jobs are spawned into this scope by the lanes; it returns once the last one
-    // has finished, so no output is still being written when the run reports.
-    pool.in_place_scope(|scope| {
-        std::thread::scope(|threads| {
-            for groups in lanes.values() {
-                let run = &run;
-                threads.spawn(move || {
-                    for &g in groups {
-                        let Some(group) = run.plan.groups.get(g) else {
-                            continue;
-                        };
-                        // Cargo replaces `<target>/<profile>/<bin>` when it builds that bin
-                        // again: an earlier group's packaging must have read it by then.
-                        for &earlier in &group.waits_for {
-                            run.wait_for_packaging(earlier);
+    // Packaging jobs are spawned into the pool's scope by the lanes; it returns once the last
+    // one has finished, so no output is still being written when the run reports.
+    std::thread::scope(|outer| {
+        // Samples until the last packaging job has ended (stopped with a last one when dropped).
+        let sampler = options.sample_cpu.then(|| cpu::Sampler::start(outer, &run));
+        pool.in_place_scope(|scope| {
+            std::thread::scope(|threads| {
+                for groups in lanes.values() {
+                    let run = &run;
+                    threads.spawn(move || {
+                        for &g in groups {
+                            let Some(group) = run.plan.groups.get(g) else {
+                                continue;
+                            };
+                            // Cargo replaces `<target>/<profile>/<bin>` when it builds that bin
+                            // again: an earlier group's packaging must have read it by then.
+                            for &earlier in &group.waits_for {
+                                run.wait_for_packaging(earlier);
+                            }
+                            group::run(run, group, scope);
                         }
-                        group::run(run, group, scope);
-                    }
-                });
-            }
+                    });
+                }
+            });
         });
+        drop(sampler);
     });
 
     // A failure under --keep-going is no stop: `stop_reason` is `None` then.
@@ -265,6 +291,7 @@ pub fn execute(
             crate::atomic::remove_own_temp_files(&dir);
         }
     }
+    let ended = run.now();
     let artifacts = run
         .artifacts
         .into_inner()
@@ -283,13 +310,7 @@ pub fn execute(
         .into_inner()
         .unwrap_or_else(|e| e.into_inner())
         .into_iter()
-        .map(|o| {
-            o.unwrap_or(GroupOutcome {
-                status: GroupStatus::Skipped,
-                elapsed: Duration::ZERO,
-                stderr: Vec::new(),
-            })
-        })
+        .map(|o| o.unwrap_or_else(|| GroupOutcome::not_started(GroupStatus::Skipped, ended)))
         .collect();
     Ok(RunOutcome {
         artifacts,
@@ -297,6 +318,7 @@ pub fn execute(
         stopped,
         missing_tool: run.missing_tool.load(Ordering::SeqCst),
         elapsed: started.elapsed(),
+        started_at,
         cache: options
             .cache
             .as_ref()
@@ -330,13 +352,12 @@ pub fn not_started(plan: &Plan, missing: &BTreeMap<String, String>) -> RunOutcom
     let groups = plan
         .groups
         .iter()
-        .map(|g| GroupOutcome {
-            status: match missing.get(&g.program) {
+        .map(|g| {
+            let status = match missing.get(&g.program) {
                 Some(why) => GroupStatus::Failed(why.clone()),
                 None => GroupStatus::Skipped,
-            },
-            elapsed: Duration::ZERO,
-            stderr: Vec::new(),
+            };
+            GroupOutcome::not_started(status, Duration::ZERO)
         })
         .collect();
     RunOutcome {
@@ -345,6 +366,7 @@ pub fn not_started(plan: &Plan, missing: &BTreeMap<String, String>) -> RunOutcom
         stopped: Some(StopReason::Failure),
         missing_tool: true,
         elapsed: Duration::ZERO,
+        started_at: SystemTime::now(),
         cache: None,
     }
 }

@@ -49,10 +49,38 @@ impl ArtifactOutcome {
 pub struct GroupOutcome {
     /// How it ended.
     pub status: GroupStatus,
-    /// Its wall time.
+    /// Its wall time, from its turn in its lane to its end.
     pub elapsed: Duration,
     /// What cargo wrote to stderr (kept for the summary of a failing group).
     pub stderr: Vec<String>,
+    /// When its turn came, from the start of the run (its lane got to it; the freshness
+    /// check, the cache and the wait for a jobserver token come before its cargo starts).
+    pub queued: Duration,
+    /// When it ended, from the start of the run.
+    pub ended: Duration,
+    /// When its cargo child was spawned, from the start of the run (`None`: it started none).
+    pub spawned: Option<Duration>,
+    /// The command line of its cargo child, as shown to people (the cache may have narrowed
+    /// it to the bins it did not have).
+    pub command: Option<String>,
+    /// The CPU time of its cargo child and of everything that child waited for.
+    pub cpu: Option<Duration>,
+}
+
+impl GroupOutcome {
+    /// The outcome of a group that never started, settled `at` (from the start of the run).
+    pub fn not_started(status: GroupStatus, at: Duration) -> GroupOutcome {
+        GroupOutcome {
+            status,
+            elapsed: Duration::ZERO,
+            stderr: Vec::new(),
+            queued: at,
+            ended: at,
+            spawned: None,
+            command: None,
+            cpu: None,
+        }
+    }
 }
 
 /// Everything a run did.
@@ -68,6 +96,8 @@ pub struct RunOutcome {
     pub missing_tool: bool,
     /// Wall time of the whole run.
     pub elapsed: Duration,
+    /// The wall-clock moment it started, which every time of its outcome counts from.
+    pub started_at: std::time::SystemTime,
     /// The artifact cache the run used, as shown to people (`None`: none).
     pub cache: Option<String>,
 }

@@ -98,6 +98,7 @@ impl Fake {
             color: false,
             source_date_epoch: None,
             interrupt: Interrupt::default(),
+            sample_cpu: false,
             cache: None,
             toolchains: Default::default(),
         }
@@ -109,7 +110,7 @@ fn run(plan: &Plan, options: &Options) -> (RunOutcome, Vec<Event>) {
     let sink = Recorded::default();
     let outcome = execute(plan, options, &sink).unwrap();
     let events = sink.0.into_inner().unwrap();
-    (outcome, events)
+    (outcome, events.into_iter().map(|s| s.event).collect())
 }
 
 /// The index in `plan.artifacts` of the artifact `name`.
@@ -161,9 +162,85 @@ fn two_lanes_build_and_package_every_artifact() {
         Some(Event::RunStarted {
             groups: 2,
             artifacts: 3,
-            jobs: 2
+            jobs: 2,
+            ..
         })
     ));
+}
+
+#[test]
+fn events_carry_the_times_the_outcome_reports() {
+    let fake = Fake::new();
+    let plan = fake.plan_of(&[
+        ("a", 0, "ok", "0.2"),
+        ("b", 0, "ok", "0.2"),
+        ("c", 1, "ok", "0"),
+    ]);
+    let before = std::time::SystemTime::now();
+    let sink = Recorded::default();
+    let options = Options {
+        sample_cpu: true,
+        ..fake.options(false)
+    };
+    let outcome = execute(&plan, &options, &sink).unwrap();
+    let events = sink.0.into_inner().unwrap();
+    assert!(outcome.success(), "{outcome:#?}");
+    assert!(outcome.started_at >= before);
+    let when = |wanted: &dyn Fn(&Event) -> bool| {
+        events
+            .iter()
+            .find(|s| wanted(&s.event))
+            .map(|s| s.at)
+            .unwrap()
+    };
+    for (g, group) in plan.groups.iter().enumerate() {
+        let o = &outcome.groups[g];
+        let started = when(&|e| matches!(e, Event::GroupStarted { group, .. } if *group == g));
+        let finished = when(&|e| matches!(e, Event::GroupFinished { group, .. } if *group == g));
+        assert_eq!(o.spawned, Some(started), "group {g}");
+        assert_eq!(o.ended, finished, "group {g}");
+        assert_eq!(o.queued + o.elapsed, o.ended, "group {g}");
+        assert!(
+            o.queued <= started && started < finished,
+            "group {g}: {o:?}"
+        );
+        assert!(o.cpu.is_some(), "the fake cargo's CPU time, from wait4");
+        assert!(
+            o.command
+                .as_deref()
+                .is_some_and(|c| c.starts_with("FAKE_DELAY") && c.contains(" cargo build ")),
+            "{o:?}"
+        );
+        for &a in &group.artifacts {
+            let ready = when(
+                &|e| matches!(e, Event::PackagingStarted { artifact, origin: Origin::Built } if *artifact == a),
+            );
+            let done =
+                when(&|e| matches!(e, Event::ArtifactPackaged { artifact, .. } if *artifact == a));
+            assert!(started <= ready && ready <= done && done <= outcome.elapsed);
+        }
+    }
+    // The groups of lane 0 ran in turn: the second's turn came when the first ended.
+    let lane0: Vec<usize> = plan
+        .groups
+        .iter()
+        .filter(|g| g.lane == 0)
+        .map(|g| g.id)
+        .collect();
+    if let [first, second] = lane0[..] {
+        assert!(outcome.groups[second].queued >= outcome.groups[first].ended);
+    }
+    if std::path::Path::new("/proc/stat").exists() {
+        let samples: Vec<f64> = events
+            .iter()
+            .filter_map(|s| match s.event {
+                Event::CpuSampled { busy } => Some(busy),
+                _ => None,
+            })
+            .collect();
+        assert!(!samples.is_empty(), "a last sample at the end, at least");
+        assert!(samples.iter().all(|b| (0.0..=1.0).contains(b)));
+    }
 }
 
 #[test]

@@ -146,7 +146,7 @@ enum Tone {
 }
 
 impl EventSink for Progress<'_> {
-    fn event(&self, event: Event) {
+    fn event(&self, _at: Duration, event: Event) {
         let mut inner = self.lock();
         let quiet = self.style.quiet;
         match event {
@@ -210,7 +210,7 @@ impl EventSink for Progress<'_> {
                     bar.set_message(format!("{label}: {name}"));
                 }
             }
-            Event::PackagingStarted { .. } => {}
+            Event::PackagingStarted { .. } | Event::CpuSampled { .. } => {}
             Event::ArtifactPackaged {
                 artifact,
                 packaged,
@@ -280,6 +280,7 @@ impl EventSink for Progress<'_> {
                 group,
                 status,
                 elapsed,
+                ..
             } => {
                 if let Some(bar) = inner.bars.as_mut().and_then(|b| b.groups.remove(&group)) {
                     bar.finish_and_clear();
