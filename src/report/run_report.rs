@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::atomic::AtomicFile;
 use crate::cache::{CacheStatus, Keys};
-use crate::execute::{ArtifactOutcome, RunOutcome};
+use crate::execute::{ArtifactOutcome, GroupStatus, RunOutcome};
 use crate::fingerprint::hex;
 use crate::manifest::values::{Arch, ArtifactKind, Compiler, OutputFormat, Runtime};
 use crate::package::ZipEntryReport;
@@ -36,8 +36,70 @@ pub struct Report {
     pub success: bool,
     /// Wall time of the whole run.
     pub seconds: f64,
+    /// When the run started (RFC 3339, UTC): the times of `cargo_calls` count from it. Absent
+    /// in reports from before it was recorded.
+    #[serde(default)]
+    pub started_at: Option<String>,
     /// One entry per (artifact, target) of the run.
     pub artifacts: Vec<ArtifactReport>,
+    /// One entry per cargo call of the plan, in the plan's order: what it built and when it
+    /// ran. Empty in reports from before it was recorded.
+    #[serde(default)]
+    pub cargo_calls: Vec<CargoCall>,
+}
+
+/// One cargo call of the run and when it ran, in seconds from the report's `started_at`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CargoCall {
+    /// Its lane: the calls of one lane (one target dir) run one after another, lanes side by
+    /// side.
+    pub lane: usize,
+    /// The workspace root (the call's working directory).
+    pub workspace: String,
+    /// The target triple.
+    pub target: String,
+    /// The cargo profile.
+    pub profile: String,
+    /// The build program.
+    pub compiler: Compiler,
+    /// The outputs it builds: indices into `artifacts`.
+    pub outputs: Vec<usize>,
+    /// How it ended.
+    pub status: CallStatus,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// The command line it ran (the cache may have narrowed it to the bins it did not have);
+    /// absent when it started no cargo.
+    pub command: Option<String>,
+    /// When its turn came (its lane got to it; the freshness check, the cache and the wait for
+    /// a jobserver token come before its cargo starts).
+    pub queued: f64,
+    /// When its cargo child started; absent when it started none (`fresh`, `cached`,
+    /// `skipped`, or it could not start).
+    pub start: Option<f64>,
+    /// When it ended: its cargo exited, or it was found fresh, taken from the cache, given up.
+    pub end: f64,
+    /// The CPU time (user and system, in seconds) of its cargo child and everything that child
+    /// waited for (rustc, build scripts, linkers); absent when it started none.
+    pub cpu_seconds: Option<f64>,
+}
+
+/// How a cargo call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CallStatus {
+    /// Cargo ran and succeeded.
+    Succeeded,
+    /// Not started: nothing it reads changed since its last build.
+    Fresh,
+    /// Not started: every executable came from the artifact cache (or was here for its key).
+    Cached,
+    /// It failed, or could not start.
+    Failed,
+    /// The run stopped it.
+    Killed,
+    /// Never started: the run stopped first.
+    Skipped,
 }
 
 /// The outcome for one artifact and target.
@@ -241,8 +303,45 @@ pub fn build(plan: &Plan, keys: &Keys, outcome: &RunOutcome) -> Report {
         manifest: plan.manifest.to_string(),
         success: outcome.success(),
         seconds: outcome.elapsed.as_secs_f64(),
+        started_at: Some(humantime::format_rfc3339_millis(outcome.started_at).to_string()),
         artifacts,
+        cargo_calls: cargo_calls(plan, outcome),
     }
+}
+
+/// Each cargo call of `plan` as `outcome` says it ran.
+fn cargo_calls(plan: &Plan, outcome: &RunOutcome) -> Vec<CargoCall> {
+    // Milliseconds are what the executor's clock is worth here.
+    let ms = |d: std::time::Duration| (d.as_secs_f64() * 1000.0).round() / 1000.0;
+    plan.groups
+        .iter()
+        .zip(&outcome.groups)
+        .map(|(g, o)| {
+            let (status, error) = match &o.status {
+                GroupStatus::Succeeded => (CallStatus::Succeeded, None),
+                GroupStatus::Fresh => (CallStatus::Fresh, None),
+                GroupStatus::Cached => (CallStatus::Cached, None),
+                GroupStatus::Failed(why) => (CallStatus::Failed, Some(why.clone())),
+                GroupStatus::Killed => (CallStatus::Killed, None),
+                GroupStatus::Skipped => (CallStatus::Skipped, None),
+            };
+            CargoCall {
+                lane: g.lane,
+                workspace: g.workspace_root.to_string(),
+                target: g.target.clone(),
+                profile: g.profile.clone(),
+                compiler: g.compiler,
+                outputs: g.artifacts.clone(),
+                status,
+                error,
+                command: o.command.clone(),
+                queued: ms(o.queued),
+                start: o.spawned.map(ms),
+                end: ms(o.ended),
+                cpu_seconds: o.cpu.map(ms),
+            }
+        })
+        .collect()
 }
 
 /// The rustflags cargo gives the crates of a group whose environment (on top of the caller's,

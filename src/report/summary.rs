@@ -94,7 +94,17 @@ pub fn render(plan: &Plan, keys: &Keys, outcome: &RunOutcome) -> String {
         out.push_str(&failures);
     }
 
-    out.push_str(&totals(plan, outcome, |location| location.to_string()));
+    out.push('\n');
+    out.push_str(&closing(plan, outcome));
+    out.push('\n');
+    out
+}
+
+/// The summary's closing line: the totals, and how the run stopped if it stopped early.
+pub fn closing(plan: &Plan, outcome: &RunOutcome) -> String {
+    let mut out = totals(plan, outcome, |location| location.to_string())
+        .trim_start()
+        .to_string();
     match outcome.stopped {
         Some(StopReason::Signal(libc::SIGINT)) => out.push_str(" (interrupted)"),
         Some(StopReason::Signal(s)) => {
@@ -103,7 +113,6 @@ pub fn render(plan: &Plan, keys: &Keys, outcome: &RunOutcome) -> String {
         Some(StopReason::Failure) => out.push_str(" (stopped after the first failure)"),
         None => {}
     }
-    out.push('\n');
     out
 }
 
