@@ -10,6 +10,7 @@ pub mod progress;
 pub mod run_report;
 pub mod summary;
 pub mod table;
+pub mod timeline;
 
 pub use path::display_path;
 pub use run_report::{ArtifactReport, Published, REPORT_VERSION, Report, Status};
