@@ -2,8 +2,8 @@
 # Installs what the tests need on a bare Debian machine (as root, no stdin), idempotently:
 # qemu-aarch64 + an arm64 glibc to run arm64 bootstraps, cargo-zigbuild (with zig) to
 # cross-link them, the aarch64 Rust std, moto's S3 server for the cache's and publish's tests,
-# cfn-lint for the SAM templates `emit` writes, and cargo-lambda (to compare with). Quiet
-# unless something fails.
+# cfn-lint for the SAM templates `emit` writes, cargo-lambda (to compare with), and Chromium
+# to draw `run --timeline` pages headless. Quiet unless something fails.
 set -euo pipefail
 
 # Runs a command with its output kept aside; shows the output only if it fails.
@@ -77,12 +77,19 @@ if ! cargo-lambda lambda --version 2>/dev/null | grep -q '^cargo-lambda 1\.9\.2'
     pip_install cargo-lambda 'cargo-lambda==1.9.2'
 fi
 
+# Debian's chromium draws a `--timeline` page into a screenshot, headless, for its tests.
+if ! command -v chromium >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    quietly apt-get update
+    quietly apt-get install -y --no-install-recommends chromium fonts-dejavu-core
+fi
+
 if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
     quietly rustup target add aarch64-unknown-linux-gnu
 fi
 
 # Fail here, loudly, rather than in the middle of the tests.
-for tool in qemu-aarch64 cargo-zigbuild moto_server cfn-lint cargo-lambda; do
+for tool in qemu-aarch64 cargo-zigbuild moto_server cfn-lint cargo-lambda chromium; do
     command -v "$tool" >/dev/null || { echo "setup: $tool is not on PATH after install" >&2; exit 1; }
 done
 quietly cargo-zigbuild --version

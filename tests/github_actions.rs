@@ -1,9 +1,13 @@
 //! In GitHub Actions (`GITHUB_ACTIONS=true`): manifest diagnostics become workflow annotations
 //! on their line and column of lambda.kdl (named from `$GITHUB_WORKSPACE`), failed outputs
 //! become `::error` annotations naming the artifact, and the closing table is appended to
-//! `$GITHUB_STEP_SUMMARY` as Markdown. Real runs on two tiny workspaces (one that builds, one
-//! that does not compile), dev profile, one architecture, into the shared target dir.
+//! `$GITHUB_STEP_SUMMARY` as Markdown, with the run's timeline as a Mermaid gantt chart (its
+//! syntax checked line by line against Mermaid's grammar). Real runs on two tiny workspaces
+//! (one that builds, one that does not compile), dev profile, one architecture, into the
+//! shared target dir.
 
+#[path = "support/gantt.rs"]
+mod gantt;
 #[path = "support/test.rs"]
 mod test;
 
@@ -144,6 +148,20 @@ fn a_run_annotates_failures_and_appends_its_table_to_the_step_summary() {
     );
     assert!(text.contains("; cache `"), "{text}");
     assert!(text.contains("`: 0 hit, 1 stored, 1 miss\n"), "{text}");
+    // The timeline: a task per cargo call, the failed one marked critical.
+    let chart = gantt::check(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(chart.title, "lambda-batch run");
+    let tasks = chart.tasks();
+    assert_eq!(tasks.len(), 2, "{text}");
+    let good = tasks.iter().find(|t| t.text.contains("gha-good")).unwrap();
+    assert!(
+        good.text.starts_with("build gha-good (x86_64) "),
+        "{good:?}"
+    );
+    assert!(good.tags.is_empty(), "{good:?}");
+    let bad = tasks.iter().find(|t| t.text.contains("gha-bad")).unwrap();
+    assert!(bad.text.starts_with("failed gha-bad (x86_64) "), "{bad:?}");
+    assert_eq!(bad.tags, ["crit"], "{bad:?}");
 
     // Again, the good one only, up to date: the summary grows by another table. A summary
     // file that is not there is a warning, and the run still succeeds.
@@ -165,6 +183,14 @@ fn a_run_annotates_failures_and_appends_its_table_to_the_step_summary() {
     );
     assert!(table.contains("| gha-good | x86_64 |"), "{table}");
     assert!(table.contains("| fresh |"), "{table}");
+    let chart = gantt::check(table).unwrap_or_else(|e| panic!("{e}\n{table}"));
+    let tasks = chart.tasks();
+    assert_eq!(tasks.len(), 1, "{table}");
+    // Cargo runs again (without `--keep-going` its command differs) and finds all fresh.
+    assert!(
+        tasks[0].text.starts_with("build gha-good (x86_64) "),
+        "{table}"
+    );
 
     let run = t
         .lb(&["run", "--only", "gha-good"])

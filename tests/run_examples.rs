@@ -13,6 +13,8 @@
 
 #[path = "support/emitted.rs"]
 mod emitted;
+#[path = "support/page.rs"]
+mod page;
 #[path = "support/runtime_api.rs"]
 mod runtime_api;
 #[path = "support/s3_server.rs"]
@@ -107,9 +109,13 @@ const ARCHES: &[(&str, u16, runtime_api::Arch)] = &[
     ("arm64", EM_AARCH64, runtime_api::Arch::Arm64),
 ];
 
-/// Runs the root manifest in the repository, with a report written outside the output tree.
-fn run_root(report: &Path) -> (Run, Report) {
-    root(&["run"], report, &[])
+/// Runs the root manifest in the repository, with a report (and a timeline, `timeline`, when
+/// given) written outside the output tree.
+fn run_root(report: &Path, timeline: Option<&Path>) -> (Run, Report) {
+    match timeline {
+        Some(page) => root(&["run", "--timeline", page.to_str().unwrap()], report, &[]),
+        None => root(&["run"], report, &[]),
+    }
 }
 
 /// `lambda-batch ARGS --report REPORT` on the root manifest in the repository, with `env`.
@@ -220,7 +226,8 @@ fn the_root_manifest_builds_and_packages_every_example_for_both_architectures() 
         .prefix("lambda-batch-examples-")
         .tempdir()
         .unwrap();
-    let (_, report) = run_root(&scratch.path().join("report.json"));
+    let timeline = scratch.path().join("timeline.html");
+    let (_, report) = run_root(&scratch.path().join("report.json"), Some(&timeline));
 
     // SPEC §2: exactly these files, for both architectures.
     let mut expected_tree: Vec<String> = ARCHES
@@ -303,8 +310,12 @@ fn the_root_manifest_builds_and_packages_every_example_for_both_architectures() 
         assert_eq!(a.sha256.as_deref(), Some(hex.as_str()), "{rel}");
     }
 
+    // When each cargo call ran, and the page that draws it.
+    check_cargo_calls(&report);
+    check_timeline(&timeline, &report, &scratch.path().join("timeline.png"));
+
     // Again: nothing to do, and not one byte changes.
-    let (second, report) = run_root(&scratch.path().join("report2.json"));
+    let (second, report) = run_root(&scratch.path().join("report2.json"), None);
     for a in &report.artifacts {
         assert_eq!(a.status, Status::Fresh, "{}: {}", a.name, describe(&second));
     }
@@ -321,7 +332,26 @@ fn the_root_manifest_builds_and_packages_every_example_for_both_architectures() 
     let env: Vec<(String, String)> = server.env().into_iter().collect();
     let to = "s3://lambda-artifacts/examples";
     let published = scratch.path().join("published.json");
-    let (out, report) = root(&["publish", "--to", to], &published, &env);
+    let publish_page = scratch.path().join("publish-timeline.html");
+    let (out, report) = root(
+        &[
+            "publish",
+            "--to",
+            to,
+            "--timeline",
+            publish_page.to_str().unwrap(),
+        ],
+        &published,
+        &env,
+    );
+    // `publish` takes run's options: its timeline shows every call fresh.
+    let doc = page::parse(&publish_page);
+    assert_eq!(
+        page::select(&doc, "svg g.call > rect.call.fresh").len(),
+        report.cargo_calls.len(),
+        "{}",
+        describe(&out)
+    );
     for a in &report.artifacts {
         assert_eq!(a.status, Status::Fresh, "{}: {}", a.name, describe(&out));
         assert!(
@@ -331,4 +361,166 @@ fn the_root_manifest_builds_and_packages_every_example_for_both_architectures() 
         );
     }
     emit_and_compare(&published, "s3");
+}
+
+/// The report's cargo calls of the cold build: every one ran cargo, in order within its lane,
+/// and together they build every output once.
+fn check_cargo_calls(report: &Report) {
+    use lambda_batch::report::run_report::CallStatus;
+    let started = report.started_at.as_deref().expect("started_at");
+    let started = humantime::parse_rfc3339(started).expect("RFC 3339");
+    assert!(started <= std::time::SystemTime::now());
+    assert!(!report.cargo_calls.is_empty());
+    let mut outputs: Vec<usize> = Vec::new();
+    for c in &report.cargo_calls {
+        assert!(c.queued <= c.end && c.end <= report.seconds, "{c:?}");
+        match c.status {
+            CallStatus::Succeeded => {
+                let start = c.start.expect("a cargo call that ran has a start");
+                assert!(c.queued <= start && start < c.end, "{c:?}");
+                assert!(c.cpu_seconds.is_some_and(|s| s > 0.0), "{c:?}");
+                assert!(
+                    c.command.as_deref().is_some_and(|s| s.contains("zigbuild")),
+                    "{c:?}"
+                );
+            }
+            // A target dir kept from an earlier run of the suite: nothing to compile.
+            CallStatus::Fresh => {
+                assert_eq!(
+                    (c.start, c.cpu_seconds, c.command.as_ref()),
+                    (None, None, None)
+                );
+            }
+            _ => panic!("{c:?}"),
+        }
+        outputs.extend(&c.outputs);
+    }
+    outputs.sort_unstable();
+    assert_eq!(outputs, (0..report.artifacts.len()).collect::<Vec<_>>());
+    for lane in report.cargo_calls.iter().map(|c| c.lane) {
+        let calls: Vec<_> = report
+            .cargo_calls
+            .iter()
+            .filter(|c| c.lane == lane)
+            .collect();
+        for pair in calls.windows(2) {
+            assert!(
+                pair[1].queued >= pair[0].end,
+                "a lane runs its calls in turn: {pair:?}"
+            );
+        }
+    }
+}
+
+/// The cold build's `--timeline` page: it parses, it has a bar per cargo call and a mark per
+/// output, and Chromium draws it (`png`) with each bar in its colour where the markup puts it.
+fn check_timeline(path: &Path, report: &Report, png: &Path) {
+    let doc = page::parse(path);
+    let bars = page::select(&doc, "svg g.call > rect.call");
+    assert_eq!(bars.len(), report.cargo_calls.len());
+    let ran = |status| {
+        report
+            .cargo_calls
+            .iter()
+            .filter(|c| c.status == status)
+            .count()
+    };
+    assert_eq!(
+        page::select(&doc, "svg g.call > rect.call.built").len(),
+        ran(lambda_batch::report::run_report::CallStatus::Succeeded)
+    );
+    assert_eq!(
+        page::select(&doc, "svg g.output").len(),
+        report.artifacts.len()
+    );
+    assert_eq!(
+        page::select(&doc, "svg g.output rect.pack.written").len(),
+        report.artifacts.len()
+    );
+    for call in page::select(&doc, "svg g.call") {
+        let title: String = call
+            .select(&scraper::Selector::parse("title").unwrap())
+            .next()
+            .expect("a call's hover text")
+            .text()
+            .collect();
+        assert!(
+            title.contains("zigbuild") || title.contains("cargo not started"),
+            "{title}"
+        );
+    }
+    assert_eq!(
+        page::select(&doc, "table.outputs tbody tr").len(),
+        report.artifacts.len()
+    );
+    let summary: String = page::select(&doc, "p.summary")[0].text().collect();
+    assert!(
+        summary.starts_with("10 outputs: 10 built, 0 fresh, 0 failed in "),
+        "{summary}"
+    );
+
+    page::screenshot(path, png);
+    let picture = page::Picture::open(png);
+    assert!(picture.colours() > 50, "the screenshot is (nearly) blank");
+    // Each class's colour, as the page's style sheet says.
+    let style: String = page::select(&doc, "style")[0].text().collect();
+    let colour = |class: &str| {
+        let rule = format!("{class}{{fill:#");
+        let at = style
+            .find(&rule)
+            .unwrap_or_else(|| panic!("no rule {rule}"))
+            + rule.len()
+            - 1;
+        page::hex(&style[at..at + 7])
+    };
+    let class_of = |e: &scraper::ElementRef<'_>| {
+        let classes: Vec<&str> = e.value().attr("class").unwrap_or("").split(' ').collect();
+        format!("rect.{}", classes.join("."))
+    };
+    // Where the drawing is on the screen: the legend's swatch of a cargo call (14 px wide, the
+    // lowest thing of its colour) found by its colour.
+    let swatch = page::select(&doc, "svg > rect.call.built")
+        .into_iter()
+        .next()
+        .expect("the legend");
+    let (px, py) = picture
+        .lowest_run(colour("rect.call.built"), 12..=16)
+        .expect("the legend's swatch is not on the screenshot");
+    let origin = (
+        px as f64 - page::number(&swatch, "x").ceil(),
+        py as f64 - (page::number(&swatch, "y") + page::number(&swatch, "height") - 1.0),
+    );
+    let packs = page::select(&doc, "svg g.output rect.pack");
+    let legend = page::select(&doc, "svg > rect.call, svg > rect.pack, svg > rect.wait");
+    let shapes: Vec<_> = bars.iter().chain(&packs).chain(&legend).collect();
+    let mut checked = 0;
+    for shape in shapes {
+        let class = class_of(shape);
+        let (x, y, w, h) = (
+            page::number(shape, "x"),
+            page::number(shape, "y"),
+            page::number(shape, "width"),
+            page::number(shape, "height"),
+        );
+        // Too narrow to sample past anti-aliased edges.
+        if w < 6.0 {
+            continue;
+        }
+        // The middle, above a bar's text.
+        let (sx, sy) = (origin.0 + x + w / 2.0, origin.1 + y + (h / 2.0).min(3.0));
+        let (sx, sy) = (sx.floor() as usize, sy.floor() as usize);
+        assert!(
+            sx < picture.width && sy < picture.height,
+            "off the screen: {x},{y}"
+        );
+        let want = colour(&class);
+        assert!(
+            page::near(picture.at(sx, sy), want),
+            "{class} at ({x}, {y}) is drawn {:?} at ({sx}, {sy}), not {want:?}",
+            picture.at(sx, sy)
+        );
+        checked += 1;
+    }
+    // The legend's 12 swatches, and the bars and packaging marks wide enough to sample.
+    assert!(checked > legend.len(), "{checked} shapes checked");
 }

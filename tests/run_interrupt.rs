@@ -1,7 +1,10 @@
 //! Ctrl-C during a build: SIGINT to lambda-batch's process group (what a terminal does) while a
 //! cargo child runs a slow build script and packaging is in progress. lambda-batch exits 130,
-//! no process of the build is left, and no temporary file is left in any lambda-dir.
+//! no process of the build is left, and no temporary file is left in any lambda-dir; its
+//! `--timeline` page is still written, and shows what was done before the signal.
 
+#[path = "support/page.rs"]
+mod page;
 #[path = "support/test.rs"]
 mod test;
 
@@ -58,7 +61,13 @@ fn sigint_to_the_process_group_exits_130_and_leaves_nothing_behind() {
     ];
 
     let mut child = fx
-        .command(&["run", "--report", "report.json"])
+        .command(&[
+            "run",
+            "--report",
+            "report.json",
+            "--timeline",
+            "timeline.html",
+        ])
         .process_group(0)
         .stdout(fs::File::create(fx.path().join("stdout.txt")).unwrap())
         .stderr(fs::File::create(fx.path().join("stderr.txt")).unwrap())
@@ -152,4 +161,32 @@ fn sigint_to_the_process_group_exits_130_and_leaves_nothing_behind() {
     let report: lambda_batch::report::Report =
         serde_json::from_str(&fs::read_to_string(fx.path().join("report.json")).unwrap()).unwrap();
     assert!(!report.success);
+
+    // The timeline: the quick call built, the sleepy one stopped; the quick output's
+    // executable was ready and its packaging stopped; the sleepy one never got that far.
+    use lambda_batch::report::run_report::CallStatus;
+    let statuses: Vec<CallStatus> = report.cargo_calls.iter().map(|c| c.status).collect();
+    assert_eq!(
+        statuses,
+        [CallStatus::Succeeded, CallStatus::Killed],
+        "{}",
+        logs()
+    );
+    let doc = page::parse(&fx.path().join("timeline.html"));
+    assert_eq!(page::select(&doc, "svg g.call > rect.call.built").len(), 1);
+    assert_eq!(page::select(&doc, "svg g.call > rect.call.killed").len(), 1);
+    assert_eq!(page::select(&doc, "svg g.output").len(), 2);
+    assert_eq!(
+        page::select(&doc, "svg g.output line.ready + rect.pack.stopped").len(),
+        1,
+        "the quick output: ready, then its packaging stopped"
+    );
+    assert_eq!(
+        page::select(&doc, "svg g.output path.cross.stopped").len(),
+        1
+    );
+    let facts: String = page::select(&doc, "table.facts")[0].text().collect();
+    assert!(facts.contains("Endedinterrupted"), "{facts}");
+    let summary: String = page::select(&doc, "p.summary")[0].text().collect();
+    assert!(summary.ends_with("(interrupted)"), "{summary}");
 }

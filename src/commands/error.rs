@@ -77,6 +77,14 @@ pub enum Error {
         /// Why.
         source: io::Error,
     },
+    /// `run --timeline FILE` cannot be written.
+    #[error("cannot write the timeline `{path}`: {source}")]
+    Timeline {
+        /// The file.
+        path: Utf8PathBuf,
+        /// Why.
+        source: io::Error,
+    },
     /// `emit` cannot use its report, or a zip the report names (nothing was written).
     #[error("{}", .0.message)]
     Emit(crate::emit::EmitError),
@@ -149,6 +157,7 @@ impl Error {
             | Error::Stdout(_)
             | Error::Summary(_)
             | Error::Report { .. }
+            | Error::Timeline { .. }
             | Error::Emit(_)
             | Error::Output(_) => ExitCode::FAILED,
             Error::Unwritten { outcome, .. } if *outcome != ExitCode::OK => *outcome,
@@ -207,6 +216,7 @@ impl Error {
             | Error::Stdout(_)
             | Error::Summary(_)
             | Error::Report { .. }
+            | Error::Timeline { .. }
             | Error::Emit(_)
             | Error::Output(_) => print_error(&self.to_string(), self.help(), color),
         }
@@ -253,6 +263,11 @@ mod tests {
         assert_eq!(Error::Stdout(io()).exit_code(), ExitCode::FAILED);
         assert_eq!(Error::Summary(io()).exit_code(), ExitCode::FAILED);
         assert_eq!(report().exit_code(), ExitCode::FAILED);
+        let timeline = Error::Timeline {
+            path: "timeline.html".into(),
+            source: io(),
+        };
+        assert_eq!(timeline.exit_code(), ExitCode::FAILED);
     }
 
     #[test]

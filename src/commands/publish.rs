@@ -1,13 +1,11 @@
 //! `lambda-batch publish [MANIFEST] --to s3://BUCKET/PREFIX`: `run`'s steps, then every zip
 //! uploaded under its content key before the report is written.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::Error;
 use super::run::{self, Prepared};
-use crate::cache::Keys;
 use crate::cli::{PublishArgs, RunArgs};
-use crate::execute;
 use crate::exit_code::ExitCode;
 use crate::manifest::PublishLocation;
 use crate::manifest::values::OutputFormat;
@@ -27,12 +25,8 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
         ..args.run.clone()
     };
     let planned = match run::prepare(&run_args, color)? {
-        Prepared::Nothing(plan) => {
-            // An empty shard: nothing to build, nothing to publish.
-            let outcome = execute::not_started(&plan, &BTreeMap::new());
-            let report = run_report::build(&plan, &Keys::none(), &outcome);
-            return run::finish(&run_args, &report, ExitCode::OK, Vec::new());
-        }
+        // An empty shard: nothing to build, nothing to publish.
+        Prepared::Nothing(plan) => return run::nothing_to_build(&run_args, &plan),
         Prepared::Planned(planned) => planned,
     };
     let location: PublishLocation = match (&args.to, &planned.manifest.publish) {
@@ -86,7 +80,13 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
             "",
             color,
         );
-        return run::finish(&run_args, &report, built.code, built.unwritten);
+        return run::finish(
+            &run_args,
+            &report,
+            built.timeline.as_ref(),
+            built.code,
+            built.unwritten,
+        );
     }
     let opened: Result<(Publisher, Prefetch), String> = match opening {
         Ok(thread) => thread
@@ -102,7 +102,13 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
                 "check AWS_REGION, AWS_ENDPOINT_URL and the credentials in the environment",
                 color,
             );
-            return run::finish(&run_args, &report, ExitCode::FAILED, built.unwritten);
+            return run::finish(
+                &run_args,
+                &report,
+                built.timeline.as_ref(),
+                ExitCode::FAILED,
+                built.unwritten,
+            );
         }
     };
     let mode = if args.run.dry_run {
@@ -133,7 +139,7 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
     } else {
         ExitCode::FAILED
     };
-    run::finish(&run_args, &report, code, unwritten)
+    run::finish(&run_args, &report, built.timeline.as_ref(), code, unwritten)
 }
 
 /// Each zip that could not be published, and the bucket's failure once.

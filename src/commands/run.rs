@@ -12,7 +12,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use super::Error;
 use crate::cache::{Cache, CacheSettings, Keys, Located, Toolchains};
 use crate::cli::RunArgs;
-use crate::execute::{self, CacheRun, Interrupt, RunOutcome};
+use crate::execute::{self, CacheRun, Interrupt, RunOutcome, Tee};
 use crate::exit_code::ExitCode;
 use crate::manifest::values::Arch;
 use crate::pipeline::{Checked, Overrides};
@@ -21,17 +21,14 @@ use crate::plan::shard::ShardSpec;
 use crate::report::diagnostics::{print_error, print_warning};
 use crate::report::output::{self, StdoutError, eprintln};
 use crate::report::progress::{Progress, Style};
+use crate::report::timeline::{Recorder, Timeline, page};
 use crate::report::{github, run_report, summary};
 
 /// Builds and packages every selected artifact.
 pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, Error> {
     let planned = match prepare(args, color)? {
-        Prepared::Nothing(plan) => {
-            // Nothing to build is a success: the other shards build the rest.
-            let outcome = execute::not_started(&plan, &BTreeMap::new());
-            let report = run_report::build(&plan, &Keys::none(), &outcome);
-            return finish(args, &report, ExitCode::OK, Vec::new());
-        }
+        // Nothing to build is a success: the other shards build the rest.
+        Prepared::Nothing(plan) => return nothing_to_build(args, &plan),
         Prepared::Planned(planned) => planned,
     };
     if args.dry_run {
@@ -40,7 +37,25 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, Error> {
     }
     let built = build_and_package(args, planned, color)?;
     let report = run_report::build(&built.plan, &built.keys, &built.outcome);
-    finish(args, &report, built.code, built.unwritten)
+    finish(
+        args,
+        &report,
+        built.timeline.as_ref(),
+        built.code,
+        built.unwritten,
+    )
+}
+
+/// Finishes a run whose shard has nothing to build (`plan`): a success, with a report and a
+/// timeline that say so when asked for.
+pub fn nothing_to_build(args: &RunArgs, plan: &Plan) -> Result<ExitCode, Error> {
+    let outcome = execute::not_started(plan, &BTreeMap::new());
+    let report = run_report::build(plan, &Keys::none(), &outcome);
+    let timeline = args
+        .timeline
+        .is_some()
+        .then(|| Timeline::new(plan, Vec::new(), "nothing to build in this shard".into()));
+    finish(args, &report, timeline.as_ref(), ExitCode::OK, Vec::new())
 }
 
 /// What [`prepare`] comes to.
@@ -80,6 +95,8 @@ pub struct Built {
     /// The signals it listens to, still installed (none when nothing started): what comes
     /// after the build stops on them too.
     pub interrupt: Option<Interrupt>,
+    /// What happened when, when asked for (`--timeline`, or GitHub's step summary).
+    pub timeline: Option<Timeline>,
 }
 
 /// The run's plan: the manifest loaded with the selection, the cache settings, the shard, the
@@ -146,9 +163,12 @@ pub fn build_and_package(
     } = *planned;
     let keys = Arc::new(keys);
     let missing = missing_tools(&located, color);
+    let recorder = (args.timeline.is_some() || github::enabled()).then(Recorder::default);
     if !missing.is_empty() && !args.keep_going {
         // Nothing starts; the report still says what was not built and why.
         let outcome = execute::not_started(&plan, &missing);
+        let timeline =
+            recorder.map(|_| Timeline::new(&plan, Vec::new(), summary::closing(&plan, &outcome)));
         return Ok(Built {
             plan,
             keys,
@@ -156,6 +176,7 @@ pub fn build_and_package(
             code: ExitCode::MISSING_TOOL,
             unwritten: Vec::new(),
             interrupt: None,
+            timeline,
         });
     }
     sweep_beside_report(args);
@@ -170,6 +191,7 @@ pub fn build_and_package(
         color,
         source_date_epoch,
         interrupt: interrupt.clone(),
+        sample_cpu: args.timeline.is_some(),
         cache: cache.map(|s| CacheRun {
             cache: Arc::new(Cache::open(s.location, s.mode)),
             cache_only: s.cache_only,
@@ -177,9 +199,18 @@ pub fn build_and_package(
         }),
         toolchains,
     };
-    let outcome = build(args, &plan, &keys, &options, color)?;
+    let outcome = build(args, &plan, &keys, &options, recorder.as_ref(), color)?;
+    let timeline =
+        recorder.map(|r| Timeline::new(&plan, r.into_events(), summary::closing(&plan, &outcome)));
     if github::enabled() {
-        github_actions(&plan, &keys, &outcome, &title(args.shard.shard), color);
+        github_actions(
+            &plan,
+            &keys,
+            &outcome,
+            &title(args.shard.shard),
+            timeline.as_ref(),
+            color,
+        );
     }
     let unwritten = print_summary(&plan, &keys, &outcome)
         .err()
@@ -192,6 +223,7 @@ pub fn build_and_package(
         outcome,
         unwritten,
         interrupt: Some(interrupt),
+        timeline,
     })
 }
 
@@ -375,12 +407,13 @@ fn interrupt() -> Interrupt {
     })
 }
 
-/// Runs the plan, with progress on standard error.
+/// Runs the plan, with progress on standard error (and its events to `recorder` too).
 fn build(
     args: &RunArgs,
     plan: &Plan,
     keys: &Keys,
     options: &execute::Options,
+    recorder: Option<&Recorder>,
     color: bool,
 ) -> Result<RunOutcome, Error> {
     let style = Style {
@@ -390,7 +423,10 @@ fn build(
         bars: std::io::stderr().is_terminal(),
     };
     let progress = Progress::new(plan, keys, style);
-    let outcome = execute::execute(plan, options, &progress);
+    let outcome = match recorder {
+        Some(recorder) => execute::execute(plan, options, &Tee(&progress, recorder)),
+        None => execute::execute(plan, options, &progress),
+    };
     progress.finish();
     Ok(outcome?)
 }
@@ -418,12 +454,14 @@ fn print_summary(plan: &Plan, keys: &Keys, outcome: &RunOutcome) -> Result<(), E
     }
 }
 
-/// The one place that writes `--report` (`report`), once the run has come to `code` (with
-/// `unwritten`, the results that could not be written so far): a report that cannot be
-/// written fails a run that had succeeded.
+/// The one place that writes `--report` (`report`) and `--timeline` (`timeline`: a run that
+/// asked for one always has one), once the run has come to `code` (with `unwritten`, the
+/// results that could not be written so far): a result that cannot be written fails a run
+/// that had succeeded.
 pub fn finish(
     args: &RunArgs,
     report: &run_report::Report,
+    timeline: Option<&Timeline>,
     code: ExitCode,
     mut unwritten: Vec<Error>,
 ) -> Result<ExitCode, Error> {
@@ -434,6 +472,15 @@ pub fn finish(
             path: path.clone(),
             source,
         });
+    }
+    if let (Some(path), Some(timeline)) = (&args.timeline, timeline) {
+        let html = page::render(timeline, &title(args.shard.shard));
+        if let Err(source) = page::write(path, &html) {
+            unwritten.push(Error::Timeline {
+                path: path.clone(),
+                source,
+            });
+        }
     }
     if unwritten.is_empty() {
         Ok(code)
@@ -453,16 +500,24 @@ fn title(shard: Option<ShardSpec>) -> String {
     }
 }
 
-/// In GitHub Actions: an annotation per failed output, and the closing table appended to the
-/// step summary (a summary file that is not there or cannot be written is a warning).
-fn github_actions(plan: &Plan, keys: &Keys, outcome: &RunOutcome, title: &str, color: bool) {
+/// In GitHub Actions: an annotation per failed output, and the closing table and the timeline
+/// appended to the step summary (a summary file that is not there or cannot be written is a
+/// warning).
+fn github_actions(
+    plan: &Plan,
+    keys: &Keys,
+    outcome: &RunOutcome,
+    title: &str,
+    timeline: Option<&Timeline>,
+    color: bool,
+) {
     github::emit(&github::failures(plan, outcome), false);
     let Some(path) = std::env::var_os(github::STEP_SUMMARY_VAR).filter(|p| !p.is_empty()) else {
         return;
     };
     if let Err(e) = github::append(
         std::path::Path::new(&path),
-        &github::step_summary(plan, keys, outcome, title),
+        &github::step_summary(plan, keys, outcome, title, timeline),
     ) {
         print_warning(
             &format!(

@@ -20,6 +20,7 @@ use crate::plan::Plan;
 use crate::report::display_path;
 use crate::report::run_report::{Status, cache_status, status};
 use crate::report::summary::{human_size, short_key};
+use crate::report::timeline::{Timeline, mermaid};
 
 /// The variable GitHub Actions sets to `true` on its runners.
 pub const ACTIONS_VAR: &str = "GITHUB_ACTIONS";
@@ -241,8 +242,14 @@ fn cell(s: &str) -> String {
 
 /// The closing table of a run as Markdown for the step summary, titled `title` (the shard,
 /// when there is one): one row per output, with the cache's part when the run had a cache,
-/// then the totals.
-pub fn step_summary(plan: &Plan, keys: &Keys, outcome: &RunOutcome, title: &str) -> String {
+/// then the totals, then the run's `timeline` as a Mermaid gantt chart.
+pub fn step_summary(
+    plan: &Plan,
+    keys: &Keys,
+    outcome: &RunOutcome,
+    title: &str,
+    timeline: Option<&Timeline>,
+) -> String {
     let with_cache = outcome.cache.is_some();
     let mut out = format!("### {}\n\n", cell(title));
     let mut header = vec!["Artifact", "Arch", "Target", "Output", "Size", "Status"];
@@ -292,6 +299,9 @@ pub fn step_summary(plan: &Plan, keys: &Keys, outcome: &RunOutcome, title: &str)
         format!("`{}`", cell(location))
     }));
     out.push_str("\n\n");
+    if let Some(timeline) = timeline {
+        out.push_str(&mermaid::block(timeline, title));
+    }
     out
 }
 
