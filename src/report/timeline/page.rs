@@ -906,16 +906,16 @@ fn calls_table(out: &mut String, chart: &Chart, plan: &Plan) {
             .map_or(String::new(), |e| format!(" title=\"{}\"", esc(e)));
         let _ = writeln!(
             out,
-            "<tr><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td>\
-             <td class=\"st-{}\"{error}>{status}</td><td class=\"n\">{waited}</td>\
-             <td class=\"n\">{ran}</td><td class=\"n\">{cpu}</td><td class=\"n\">{units}</td>\
-             <td class=\"cmd\"><code>{}</code></td></tr>",
-            i + 1,
-            group.lane + 1,
-            status.replace(' ', "-"),
-            esc(&group.target),
-            esc(&group.bins.join(", ")),
-            esc(&command),
+            "<tr><td class=\"n\">{n}</td><td class=\"n\">{lane}</td><td>{target}</td>\
+             <td>{bins}</td><td class=\"st-{class}\"{error}>{status}</td>\
+             <td class=\"n\">{waited}</td><td class=\"n\">{ran}</td><td class=\"n\">{cpu}</td>\
+             <td class=\"n\">{units}</td><td class=\"cmd\"><code>{command}</code></td></tr>",
+            n = i + 1,
+            lane = group.lane + 1,
+            target = esc(&group.target),
+            bins = esc(&group.bins.join(", ")),
+            class = status.replace(' ', "-"),
+            command = esc(&command),
         );
     }
     out.push_str("</tbody>\n</table>\n");

@@ -290,6 +290,25 @@ fn the_page_parses_and_has_a_bar_per_call_and_a_mark_per_output() {
     // A table row per output and per call, and the closing line.
     assert_eq!(select(&doc, "table.outputs tbody tr").len(), 3);
     assert_eq!(select(&doc, "table.calls tbody tr").len(), 3);
+    // Each cell under its heading.
+    let headings: Vec<String> = select(&doc, "table.calls thead th")
+        .iter()
+        .map(|e| e.text().collect())
+        .collect();
+    let api = group_of(&t.plan, "api");
+    let row: Vec<String> = select(&doc, "table.calls tbody tr")[api]
+        .select(&Selector::parse("td").unwrap())
+        .map(|e| e.text().collect())
+        .collect();
+    let cell = |heading: &str| &row[headings.iter().position(|h| h == heading).unwrap()];
+    assert_eq!(cell("Target"), "x86_64-unknown-linux-gnu");
+    assert_eq!(cell("Bins"), "api");
+    assert_eq!(cell("Status"), "built");
+    assert_eq!(cell("Waited"), "0.4s");
+    assert_eq!(
+        cell("Command"),
+        "cargo build --release -p catalog --bin api"
+    );
     let summary: String = select(&doc, "p.summary")[0].text().collect();
     assert_eq!(summary, "3 outputs: 2 built, 0 fresh, 1 failed in 4.0s");
     // The hostile name is text, never markup.
