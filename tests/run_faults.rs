@@ -686,6 +686,27 @@ fn stdout_closed_early_or_full() {
     );
     zip_entries(&zip);
     assert!(report(&fx).success, "the report says the build succeeded");
+    // A timeline that cannot be written fails the run; the outputs and the report stay.
+    fs::write(fx.path().join("a-file"), "").unwrap();
+    fs::remove_file(fx.path().join("report.json")).unwrap();
+    let run = test::run_command(
+        fx.command(&[
+            "run",
+            "--report",
+            "report.json",
+            "--timeline",
+            "a-file/timeline.html",
+        ]),
+        1,
+    );
+    assert!(
+        run.stderr
+            .contains("cannot write the timeline `a-file/timeline.html`"),
+        "{}",
+        run.stderr
+    );
+    zip_entries(&zip);
+    assert!(report(&fx).success, "the report says the build succeeded");
     // Closed before the summary: quietly, and with the run's own exit code.
     let mut child = fx
         .command(&["run"])
