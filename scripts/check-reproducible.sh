@@ -4,7 +4,7 @@
 # CARGO_HOMEs (the second an offline copy of the first's registry), release profile with
 # lambda-batch's optimizations, x86_64 and arm64, plain cargo and cargo-zigbuild. Every zip
 # must be byte-identical between the checkouts, and no executable may name either checkout
-# or either cargo home. The dev profile is checked by `tests/run_reproducible.rs`.
+# or either cargo home. The dev profile is checked by `tests/it/run_reproducible.rs`.
 #
 #   [LB=path/to/lambda-batch] scripts/check-reproducible.sh [WORKDIR]
 #                                               (default WORKDIR: target/reproducible-release)

@@ -313,7 +313,7 @@ fn run(q: &Query) -> Result<View, String> {
 mod tests {
     use super::*;
 
-    /// The fixture of `tests/run_onebinary.rs`: path packages and registry ones.
+    /// The fixture of `tests/it/run_onebinary.rs`: path packages and registry ones.
     fn query(package: &str) -> Query {
         let root = Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/onebinary");
         Query {

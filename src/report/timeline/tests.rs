@@ -13,9 +13,9 @@ use crate::package::fixture::{Tree, resolved};
 use crate::plan::{CargoFlags, plan_with_env};
 use crate::resolve::{Resolved, ResolvedArtifact};
 
-// The integration tests' checker of Mermaid's gantt grammar.
-#[allow(unreachable_pub)]
-#[path = "../../../tests/support/gantt.rs"]
+// The integration tests' checker of Mermaid's gantt grammar (the unit tests use part of it).
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../tests/it/support/gantt.rs"]
 mod gantt;
 
 /// A plan of three artifacts: `api` and `worker` (x86_64 and arm64: two calls) in one lane,

@@ -1,0 +1,137 @@
+//! Reproducible across machines: the example monorepo's `services` workspace (lambda_runtime,
+//! registry dependencies) copied into two checkouts at different paths, built by lambda-batch
+//! (dev profile, one function, x86_64, plain cargo) with two different `CARGO_HOME`s (the
+//! second an offline copy of the first's registry, `--offline`), gives byte-identical zips,
+//! and neither executable names either checkout or either cargo home.
+//!
+//! The checkouts and the second cargo home live at fixed paths under `target/reproducible/`,
+//! so that a second test run reuses what the first compiled (each checkout has its own target
+//! dir, as on two machines). The release profile, both architectures and cargo-zigbuild are
+//! checked by `scripts/check-reproducible.sh`.
+
+use crate::support::runtime_api;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::support::test::{repo, run_command, zip_entries};
+
+const MANIFEST: &str = r#"defaults {
+    profile "dev"
+    arch "x86_64"
+    compiler "cargo"
+    output-format "zip"
+    lambda-dir "out/{arch}"
+    target-dir "target"
+}
+
+workspace "services" {
+    function "order-events"
+}
+"#;
+
+/// Copies `from` into `to` (files and directories; no `target`).
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&src, &dst);
+        } else {
+            // Only rewrite what differs: unchanged sources keep their mtime, so that cargo
+            // finds the previous run's build fresh.
+            if fs::read(&dst).ok() != Some(fs::read(&src).unwrap()) {
+                fs::copy(&src, &dst).unwrap();
+            }
+        }
+    }
+}
+
+/// A checkout at `dir`: `services/` and `lambda.kdl`.
+fn checkout(dir: &Path) {
+    copy_tree(&repo().join("examples/services"), &dir.join("services"));
+    if fs::read_to_string(dir.join("lambda.kdl")).ok().as_deref() != Some(MANIFEST) {
+        fs::write(dir.join("lambda.kdl"), MANIFEST).unwrap();
+    }
+}
+
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"))
+}
+
+/// Builds the checkout at `dir` with `CARGO_HOME=home`; the zip's bytes.
+fn build(dir: &Path, home: &Path, extra: &[&str]) -> Vec<u8> {
+    let mut args = vec!["run"];
+    args.extend_from_slice(extra);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-batch"));
+    command
+        .args(&args)
+        .current_dir(dir)
+        .env("CARGO_HOME", home)
+        .env("NO_COLOR", "1")
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR");
+    run_command(command, 0);
+    fs::read(dir.join("out/x86_64/order-events/bootstrap.zip")).unwrap()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn two_checkouts_with_two_cargo_homes_give_the_same_zip() {
+    let base = repo().join("target/reproducible");
+    let one = base.join("one");
+    let two = base.join("second/checkout/at/another/depth");
+    checkout(&one);
+    checkout(&two);
+    let home_one = cargo_home();
+    let zip_one = build(&one, &home_one, &["--locked"]);
+
+    // An offline copy of the registry: the same index and crate files, extracted anew under
+    // another cargo home.
+    let home_two = base.join("cargo-home");
+    fs::create_dir_all(home_two.join("registry")).unwrap();
+    for dir in ["index", "cache"] {
+        let link = home_two.join("registry").join(dir);
+        if fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(home_one.join("registry").join(dir), &link).unwrap();
+        }
+    }
+    let zip_two = build(&two, &home_two, &["--offline", "--locked"]);
+
+    let entries = zip_entries(&one.join("out/x86_64/order-events/bootstrap.zip"));
+    let exe = &entries["bootstrap"].1;
+    for path in [&one, &two, &home_one, &home_two] {
+        let path = path.to_str().unwrap();
+        assert!(!contains(exe, path), "the executable names {path}");
+    }
+    // The registry paths are remapped, not dropped: panic locations still name the crate.
+    assert!(contains(exe, "index.crates.io-"));
+    assert!(zip_one == zip_two, "the two checkouts' zips differ");
+
+    let answer = runtime_api::invoke_bytes(
+        "order-events",
+        exe,
+        runtime_api::Arch::X86_64,
+        r#"{"n":1}"#,
+        Duration::from_secs(60),
+    )
+    .unwrap();
+    assert_eq!(answer, r#"{"function":"order-events","echo":{"n":1}}"#);
+}

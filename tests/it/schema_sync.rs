@@ -1,0 +1,119 @@
+//! schema/ is generated from the code: regenerate it and fail on any difference
+//! (`UPDATE_SCHEMAS=1 cargo test --test it schema_sync::` rewrites the files).
+
+use std::path::Path;
+
+use camino::Utf8Path;
+
+#[test]
+fn schema_files_match_the_code() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema");
+    let update = std::env::var_os("UPDATE_SCHEMAS").is_some();
+    let mut stale = Vec::new();
+    for (name, content) in lambda_batch::schema::files() {
+        let path = dir.join(name);
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &content).unwrap();
+            continue;
+        }
+        match std::fs::read_to_string(&path) {
+            Ok(on_disk) if on_disk == content => {}
+            _ => stale.push(name),
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "schema/ is stale for {stale:?}: run `UPDATE_SCHEMAS=1 cargo test --test it schema_sync::`"
+    );
+}
+
+#[test]
+fn the_kdl_schema_is_kdl_and_names_every_setting() {
+    let schema = lambda_batch::schema::kdl::kdl_schema();
+    knus::parse_ast::<knus::span::Span>("lambda.kdl-schema", &schema)
+        .expect("the KDL schema parses as KDL 1.0");
+    for s in lambda_batch::manifest::spec::SETTINGS {
+        assert!(
+            schema.contains(&format!("node \"{}\" id=\"{}\"", s.name, s.name)),
+            "{} missing",
+            s.name
+        );
+    }
+    for n in lambda_batch::manifest::spec::NODES {
+        assert!(schema.contains(&format!("node \"{}\"", n.name)));
+    }
+}
+
+#[test]
+fn every_setting_of_the_vocabulary_decodes() {
+    // The spec tables drive the schema and the help lines; the decoder must accept each entry.
+    use lambda_batch::manifest::spec::{SETTINGS, ValueShape};
+    for s in SETTINGS {
+        let value = match s.shape {
+            ValueShape::OneOf(values) => format!("\"{}\"", values[0]),
+            ValueShape::Arch => "\"arm64\"".into(),
+            ValueShape::String => "\"release\"".into(),
+            ValueShape::Path => "\"out\"".into(),
+            ValueShape::Bool => "false".into(),
+            ValueShape::Flag => String::new(),
+            ValueShape::Strings => "\"x\"".into(),
+            ValueShape::Include => "\"*.toml\" into=\"cfg\"".into(),
+            ValueShape::Env => "KEY=\"v\"".into(),
+        };
+        let text = format!(
+            "defaults {{\n    {} {value}\n}}\nworkspace \"w\" {{\n    {} {value}\n    function \"f\" {{\n        {} {value}\n    }}\n}}\n",
+            s.name, s.name, s.name
+        );
+        let (manifest, errors, _) =
+            lambda_batch::manifest::parse_partial(Utf8Path::new("/x/lambda.kdl"), &text);
+        assert!(
+            manifest.is_some() && errors.is_empty(),
+            "{}: {:?}",
+            s.name,
+            errors.iter().map(|e| &e.message).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn every_kdl_example_in_the_docs_decodes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut docs = vec![root.join("README.md")];
+    if let Ok(rd) = std::fs::read_dir(root.join("docs")) {
+        docs.extend(
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "md")),
+        );
+    }
+    let mut blocks = 0;
+    for doc in docs {
+        let Ok(text) = std::fs::read_to_string(&doc) else {
+            continue;
+        };
+        let mut in_block = false;
+        let mut block = String::new();
+        for line in text.lines() {
+            if !in_block && line.trim_start() == "```kdl" {
+                in_block = true;
+                block.clear();
+            } else if in_block && line.trim_start() == "```" {
+                in_block = false;
+                blocks += 1;
+                let (manifest, errors, _) =
+                    lambda_batch::manifest::parse_partial(Utf8Path::new("/x/lambda.kdl"), &block);
+                assert!(
+                    manifest.is_some() && errors.is_empty(),
+                    "{}: a KDL example does not decode: {:?}\n{block}",
+                    doc.display(),
+                    errors.iter().map(|e| &e.message).collect::<Vec<_>>()
+                );
+            } else if in_block {
+                block.push_str(line);
+                block.push('\n');
+            }
+        }
+    }
+    assert!(blocks > 0, "no KDL example found in the docs");
+}
