@@ -5,14 +5,15 @@
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::support::bad_endpoints::{BadEndpoint, closed_port};
 use crate::support::s3_server::{BUCKET, s3_server};
+use crate::support::test::HANG;
 use camino::{Utf8Path, Utf8PathBuf};
 use futures_util::TryStreamExt;
 use lambda_batch::cache::{
-    CONNECT_TIMEOUT, Cache, CacheKey, CacheLocation, CacheMode, Fetched, Lookup, MAX_RETRIES,
+    Cache, CacheKey, CacheLocation, CacheMode, Fetched, LOOKUP_CONCURRENCY, Lookup, MAX_RETRIES,
     MissReason, READ_TIMEOUT, RecordFields, SkipReason, Store, StoreFailure, blob_path,
     record_path,
 };
@@ -20,12 +21,6 @@ use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
-
-/// The longest a dead backend may hold up its first lookup: one connect or read timeout, the
-/// retries of fast failures, and slack for a loaded machine.
-const FIRST_FAILURE_BOUND: Duration = Duration::from_secs(25);
-/// The longest 100 lookups may take once the backend is known to be down.
-const DOWN_BOUND: Duration = Duration::from_secs(2);
 
 /// One cache root on one backend, with raw access to what is stored there.
 enum Root {
@@ -394,8 +389,9 @@ fn concurrent_stores_of_one_key(root: Root) {
         std::thread::spawn(move || {
             let cache = root.open(CacheMode::Read);
             let mut lookups = 0;
-            let deadline = Instant::now() + Duration::from_secs(120);
-            while Instant::now() < deadline {
+            let deadline = Instant::now() + HANG;
+            loop {
+                assert!(Instant::now() < deadline, "the two stores never finished");
                 let finished = done.load(std::sync::atomic::Ordering::SeqCst);
                 match cache.lookup_in_memory(&key("k1")) {
                     Lookup::Hit(hit) => {
@@ -603,20 +599,18 @@ fn hundred_lookups(out: &tempfile::TempDir) -> Vec<(CacheKey, Utf8PathBuf)> {
         .collect()
 }
 
-/// The first lookup warns within the bound; the next hundred ask nothing and warn nothing.
-fn assert_down_after_one_warning(cache: &Cache, bound: Duration) -> String {
+/// The first lookup warns; the next hundred and a store are answered `Down` without asking the
+/// backend, and warn nothing. (How long the first failure takes on each kind of dead backend
+/// is measured in BENCHMARKS.md, `scripts/bench-faults.sh`; the tests count requests.)
+fn assert_down_after_one_warning(cache: &Cache) -> String {
     assert!(!cache.is_down());
-    let started = Instant::now();
     let reason = miss_reason(cache.lookup_in_memory(&key("k1")));
-    let elapsed = started.elapsed();
     let MissReason::Unavailable(why) = &reason else {
         panic!("expected the backend to be unavailable, got {reason:?}");
     };
-    assert!(elapsed < bound, "the first failure took {elapsed:?}: {why}");
     assert!(reason.warning().is_some());
     assert!(cache.is_down());
 
-    let started = Instant::now();
     let out = tempfile::tempdir().unwrap();
     let requests = hundred_lookups(&out);
     for lookup in cache.lookup_many(&requests) {
@@ -627,18 +621,13 @@ fn assert_down_after_one_warning(cache: &Cache, bound: Duration) -> String {
         cache.store(&key("k1"), &exe, &fields()),
         Store::Skipped(SkipReason::Down)
     );
-    assert!(
-        started.elapsed() < DOWN_BOUND,
-        "a down backend took {:?}",
-        started.elapsed()
-    );
     why.clone()
 }
 
 #[test]
 fn a_closed_port_warns_at_once() {
     let cache = cache_at(&closed_port(), "closed");
-    let why = assert_down_after_one_warning(&cache, CONNECT_TIMEOUT + Duration::from_secs(10));
+    let why = assert_down_after_one_warning(&cache);
     assert!(why.contains("127.0.0.1"), "{why}");
 }
 
@@ -646,7 +635,7 @@ fn a_closed_port_warns_at_once() {
 fn a_blackholed_endpoint_warns_after_one_timeout() {
     let blackhole = BadEndpoint::blackhole();
     let cache = cache_at(&blackhole.endpoint, "blackhole");
-    assert_down_after_one_warning(&cache, FIRST_FAILURE_BOUND);
+    assert_down_after_one_warning(&cache);
     // One request, never retried after its timeout.
     assert_eq!(blackhole.connections(), 1);
 }
@@ -661,12 +650,15 @@ fn a_blackholed_endpoint_costs_one_timeout_over_many_lookups() {
     let lookups = cache.lookup_many(&requests);
     let elapsed = started.elapsed();
     assert!(
-        elapsed < FIRST_FAILURE_BOUND,
-        "100 lookups took {elapsed:?}"
-    );
-    assert!(
         elapsed >= READ_TIMEOUT,
         "answered before the timeout: {elapsed:?}"
+    );
+    // One wave of lookups reached it and timed out together; every later one was answered
+    // `Down` without a request.
+    let connections = blackhole.connections();
+    assert!(
+        (1..=LOOKUP_CONCURRENCY).contains(&connections),
+        "{connections} connections for 100 lookups"
     );
     let warnings: Vec<String> = lookups.iter().filter_map(Lookup::warning).collect();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
@@ -680,7 +672,7 @@ fn a_blackholed_endpoint_costs_one_timeout_over_many_lookups() {
 fn a_server_error_is_retried_a_bounded_number_of_times() {
     let failing = BadEndpoint::status(500);
     let cache = cache_at(&failing.endpoint, "status-500");
-    let why = assert_down_after_one_warning(&cache, FIRST_FAILURE_BOUND);
+    let why = assert_down_after_one_warning(&cache);
     assert!(why.contains("500"), "{why}");
     assert_eq!(failing.requests(), MAX_RETRIES + 1);
 }
@@ -689,7 +681,7 @@ fn a_server_error_is_retried_a_bounded_number_of_times() {
 fn a_403_is_not_retried() {
     let refusing = BadEndpoint::status(403);
     let cache = cache_at(&refusing.endpoint, "status-403");
-    let why = assert_down_after_one_warning(&cache, FIRST_FAILURE_BOUND);
+    let why = assert_down_after_one_warning(&cache);
     assert!(why.contains("403") || why.contains("AccessDenied"), "{why}");
     assert_eq!(refusing.requests(), 1);
 }
@@ -700,7 +692,7 @@ fn an_unknown_access_key_is_refused() {
     let env = server.env_with("AKIAUNKNOWNKEY000000", &server.secret_key);
     let location = Root::s3("unknown-key").location();
     let cache = Cache::open_with_env(location, CacheMode::ReadWrite, env);
-    let why = assert_down_after_one_warning(&cache, FIRST_FAILURE_BOUND);
+    let why = assert_down_after_one_warning(&cache);
     assert!(
         why.contains("InvalidAccessKeyId") || why.contains("403"),
         "{why}"
@@ -714,9 +706,7 @@ fn a_wrong_secret_is_refused_and_a_store_first_warns_too() {
     let env = server.env_with(&server.access_key, "not-the-secret");
     let cache = Cache::open_with_env(root.location(), CacheMode::ReadWrite, env);
     let (_dir, exe) = executable("f", b"x");
-    let started = Instant::now();
     let outcome = cache.store(&key("k1"), &exe, &fields());
-    assert!(started.elapsed() < FIRST_FAILURE_BOUND);
     let Store::Failed(StoreFailure::Unavailable(why)) = &outcome else {
         panic!("expected a refused store, got {outcome:?}");
     };
@@ -742,6 +732,6 @@ fn a_missing_bucket_is_a_warning_not_a_run_of_misses() {
         prefix: "x".into(),
     };
     let cache = Cache::open_with_env(location, CacheMode::ReadWrite, server.env());
-    let why = assert_down_after_one_warning(&cache, FIRST_FAILURE_BOUND);
+    let why = assert_down_after_one_warning(&cache);
     assert!(why.contains("the bucket does not exist"), "{why}");
 }

@@ -3,13 +3,10 @@
 //! `lambda-batch check` must exit 2 with exactly those diagnostics, at those places.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_lambda-batch")
-}
+use crate::support::test::{Invocation, repo};
 
 fn corpus(dir: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -75,23 +72,21 @@ fn every_broken_manifest_gets_its_diagnostics() {
             "{} has no `// expect:` line",
             file.display()
         );
-        let out = Command::new(bin())
-            .args(["check", "--format", "json"])
+        let out = Invocation::lb(&repo(), &["check", "--format", "json"])
             .arg(file)
-            .output()
-            .unwrap();
+            .output();
         let name = file.file_name().unwrap().to_string_lossy().to_string();
-        if out.status.code() != Some(2) {
-            failures.push(format!("{name}: exit {:?}, expected 2", out.status.code()));
+        if out.code != 2 {
+            failures.push(format!("{name}: exit {}, expected 2", out.code));
             continue;
         }
-        let diags: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let diags: Vec<Value> = serde_json::from_str(&out.stdout).unwrap();
         if diags.len() != expects.len() {
             failures.push(format!(
                 "{name}: {} diagnostics, expected {}: {}",
                 diags.len(),
                 expects.len(),
-                String::from_utf8_lossy(&out.stdout)
+                out.stdout
             ));
             continue;
         }
@@ -142,13 +137,8 @@ fn people_see_the_file_line_and_column_and_the_help() {
     for file in corpus("broken") {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
         let (expects, _, _) = expectations(&text);
-        let out = Command::new(bin())
-            .args(["check", "--color", "never"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{}", file.display());
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let out = Invocation::lb(&repo(), &["check"]).arg(&file).status(2);
+        let stderr = out.stderr;
         let name = file.file_name().unwrap().to_string_lossy();
         let first = &expects[0];
         let at = format!("[{name}:{}:{}]", first.line, first.column);
@@ -177,18 +167,8 @@ fn valid_manifests_pass() {
     }
     assert!(files.len() >= 3);
     for file in files {
-        let out = Command::new(bin())
-            .arg("check")
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}: {}",
-            file.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = Invocation::lb(&repo(), &["check"]).arg(&file).output();
+        assert_eq!(out.code, 0, "{}: {}", file.display(), out.stderr);
     }
 }
 
@@ -213,25 +193,10 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn manifest_is_found_upward_from_the_current_directory() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(bin())
-        .arg("check")
-        .current_dir(root.join("examples/services/catalog/src"))
-        .output()
-        .unwrap();
     // examples/ has its own lambda.kdl files below the root; from catalog/src the nearest is
     // the services workspace's, or the root's.
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    Invocation::lb(&root.join("examples/services/catalog/src"), &["check"]).status(0);
     let empty = tempfile::tempdir().unwrap();
-    let out = Command::new(bin())
-        .arg("check")
-        .current_dir(empty.path())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("could not find `lambda.kdl`"));
+    let out = Invocation::lb(empty.path(), &["check"]).status(2);
+    assert!(out.stderr.contains("could not find `lambda.kdl`"));
 }

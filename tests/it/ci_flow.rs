@@ -16,7 +16,6 @@ use crate::support::test;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::support::test::{Invocation, Run, describe, repo};
 use lambda_batch::cache::CacheStatus;
@@ -65,7 +64,6 @@ impl Checkout {
         let log = dir.path().join("cargo.log");
         fs::create_dir_all(&root).unwrap();
         fs::create_dir_all(&bin).unwrap();
-        let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         test::logging_cargo(&bin, &log);
         write(&root, "lambda.kdl", MANIFEST);
         for (ws, package, bins) in [
@@ -83,12 +81,10 @@ impl Checkout {
                 write(&root, &format!("{ws}/src/bin/{b}.rs"), &test::bin_source(b));
             }
             // The lock file, as every checkout of the commit has it.
-            let lock = Command::new(&real)
+            Invocation::program(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
                 .args(["generate-lockfile", "--offline"])
                 .current_dir(root.join(ws))
-                .output()
-                .unwrap();
-            assert!(lock.status.success(), "{lock:?}");
+                .status(0);
         }
         Checkout {
             _dir: dir,
@@ -98,37 +94,16 @@ impl Checkout {
         }
     }
 
-    /// `lambda-batch ARGS` in the checkout: cargo through the wrapper, none of the caller's
-    /// cache or build settings.
+    /// `lambda-batch ARGS` in the checkout, cargo through the wrapper.
     fn lb(&self, args: &[&str]) -> Invocation {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-batch"));
         let path = format!(
             "{}:{}",
             self.bin.display(),
             std::env::var("PATH").unwrap_or_default()
         );
-        command
-            .args(["--color", "never"])
-            .args(args)
-            .current_dir(&self.root)
-            .env("NO_COLOR", "1")
-            .env("CARGO_TERM_COLOR", "never")
+        Invocation::lb(&self.root, args)
             .env("PATH", path)
-            .env("CARGO", self.bin.join("cargo"));
-        for var in [
-            "SOURCE_DATE_EPOCH",
-            "RUSTFLAGS",
-            "CARGO_ENCODED_RUSTFLAGS",
-            "CARGO_TARGET_DIR",
-            "CARGO_BUILD_TARGET_DIR",
-            "LAMBDA_BATCH_CACHE",
-            "LAMBDA_BATCH_CACHE_MODE",
-            "LAMBDA_BATCH_ALWAYS_BUILD",
-            "GITHUB_ACTIONS",
-        ] {
-            command.env_remove(var);
-        }
-        Invocation::of(command)
+            .env("CARGO", self.bin.join("cargo"))
     }
 
     /// `run --offline --report ARGS`, exiting 0: the run, its report and the `cargo build`

@@ -1,32 +1,24 @@
 //! The read-only commands on the real example monorepo: plan, list, schema, doctor.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use serde_json::Value;
+
+use crate::support::test::{Invocation, Run, describe};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn lb(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lambda-batch"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .unwrap()
+/// `lambda-batch ARGS` at the root of the repository, exiting 0.
+fn lb(args: &[&str]) -> Run {
+    Invocation::lb(root(), args).status(0)
 }
 
 #[test]
 fn plan_json_has_one_invocation_per_group_never_per_function() {
     let out = lb(&["plan", "--format", "json", "lambda.kdl"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
     let groups = plan["groups"].as_array().unwrap();
     let artifacts = plan["artifacts"].as_array().unwrap();
     // 2 workspaces × 2 targets, 5 artifacts × 2 targets.
@@ -99,8 +91,7 @@ fn plan_json_has_one_invocation_per_group_never_per_function() {
 #[test]
 fn plan_text_shows_the_commands() {
     let out = lb(&["plan", "lambda.kdl"]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0));
+    let text = out.stdout;
     assert!(text.contains("4 cargo invocations"), "{text}");
     assert_eq!(text.matches("$ RUSTFLAGS=").count(), 4, "{text}");
     assert!(text.contains("→ function order-events (orders/order-events) → target/lambda/x86_64/orders/bootstrap.zip"), "{text}");
@@ -109,13 +100,13 @@ fn plan_text_shows_the_commands() {
 #[test]
 fn list_has_one_row_per_artifact_and_target() {
     let out = lb(&["list", "lambda.kdl"]);
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = out.stdout;
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 11, "{text}");
     assert!(lines[0].starts_with("NAME") && lines[0].contains("OUTPUT"));
     assert!(text.contains("target/lambda/arm64/extensions/secrets-cache.zip"));
     let out = lb(&["list", "--format", "json", "lambda.kdl"]);
-    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 10);
     assert!(
         rows.as_array()
@@ -134,12 +125,12 @@ fn list_has_one_row_per_artifact_and_target() {
 fn schema_prints_what_is_in_schema_dir() {
     let out = lb(&["schema"]);
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        out.stdout,
         std::fs::read_to_string(root().join("schema/lambda.kdl-schema")).unwrap()
     );
     let out = lb(&["schema", "--format", "json"]);
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        out.stdout,
         std::fs::read_to_string(root().join("schema/lambda.schema.json")).unwrap()
     );
 }
@@ -150,19 +141,13 @@ fn without_cargo_every_command_that_reads_workspaces_exits_3_naming_it() {
     let empty = dir.path().join("empty-bin");
     std::fs::create_dir(&empty).unwrap();
     for cmd in ["check", "plan", "list", "doctor", "run"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_lambda-batch"))
-            .arg(cmd)
+        let out = Invocation::lb(root(), &[cmd])
             .arg(&manifest)
             .env("PATH", &empty)
             .env_remove("CARGO")
-            .output()
-            .unwrap();
-        let all = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(out.status.code(), Some(3), "{cmd}: {all}");
+            .output();
+        let all = format!("{}{}", out.stdout, out.stderr);
+        assert_eq!(out.code, 3, "{cmd}: {all}");
         assert!(
             all.contains("cargo") && all.contains("rustup.rs"),
             "{cmd}: {all}"
@@ -179,19 +164,11 @@ fn doctor_names_missing_tools_and_exits_3() {
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
     std::os::unix::fs::symlink(&cargo, bin.join("cargo")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_lambda-batch"))
-        .args(["doctor"])
+    let out = Invocation::lb(root(), &["doctor"])
         .arg(&manifest)
         .env("PATH", &bin)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .status(3);
+    let stdout = out.stdout;
     let cross = stdout
         .lines()
         .find(|l| l.starts_with("cross "))
@@ -216,13 +193,11 @@ fn doctor_names_missing_tools_and_exits_3() {
 fn doctor_is_happy_when_everything_is_there() {
     let (_dir, manifest) = manifest_with_compiler("cargo");
     let out = lb(&["doctor", manifest.to_str().unwrap()]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
+    assert!(
+        out.stdout.contains("rust target x86_64-unknown-linux-gnu"),
         "{}",
-        String::from_utf8_lossy(&out.stdout)
+        describe(&out)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("rust target x86_64-unknown-linux-gnu"));
 }
 
 /// A manifest building get-product of the examples with `compiler`, in a temp dir.

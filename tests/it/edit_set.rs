@@ -316,16 +316,28 @@ fn an_invalid_manifest_is_not_made_worse_nor_written() {
 
 #[test]
 fn setting_what_is_already_there_writes_nothing() {
+    use std::os::unix::fs::MetadataExt;
     let f = Test::examples();
     let path = f.path().join("lambda.kdl");
-    let before = std::fs::metadata(&path).unwrap().modified().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    // A modification time in the past, which any write would move to now however coarse the
+    // file system's clock; and the file's inode, which a write through a temporary file and a
+    // rename would change.
+    let past = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(past)
+        .unwrap();
+    let before = (
+        f.hash("lambda.kdl"),
+        std::fs::metadata(&path).unwrap().ino(),
+    );
     let run = f.lb(&["set", "profile", "release"]).status(0);
     assert!(run.stderr.contains("unchanged"), "{}", run.stderr);
-    assert_eq!(
-        std::fs::metadata(&path).unwrap().modified().unwrap(),
-        before
-    );
+    let after = std::fs::metadata(&path).unwrap();
+    assert_eq!(after.modified().unwrap(), past);
+    assert_eq!((f.hash("lambda.kdl"), after.ino()), before);
 }
 
 #[test]

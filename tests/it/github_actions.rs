@@ -99,8 +99,6 @@ fn a_run_annotates_failures_and_appends_its_table_to_the_step_summary() {
         .lb(&["run", "--keep-going", "--cache", cache.to_str().unwrap()])
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary)
-        .env_remove("LAMBDA_BATCH_CACHE")
-        .env_remove("LAMBDA_BATCH_CACHE_MODE")
         .status(1);
     let failures: Vec<&str> = run
         .stdout
@@ -165,7 +163,6 @@ fn a_run_annotates_failures_and_appends_its_table_to_the_step_summary() {
         .lb(&["run", "--only", "gha-good"])
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_STEP_SUMMARY", &summary)
-        .env_remove("LAMBDA_BATCH_CACHE")
         .status(0);
     assert!(!run.stdout.contains("::error"), "{}", describe(&run));
     let again = fs::read_to_string(&summary).unwrap();
@@ -195,7 +192,6 @@ fn a_run_annotates_failures_and_appends_its_table_to_the_step_summary() {
             "GITHUB_STEP_SUMMARY",
             t.path().join("no/such/dir/summary.md"),
         )
-        .env_remove("LAMBDA_BATCH_CACHE")
         .status(0);
     assert!(
         run.stderr

@@ -8,9 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
-use crate::support::test::{Test, run_command, shared_target, tree, zip_entries};
+use crate::support::test::{Invocation, Test, shared_target, tree, write_executable, zip_entries};
 
 /// Where `cargo lambda build` writes (`--lambda-dir`), inside the fixture.
 const THEIRS: &str = "cl-out";
@@ -32,8 +31,7 @@ fn stub(name: &str, features: &[&str]) -> String {
 /// `cargo lambda build -p PACKAGE --bin BIN --lambda-dir cl-out` in the fixture, one call per
 /// artifact (so that cargo-lambda reads each package's configuration).
 fn cargo_lambda(f: &Test, package: &str, bin: &str) {
-    let mut command = Command::new("cargo");
-    command
+    Invocation::program("cargo")
         .args([
             "lambda",
             "build",
@@ -46,9 +44,7 @@ fn cargo_lambda(f: &Test, package: &str, bin: &str) {
         ])
         .current_dir(f.path())
         .env("CARGO_TARGET_DIR", shared_target())
-        .env("CARGO_TERM_COLOR", "never")
-        .env("NO_COLOR", "1");
-    run_command(command, 0);
+        .status(0);
 }
 
 /// `lambda-batch init`, `check --deny-warnings` on its result, and `lambda-batch run`.
@@ -66,21 +62,15 @@ fn run_executable(dir: &Path, name: &str, bytes: &[u8]) -> (u16, String) {
     assert_eq!(&bytes[..4], b"\x7fELF", "{name} is an ELF file");
     let machine = u16::from_le_bytes([bytes[18], bytes[19]]);
     let path = dir.join(format!("run-{name}"));
-    std::fs::write(&path, bytes).unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let command = match machine {
-        62 => Command::new(&path),
-        183 => {
-            let mut qemu = Command::new("qemu-aarch64");
-            qemu.args(["-L", "/usr/aarch64-linux-gnu"]).arg(&path);
-            qemu
-        }
+    write_executable(&path, bytes);
+    let run = match machine {
+        62 => Invocation::program(&path),
+        183 => Invocation::program("qemu-aarch64")
+            .args(["-L", "/usr/aarch64-linux-gnu"])
+            .arg(&path),
         other => panic!("{name}: unexpected ELF machine {other}"),
     };
-    (machine, run_command(command, 0).stdout.trim().to_string())
+    (machine, run.status(0).stdout.trim().to_string())
 }
 
 /// What one output holds, comparably: file entries (name → mode, and bytes for files that are

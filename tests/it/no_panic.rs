@@ -3,12 +3,11 @@
 //! diagnostics rendering), and a sample of them through the real binary, which must exit
 //! cleanly with 0 or 2.
 
-use std::path::Path;
-use std::process::Command;
-
 use camino::Utf8PathBuf;
 use lambda_batch::pipeline::check_text;
 use lambda_batch::report::diagnostics::render;
+
+use crate::support::test::{Invocation, repo};
 
 fn root() -> Utf8PathBuf {
     Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -112,23 +111,18 @@ fn the_binary_exits_cleanly_on_broken_input() {
     for (i, bytes) in inputs.iter().enumerate() {
         let file = dir.path().join(format!("m{i}.kdl"));
         std::fs::write(&file, bytes).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_lambda-batch"))
-            .args(["check", "--color", "never"])
-            .arg(&file)
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")))
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let out = Invocation::lb(&repo(), &["check"]).arg(&file).output();
+        let stderr = &out.stderr;
         assert!(
-            matches!(out.status.code(), Some(0) | Some(2)),
-            "input {i}: exit {:?}\n{stderr}",
-            out.status.code()
+            matches!(out.code, 0 | 2),
+            "input {i}: exit {}\n{stderr}",
+            out.code
         );
         assert!(
             !stderr.contains("panicked"),
             "input {i} panicked:\n{stderr}"
         );
-        if out.status.code() == Some(2) {
+        if out.code == 2 {
             assert!(
                 stderr.contains("×") || stderr.contains("error"),
                 "input {i}: exit 2 without a diagnostic:\n{stderr}"

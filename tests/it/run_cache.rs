@@ -9,12 +9,10 @@
 use crate::support::{bad_endpoints, runtime_api, s3_server, test};
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use crate::support::test::{Run, Test, describe, repo, zip_entries};
+use crate::support::test::{Invocation, Run, Test, describe, repo, zip_entries};
 use lambda_batch::cache::CacheStatus;
 use lambda_batch::report::{Report, Status};
 use sha2::{Digest, Sha256};
@@ -85,13 +83,11 @@ impl Checkout {
         );
         c.write("proto/schema.txt", "v1\n");
         // The lock file, as every checkout of the commit has it.
-        let lock = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
+        Invocation::program(std::env::var("CARGO").unwrap_or("cargo".into()))
             .args(["generate-lockfile", "--offline"])
             .current_dir(c.root.join("ws"))
             .env("CARGO_HOME", &c.home)
-            .output()
-            .unwrap();
-        assert!(lock.status.success(), "{lock:?}");
+            .status(0);
         c
     }
 
@@ -112,33 +108,11 @@ impl Checkout {
         fs::read_to_string(self.root.join(rel)).unwrap()
     }
 
-    /// `lambda-batch ARGS` in the checkout, with its cargo home and wrapper, and none of the
-    /// caller's cache settings.
-    fn lb(&self, args: &[&str]) -> test::Invocation {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-batch"));
-        command
-            .args(["--color", "never"])
-            .args(args)
-            .current_dir(&self.root)
-            .env("NO_COLOR", "1")
-            .env("CARGO_TERM_COLOR", "never")
+    /// `lambda-batch ARGS` in the checkout, with its cargo home and wrapper.
+    fn lb(&self, args: &[&str]) -> Invocation {
+        Invocation::lb(&self.root, args)
             .env("CARGO_HOME", &self.home)
-            .env("PATH", &self.path);
-        for var in [
-            "SOURCE_DATE_EPOCH",
-            "RUSTFLAGS",
-            "CARGO_ENCODED_RUSTFLAGS",
-            "CARGO_TARGET_DIR",
-            "LAMBDA_BATCH_CACHE",
-            "LAMBDA_BATCH_CACHE_MODE",
-            "LAMBDA_BATCH_ALWAYS_BUILD",
-            "AWS_ENDPOINT_URL",
-            "AWS_ENDPOINT_URL_S3",
-            "CACHE_TEST_VAR",
-        ] {
-            command.env_remove(var);
-        }
-        test::Invocation::of(command)
+            .env("PATH", &self.path)
     }
 
     /// `run --offline --report ARGS` with extra environment, exiting with `code`: the run, its
@@ -417,12 +391,10 @@ fn keys_are_the_same_in_every_checkout_and_change_with_each_input() {
     assert_eq!(b.keys(&[]), keys);
     // Another toolchain: a rustc whose `-vV` says something else.
     let rustc = b.root.join("../rustc-wrapper");
-    fs::write(
+    test::write_executable(
         &rustc,
         "#!/bin/sh\nif [ \"$1\" = -vV ]; then rustc -vV; echo 'patched: yes'; else exec rustc \"$@\"; fi\n",
-    )
-    .unwrap();
-    fs::set_permissions(&rustc, fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let other = b.keys(&[("RUSTC", rustc.to_str().unwrap())]);
     assert_eq!(changed(&keys, &other), every, "the toolchain answer");
 
@@ -691,13 +663,13 @@ fn read_mode_never_writes_and_a_dead_cache_never_stops_a_build() {
     );
     assert!(report.artifacts.iter().all(|a| a.status == Status::Failed));
 
-    // A blackhole (accepts, never answers) costs a bounded wait, then fails the same way.
+    // A blackhole (accepts, never answers) costs one wave of lookups that time out (at most
+    // one connection per artifact, none retried), then fails the same way. How long that wave
+    // takes is measured in BENCHMARKS.md (`scripts/bench-faults.sh`).
     let hole = bad_endpoints::BadEndpoint::blackhole();
     let env = aws(&hole.endpoint);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let started = std::time::Instant::now();
     let (out, report, builds) = d.run(&["--cache-only"], &env, 1);
-    let waited = started.elapsed();
     assert!(builds.is_empty(), "{builds:?}");
     assert!(
         out.stdout.contains("the cache is unavailable"),
@@ -705,8 +677,6 @@ fn read_mode_never_writes_and_a_dead_cache_never_stops_a_build() {
         describe(&out)
     );
     assert!(report.artifacts.iter().all(|a| a.status == Status::Failed));
-    let bound = lambda_batch::cache::READ_TIMEOUT + Duration::from_secs(30);
-    assert!(waited < bound, "waited {waited:?} on a blackhole");
     let connections = hole.connections();
     assert!(
         (1..=ALL.len()).contains(&connections),
@@ -772,21 +742,9 @@ fn a_bootstrap_from_the_cache_answers_the_runtime_api() {
         fs::write(one.join("lambda.kdl"), LAMBDA_MANIFEST).unwrap();
     }
     let run = |dir: &Path, args: &[&str]| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-batch"));
-        command
-            .args(["--color", "never", "run", "--locked", "--cache", &url])
+        Invocation::lb(dir, &["run", "--locked", "--cache", &url])
             .args(args)
-            .current_dir(dir)
-            .env("CARGO_TERM_COLOR", "never");
-        for var in [
-            "SOURCE_DATE_EPOCH",
-            "RUSTFLAGS",
-            "CARGO_ENCODED_RUSTFLAGS",
-            "CARGO_TARGET_DIR",
-        ] {
-            command.env_remove(var);
-        }
-        test::run_command(command, 0)
+            .status(0)
     };
     let first = run(&one, &[]);
     assert!(first.stdout.contains("stored"), "{}", describe(&first));

@@ -2,10 +2,9 @@
 //! exits 3 naming the tool and how to install it, `--dry-run` prints the plan.
 
 use crate::support::test;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::support::test::{Invocation, Test, bin_source, describe};
+use crate::support::test::{Invocation, Test, bin_source, describe, write_executable};
 
 fn fixture(compiler: &str) -> Test {
     let fx = Test::new("cli");
@@ -165,11 +164,11 @@ fn a_rust_target_without_its_standard_library_exits_3_with_the_rustup_command() 
     // A rustc that reports every target's standard library as missing (it passes everything
     // else to the real one), so that the check is exercised on every machine.
     let fx = Test::new("cli-target");
-    let rustc = fx.write(
-        "rustc-without-std",
+    let rustc = fx.path().join("rustc-without-std");
+    write_executable(
+        &rustc,
         "#!/bin/sh\ncase \"$*\" in\n    *\"--print target-libdir\"*) echo \"$PWD/no-such-libdir\"; exit 0 ;;\nesac\nexec rustc \"$@\"\n",
     );
-    std::fs::set_permissions(&rustc, std::fs::Permissions::from_mode(0o755)).unwrap();
     fx.workspace("svc", "cl-svc3", &[("cl-nostd", &bin_source("cl-nostd"))]);
     fx.manifest(
         "workspace \"svc\" {\n    compiler \"cargo\"\n    arch \"x86_64\"\n    function \"cl-nostd\"\n}",
@@ -181,11 +180,10 @@ fn a_rust_target_without_its_standard_library_exits_3_with_the_rustup_command() 
 
     // With the real rustc, for a target whose standard library this machine lacks.
     let target = "aarch64-unknown-linux-musl";
-    let libdir = std::process::Command::new("rustc")
+    let libdir = Invocation::program("rustc")
         .args(["--print", "target-libdir", "--target", target])
-        .output()
-        .unwrap();
-    let libdir = String::from_utf8_lossy(&libdir.stdout).trim().to_string();
+        .status(0);
+    let libdir = libdir.stdout.trim().to_string();
     if Path::new(&libdir).is_dir() {
         eprintln!("{target} is installed here: only the stand-in rustc was tested");
         return;

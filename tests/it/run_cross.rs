@@ -3,9 +3,8 @@
 //! arguments (Docker, which the real cross needs, is not available in CI).
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 
-use crate::support::test::{Test, bin_source, statuses, zip_entries};
+use crate::support::test::{Test, bin_source, statuses, write_executable, zip_entries};
 use lambda_batch::report::Status;
 
 #[test]
@@ -26,16 +25,13 @@ fn the_cross_stand_in_receives_exactly_the_planned_argv() {
     let log = fx.path().join("log");
     fs::create_dir_all(&bin).unwrap();
     fs::create_dir_all(&log).unwrap();
-    let script = bin.join("cross");
-    fs::write(
-        &script,
+    write_executable(
+        &bin.join("cross"),
         format!(
             "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > '{log}/argv'\npwd > '{log}/cwd'\nenv -0 > '{log}/env'\nexec cargo \"$@\"\n",
             log = log.display()
         ),
-    )
-    .unwrap();
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    );
     let path = format!(
         "{}:{}",
         bin.display(),

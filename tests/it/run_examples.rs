@@ -14,12 +14,10 @@
 use crate::support::{emitted, page, runtime_api, s3_server};
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use crate::support::test::{Run, describe, repo, run_command, tree, zip_entries};
+use crate::support::test::{Invocation, Run, describe, repo, tree, write_executable, zip_entries};
 use goblin::elf::Elf;
 use goblin::elf::header::{EM_AARCH64, EM_X86_64};
 use lambda_batch::report::{Report, Status};
@@ -110,16 +108,11 @@ fn run_root(report: &Path, timeline: Option<&Path>) -> (Run, Report) {
 
 /// `lambda-batch ARGS --report REPORT` on the root manifest in the repository, with `env`.
 fn root(args: &[&str], report: &Path, env: &[(String, String)]) -> (Run, Report) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-batch"));
-    command
-        .args(args)
-        .arg("--report")
-        .arg(report)
-        .current_dir(repo())
-        .env("NO_COLOR", "1")
-        .env_remove("SOURCE_DATE_EPOCH")
-        .envs(env.iter().map(|(k, v)| (k, v)));
-    let output = run_command(command, 0);
+    let mut invocation = Invocation::lb(&repo(), args).arg("--report").arg(report);
+    for (k, v) in env {
+        invocation = invocation.env(k, v);
+    }
+    let output = invocation.status(0);
     let report: Report = serde_json::from_str(&fs::read_to_string(report).unwrap()).unwrap();
     (output, report)
 }
@@ -141,14 +134,11 @@ fn emit_and_compare(report_path: &Path, variant: &str) {
     let _ = fs::remove_dir_all(&dir);
     for (format, file) in EMITTED {
         let out = dir.join(file);
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-batch"));
-        command
-            .args(["emit", format, "--report"])
+        Invocation::lb(&repo(), &["emit", format, "--report"])
             .arg(report_path)
             .arg("-o")
             .arg(&out)
-            .current_dir(repo());
-        run_command(command, 0);
+            .status(0);
         let text = fs::read_to_string(&out).unwrap();
         match *format {
             "terraform" => emitted::check_terraform(&text, &dir, &report),
@@ -263,11 +253,11 @@ fn the_root_manifest_builds_and_packages_every_example_for_both_architectures() 
             );
 
             if o.function {
-                let dir = scratch.path().join(format!("{arch}-{}", o.bin));
-                fs::create_dir_all(&dir).unwrap();
-                let bootstrap = dir.join("bootstrap");
-                fs::write(&bootstrap, executable).unwrap();
-                fs::set_permissions(&bootstrap, fs::Permissions::from_mode(0o755)).unwrap();
+                let bootstrap = scratch
+                    .path()
+                    .join(format!("{arch}-{}", o.bin))
+                    .join("bootstrap");
+                write_executable(&bootstrap, executable);
                 let event = format!(r#"{{"arch":"{arch}","items":[1,2.5,"three",null]}}"#);
                 let answer =
                     runtime_api::invoke(&bootstrap, *runtime_arch, &event, Duration::from_secs(60))

@@ -2,11 +2,11 @@
 //! existing output as it was; `--keep-going` produces everything else and names the failure.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 
-use crate::support::test::{Test, bin_source, describe, statuses, temp_files, zip_entries};
+use crate::support::test::{
+    Invocation, Test, bin_source, describe, statuses, temp_files, write_executable, zip_entries,
+};
 use lambda_batch::report::Status;
 
 const BROKEN: &str = "fn main() {\n    let x: u32 = \"not a number\";\n}\n";
@@ -67,21 +67,12 @@ fn run_bootstrap(zip: &Path, scratch: &Path) -> String {
             .and_then(Path::file_name)
             .map_or("x".into(), |n| n.to_string_lossy().into_owned())
     ));
-    fs::write(&exe, bytes).unwrap();
-    fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).unwrap();
-    // Another test thread may be forking while the file is still open for writing here; its
-    // child holds the descriptor until it execs, and exec fails with "text file busy" until then.
-    let mut tries = 0;
-    let out = loop {
-        match Command::new(&exe).output() {
-            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            result => break result.expect("bootstrap runs"),
-        }
-    };
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    write_executable(&exe, bytes);
+    Invocation::program(&exe)
+        .status(0)
+        .stdout
+        .trim()
+        .to_string()
 }
 
 #[test]

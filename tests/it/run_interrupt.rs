@@ -4,9 +4,6 @@
 //! `--timeline` page is still written, and shows what was done before the signal.
 
 use std::fs;
-use std::os::unix::process::CommandExt;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use crate::support::page;
 use crate::support::test::{Test, bin_source, dead_owner, processes_under, temp_files};
@@ -56,45 +53,26 @@ fn sigint_to_the_process_group_exits_130_and_leaves_nothing_behind() {
         fx.write(&format!("out/x86_64/ci-quick/{dead}-planted"), "partial"),
     ];
 
-    let mut child = fx
-        .command(&[
+    let mut run = fx
+        .lb(&[
             "run",
             "--report",
             "report.json",
             "--timeline",
             "timeline.html",
         ])
-        .process_group(0)
-        .stdout(fs::File::create(fx.path().join("stdout.txt")).unwrap())
-        .stderr(fs::File::create(fx.path().join("stderr.txt")).unwrap())
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pgid = i32::try_from(child.id()).unwrap();
+        .process_group()
+        .start(fx.path(), "run");
     let logs = || {
         format!(
             "--- stdout ---\n{}\n--- stderr ---\n{}",
-            fs::read_to_string(fx.path().join("stdout.txt")).unwrap_or_default(),
-            fs::read_to_string(fx.path().join("stderr.txt")).unwrap_or_default()
+            fs::read_to_string(fx.path().join("run.stdout")).unwrap_or_default(),
+            fs::read_to_string(fx.path().join("run.stderr")).unwrap_or_default()
         )
     };
 
     let marker = fx.path().join("b-sleepy/build-script-started");
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !marker.exists() {
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!(
-                "lambda-batch ended before the build script started: {status}\n{}",
-                logs()
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the build script never started\n{}",
-            logs()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    run.wait_until("the build script started", || marker.exists());
     let build_script_pid = fs::read_to_string(&marker).unwrap();
     // ... and until packaging is writing its zip (it hashes its inputs first).
     let zip = out.join("x86_64/ci-quick/bootstrap.zip");
@@ -102,44 +80,21 @@ fn sigint_to_the_process_group_exits_130_and_leaves_nothing_behind() {
         planted.iter().all(|p| !p.exists()),
         "the leftovers of a dead run are swept at the start"
     );
-    while temp_files(&out).is_empty() {
+    run.wait_until("packaging started", || {
+        if !temp_files(&out).is_empty() {
+            return true;
+        }
         assert!(
             !zip.exists(),
             "packaging finished before it could be interrupted: make noise.bin bigger\n{}",
             logs()
         );
-        assert!(
-            Instant::now() < deadline,
-            "packaging never started\n{}",
-            logs()
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+        false
+    });
 
-    // SAFETY: kill(2) on the process group we created for lambda-batch.
-    assert_eq!(unsafe { libc::kill(-pgid, libc::SIGINT) }, 0);
-    let signalled = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if signalled.elapsed() > Duration::from_secs(60) {
-            // SAFETY: as above; the test must not leave it running.
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
-            panic!(
-                "lambda-batch did not exit within 60 s of SIGINT\n{}",
-                logs()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    run.signal_group(libc::SIGINT);
+    let status = run.wait();
     assert_eq!(status.code(), Some(130), "{}", logs());
-    assert!(
-        signalled.elapsed() < Duration::from_secs(15),
-        "stopping took {:?}\n{}",
-        signalled.elapsed(),
-        logs()
-    );
     assert!(logs().contains("interrupted"), "{}", logs());
 
     // Nothing of the build is left running: not cargo, rustc, nor the build script.

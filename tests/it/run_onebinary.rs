@@ -18,12 +18,10 @@
 
 use crate::support::runtime_api;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use crate::support::test::{Run, repo, run_command, shared_target, zip_entries};
+use crate::support::test::{Invocation, Run, repo, shared_target, write_executable, zip_entries};
 use lambda_batch::report::Report;
 use lambda_batch::resolve::ZIG_HOST_DIR;
 
@@ -37,16 +35,10 @@ fn outputs() -> PathBuf {
 
 /// Runs lambda-batch in the fixture and requires it to succeed.
 fn lambda_batch(args: &[&str]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-batch"));
-    command
-        .args(args)
-        .current_dir(fixture())
-        .env("NO_COLOR", "1")
-        .env("CARGO_TERM_COLOR", "never")
+    Invocation::lb(&fixture(), args)
         // Start cargo for every group: the bytes must come from cargo, not from a record.
         .env("LAMBDA_BATCH_ALWAYS_BUILD", "1")
-        .env_remove("SOURCE_DATE_EPOCH");
-    run_command(command, 0)
+        .status(0)
 }
 
 /// `run --report` with `args`; the report, and the zip bytes of each function it built.
@@ -85,11 +77,8 @@ fn bootstrap(name: &str) -> Vec<u8> {
 
 /// Runs a bootstrap (bytes) against a local Runtime API; its answer.
 fn invoke(scratch: &Path, name: &str, bytes: &[u8]) -> serde_json::Value {
-    let dir = scratch.join(name);
-    fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("bootstrap");
-    fs::write(&path, bytes).unwrap();
-    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    let path = scratch.join(name).join("bootstrap");
+    write_executable(&path, bytes);
     let answer = runtime_api::invoke(
         &path,
         runtime_api::Arch::X86_64,
@@ -183,15 +172,13 @@ fn each_function_is_the_binary_cargo_builds_for_it_alone() {
     let (report, _) = run(&["only-b.kdl"]);
     let rustflags = report.artifacts[0].rustflags.join(" ");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
+    Invocation::program(cargo)
         .args(["build", "--quiet", "-p", "onebin-b", "--bin", "onebin-b"])
         .args(["--target", "x86_64-unknown-linux-gnu", "--target-dir"])
         .arg(shared_target())
         .env("RUSTFLAGS", rustflags)
         .current_dir(fixture())
-        .status()
-        .unwrap();
-    assert!(status.success());
+        .status(0);
     let by_hand =
         fs::read(shared_target().join("x86_64-unknown-linux-gnu/debug/onebin-b")).unwrap();
     assert!(

@@ -1,17 +1,48 @@
 //! Packaging is pipelined: an artifact is packaged as soon as cargo reports its executable,
 //! while the cargo process is still running. Driven through the library (`execute` with a
-//! recording event sink) with a build program that runs the real cargo and then lingers.
+//! recording event sink) with a build program that runs the real cargo and then lingers until
+//! the sink has seen every artifact packaged.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-use crate::support::test::{Test, bin_source};
 use camino::Utf8PathBuf;
-use lambda_batch::execute::Recorded;
-use lambda_batch::execute::{self, Event, GroupStatus, Interrupt, Options};
+use lambda_batch::execute::{self, Event, EventSink, GroupStatus, Interrupt, Options, Recorded};
 use lambda_batch::plan::CargoFlags;
+
+use crate::support::test::{Test, bin_source, write_executable};
+
+/// Records every event, and when it has seen `artifacts` packaged, creates `release`, the file
+/// the build program waits for before it exits. Notes when the group started and when it
+/// released it.
+struct Releasing {
+    recorded: Recorded,
+    artifacts: usize,
+    packaged: AtomicUsize,
+    release: PathBuf,
+    started: Mutex<Option<Instant>>,
+    released: Mutex<Option<Instant>>,
+}
+
+impl EventSink for Releasing {
+    fn event(&self, at: Duration, event: Event) {
+        match event {
+            Event::GroupStarted { .. } => *self.started.lock().unwrap() = Some(Instant::now()),
+            Event::ArtifactPackaged { .. }
+                if self.packaged.fetch_add(1, Ordering::SeqCst) + 1 == self.artifacts =>
+            {
+                *self.released.lock().unwrap() = Some(Instant::now());
+                fs::write(&self.release, "").unwrap();
+            }
+            _ => {}
+        }
+        self.recorded.event(at, event);
+    }
+}
 
 #[test]
 fn artifacts_are_packaged_while_cargo_still_runs() {
@@ -31,25 +62,20 @@ fn artifacts_are_packaged_while_cargo_still_runs() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     let plan = checked.plan;
     assert_eq!(plan.groups.len(), 1);
-    // cargo, then at least 5 more seconds before the process ends, and on a machine too loaded
-    // to package two small debug executables in that time, until both outputs are written (at
-    // most 5 minutes), and a second more for their events. If packaging waited for the process
-    // to end, the outputs could not appear while it lingers and the order checked below fails.
-    let outputs: Vec<String> = plan
-        .artifacts
-        .iter()
-        .map(|a| format!("[ -f '{}' ]", a.output))
-        .collect();
-    let slow_cargo = fx.write(
-        "bin/slow-cargo",
+    // cargo, then waiting until the sink has seen both outputs packaged (at most 5 minutes,
+    // polling). If packaging waited for the process to end, the process would end only after
+    // those 5 minutes, without the outputs, and the order checked below fails.
+    let release = fx.path().join("release");
+    let slow_cargo = fx.path().join("bin/slow-cargo");
+    write_executable(
+        &slow_cargo,
         format!(
-            "#!/bin/sh\ncargo \"$@\"\nstatus=$?\nsleep 5\ni=0\n\
-             while [ $i -lt 300 ] && ! {{ {}; }}; do sleep 1; i=$((i + 1)); done\n\
-             sleep 1\nexit $status\n",
-            outputs.join(" && ")
+            "#!/bin/sh\ncargo \"$@\"\nstatus=$?\ni=0\n\
+             while [ $i -lt 3000 ] && [ ! -e '{}' ]; do sleep 0.1; i=$((i + 1)); done\n\
+             exit $status\n",
+            release.display()
         ),
     );
-    fs::set_permissions(&slow_cargo, fs::Permissions::from_mode(0o755)).unwrap();
     let options = Options {
         jobs: 2,
         keep_going: false,
@@ -62,11 +88,21 @@ fn artifacts_are_packaged_while_cargo_still_runs() {
         cache: None,
         toolchains: Default::default(),
     };
-    let sink = Recorded::default();
+    let sink = Releasing {
+        recorded: Recorded::default(),
+        artifacts: plan.artifacts.len(),
+        packaged: AtomicUsize::new(0),
+        release,
+        started: Mutex::default(),
+        released: Mutex::default(),
+    };
     let outcome = execute::execute(&plan, &options, &sink).unwrap();
     assert!(outcome.success(), "{outcome:#?}");
 
+    let lingered = sink.released.into_inner().unwrap().expect("released")
+        - sink.started.into_inner().unwrap().expect("started");
     let events: Vec<Event> = sink
+        .recorded
         .0
         .into_inner()
         .unwrap()
@@ -84,7 +120,8 @@ fn artifacts_are_packaged_while_cargo_still_runs() {
         unreachable!()
     };
     assert_eq!(status, &GroupStatus::Succeeded);
-    assert!(*elapsed >= Duration::from_secs(5));
+    // Its time covers the process's whole life, up to the release at least.
+    assert!(*elapsed >= lingered, "{elapsed:?} < {lingered:?}");
     for artifact in 0..plan.artifacts.len() {
         let queued = events.iter().position(
             |e| matches!(e, Event::PackagingStarted { artifact: a, .. } if *a == artifact),

@@ -12,10 +12,9 @@
 use crate::support::runtime_api;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use crate::support::test::{repo, run_command, zip_entries};
+use crate::support::test::{Invocation, repo, zip_entries};
 
 const MANIFEST: &str = r#"defaults {
     profile "dev"
@@ -72,18 +71,7 @@ fn cargo_home() -> PathBuf {
 fn build(dir: &Path, home: &Path, extra: &[&str]) -> Vec<u8> {
     let mut args = vec!["run"];
     args.extend_from_slice(extra);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-batch"));
-    command
-        .args(&args)
-        .current_dir(dir)
-        .env("CARGO_HOME", home)
-        .env("NO_COLOR", "1")
-        .env("CARGO_TERM_COLOR", "never")
-        .env_remove("SOURCE_DATE_EPOCH")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_TARGET_DIR");
-    run_command(command, 0);
+    Invocation::lb(dir, &args).env("CARGO_HOME", home).status(0);
     fs::read(dir.join("out/x86_64/order-events/bootstrap.zip")).unwrap()
 }
 

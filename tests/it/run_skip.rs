@@ -12,7 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::support::test::{Run, Test, describe, shared_target, statuses, zip_entries};
+use crate::support::test::{Run, Test, describe, shared_target, statuses, wait_for, zip_entries};
 use lambda_batch::report::{Report, Status};
 
 /// Longer than the window in which lambda-batch does not trust a modification time.
@@ -43,11 +43,7 @@ impl Logged {
         let mut invocation = self
             .fx
             .lb(&["run", "-v", "--report", report.to_str().unwrap()])
-            .env("PATH", &self.path)
-            .env_remove(ALWAYS)
-            .env_remove("SK_GREETING")
-            .env_remove("SK_SUFFIX")
-            .env_remove("RUSTFLAGS");
+            .env("PATH", &self.path);
         for (k, v) in env {
             invocation = invocation.env(k, v);
         }
@@ -67,7 +63,7 @@ impl Logged {
 
     /// After a change: the next run starts cargo and the one after it does not.
     fn rebuilds(&self, what: &str, env: &[(&str, &str)]) -> Run {
-        std::thread::sleep(SETTLE);
+        self.settle();
         let (out, _, builds) = self.run(env);
         assert_eq!(builds, 1, "{what}: cargo did not run\n{}", describe(&out));
         let (again, report, builds) = self.run(env);
@@ -80,6 +76,23 @@ impl Logged {
         assert!(again.stderr.contains("Fresh"), "{}", describe(&again));
         assert_eq!(statuses(&report)[NAME], Status::Fresh);
         out
+    }
+
+    /// Waits until the last change to the two packages is older than [`SETTLE`]: a build that
+    /// starts sooner records no stamp (lambda-batch cannot know whether cargo read a file
+    /// modified that close to its start), and the run after it would start cargo again.
+    fn settle(&self) {
+        let newest = ["svc", "lib"]
+            .iter()
+            .flat_map(|d| walk(&self.fx.path().join(d)))
+            .filter_map(|p| fs::metadata(p).ok()?.modified().ok())
+            .max()
+            .expect("the packages' files");
+        wait_for("the last change to settle", || {
+            SystemTime::now()
+                .duration_since(newest)
+                .is_ok_and(|age| age > SETTLE)
+        });
     }
 
     fn bootstrap(&self) -> Vec<u8> {

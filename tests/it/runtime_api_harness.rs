@@ -4,10 +4,10 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use crate::support::runtime_api::{Arch, Outcome, RuntimeApi, invoke};
+use crate::support::test::{Invocation, write_executable};
 
 const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:test";
 
@@ -17,22 +17,16 @@ fn build_example(workspace: &str, bin: &str, zig_target: Option<&str>) -> PathBu
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let target_dir = repo.join("target/shared");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    match zig_target {
-        Some(target) => command.args(["zigbuild", "--target", target]),
-        None => command.arg("build"),
+    let build = match zig_target {
+        Some(target) => Invocation::program(cargo).args(["zigbuild", "--target", target]),
+        None => Invocation::program(cargo).arg("build"),
     };
-    let status = command
+    build
         .args(["--quiet", "--locked", "--bin", bin, "--manifest-path"])
         .arg(repo.join("examples").join(workspace).join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
-        .status()
-        .expect("cargo runs");
-    assert!(
-        status.success(),
-        "building {workspace}/{bin} failed: {status}"
-    );
+        .status(0);
     let triple_dir = zig_target.map(|t| t.split(".2.").next().unwrap_or(t));
     triple_dir
         .map_or(target_dir.clone(), |t| target_dir.join(t))
@@ -78,18 +72,21 @@ fn a_bootstrap_that_exits_is_an_error_with_its_stderr() {
 #[test]
 fn a_bootstrap_that_never_answers_times_out() {
     let dir = tempdir("hangs");
+    // It writes its pid before it says it waits; `exec` keeps the pid.
     let script = executable(
         &dir,
         "bootstrap",
-        "#!/bin/sh\necho waiting >&2\nexec sleep 60\n",
+        "#!/bin/sh\necho $$ > \"$0.pid\"\necho waiting >&2\nexec sleep 60\n",
     );
-    let started = std::time::Instant::now();
     let error = invoke(&script, Arch::X86_64, "{}", Duration::from_millis(500)).unwrap_err();
     assert!(error.contains("no answer within"), "{error}");
     assert!(error.contains("waiting"), "{error}");
+    // Killed and reaped by the time the error is returned, not left to run out its sleep.
+    let pid = std::fs::read_to_string(dir.join("bootstrap.pid")).unwrap();
     assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "the child was not killed in time"
+        !Path::new(&format!("/proc/{}", pid.trim())).exists(),
+        "the child {} was not killed",
+        pid.trim()
     );
 }
 
@@ -253,21 +250,9 @@ fn tempdir(name: &str) -> PathBuf {
     dir
 }
 
-/// Writes an executable script through a `sh` child, so this multi-threaded process never
-/// holds a write descriptor on it that a concurrent fork could leak (exec would then fail
-/// with ETXTBSY, "Text file busy").
+/// Writes an executable script (see [`write_executable`]).
 fn executable(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
-    let status = Command::new("sh")
-        .args([
-            "-c",
-            r#"printf '%s' "$1" > "$2" && chmod 755 "$2""#,
-            "sh",
-            text,
-        ])
-        .arg(&path)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    write_executable(&path, text);
     path
 }

@@ -4,11 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
 use base64::Engine;
 use lambda_batch::report::Report;
 use sha2::{Digest, Sha256};
+
+use super::invocation::Invocation;
 
 /// The base64 SHA-256 of the file at `path`.
 pub fn base64_sha256(path: &Path) -> String {
@@ -107,17 +108,14 @@ pub fn check_terraform(text: &str, dir: &Path, report: &Report) {
 /// Runs `cfn-lint` (installed by scripts/setup.sh) on the template at `path`: no error (its
 /// exit status is a bit mask; 2 is an error, 4 a warning, 8 informational).
 pub fn cfn_lint(path: &Path) {
-    let output = Command::new("cfn-lint")
-        .arg(path)
-        .output()
-        .expect("cfn-lint is not on PATH: run scripts/setup.sh (pip install cfn-lint)");
-    let code = output.status.code().unwrap_or(-1);
+    let output = Invocation::program("cfn-lint").arg(path).output();
+    let code = output.code;
     assert!(
         code >= 0 && code & 2 == 0 && code & 1 == 0,
         "cfn-lint found errors in {} (exit {code}):\n{}\n{}\n--- template ---\n{}",
         path.display(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
+        output.stdout,
+        output.stderr,
         std::fs::read_to_string(path).unwrap_or_default()
     );
 }

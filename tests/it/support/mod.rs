@@ -7,6 +7,7 @@
 pub mod bad_endpoints;
 pub mod emitted;
 pub mod gantt;
+pub mod invocation;
 pub mod page;
 pub mod runtime_api;
 pub mod s3_server;

@@ -3,10 +3,10 @@
 //! `scripts/setup.sh` installs) into a screenshot whose pixels are looked at.
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use scraper::{ElementRef, Html, Selector};
+
+use super::invocation::Invocation;
 
 /// A page parsed without a single parse error.
 pub fn parse(path: &Path) -> Html {
@@ -37,12 +37,13 @@ pub fn number(e: &ElementRef<'_>, attribute: &str) -> f64 {
 /// The screen a page is drawn on.
 pub const WINDOW: (u32, u32) = (1400, 900);
 
-/// Draws `page` with headless Chromium into `png` (a fresh profile, no network of its own, at
-/// most two minutes).
+/// Draws `page` with headless Chromium into `png` (a fresh profile, no network of its own),
+/// from the hermetic environment; a hang fails at [`HANG`](super::invocation::HANG).
 pub fn screenshot(page: &Path, png: &Path) {
     let profile = tempfile::tempdir().unwrap();
+    let logs = tempfile::tempdir().unwrap();
     let page = fs::canonicalize(page).unwrap();
-    let mut child = Command::new("chromium")
+    let mut run = Invocation::program("chromium")
         .args([
             "--headless",
             "--no-sandbox",
@@ -59,27 +60,9 @@ pub fn screenshot(page: &Path, png: &Path) {
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("--window-size={},{}", WINDOW.0, WINDOW.1))
         .arg(format!("file://{}", page.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromium (scripts/setup.sh installs it)");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "chromium did not draw {} within two minutes",
-                page.display()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert!(status.success(), "chromium: {status}");
+        .start(logs.path(), "chromium");
+    let status = run.wait();
+    assert!(status.success(), "chromium: {status}\n{}", run.logs());
     assert!(png.is_file(), "chromium wrote no screenshot");
 }
 

@@ -479,14 +479,8 @@ pub fn invoke_bytes(
     event: &str,
     timeout: Duration,
 ) -> Result<String, String> {
-    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temp dir: {e}"))?;
     let bootstrap = dir.path().join(function).join("bootstrap");
-    let write = || -> io::Result<()> {
-        std::fs::create_dir_all(dir.path().join(function))?;
-        std::fs::write(&bootstrap, executable)?;
-        std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755))
-    };
-    write().map_err(|e| format!("cannot write `{}`: {e}", bootstrap.display()))?;
+    super::invocation::write_executable(&bootstrap, executable);
     invoke(&bootstrap, arch, event, timeout)
 }

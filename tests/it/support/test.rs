@@ -1,23 +1,26 @@
 //! The integration tests' builder, in the manner of just's `tests/test.rs`: a [`Test`] is a
 //! temporary tree (small cargo workspaces written on the spot, or a copy of the example
-//! monorepo); [`Test::lb`] runs the real `lambda-batch` in it and [`Invocation::status`]
-//! always asserts the exit status before the output is looked at; readers inspect what the run
-//! left behind (the JSON report, zips, the manifest, temporary files).
+//! monorepo); [`Test::lb`] runs the real `lambda-batch` in it as an [`Invocation`] (in the
+//! hermetic environment every invocation starts from), and [`Invocation::status`] always
+//! asserts the exit status before the output is looked at; readers inspect what the run left
+//! behind (the JSON report, zips, the manifest, temporary files).
 //!
 //! Fixture workspaces build into `<repo>/target/shared` (the one cargo target dir the test
 //! suite shares, so nothing is compiled twice across tests) with the dev profile and plain
-//! `cargo`. Because that target dir is shared, tests that may run at the same time give their
-//! bins distinct names: cargo copies each bin to `<target>/debug/<bin>`, and two tests
-//! building a bin of the same name would overwrite each other's executable.
+//! `cargo`. Because that target dir is shared, tests that may run at the same time (any two
+//! tests of the binary) give their bins distinct names: cargo copies each bin to
+//! `<target>/debug/<bin>`, and two tests building a bin of the same name would overwrite each
+//! other's executable.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
 
 use lambda_batch::report::{Report, Status};
 use sha2::{Digest, Sha256};
+
+pub use super::invocation::{HANG, Invocation, Run, Started, describe, wait_for, write_executable};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -139,31 +142,14 @@ impl Test {
         self.read("lambda.kdl")
     }
 
-    /// `lambda-batch ARGS` in the root, without colors.
+    /// `lambda-batch ARGS` in the root.
     pub fn lb(&self, args: &[&str]) -> Invocation {
-        Invocation {
-            command: self.command(args),
-        }
+        Invocation::lb(self.path(), args)
     }
 
-    /// `lambda-batch ARGS` in the directory `rel` under the root, without colors.
+    /// `lambda-batch ARGS` in the directory `rel` under the root.
     pub fn lb_in(&self, rel: &str, args: &[&str]) -> Invocation {
-        let mut invocation = self.lb(args);
-        invocation.command.current_dir(self.path().join(rel));
-        invocation
-    }
-
-    /// The command [`Test::lb`] runs, for tests that drive the process themselves.
-    pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lambda-batch"));
-        command
-            .args(["--color", "never"])
-            .args(args)
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .env("CARGO_TERM_COLOR", "never")
-            .env_remove("SOURCE_DATE_EPOCH");
-        command
+        Invocation::lb(&self.path().join(rel), args)
     }
 
     /// `run --report report.json ARGS`, exiting with `status`; the run and the parsed report.
@@ -184,73 +170,6 @@ impl Test {
     pub fn assert_valid(&self) {
         self.lb(&["check"]).status(0);
     }
-}
-
-/// One run of the binary, not started yet.
-pub struct Invocation {
-    command: Command,
-}
-
-impl Invocation {
-    /// A command made by the test itself, run and checked like the builder's.
-    pub fn of(command: Command) -> Invocation {
-        Invocation { command }
-    }
-
-    /// Sets an environment variable of the process.
-    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Invocation {
-        self.command.env(key, value);
-        self
-    }
-
-    /// Removes an environment variable from the process.
-    pub fn env_remove(mut self, key: &str) -> Invocation {
-        self.command.env_remove(key);
-        self
-    }
-
-    /// Runs it and asserts that it exits with `code`.
-    #[track_caller]
-    pub fn status(self, code: i32) -> Run {
-        run_command(self.command, code)
-    }
-}
-
-/// Runs `command` and asserts that it exits with `code`.
-#[track_caller]
-pub fn run_command(mut command: Command, code: i32) -> Run {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
-    let run = Run {
-        code: output.status.code().unwrap_or(-1),
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    assert_eq!(run.code, code, "exit status\n{}", describe(&run));
-    run
-}
-
-/// What one run of the binary did.
-#[derive(Debug)]
-pub struct Run {
-    /// Its exit code (-1 when a signal ended it).
-    pub code: i32,
-    /// Its exit status.
-    pub status: ExitStatus,
-    /// Standard output.
-    pub stdout: String,
-    /// Standard error.
-    pub stderr: String,
-}
-
-/// The exit status, stdout and stderr of a run, for assertion messages.
-pub fn describe(run: &Run) -> String {
-    format!(
-        "status: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        run.status, run.stdout, run.stderr
-    )
 }
 
 /// The source of a bin that prints `name`.
@@ -320,7 +239,7 @@ pub fn temp_files(dir: &Path) -> Vec<String> {
 /// The start of the temporary file names of a process that has exited
 /// (`.lambda-batch-tmp-<pid>-<token>`): what a run killed outright leaves behind.
 pub fn dead_owner() -> String {
-    let mut child = Command::new("true").spawn().expect("run `true`");
+    let mut child = Invocation::program("true").spawn();
     let pid = child.id();
     child.wait().expect("wait for `true`");
     format!("{}{pid}-0000dead", lambda_batch::atomic::TEMP_PREFIX)
@@ -400,19 +319,14 @@ pub fn inserted<'a>(before: &str, after: &'a str) -> Option<&'a str> {
 /// runs the real cargo (`$CARGO`, else `cargo`), so a test can see whether cargo started.
 /// Returns a PATH with `bin` first.
 pub fn logging_cargo(bin: &Path, log: &Path) -> String {
-    use std::os::unix::fs::PermissionsExt;
-    fs::create_dir_all(bin).unwrap();
     let real = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let wrapper = bin.join("cargo");
-    fs::write(
-        &wrapper,
+    write_executable(
+        &bin.join("cargo"),
         format!(
             "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{real}' \"$@\"\n",
             log.display()
         ),
-    )
-    .unwrap();
-    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+    );
     format!(
         "{}:{}",
         bin.display(),
