@@ -1,6 +1,9 @@
 //! The layering of `src/`: every `crate::` path a module names points at its own stage or a
-//! lower one, and no two modules name each other. The stages, lowest first, are listed in
-//! [`LEVELS`]; the README's layout section describes them.
+//! lower one, no modules name each other in a loop (of two modules or more), and each stage's
+//! surface is its `mod.rs`: a module inside a stage is private unless [`PUBLIC`] lists it.
+//! The stages, lowest first, are listed in [`LEVELS`]; the README's layout section describes
+//! them. The checks read a source tree given to them, so that they are also shown to fail, on
+//! small trees written for the purpose.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -27,6 +30,34 @@ const LEVELS: &[&[&str]] = &[
     // The argument types, then parsing and dispatching them.
     &["cli"],
     &["commands"],
+];
+
+/// The modules inside a stage that are public (`pub mod`), each on purpose: the vocabulary
+/// and values of the manifest, the plan's shards and state layout, the readers of
+/// cargo-lambda's configuration, every printer of `report`, the KDL schema, and one module per
+/// editing operation and per subcommand (`::*`: every module directly inside). Every other
+/// module inside a stage is private, and what other stages use of it is re-exported by the
+/// stage's `mod.rs`.
+const PUBLIC: &[&str] = &[
+    "manifest::limits",
+    "manifest::spec",
+    "manifest::values",
+    "resolve::cargo_lambda",
+    "plan::shard",
+    "plan::state",
+    "report::diagnostics",
+    "report::diff",
+    "report::github",
+    "report::output",
+    "report::progress",
+    "report::run_report",
+    "report::summary",
+    "report::table",
+    "schema::kdl",
+    "edit::*",
+    "edit::import::*",
+    "edit::init::*",
+    "commands::*",
 ];
 
 /// The module path of a source file: `src/execute/group.rs` → `execute::group`.
@@ -196,21 +227,36 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Which modules each module names.
-fn graph() -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// The crate's `src/`.
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+/// Every module of the tree at `src` with its code (comments and literals removed).
+fn modules(src: &Path) -> Vec<(Vec<String>, String)> {
     let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    let known: BTreeSet<Vec<String>> = files.iter().map(|f| module_of(&src, f)).collect();
+    rust_files(src, &mut files);
+    files.sort();
+    files
+        .iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(f).expect("readable file");
+            (module_of(src, f), code_only(&text))
+        })
+        .collect()
+}
+
+/// Which modules each module of the tree at `src` names.
+fn graph(src: &Path) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
+    let modules = modules(src);
+    let known: BTreeSet<Vec<String>> = modules.iter().map(|(m, _)| m.clone()).collect();
     let mut edges: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
-    for f in &files {
-        let module = module_of(&src, f);
-        let code = code_only(&std::fs::read_to_string(f).expect("readable file"));
-        let named = named_modules(&module, &code, &known);
+    for (module, code) in &modules {
+        let named = named_modules(module, code, &known);
         edges
             .entry(module.clone())
             .or_default()
-            .extend(named.into_iter().filter(|m| *m != module && !m.is_empty()));
+            .extend(named.into_iter().filter(|m| m != module && !m.is_empty()));
     }
     edges
 }
@@ -225,10 +271,157 @@ fn level(top: &str) -> Option<usize> {
     LEVELS.iter().position(|l| l.contains(&top))
 }
 
+/// Every import of the tree at `src` from a higher stage, as `from -> to`.
+fn upward_imports(src: &Path) -> Vec<String> {
+    let mut upward = Vec::new();
+    for (from, tos) in graph(src) {
+        let Some(from_level) = from.first().and_then(|t| level(t)) else {
+            continue;
+        };
+        for to in tos {
+            let to_level = level(&to[0]).unwrap_or(usize::MAX);
+            if to_level > from_level {
+                upward.push(format!("{} -> {}", from.join("::"), to.join("::")));
+            }
+        }
+    }
+    upward
+}
+
+/// Every loop of modules that name each other in the tree at `src` (a strongly connected
+/// set of two modules or more), shown as one cycle through it: `a -> b -> c -> a`. A module
+/// and the modules inside it (`execute` and `execute::group`) are one unit: their names of
+/// each other are not edges.
+fn loops(src: &Path) -> Vec<String> {
+    let nested = |a: &[String], b: &[String]| a.starts_with(b) || b.starts_with(a);
+    let g: BTreeMap<Vec<String>, Vec<Vec<String>>> = graph(src)
+        .into_iter()
+        .map(|(a, tos)| {
+            let tos = tos.into_iter().filter(|b| !nested(&a, b)).collect();
+            (a, tos)
+        })
+        .collect();
+    // Kosaraju: finish order on the graph, then components on the reversed one.
+    let mut order = Vec::new();
+    let mut seen = BTreeSet::new();
+    for start in g.keys() {
+        let mut stack = vec![(start.clone(), 0)];
+        if !seen.insert(start.clone()) {
+            continue;
+        }
+        while let Some((node, next)) = stack.pop() {
+            let tos = g.get(&node).map(Vec::as_slice).unwrap_or_default();
+            if let Some(to) = tos.get(next) {
+                stack.push((node, next + 1));
+                if seen.insert(to.clone()) {
+                    stack.push((to.clone(), 0));
+                }
+            } else {
+                order.push(node);
+            }
+        }
+    }
+    let mut reversed: BTreeMap<&Vec<String>, Vec<&Vec<String>>> = BTreeMap::new();
+    for (a, tos) in &g {
+        for b in tos {
+            reversed.entry(b).or_default().push(a);
+        }
+    }
+    let mut assigned = BTreeSet::new();
+    let mut found = Vec::new();
+    for start in order.iter().rev() {
+        if !assigned.insert(start) {
+            continue;
+        }
+        let mut component = BTreeSet::from([start]);
+        let mut stack = vec![start];
+        while let Some(node) = stack.pop() {
+            for &from in reversed.get(node).map(Vec::as_slice).unwrap_or_default() {
+                if assigned.insert(from) {
+                    component.insert(from);
+                    stack.push(from);
+                }
+            }
+        }
+        if component.len() > 1 {
+            found.push(cycle_through(&g, &component));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The shortest cycle from the first module of `component` back to it, inside it.
+fn cycle_through(
+    g: &BTreeMap<Vec<String>, Vec<Vec<String>>>,
+    component: &BTreeSet<&Vec<String>>,
+) -> String {
+    let first = *component.first().expect("a module");
+    let mut came_from: BTreeMap<&Vec<String>, &Vec<String>> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([first]);
+    let mut last = None;
+    'search: while let Some(node) = queue.pop_front() {
+        for to in g.get(node).map(Vec::as_slice).unwrap_or_default() {
+            if !component.contains(to) {
+                continue;
+            }
+            if to == first {
+                last = Some(node);
+                break 'search;
+            }
+            if !came_from.contains_key(to) {
+                came_from.insert(to, node);
+                queue.push_back(to);
+            }
+        }
+    }
+    let mut path = vec![first];
+    let mut node = last.expect("a module of a loop reaches itself");
+    while node != first {
+        path.push(node);
+        node = came_from[node];
+    }
+    path[1..].reverse();
+    path.push(first);
+    path.iter()
+        .map(|m| m.join("::"))
+        .collect::<Vec<_>>()
+        .join(" -> ")
+}
+
+/// Every `pub mod` below the top level of the tree at `src` that [`PUBLIC`] does not list.
+fn unlisted_public_modules(src: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for (module, code) in modules(src) {
+        if module.is_empty() {
+            // lib.rs: its modules are the stages.
+            continue;
+        }
+        let words: Vec<&str> = code.split_whitespace().collect();
+        for w in words.windows(3) {
+            if w[0] != "pub" || w[1] != "mod" {
+                continue;
+            }
+            let name: String = w[2]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let path = format!("{}::{name}", module.join("::"));
+            let parent = module.join("::");
+            let listed = PUBLIC
+                .iter()
+                .any(|p| *p == path || p.strip_suffix("::*") == Some(parent.as_str()));
+            if !listed {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
 #[test]
 fn every_top_level_module_has_a_stage() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    for entry in std::fs::read_dir(&src).unwrap() {
+    for entry in std::fs::read_dir(src()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         let name = name.trim_end_matches(".rs");
         if name == "lib" || name == "main" {
@@ -243,35 +436,77 @@ fn every_top_level_module_has_a_stage() {
 
 #[test]
 fn no_module_names_a_module_of_a_higher_stage() {
-    let mut upward = Vec::new();
-    for (from, tos) in graph() {
-        let Some(from_level) = from.first().and_then(|t| level(t)) else {
-            continue;
-        };
-        for to in tos {
-            let to_level = level(&to[0]).unwrap_or(usize::MAX);
-            if to_level > from_level {
-                upward.push(format!("{} -> {}", from.join("::"), to.join("::")));
-            }
-        }
-    }
-    expect_none("imports from a higher stage", &upward);
+    expect_none("imports from a higher stage", &upward_imports(&src()));
 }
 
 #[test]
-fn no_two_modules_name_each_other() {
-    let g = graph();
-    let mut pairs = Vec::new();
-    for (a, tos) in &g {
-        for b in tos {
-            // A module and the modules inside it (`execute` and `execute::group`) are one unit.
-            let nested = a.starts_with(b) || b.starts_with(a);
-            if a < b && !nested && g.get(b).is_some_and(|t| t.contains(a)) {
-                pairs.push(format!("{} <-> {}", a.join("::"), b.join("::")));
-            }
-        }
+fn no_modules_name_each_other_in_a_loop() {
+    expect_none("modules that import each other", &loops(&src()));
+}
+
+#[test]
+fn a_module_inside_a_stage_is_private_unless_listed() {
+    expect_none(
+        "public modules inside a stage that PUBLIC does not list (make them private and \
+         re-export what other stages use from the stage's mod.rs, or list them)",
+        &unlisted_public_modules(&src()),
+    );
+}
+
+/// The checks, given a tree with an import from a higher stage, a loop of three modules (no
+/// two of which name each other) and an unlisted public module, find each of them.
+#[test]
+fn the_checks_fail_on_a_tree_that_breaks_each_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    for (file, text) in [
+        (
+            "lib.rs",
+            "pub mod manifest;\npub mod plan;\npub mod execute;\npub mod package;\npub mod edit;\n",
+        ),
+        // manifest is below plan.
+        ("manifest/mod.rs", "use crate::plan::Plan;\n"),
+        (
+            "plan/mod.rs",
+            "mod split;\npub mod secret;\npub struct Plan;\n",
+        ),
+        ("plan/split.rs", "use super::Plan;\n"),
+        ("plan/secret.rs", "pub struct Secret;\n"),
+        // One stage, three modules: execute -> package -> edit -> execute.
+        ("execute/mod.rs", "mod run;\n"),
+        (
+            "execute/run.rs",
+            "use crate::package::zip;\npub fn run() {}\n",
+        ),
+        (
+            "package/mod.rs",
+            "pub(crate) use crate::edit::text as zip;\n",
+        ),
+        (
+            "edit/mod.rs",
+            "pub fn text() {\n    crate::execute::run::run();\n}\n",
+        ),
+    ] {
+        let path = src.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
     }
-    expect_none("modules that import each other", &pairs);
+    assert_eq!(upward_imports(&src), ["manifest -> plan"]);
+    assert_eq!(
+        loops(&src),
+        ["edit -> execute::run -> package -> edit"],
+        "{:#?}",
+        graph(&src)
+    );
+    assert_eq!(unlisted_public_modules(&src), ["plan::secret"]);
+    // A module and the modules inside it are one unit, never a loop.
+    std::fs::write(src.join("execute/mod.rs"), "mod run;\npub use run::run;\n").unwrap();
+    std::fs::write(
+        src.join("execute/run.rs"),
+        "use super::helper;\npub fn run() {}\n",
+    )
+    .unwrap();
+    assert_eq!(loops(&src), Vec::<String>::new());
 }
 
 #[test]
