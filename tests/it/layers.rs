@@ -33,16 +33,15 @@ const LEVELS: &[&[&str]] = &[
 ];
 
 /// The modules inside a stage that are public (`pub mod`), each on purpose: the vocabulary
-/// and values of the manifest, the plan's shards and state layout, the readers of
-/// cargo-lambda's configuration, every printer of `report`, the KDL schema, and one module per
-/// editing operation and per subcommand (`::*`: every module directly inside). Every other
-/// module inside a stage is private, and what other stages use of it is re-exported by the
-/// stage's `mod.rs`.
+/// and values of the manifest, the plan's shards and state layout, every printer of `report`,
+/// the KDL schema, the steps of the migration from cargo-lambda, and one module per editing
+/// operation and per subcommand (`::*`: every module directly inside). Every other module
+/// inside a stage is private, and what other stages use of it is re-exported by the stage's
+/// `mod.rs`.
 const PUBLIC: &[&str] = &[
     "manifest::limits",
     "manifest::spec",
     "manifest::values",
-    "resolve::cargo_lambda",
     "plan::shard",
     "plan::state",
     "report::diagnostics",
@@ -54,9 +53,13 @@ const PUBLIC: &[&str] = &[
     "report::summary",
     "report::table",
     "schema::kdl",
+    "migrate::cargo_lambda",
+    "migrate::import",
+    "migrate::init",
+    "migrate::init::render",
+    "migrate::init::scan",
+    "migrate::translate",
     "edit::*",
-    "edit::import::*",
-    "edit::init::*",
     "commands::*",
 ];
 
