@@ -3,6 +3,8 @@
 //! diagnostics rendering), and a sample of them through the real binary, which must exit
 //! cleanly with 0 or 2.
 
+use std::sync::{Mutex, PoisonError};
+
 use camino::Utf8PathBuf;
 use lambda_batch::pipeline::check_text;
 use lambda_batch::report::diagnostics::render;
@@ -28,6 +30,12 @@ impl Rng {
     }
 }
 
+/// `render` replaces the process's panic hook with a silent one while it draws (miette's
+/// renderer can panic, and the diagnostic is then printed plainly), and puts the previous one
+/// back. Two threads doing that at once can leave the silent hook installed for the rest of
+/// the test binary, and every later failing test without its message: one render at a time.
+static RENDERING: Mutex<()> = Mutex::new(());
+
 /// Runs one text through the pipeline in-process; a panic fails the test with the input.
 fn check_in_process(text: &str, what: &str) -> bool {
     let path = root().join("lambda.kdl");
@@ -36,7 +44,11 @@ fn check_in_process(text: &str, what: &str) -> bool {
         Err(errors) => {
             assert!(!errors.0.is_empty(), "an error result with no diagnostic");
             for e in &errors.0 {
-                assert!(!render(e, false).is_empty());
+                let drawn = {
+                    let _alone = RENDERING.lock().unwrap_or_else(PoisonError::into_inner);
+                    render(e, false)
+                };
+                assert!(!drawn.is_empty());
             }
             false
         }
