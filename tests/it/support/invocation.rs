@@ -301,6 +301,25 @@ pub fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
+/// Polls until `found()` finds nothing; fails naming `what` and listing what it found last
+/// when [`HANG`] passes first. For what must go away: a killed process is only gone once the
+/// kernel has scheduled it to exit, which on a loaded machine is not at once.
+#[track_caller]
+pub fn wait_for_none(what: &str, mut found: impl FnMut() -> Vec<String>) {
+    let deadline = Instant::now() + HANG;
+    loop {
+        let left = found();
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: still there after {HANG:?}: {left:#?}"
+        );
+        std::thread::sleep(POLL);
+    }
+}
+
 /// Writes `bytes` to `path` as an executable (mode 755) that can be run at once. The bytes go
 /// to a file beside it that is never run, and `install` copies them: a test process writing
 /// the executable itself could have its descriptor inherited by a child another test thread

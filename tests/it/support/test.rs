@@ -20,7 +20,9 @@ use std::path::{Path, PathBuf};
 use lambda_batch::report::{Report, Status};
 use sha2::{Digest, Sha256};
 
-pub use super::invocation::{HANG, Invocation, Run, Started, describe, wait_for, write_executable};
+pub use super::invocation::{
+    HANG, Invocation, Run, Started, describe, wait_for, wait_for_none, write_executable,
+};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
