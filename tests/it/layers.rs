@@ -48,6 +48,7 @@ const PUBLIC: &[&str] = &[
     "report::diff",
     "report::github",
     "report::output",
+    "report::plan_json",
     "report::progress",
     "report::run_report",
     "report::summary",
