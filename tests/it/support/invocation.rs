@@ -134,6 +134,13 @@ impl Invocation {
         self
     }
 
+    /// The command itself, for support code that starts a process in its own way (a server
+    /// tied to the test binary's life, a bootstrap served by a Runtime API): still from the
+    /// hermetic environment.
+    pub fn into_command(self) -> Command {
+        self.command
+    }
+
     /// Runs it and asserts that it exits with `code`.
     #[track_caller]
     pub fn status(self, code: i32) -> Run {

@@ -5,7 +5,9 @@
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
+
+use super::invocation::Invocation;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -114,13 +116,12 @@ pub fn invoke(
         RuntimeApi::start(event, &arn).map_err(|e| format!("cannot start the Runtime API: {e}"))?;
 
     let mut command = match arch {
-        Arch::X86_64 => Command::new(bootstrap),
-        Arch::Arm64 => {
-            let mut qemu = Command::new("qemu-aarch64");
-            qemu.arg("-L").arg("/usr/aarch64-linux-gnu").arg(bootstrap);
-            qemu
-        }
-    };
+        Arch::X86_64 => Invocation::program(bootstrap),
+        Arch::Arm64 => Invocation::program("qemu-aarch64")
+            .args(["-L", "/usr/aarch64-linux-gnu"])
+            .arg(bootstrap),
+    }
+    .into_command();
     command
         .env("AWS_LAMBDA_RUNTIME_API", api.addr().to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", &name)

@@ -8,7 +8,9 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
+
+use super::invocation::Invocation;
 use std::sync::{Mutex, OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
@@ -94,9 +96,10 @@ fn start() -> S3Server {
     // started from a thread that lives as long as the test binary.
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let mut command = Command::new(moto);
-        command
+        let mut command = Invocation::program(moto)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .into_command();
+        command
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("moto's log"))
             .stderr(log_file);
@@ -201,8 +204,9 @@ key = iam.create_access_key(UserName="lambda-batch")["AccessKey"]
 boto3.client("s3", **kw).create_bucket(Bucket=bucket)
 print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
 "#;
-    let output = Command::new("python3")
+    let output = Invocation::program("python3")
         .args(["-c", SCRIPT, &server.endpoint, BUCKET])
+        .into_command()
         .stdin(Stdio::null())
         .output()
         .expect("running python3 (installed with moto by scripts/setup.sh)");
@@ -261,7 +265,7 @@ print(json.dumps(sorted(out)))
 
     /// Runs a boto3 `script` with the endpoint, the credentials and `args`; its stdout.
     fn python(&self, script: &str, args: &[&str]) -> String {
-        let output = Command::new("python3")
+        let output = Invocation::program("python3")
             .args([
                 "-c",
                 script,
@@ -270,6 +274,7 @@ print(json.dumps(sorted(out)))
                 &self.secret_key,
             ])
             .args(args)
+            .into_command()
             .stdin(Stdio::null())
             .output()
             .expect("running python3 (installed with moto by scripts/setup.sh)");
