@@ -5,6 +5,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cache::CacheMode;
+use crate::manifest::spec::{SETTINGS, Setting};
 use crate::manifest::values::{ARCH_WORDS, Arch, TargetSpec};
 use crate::plan::shard::ShardSpec;
 
@@ -407,15 +408,9 @@ pub struct AddArtifact {
     /// The package, when several have the bin.
     #[arg(long)]
     pub package: Option<String>,
-    /// Architectures.
-    #[arg(long)]
-    pub arch: Vec<String>,
-    /// Include globs.
-    #[arg(long)]
-    pub include: Vec<String>,
-    /// binary or zip.
-    #[arg(long)]
-    pub output_format: Option<String>,
+    /// The settings declared with `add: true` (`--arch`, `--output-format`, `--include`).
+    #[command(flatten)]
+    pub settings: SettingFlags,
     /// Functions: write straight into lambda-dir.
     #[arg(long, conflicts_with = "internal")]
     pub flatten: bool,
@@ -425,6 +420,64 @@ pub struct AddArtifact {
     /// The manifest.
     #[arg(long)]
     pub manifest: Option<Utf8PathBuf>,
+}
+
+/// The settings `add function|extension` takes as flags: each one declared with `add: true`
+/// (`manifest::settings`) is `--NAME`, repeatable when it takes several values.
+#[derive(Debug, Clone, Default)]
+pub struct SettingFlags(pub Vec<(&'static str, Vec<String>)>);
+
+impl SettingFlags {
+    fn declared() -> impl Iterator<Item = &'static Setting> {
+        SETTINGS.iter().filter(|s| s.add)
+    }
+}
+
+impl clap::FromArgMatches for SettingFlags {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut flags = SettingFlags::default();
+        flags.update_from_arg_matches(matches)?;
+        Ok(flags)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for s in SettingFlags::declared() {
+            if let Some(values) = matches.get_many::<String>(s.name) {
+                self.0.retain(|(name, _)| *name != s.name);
+                self.0.push((s.name, values.cloned().collect()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Args for SettingFlags {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        SettingFlags::declared().fold(cmd, |cmd, s| {
+            let action = if s.takes_many() {
+                clap::ArgAction::Append
+            } else {
+                clap::ArgAction::Set
+            };
+            // As clap's derive writes them: `--output-format <OUTPUT_FORMAT>`, help capitalized.
+            let value_name = s.name.to_uppercase().replace('-', "_");
+            let mut help = s.doc.to_string();
+            if let Some(first) = help.get(..1) {
+                help.replace_range(..1, &first.to_uppercase());
+            }
+            cmd.arg(
+                clap::Arg::new(s.name)
+                    .long(s.name)
+                    .value_name(value_name)
+                    .help(help)
+                    .action(action),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
 }
 
 /// Which level of the manifest `set` and `unset` edit, and the manifest.

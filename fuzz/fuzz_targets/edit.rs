@@ -31,8 +31,10 @@ fuzz_target!(|data: &[u8]| {
         _ => Level::from_flags(Some("ws"), Some("telemetry")),
     };
     let mut new = NewArtifact::new(ArtifactKind::Extension, "new-ext", "ws");
-    new.include = words(&["config/*.toml"]);
-    new.arch = words(&["arm64", "x86_64"]);
+    new.settings = vec![
+        ("arch", words(&["arm64", "x86_64"])),
+        ("include", words(&["config/*.toml"])),
+    ];
     let edited = match (op >> 2) % 8 {
         0 => set::set(&mut doc, &level, "arch", &words(&["arm64"])),
         1 => set::unset(&mut doc, &level, "include", &[]),

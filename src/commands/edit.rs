@@ -39,9 +39,7 @@ fn add_artifact(kind: ArtifactKind, a: AddArtifact) -> Result<ExitCode, Error> {
         workspace: a.workspace,
         bin: a.bin,
         package: a.package,
-        arch: a.arch,
-        include: a.include,
-        output_format: a.output_format,
+        settings: a.settings.0,
         flatten: a.flatten,
         internal: a.internal,
     };

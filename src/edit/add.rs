@@ -27,12 +27,9 @@ pub struct NewArtifact {
     pub bin: Option<String>,
     /// `package=`.
     pub package: Option<String>,
-    /// `arch` values.
-    pub arch: Vec<String>,
-    /// `include` patterns.
-    pub include: Vec<String>,
-    /// `output-format`.
-    pub output_format: Option<String>,
+    /// The settings given on the command line (those declared with `add: true`), each with
+    /// its values, in the order of their declarations.
+    pub settings: Vec<(&'static str, Vec<String>)>,
     /// `flatten=true`.
     pub flatten: bool,
     /// `internal=true`.
@@ -48,9 +45,7 @@ impl NewArtifact {
             workspace: workspace.into(),
             bin: None,
             package: None,
-            arch: Vec::new(),
-            include: Vec::new(),
-            output_format: None,
+            settings: Vec::new(),
             flatten: false,
             internal: false,
         }
@@ -173,18 +168,10 @@ fn artifact_node(new: &NewArtifact, indent: &str, unit: &str) -> Result<KdlNode,
             node.push(KdlEntry::new_prop(key, KdlValue::Bool(true)));
         }
     }
-    let settings: Vec<(&str, Vec<String>)> = [
-        ("arch", new.arch.clone()),
-        ("output-format", new.output_format.iter().cloned().collect()),
-        ("include", new.include.clone()),
-    ]
-    .into_iter()
-    .filter(|(_, v)| !v.is_empty())
-    .collect();
     let inner = format!("{indent}{unit}");
-    for (name, values) in settings {
-        let mut child = KdlNode::new(name);
-        for e in value::entries(value::setting(name)?, &values)? {
+    for (name, values) in new.settings.iter().filter(|(_, v)| !v.is_empty()) {
+        let mut child = KdlNode::new(*name);
+        for e in value::entries(value::setting(name)?, values)? {
             child.push(e);
         }
         let block = ensure_block(&mut node, indent);
@@ -217,8 +204,10 @@ mod tests {
         let mut g = new("g", "./a");
         g.bin = Some("g-bin".into());
         g.flatten = true;
-        g.arch = vec!["x86_64".into(), "arm64".into()];
-        g.include = vec!["config/*.toml".into()];
+        g.settings = vec![
+            ("arch", vec!["x86_64".into(), "arm64".into()]),
+            ("include", vec!["config/*.toml".into()]),
+        ];
         artifact(&mut d, &g).unwrap();
         assert_eq!(
             d.render(),

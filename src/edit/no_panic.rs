@@ -52,9 +52,10 @@ fn edits_on_mutated_manifests_never_panic() {
         workspace: "examples/services".into(),
         bin: Some("get-product".into()),
         package: None,
-        arch: words(&["arm64"]),
-        include: words(&["config/*.toml"]),
-        output_format: None,
+        settings: vec![
+            ("arch", words(&["arm64"])),
+            ("include", words(&["config/*.toml"])),
+        ],
         flatten: true,
         internal: false,
     };

@@ -1,4 +1,5 @@
-//! Command-line words → the KDL entries of a setting node, shaped by the spec's tables.
+//! Command-line words → the KDL entries of a setting node, shaped by its declaration (its
+//! kind's shape, its example).
 //!
 //! Only the shape is checked here (how many values, booleans, `KEY=VALUE`); what the values
 //! mean (`arch sparc`, an unknown compiler) is checked by the decoder on the edited text, so
@@ -22,8 +23,8 @@ pub fn setting(name: &str) -> Result<&'static Setting, EditError> {
 
 /// The entries of `setting`'s node for these command-line values.
 pub fn entries(setting: &Setting, values: &[String]) -> Result<Vec<KdlEntry>, EditError> {
-    let name = setting.name;
-    let count = |min: usize, max: Option<usize>, example: &str| {
+    let (name, example) = (setting.name, setting.example);
+    let count = |min: usize, max: Option<usize>| {
         let ok = values.len() >= min && max.is_none_or(|m| values.len() <= m);
         if ok {
             Ok(())
@@ -46,43 +47,27 @@ pub fn entries(setting: &Setting, values: &[String]) -> Result<Vec<KdlEntry>, Ed
             .collect()
     };
     Ok(match setting.shape {
-        ValueShape::OneOf(words) => {
-            count(1, Some(1), words.first().copied().unwrap_or("VALUE"))?;
-            strings()
-        }
-        ValueShape::String | ValueShape::Path => {
-            count(
-                1,
-                Some(1),
-                if name == "profile" { "release" } else { "DIR" },
-            )?;
+        ValueShape::OneOf(_) | ValueShape::String | ValueShape::Path => {
+            count(1, Some(1))?;
             strings()
         }
         ValueShape::Arch | ValueShape::Strings => {
-            count(
-                1,
-                None,
-                if name == "arch" {
-                    "x86_64 arm64"
-                } else {
-                    "VALUE..."
-                },
-            )?;
+            count(1, None)?;
             strings()
         }
         ValueShape::Bool => {
-            count(1, Some(1), "false")?;
+            count(1, Some(1))?;
             vec![KdlEntry::new(boolean(name, &values[0])?)]
         }
         ValueShape::Flag => {
-            count(0, Some(1), "")?;
+            count(0, Some(1))?;
             match values.first() {
                 Some(v) => vec![KdlEntry::new(boolean(name, v)?)],
                 None => Vec::new(),
             }
         }
         ValueShape::Include => {
-            count(1, None, "'config/*.toml' into=config")?;
+            count(1, None)?;
             let mut patterns = Vec::new();
             let mut into = None;
             let mut rename = None;
@@ -110,8 +95,8 @@ pub fn entries(setting: &Setting, values: &[String]) -> Result<Vec<KdlEntry>, Ed
             }
             if patterns.is_empty() {
                 return Err(EditError::usage(
-                    "`include` needs at least one glob pattern",
-                    "for example `lambda-batch set include 'config/*.toml' into=config`",
+                    format!("`{name}` needs at least one glob pattern"),
+                    format!("for example `lambda-batch set {name} {example}`"),
                 ));
             }
             patterns.extend(into.map(|d| KdlEntry::new_prop("into", KdlValue::String(d))));
@@ -119,13 +104,15 @@ pub fn entries(setting: &Setting, values: &[String]) -> Result<Vec<KdlEntry>, Ed
             patterns
         }
         ValueShape::Env => {
-            count(1, None, "RUST_LOG=info")?;
+            count(1, None)?;
             let mut vars = Vec::new();
             for v in values {
                 let Some((key, value)) = v.split_once('=').filter(|(k, _)| !k.is_empty()) else {
                     return Err(EditError::usage(
                         format!("`{v}` is not KEY=VALUE"),
-                        "write each variable as KEY=VALUE, for example `lambda-batch set env RUST_LOG=info`",
+                        format!(
+                            "write each variable as KEY=VALUE, for example `lambda-batch set {name} {example}`"
+                        ),
                     ));
                 };
                 vars.push(KdlEntry::new_prop(key, KdlValue::String(value.to_string())));

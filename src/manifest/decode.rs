@@ -113,7 +113,7 @@ pub fn parse_partial(
     let defaults = raw
         .defaults
         .as_ref()
-        .map(|d| cx.layer(&d.settings, &d.lists()))
+        .map(|d| cx.layer(&d.settings))
         .unwrap_or_default();
     let cache = raw.cache.as_ref().and_then(|c| cx.cache(c, &dir));
     let publish = raw.publish.as_ref().and_then(|p| cx.publish(p));

@@ -2,11 +2,14 @@
 
 mod cache_location;
 mod check;
+mod declare;
 mod decode;
+pub mod kinds;
 pub mod limits;
 mod model;
 mod publish_location;
 mod raw;
+pub mod settings;
 pub mod spec;
 pub mod values;
 
@@ -15,8 +18,9 @@ use camino::{Utf8Path, Utf8PathBuf};
 pub use cache_location::{CacheLocation, InvalidCacheUrl};
 pub use check::{check_relative, has_wildcard};
 pub use decode::parse_partial;
-pub use model::{ArtifactDecl, IncludeDecl, Layer, Manifest, Spanned, WorkspaceDecl};
+pub use model::{ArtifactDecl, IncludeDecl, Manifest, Spanned, WorkspaceDecl};
 pub use publish_location::{InvalidPublishUrl, PublishLocation};
+pub use settings::{Layer, Merged, SettingsModel};
 
 use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors};
 

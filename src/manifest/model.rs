@@ -5,7 +5,8 @@ use miette::SourceSpan;
 
 use super::cache_location::CacheLocation;
 use super::publish_location::PublishLocation;
-use super::values::{ArtifactKind, Compiler, OutputFormat, Runtime, TargetSpec};
+use super::settings::Layer;
+use super::values::ArtifactKind;
 use crate::diagnostic::Source;
 
 /// A value with the span of the manifest text it came from.
@@ -80,44 +81,6 @@ pub struct ArtifactDecl {
     pub layer: Layer,
     /// The whole node.
     pub span: SourceSpan,
-}
-
-/// The settings written at one level (defaults, workspace or artifact); `None` means inherited.
-#[derive(Debug, Clone, Default)]
-pub struct Layer {
-    /// `arch`: the targets, each spanned, and the node's span.
-    pub arch: Option<Spanned<Vec<Spanned<TargetSpec>>>>,
-    /// `profile`.
-    pub profile: Option<Spanned<String>>,
-    /// `compiler`.
-    pub compiler: Option<Spanned<Compiler>>,
-    /// `output-format`.
-    pub output_format: Option<Spanned<OutputFormat>>,
-    /// `lambda-dir`, placeholders unexpanded.
-    pub lambda_dir: Option<Spanned<String>>,
-    /// `target-dir`.
-    pub target_dir: Option<Spanned<String>>,
-    /// `runtime`.
-    pub runtime: Option<Spanned<Runtime>>,
-    /// `optimizations`.
-    pub optimizations: Option<Spanned<bool>>,
-    /// `no-default-features`.
-    pub no_default_features: Option<Spanned<bool>>,
-    /// `all-features`.
-    pub all_features: Option<Spanned<bool>>,
-    /// `features`, accumulated.
-    pub features: Vec<Spanned<String>>,
-    /// `include` patterns, accumulated.
-    pub includes: Vec<IncludeDecl>,
-    /// `env` variables, accumulated (a later one wins for the same key).
-    pub env: Vec<(String, Spanned<String>)>,
-    /// `rustflags`, accumulated.
-    pub rustflags: Vec<Spanned<String>>,
-    /// `cache-key-files` glob patterns, accumulated: files the input key must also cover
-    /// (what a build script reads outside its package).
-    pub cache_key_files: Vec<Spanned<String>>,
-    /// `cache-key-env` variable names, accumulated: variables the input key must also cover.
-    pub cache_key_env: Vec<Spanned<String>>,
 }
 
 /// One pattern of an `include` node.

@@ -1,12 +1,16 @@
 //! The KDL document as knus decodes it: strings and spans, no interpretation yet.
 //!
 //! Values that have a fixed vocabulary (`arch`, `compiler`, ...) are decoded as spanned strings
-//! and checked in [`super::validate`], so that every bad value in a file is reported in one run
-//! with the list of valid values, instead of knus stopping at the first conversion error.
+//! and checked by their kind (`super::kinds`), so that every bad value in a file is reported in
+//! one run with the list of valid values, instead of knus stopping at the first conversion error.
+//! The settings of a node are one [`RawSettings`], generated from the declarations in
+//! `super::settings`, flattened into each node that holds settings.
 
 use std::collections::BTreeMap;
 
 use knus::span::Span;
+
+pub(super) use super::settings::RawSettings;
 
 /// A value with the byte span it was written at.
 pub(super) type Sp<T> = knus::span::Spanned<T, Span>;
@@ -29,18 +33,6 @@ pub(super) struct RawDocument {
 #[derive(knus::Decode, Debug, Default)]
 #[knus(span_type = Span)]
 pub(super) struct RawDefaults {
-    #[knus(children(name = "include"))]
-    pub includes: Vec<RawInclude>,
-    #[knus(children(name = "env"))]
-    pub env: Vec<RawEnv>,
-    #[knus(children(name = "features"))]
-    pub features: Vec<RawStrings>,
-    #[knus(children(name = "rustflags"))]
-    pub rustflags: Vec<RawStrings>,
-    #[knus(children(name = "cache-key-files"))]
-    pub cache_key_files: Vec<RawStrings>,
-    #[knus(children(name = "cache-key-env"))]
-    pub cache_key_env: Vec<RawStrings>,
     #[knus(flatten(child))]
     pub settings: RawSettings,
 }
@@ -59,18 +51,6 @@ pub(super) struct RawWorkspace {
     pub functions: Vec<RawArtifact>,
     #[knus(children(name = "extension"))]
     pub extensions: Vec<RawArtifact>,
-    #[knus(children(name = "include"))]
-    pub includes: Vec<RawInclude>,
-    #[knus(children(name = "env"))]
-    pub env: Vec<RawEnv>,
-    #[knus(children(name = "features"))]
-    pub features: Vec<RawStrings>,
-    #[knus(children(name = "rustflags"))]
-    pub rustflags: Vec<RawStrings>,
-    #[knus(children(name = "cache-key-files"))]
-    pub cache_key_files: Vec<RawStrings>,
-    #[knus(children(name = "cache-key-env"))]
-    pub cache_key_env: Vec<RawStrings>,
     #[knus(flatten(child))]
     pub settings: RawSettings,
 }
@@ -92,52 +72,14 @@ pub(super) struct RawArtifact {
     pub flatten: Option<Sp<bool>>,
     #[knus(property)]
     pub internal: Option<Sp<bool>>,
-    #[knus(children(name = "include"))]
-    pub includes: Vec<RawInclude>,
-    #[knus(children(name = "env"))]
-    pub env: Vec<RawEnv>,
-    #[knus(children(name = "features"))]
-    pub features: Vec<RawStrings>,
-    #[knus(children(name = "rustflags"))]
-    pub rustflags: Vec<RawStrings>,
-    #[knus(children(name = "cache-key-files"))]
-    pub cache_key_files: Vec<RawStrings>,
-    #[knus(children(name = "cache-key-env"))]
-    pub cache_key_env: Vec<RawStrings>,
     #[knus(flatten(child))]
     pub settings: RawSettings,
-}
-
-/// The settings that replace (rather than accumulate) down the inheritance chain.
-#[derive(knus::Decode, Debug, Default)]
-#[knus(span_type = Span)]
-pub(super) struct RawSettings {
-    #[knus(child)]
-    pub arch: Option<RawStrings>,
-    #[knus(child)]
-    pub profile: Option<RawString>,
-    #[knus(child)]
-    pub compiler: Option<RawString>,
-    #[knus(child)]
-    pub output_format: Option<RawString>,
-    #[knus(child)]
-    pub lambda_dir: Option<RawString>,
-    #[knus(child)]
-    pub target_dir: Option<RawString>,
-    #[knus(child)]
-    pub runtime: Option<RawString>,
-    #[knus(child)]
-    pub optimizations: Option<RawBool>,
-    #[knus(child)]
-    pub no_default_features: Option<RawFlag>,
-    #[knus(child)]
-    pub all_features: Option<RawFlag>,
 }
 
 /// A node with exactly one string argument.
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
-pub(super) struct RawString {
+pub struct RawString {
     #[knus(argument)]
     pub value: Sp<String>,
 }
@@ -145,7 +87,7 @@ pub(super) struct RawString {
 /// A node with one or more string arguments.
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
-pub(super) struct RawStrings {
+pub struct RawStrings {
     #[knus(span)]
     pub span: Span,
     #[knus(arguments)]
@@ -155,7 +97,7 @@ pub(super) struct RawStrings {
 /// A node with one boolean argument.
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
-pub(super) struct RawBool {
+pub struct RawBool {
     #[knus(argument)]
     pub value: Sp<bool>,
 }
@@ -163,7 +105,7 @@ pub(super) struct RawBool {
 /// A bare flag node (`all-features`), optionally `all-features false` to turn an inherited one off.
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
-pub(super) struct RawFlag {
+pub struct RawFlag {
     #[knus(span)]
     pub span: Span,
     #[knus(argument, default = true)]
@@ -173,7 +115,7 @@ pub(super) struct RawFlag {
 /// `include "glob" ... into="dir"`, or `include "path" as="name"`.
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
-pub(super) struct RawInclude {
+pub struct RawInclude {
     #[knus(span)]
     pub span: Span,
     #[knus(arguments)]
@@ -188,39 +130,9 @@ pub(super) struct RawInclude {
 /// `env KEY="value" ...`.
 #[derive(knus::Decode, Debug)]
 #[knus(span_type = Span)]
-pub(super) struct RawEnv {
+pub struct RawEnv {
     #[knus(span)]
     pub span: Span,
     #[knus(properties)]
     pub vars: BTreeMap<String, Sp<String>>,
 }
-
-/// The accumulating settings of one node (`include`, `env`, `features`, `rustflags`,
-/// `cache-key-files`, `cache-key-env`), which knus keeps as repeated children of each node.
-pub(super) struct RawLists<'a> {
-    pub includes: &'a [RawInclude],
-    pub env: &'a [RawEnv],
-    pub features: &'a [RawStrings],
-    pub rustflags: &'a [RawStrings],
-    pub cache_key_files: &'a [RawStrings],
-    pub cache_key_env: &'a [RawStrings],
-}
-
-/// Gives [`RawLists`] for each kind of node that holds settings.
-macro_rules! raw_lists {
-    ($($t:ty),*) => {$(
-        impl $t {
-            pub(super) fn lists(&self) -> RawLists<'_> {
-                RawLists {
-                    includes: &self.includes,
-                    env: &self.env,
-                    features: &self.features,
-                    rustflags: &self.rustflags,
-                    cache_key_files: &self.cache_key_files,
-                    cache_key_env: &self.cache_key_env,
-                }
-            }
-        }
-    )*};
-}
-raw_lists!(RawDefaults, RawWorkspace, RawArtifact);

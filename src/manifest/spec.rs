@@ -1,8 +1,9 @@
 //! The vocabulary of `lambda.kdl` as data: node names, where they may stand, their properties and
-//! the settings with their values. Validation ("did you mean"), the editing commands and the
-//! generated KDL Schema all read these tables, so the three cannot drift apart.
+//! the settings with their values (the table of settings is generated from their declarations
+//! in `super::settings`). Validation ("did you mean"), the editing commands and the generated
+//! KDL Schema all read these tables, so the three cannot drift apart.
 
-use super::values::{ARCH_WORDS, Compiler, OutputFormat, Runtime, TRIPLES};
+use super::values::{ARCH_WORDS, TRIPLES};
 
 /// How a setting's values are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +37,7 @@ pub enum Inheritance {
     Accumulates,
 }
 
-/// One setting node.
+/// One setting node, as its declaration in `super::settings` states it.
 #[derive(Debug, Clone, Copy)]
 pub struct Setting {
     /// The node name.
@@ -45,136 +46,41 @@ pub struct Setting {
     pub shape: ValueShape,
     /// Replace or accumulate.
     pub inheritance: Inheritance,
+    /// The nodes that may hold it.
+    pub levels: &'static [&'static str],
     /// The default, as words.
     pub default: &'static str,
     /// One line for people.
     pub doc: &'static str,
+    /// How to write it, for a diagnostic that finds it missing or empty.
+    pub help: &'static str,
+    /// What `lambda-batch set NAME ...` takes, for help lines.
+    pub example: &'static str,
+    /// Whether `add function|extension` takes it as `--NAME`.
+    pub add: bool,
 }
 
-/// Every setting, in the order the spec lists them.
-pub const SETTINGS: &[Setting] = &[
-    Setting {
-        name: "arch",
-        shape: ValueShape::Arch,
-        inheritance: Inheritance::Replaces,
-        default: "x86_64",
-        doc: "architectures (x86_64, arm64 and aliases) or full linux-gnu/musl triples, optionally with a glibc suffix",
-    },
-    Setting {
-        name: "profile",
-        shape: ValueShape::String,
-        inheritance: Inheritance::Replaces,
-        default: "dev",
-        doc: "cargo profile: dev, release or a custom one",
-    },
-    Setting {
-        name: "compiler",
-        shape: ValueShape::OneOf(Compiler::ALL),
-        inheritance: Inheritance::Replaces,
-        default: "cargo-zigbuild",
-        doc: "the program that builds",
-    },
-    Setting {
-        name: "output-format",
-        shape: ValueShape::OneOf(OutputFormat::ALL),
-        inheritance: Inheritance::Replaces,
-        default: "binary",
-        doc: "write the executable, or a deployable zip",
-    },
-    Setting {
-        name: "lambda-dir",
-        shape: ValueShape::Path,
-        inheritance: Inheritance::Replaces,
-        default: "target/lambda",
-        doc: "output directory, relative to the manifest; placeholders {arch} {target} {profile} {workspace}",
-    },
-    Setting {
-        name: "target-dir",
-        shape: ValueShape::Path,
-        inheritance: Inheritance::Replaces,
-        default: "the workspace's own",
-        doc: "cargo target directory, relative to the manifest",
-    },
-    Setting {
-        name: "runtime",
-        shape: ValueShape::OneOf(Runtime::ALL),
-        inheritance: Inheritance::Replaces,
-        default: "provided.al2023",
-        doc: "the Lambda runtime, which fixes the newest glibc the executable may need",
-    },
-    Setting {
-        name: "optimizations",
-        shape: ValueShape::Bool,
-        inheritance: Inheritance::Replaces,
-        default: "true",
-        doc: "cargo-lambda's release optimizations (strip, thin LTO, one codegen unit, panic=abort, target-cpu)",
-    },
-    Setting {
-        name: "features",
-        shape: ValueShape::Strings,
-        inheritance: Inheritance::Accumulates,
-        default: "none",
-        doc: "cargo features of the bin's package",
-    },
-    Setting {
-        name: "no-default-features",
-        shape: ValueShape::Flag,
-        inheritance: Inheritance::Replaces,
-        default: "off",
-        doc: "build without the package's default features",
-    },
-    Setting {
-        name: "all-features",
-        shape: ValueShape::Flag,
-        inheritance: Inheritance::Replaces,
-        default: "off",
-        doc: "build with every feature of the package",
-    },
-    Setting {
-        name: "include",
-        shape: ValueShape::Include,
-        inheritance: Inheritance::Accumulates,
-        default: "none",
-        doc: "glob patterns of files to ship beside the executable; into=\"dir\" puts them under that folder, as=\"path\" stores one file or directory under another name",
-    },
-    Setting {
-        name: "env",
-        shape: ValueShape::Env,
-        inheritance: Inheritance::Accumulates,
-        default: "none",
-        doc: "environment variables for the cargo process: env KEY=\"value\"",
-    },
-    Setting {
-        name: "rustflags",
-        shape: ValueShape::Strings,
-        inheritance: Inheritance::Accumulates,
-        default: "none",
-        doc: "extra rustc flags, added to the optimization flags",
-    },
-    Setting {
-        name: "cache-key-files",
-        shape: ValueShape::Strings,
-        inheritance: Inheritance::Accumulates,
-        default: "none",
-        doc: "glob patterns, relative to the node's directory (`..` may go up), of files outside the package that its build reads (a build script's inputs): their contents go into the artifact cache's input key",
-    },
-    Setting {
-        name: "cache-key-env",
-        shape: ValueShape::Strings,
-        inheritance: Inheritance::Accumulates,
-        default: "none",
-        doc: "environment variables the build reads (a build script, `option_env!`): their values go into the artifact cache's input key",
-    },
-];
+impl Setting {
+    /// Whether a node named `node` may hold it.
+    pub fn allowed_in(&self, node: &str) -> bool {
+        self.levels.contains(&node)
+    }
+
+    /// Whether one node of it holds several values (as `--NAME` of `add`, the flag repeats).
+    pub fn takes_many(&self) -> bool {
+        matches!(
+            self.shape,
+            ValueShape::Arch | ValueShape::Strings | ValueShape::Include | ValueShape::Env
+        )
+    }
+}
+
+/// Every setting, in the order of their declarations.
+pub use super::settings::SETTINGS;
 
 /// Looks a setting up by node name.
 pub fn setting(name: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.name == name)
-}
-
-/// The default of the setting `name`, as words (empty for an unknown name).
-pub fn default_of(name: &str) -> &'static str {
-    setting(name).map_or("", |s| s.default)
 }
 
 /// The names of every setting.
@@ -299,20 +205,28 @@ pub fn children_of(parent: Option<&str>) -> Vec<&'static str> {
         .map(|n| n.name)
         .collect();
     let takes_settings = match parent {
-        None => false,
-        Some(p) => NODES.iter().any(|n| n.name == p && n.settings),
+        None => None,
+        Some(p) => NODES.iter().find(|n| n.name == p && n.settings),
     };
-    if takes_settings {
-        names.extend(setting_names());
+    if let Some(node) = takes_settings {
+        names.extend(settings_in(SETTINGS, node.name));
     }
     names
 }
 
+/// The names of the settings of `table` that a node named `node` may hold.
+fn settings_in(table: &'static [Setting], node: &str) -> impl Iterator<Item = &'static str> {
+    table
+        .iter()
+        .filter(move |s| s.allowed_in(node))
+        .map(|s| s.name)
+}
+
 /// The properties node `name` takes (`None` when it takes any, as `env` does).
 pub fn properties_of(name: &str) -> Option<Vec<&'static str>> {
-    match name {
-        "env" => None,
-        "include" => Some(vec!["into", "as"]),
+    match setting(name).map(|s| s.shape) {
+        Some(ValueShape::Env) => None,
+        Some(ValueShape::Include) => Some(vec!["into", "as"]),
         _ => Some(
             NODES
                 .iter()
@@ -336,10 +250,55 @@ pub fn where_allowed(name: &str) -> Option<String> {
             .collect();
         return Some(format!("`{name}` belongs {}", places.join(" or ")));
     }
-    setting(name).map(|_| format!("`{name}` is a setting: it belongs inside `defaults`, `workspace`, `function` or `extension`"))
+    setting(name).map(setting_belongs)
+}
+
+/// Where a setting may stand, in words: "`x` is a setting: it belongs inside `a`, `b` or `c`".
+fn setting_belongs(s: &Setting) -> String {
+    let places: Vec<String> = s.levels.iter().map(|l| format!("`{l}`")).collect();
+    let places = match places.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => places.concat(),
+    };
+    format!("`{}` is a setting: it belongs inside {places}", s.name)
 }
 
 /// Every word `arch` accepts, for help lines.
 pub fn arch_values() -> Vec<&'static str> {
     ARCH_WORDS.iter().chain(TRIPLES.iter()).copied().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A setting only functions (and the levels above them) may hold, as `layers` will be.
+    const FUNCTIONS_ONLY: &[Setting] = &[Setting {
+        name: "only-functions",
+        shape: ValueShape::Strings,
+        inheritance: Inheritance::Accumulates,
+        levels: &["defaults", "workspace", "function"],
+        default: "none",
+        doc: "",
+        help: "",
+        example: "",
+        add: false,
+    }];
+
+    #[test]
+    fn a_setting_stands_only_where_its_levels_say() {
+        let under = |node| settings_in(FUNCTIONS_ONLY, node).collect::<Vec<_>>();
+        assert_eq!(under("function"), ["only-functions"]);
+        assert!(under("extension").is_empty());
+        assert_eq!(
+            setting_belongs(&FUNCTIONS_ONLY[0]),
+            "`only-functions` is a setting: it belongs inside `defaults`, `workspace` or `function`"
+        );
+        assert_eq!(
+            where_allowed("arch").unwrap(),
+            "`arch` is a setting: it belongs inside `defaults`, `workspace`, `function` or `extension`"
+        );
+        assert!(children_of(Some("extension")).contains(&"arch"));
+        assert!(!children_of(None).contains(&"arch"));
+    }
 }

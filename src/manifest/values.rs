@@ -130,6 +130,31 @@ pub struct TargetSpec {
 /// The words `arch` accepts besides full triples.
 pub const ARCH_WORDS: &[&str] = &["x86_64", "x86-64", "amd64", "arm64", "aarch64"];
 
+/// The regular expression an `arch` value must match (the KDL Schema and the JSON data model).
+pub fn arch_pattern() -> String {
+    let words = ARCH_WORDS
+        .iter()
+        .map(|w| regex_escape(w))
+        .collect::<Vec<_>>()
+        .join("|");
+    let triples = TRIPLES
+        .iter()
+        .map(|t| {
+            if t.ends_with("gnu") {
+                format!("{}(\\.2\\.[0-9]+)?", regex_escape(t))
+            } else {
+                regex_escape(t)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("|");
+    format!("^({words}|{triples})$")
+}
+
+fn regex_escape(s: &str) -> String {
+    s.replace('.', "\\.").replace('-', "\\-")
+}
+
 /// The full triples `arch` accepts (each optionally with a `.2.xx` glibc suffix on gnu).
 pub const TRIPLES: &[&str] = &[
     "x86_64-unknown-linux-gnu",

@@ -1,4 +1,5 @@
-//! One candidate artifact settled: its layers (defaults → workspace → artifact) merged, what
+//! One candidate artifact settled: its layers (defaults → workspace → artifact) merged by each
+//! setting's declared rule (`manifest::Merged`), what
 //! can be checked against `cargo metadata` checked (profiles, features), its includes expanded
 //! and checked for clashes, and one record made per target (glibc, placeholders). How the
 //! release optimizations reach cargo is the plan's business (`plan::command`).
@@ -11,11 +12,8 @@ use miette::SourceSpan;
 use super::includes::{self, IncludeError, IncludeExpander, IncludeFile, IncludeRule, KeyFile};
 use super::{Candidate, ResolvedArtifact, workspace};
 use crate::diagnostic::{ErrorCode, ManifestError, suggest};
-use crate::manifest::spec;
-use crate::manifest::values::{
-    Compiler, GlibcVersion, Libc, OutputFormat, Runtime, TargetSpec, expand_placeholders,
-};
-use crate::manifest::{IncludeDecl, Layer, Manifest, Spanned, normalize};
+use crate::manifest::values::{GlibcVersion, Libc, Runtime, TargetSpec, expand_placeholders};
+use crate::manifest::{IncludeDecl, Layer, Manifest, Merged, Spanned, normalize};
 
 /// Profiles cargo defines itself.
 const BUILT_IN_PROFILES: &[&str] = &["dev", "release", "test", "bench"];
@@ -31,74 +29,70 @@ pub(super) fn settle(
     reported: &mut BTreeSet<(usize, usize)>,
 ) -> Result<Vec<ResolvedArtifact>, Vec<ManifestError>> {
     let mut errors = Vec::new();
-    let default_target = Spanned::new(
-        vec![Spanned::new(
-            default("arch", |w| TargetSpec::parse(w).ok()),
-            c.span,
-        )],
-        c.span,
-    );
-    let targets = last(layers, |l| &l.arch).unwrap_or(&default_target);
+    let m = Merged::of(layers);
+    let default_targets;
+    let targets = match m.arch.set {
+        Some(t) => t,
+        None => {
+            let spans = m.arch.value().into_iter().map(|t| Spanned::new(t, c.span));
+            default_targets = Spanned::new(spans.collect(), c.span);
+            &default_targets
+        }
+    };
     let profile_setting = match profile_override {
         Some(p) => Some(Spanned::new(p.to_string(), c.span)),
-        None => last(layers, |l| &l.profile).cloned(),
+        None => m.profile.set.cloned(),
     };
     let profile = profile_setting
         .as_ref()
         .map(|p| p.value.clone())
-        .unwrap_or_else(|| default("profile", |w| Some(w.to_string())));
-    let compiler = last(layers, |l| &l.compiler)
-        .map(|v| v.value)
-        .unwrap_or_else(|| default("compiler", Compiler::parse));
-    let output_format = last(layers, |l| &l.output_format)
-        .map(|v| v.value)
-        .unwrap_or_else(|| default("output-format", OutputFormat::parse));
-    let runtime_setting = last(layers, |l| &l.runtime);
-    let runtime = runtime_setting
-        .map(|v| v.value)
-        .unwrap_or_else(|| default("runtime", Runtime::parse));
-    let lambda_dir = last(layers, |l| &l.lambda_dir)
-        .map(|v| v.value.clone())
-        .unwrap_or_else(|| default("lambda-dir", |w| Some(w.to_string())));
-    let target_dir_setting = last(layers, |l| &l.target_dir);
-    let optimizations_setting = last(layers, |l| &l.optimizations)
-        .map(|v| v.value)
-        .unwrap_or_else(|| default("optimizations", |w| w.parse().ok()));
-    let no_default_features = last(layers, |l| &l.no_default_features).is_some_and(|v| v.value);
-    let all_features = last(layers, |l| &l.all_features).is_some_and(|v| v.value);
+        .unwrap_or_else(|| m.profile.value());
+    let runtime = m.runtime.value();
+    let lambda_dir = m.lambda_dir.value();
 
     if let Some(p) = &profile_setting {
         errors.extend(undefined_profile(c, p));
     }
-    let features = features(c, layers, &mut errors);
+    let features = features(c, &m.features, &mut errors);
     let mut env = BTreeMap::new();
-    for l in layers {
-        for (k, v) in &l.env {
-            env.insert(k.clone(), v.value.clone());
-        }
+    for (k, v) in m.env.iter().copied().flatten() {
+        env.insert(k.clone(), v.value.clone());
     }
-    let user_rustflags: Vec<String> = layers
+    let user_rustflags: Vec<String> = m
+        .rustflags
         .iter()
-        .flat_map(|l| l.rustflags.iter().map(|f| f.value.clone()))
+        .copied()
+        .flatten()
+        .map(|f| f.value.clone())
         .collect();
-    let include_files = includes(c, layers, bases, expander, reported, &mut errors);
-    let key_files = key_files(c, layers, bases, expander, reported, &mut errors);
-    let key_env: BTreeSet<String> = layers
+    let include_files = includes(c, &m.includes, bases, expander, reported, &mut errors);
+    let key_files = key_files(
+        c,
+        &m.cache_key_files,
+        bases,
+        expander,
+        reported,
+        &mut errors,
+    );
+    let key_env: BTreeSet<String> = m
+        .cache_key_env
         .iter()
-        .flat_map(|l| l.cache_key_env.iter().map(|v| v.value.clone()))
+        .copied()
+        .flatten()
+        .map(|v| v.value.clone())
         .collect();
 
     let workspace_name = c.dir.file_name().unwrap_or("workspace").to_string();
-    let target_dir = match target_dir_setting {
-        Some(t) => normalize(&manifest.dir.join(&t.value)),
+    let target_dir = match m.target_dir.value() {
+        Some(t) => normalize(&manifest.dir.join(t)),
         None => c.info.target_directory.clone(),
     };
-    let optimizations = optimizations_setting && profile == "release";
+    let optimizations = m.optimizations.value() && profile == "release";
 
     let mut out = Vec::new();
     for t in &targets.value {
         let spec = t.value;
-        let glibc = glibc(spec, runtime, runtime_setting, t.span, &mut errors);
+        let glibc = glibc(spec, runtime, m.runtime.set, t.span, &mut errors);
         let triple = spec.triple();
         let dir = expand_placeholders(
             &lambda_dir,
@@ -122,17 +116,17 @@ pub(super) fn settle(
             libc: spec.libc,
             glibc,
             profile: profile.clone(),
-            compiler,
-            output_format,
+            compiler: m.compiler.value(),
+            output_format: m.output_format.value(),
             runtime,
             lambda_dir: normalize(&manifest.dir.join(dir)),
             target_dir: target_dir.clone(),
-            target_dir_set: target_dir_setting.is_some(),
+            target_dir_set: m.target_dir.set.is_some(),
             optimizations,
             release_keys: c.info.release_keys.iter().cloned().collect(),
             features: features.clone(),
-            no_default_features,
-            all_features,
+            no_default_features: m.no_default_features.value(),
+            all_features: m.all_features.value(),
             env: env.clone(),
             rustflags: user_rustflags.clone(),
             path_remapping: Vec::new(),
@@ -149,20 +143,6 @@ pub(super) fn settle(
     } else {
         Err(errors)
     }
-}
-
-/// The last layer that sets a replacing setting.
-fn last<'a, T>(
-    layers: &[&'a Layer],
-    get: impl Fn(&'a Layer) -> &'a Option<Spanned<T>>,
-) -> Option<&'a Spanned<T>> {
-    layers.iter().rev().find_map(|l| get(l).as_ref())
-}
-
-/// The default of the setting `name`, as the manifest's vocabulary (`spec::SETTINGS`) states
-/// it; a unit test of `spec` checks that each parses.
-fn default<T>(name: &str, parse: impl Fn(&str) -> Option<T>) -> T {
-    parse(spec::default_of(name)).expect("the defaults in spec::SETTINGS parse")
 }
 
 /// A custom profile must exist somewhere cargo looks, or the build fails after minutes.
@@ -189,10 +169,14 @@ fn undefined_profile(c: &Candidate, p: &Spanned<String>) -> Option<ManifestError
 
 /// The features of every layer, once each; a plain name the package does not have is an error
 /// (`dep/feature` forms are passed through).
-fn features(c: &Candidate, layers: &[&Layer], errors: &mut Vec<ManifestError>) -> Vec<String> {
+fn features(
+    c: &Candidate,
+    levels: &[&Vec<Spanned<String>>],
+    errors: &mut Vec<ManifestError>,
+) -> Vec<String> {
     let mut features = Vec::new();
-    for l in layers {
-        for f in &l.features {
+    for level in levels {
+        for f in level.iter() {
             if !f.value.contains('/') && !c.package.features.contains(&f.value) {
                 let known: Vec<&str> = c.package.features.iter().map(String::as_str).collect();
                 errors.push(
@@ -221,7 +205,7 @@ fn features(c: &Candidate, layers: &[&Layer], errors: &mut Vec<ManifestError>) -
 /// sorted; two files that would land on one archive path are an error.
 fn includes(
     c: &Candidate,
-    layers: &[&Layer],
+    levels: &[&Vec<IncludeDecl>],
     bases: &[Utf8PathBuf],
     expander: &mut IncludeExpander,
     reported: &mut BTreeSet<(usize, usize)>,
@@ -229,8 +213,8 @@ fn includes(
 ) -> Vec<IncludeFile> {
     let mut include_files: Vec<IncludeFile> = Vec::new();
     let mut origin: HashMap<String, (Utf8PathBuf, SourceSpan)> = HashMap::new();
-    for (layer, base) in layers.iter().zip(bases) {
-        for inc in &layer.includes {
+    for (level, base) in levels.iter().zip(bases) {
+        for inc in level.iter() {
             match include(expander, base, inc) {
                 Ok(files) => {
                     for f in files {
@@ -275,7 +259,7 @@ fn includes(
 /// directory, labelled by it), sorted by label; a pattern that matches nothing is an error.
 fn key_files(
     c: &Candidate,
-    layers: &[&Layer],
+    levels: &[&Vec<Spanned<String>>],
     bases: &[Utf8PathBuf],
     expander: &mut IncludeExpander,
     reported: &mut BTreeSet<(usize, usize)>,
@@ -288,8 +272,8 @@ fn key_files(
         format!("package {}", c.package.name),
     ];
     let mut files: BTreeMap<String, KeyFile> = BTreeMap::new();
-    for ((layer, base), label) in layers.iter().zip(bases).zip(&labels) {
-        for pattern in &layer.cache_key_files {
+    for ((level, base), label) in levels.iter().zip(bases).zip(&labels) {
+        for pattern in level.iter() {
             if Utf8Path::new(&pattern.value).is_absolute() {
                 continue; // reported by the decoder
             }
@@ -416,27 +400,6 @@ fn include(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_defaults_of_the_vocabulary_parse() {
-        let arch = default("arch", |w| TargetSpec::parse(w).ok());
-        assert_eq!(arch.triple(), "x86_64-unknown-linux-gnu");
-        assert_eq!(default("profile", |w| Some(w.to_string())), "dev");
-        assert_eq!(
-            default("compiler", Compiler::parse),
-            Compiler::CargoZigbuild
-        );
-        assert_eq!(
-            default("output-format", OutputFormat::parse),
-            OutputFormat::Binary
-        );
-        assert_eq!(default("runtime", Runtime::parse), Runtime::Al2023);
-        assert_eq!(
-            default("lambda-dir", |w| Some(w.to_string())),
-            "target/lambda"
-        );
-        assert!(default("optimizations", |w| w.parse::<bool>().ok()));
-    }
 
     #[test]
     fn every_placeholder_is_expanded() {

@@ -1,40 +1,17 @@
 //! The KDL Schema of `lambda.kdl`, written from the vocabulary tables in `manifest::spec`, and a
-//! serde model of the same manifest for its JSON Schema.
+//! serde model of the same manifest for its JSON Schema (its settings, `SettingsModel`, are
+//! generated from their declarations in `manifest::settings`).
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
+pub use crate::manifest::SettingsModel;
 use crate::manifest::kdl_string as q;
+pub use crate::manifest::kinds::IncludeModel;
 use crate::manifest::spec::{self, Inheritance, NODES, SETTINGS, ValueShape};
-use crate::manifest::values::{ARCH_WORDS, Compiler, OutputFormat, Runtime, TRIPLES};
-
-/// The regular expression an `arch` value must match.
-pub fn arch_pattern() -> String {
-    let words = ARCH_WORDS
-        .iter()
-        .map(|w| regex_escape(w))
-        .collect::<Vec<_>>()
-        .join("|");
-    let triples = TRIPLES
-        .iter()
-        .map(|t| {
-            if t.ends_with("gnu") {
-                format!("{}(\\.2\\.[0-9]+)?", regex_escape(t))
-            } else {
-                regex_escape(t)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("|");
-    format!("^({words}|{triples})$")
-}
-
-fn regex_escape(s: &str) -> String {
-    s.replace('.', "\\.").replace('-', "\\-")
-}
+use crate::manifest::values::arch_pattern;
 
 /// The KDL Schema document (kdl-org SCHEMA-SPEC) describing every node of lambda.kdl.
 pub fn kdl_schema() -> String {
@@ -108,7 +85,7 @@ fn write_node(s: &mut String, node: &spec::NodeSpec, depth: usize) {
         write_node(s, child, depth + 2);
     }
     if node.settings {
-        for setting in SETTINGS {
+        for setting in SETTINGS.iter().filter(|s| s.allowed_in(node.name)) {
             let _ = writeln!(s, "{p}        node ref=r#\"[id=\"{}\"]\"#", setting.name);
         }
     }
@@ -262,57 +239,4 @@ pub struct ArtifactModel {
     /// Settings for this artifact.
     #[serde(flatten)]
     pub settings: SettingsModel,
-}
-
-/// The settings of SPEC §1.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub struct SettingsModel {
-    /// Architectures or triples.
-    #[schemars(extend("items" = {"type": "string", "pattern": arch_pattern()}))]
-    pub arch: Option<Vec<String>>,
-    /// Cargo profile.
-    pub profile: Option<String>,
-    /// Build program.
-    pub compiler: Option<Compiler>,
-    /// binary or zip.
-    pub output_format: Option<OutputFormat>,
-    /// Output directory with placeholders.
-    pub lambda_dir: Option<String>,
-    /// Cargo target directory.
-    pub target_dir: Option<String>,
-    /// Lambda runtime.
-    pub runtime: Option<Runtime>,
-    /// Release optimizations.
-    pub optimizations: Option<bool>,
-    /// Features (accumulate).
-    pub features: Option<Vec<String>>,
-    /// No default features.
-    pub no_default_features: Option<bool>,
-    /// All features.
-    pub all_features: Option<bool>,
-    /// Include globs (accumulate).
-    pub include: Option<Vec<IncludeModel>>,
-    /// Environment of the cargo process (accumulates).
-    pub env: Option<BTreeMap<String, String>>,
-    /// Extra rustc flags (accumulate).
-    pub rustflags: Option<Vec<String>>,
-    /// Files a build reads outside its package, for the artifact cache's input key
-    /// (accumulate).
-    pub cache_key_files: Option<Vec<String>>,
-    /// Variables a build reads, for the artifact cache's input key (accumulate).
-    pub cache_key_env: Option<Vec<String>>,
-}
-
-/// An `include` node.
-#[derive(Debug, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub struct IncludeModel {
-    /// Glob patterns.
-    pub patterns: Vec<String>,
-    /// Folder of the archive.
-    pub into: Option<String>,
-    /// Archive path of the one file or directory a literal pattern names.
-    #[serde(rename = "as")]
-    pub rename: Option<String>,
 }

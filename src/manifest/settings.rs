@@ -1,0 +1,238 @@
+//! Every setting of `lambda.kdl`, each declared once.
+//!
+//! A declaration says everything about a setting that is not the code using its value:
+//!
+//! ```text
+//! /// Short description: the rustdoc of the generated fields and the JSON Schema's text.
+//! field_name: "node-name" => Kind, replace|accumulate {
+//!     levels: EVERY_LEVEL,           // the nodes that may hold it (`defaults`, `workspace`, `function`, `extension`)
+//!     default: "words",              // what applies when no level sets it, as the docs show it
+//!     doc: "one line",               // the KDL Schema's description and the reference's line
+//!     help: "how to write it",       // the help line of a diagnostic that finds it missing or empty
+//!     example: "values",             // what `lambda-batch set node-name ...` takes, for help lines
+//!     add: false,                    // whether `add function|extension` takes it as `--node-name`
+//! }
+//! ```
+//!
+//! The kind (`super::kinds`) fixes how one node is decoded and checked and what its value is:
+//! [`OneOf`] a word of an enum, [`Str`] one string, [`Template`] a string with placeholders,
+//! [`Bool`], [`Flag`], [`Strings`], [`Include`], [`Env`], ... The rule says how the levels
+//! combine: `replace` (the lowest level that sets it wins) or `accumulate` (every level adds
+//! to it, defaults first). From the list, `super::declare` generates the decoding
+//! (`RawSettings`), the typed level (`Layer`), the checks (`Checker::layer`), the vocabulary
+//! table ([`SETTINGS`], read by `check`'s "did you mean", the KDL Schema, `set`/`unset` and the
+//! argument counts), the JSON data model (`SettingsModel`) and the merge ([`Merged`]).
+//!
+//! To add a setting:
+//! 1. declare it below (for a word list, add its enum to `super::values`, with `ALL`, `parse`
+//!    and `as_str` as `OutputFormat` has, and list it in `words!` here);
+//! 2. use its value: `crate::resolve::settle` reads the merged setting
+//!    (`merged.NAME.value()` for a replacing one, `merged.NAME` for an accumulating one) into
+//!    the field of `ResolvedArtifact` that the later stages read;
+//! 3. regenerate `schema/` (`UPDATE_SCHEMAS=1 cargo test --test schema_sync`) and list the
+//!    setting in the README's table of settings.
+//!
+//! A setting only some nodes may hold lists them in `levels:`, for example
+//! `levels: &["defaults", "workspace", "function"]`: `check` then reports it on any other node,
+//! with where it belongs.
+
+use super::declare::settings;
+#[cfg(doc)]
+use super::kinds::Str;
+use super::kinds::{
+    Arch, Bool, Env, Flag, Include, KeyFiles, OneOf, OutputPlaceholders, Path, Profile, Strings,
+    Template, VarNames, Word,
+};
+use super::values::{Compiler, OutputFormat, Runtime};
+
+/// The `Word` of each one-of setting: its spelling, for `kinds::OneOf`.
+macro_rules! words {
+    ($($t:ty),*) => {$(
+        impl Word for $t {
+            const ALL: &'static [&'static str] = <$t>::ALL;
+            fn parse(s: &str) -> Option<Self> {
+                <$t>::parse(s)
+            }
+        }
+    )*};
+}
+words!(Compiler, OutputFormat, Runtime);
+
+/// Every node that holds settings.
+pub const EVERY_LEVEL: &[&str] = &["defaults", "workspace", "function", "extension"];
+
+settings! {
+    /// Architectures or triples.
+    arch: "arch" => Arch, replace {
+        levels: EVERY_LEVEL,
+        default: "x86_64",
+        doc: "architectures (x86_64, arm64 and aliases) or full linux-gnu/musl triples, optionally with a glibc suffix",
+        help: "write for example `arch \"x86_64\" \"arm64\"`",
+        example: "x86_64 arm64",
+        add: true,
+    }
+    /// Cargo profile.
+    profile: "profile" => Profile, replace {
+        levels: EVERY_LEVEL,
+        default: "dev",
+        doc: "cargo profile: dev, release or a custom one",
+        help: "write for example `profile \"release\"`",
+        example: "release",
+        add: false,
+    }
+    /// Build program.
+    compiler: "compiler" => OneOf<Compiler>, replace {
+        levels: EVERY_LEVEL,
+        default: "cargo-zigbuild",
+        doc: "the program that builds",
+        help: "write for example `compiler \"cargo\"`",
+        example: "cargo",
+        add: false,
+    }
+    /// binary or zip.
+    output_format: "output-format" => OneOf<OutputFormat>, replace {
+        levels: EVERY_LEVEL,
+        default: "binary",
+        doc: "write the executable, or a deployable zip",
+        help: "write for example `output-format \"zip\"`",
+        example: "binary",
+        add: true,
+    }
+    /// Output directory with placeholders.
+    lambda_dir: "lambda-dir" => Template<OutputPlaceholders>, replace {
+        levels: EVERY_LEVEL,
+        default: "target/lambda",
+        doc: "output directory, relative to the manifest; placeholders {arch} {target} {profile} {workspace}",
+        help: "write a directory relative to lambda.kdl",
+        example: "DIR",
+        add: false,
+    }
+    /// Cargo target directory.
+    target_dir: "target-dir" => Path, replace {
+        levels: EVERY_LEVEL,
+        default: "the workspace's own",
+        doc: "cargo target directory, relative to the manifest",
+        help: "write a directory relative to lambda.kdl",
+        example: "DIR",
+        add: false,
+    }
+    /// Lambda runtime.
+    runtime: "runtime" => OneOf<Runtime>, replace {
+        levels: EVERY_LEVEL,
+        default: "provided.al2023",
+        doc: "the Lambda runtime, which fixes the newest glibc the executable may need",
+        help: "write for example `runtime \"provided.al2\"`",
+        example: "provided.al2023",
+        add: false,
+    }
+    /// Release optimizations.
+    optimizations: "optimizations" => Bool, replace {
+        levels: EVERY_LEVEL,
+        default: "true",
+        doc: "cargo-lambda's release optimizations (strip, thin LTO, one codegen unit, panic=abort, target-cpu)",
+        help: "write `optimizations false` to turn them off",
+        example: "false",
+        add: false,
+    }
+    /// Features (accumulate).
+    features: "features" => Strings, accumulate {
+        levels: EVERY_LEVEL,
+        default: "none",
+        doc: "cargo features of the bin's package",
+        help: "name at least one feature: `features \"json\"`",
+        example: "VALUE...",
+        add: false,
+    }
+    /// No default features.
+    no_default_features: "no-default-features" => Flag, replace {
+        levels: EVERY_LEVEL,
+        default: "off",
+        doc: "build without the package's default features",
+        help: "write `no-default-features`, or `no-default-features false` to turn an inherited one off",
+        example: "",
+        add: false,
+    }
+    /// All features.
+    all_features: "all-features" => Flag, replace {
+        levels: EVERY_LEVEL,
+        default: "off",
+        doc: "build with every feature of the package",
+        help: "write `all-features`, or `all-features false` to turn an inherited one off",
+        example: "",
+        add: false,
+    }
+    /// Include globs (accumulate).
+    includes: "include" => Include, accumulate {
+        levels: EVERY_LEVEL,
+        default: "none",
+        doc: "glob patterns of files to ship beside the executable; into=\"dir\" puts them under that folder, as=\"path\" stores one file or directory under another name",
+        help: "write for example `include \"config/*.toml\"`",
+        example: "'config/*.toml' into=config",
+        add: true,
+    }
+    /// Environment of the cargo process (accumulates).
+    env: "env" => Env, accumulate {
+        levels: EVERY_LEVEL,
+        default: "none",
+        doc: "environment variables for the cargo process: env KEY=\"value\"",
+        help: "write for example `env RUST_LOG=\"info\"`",
+        example: "RUST_LOG=info",
+        add: false,
+    }
+    /// Extra rustc flags (accumulate).
+    rustflags: "rustflags" => Strings, accumulate {
+        levels: EVERY_LEVEL,
+        default: "none",
+        doc: "extra rustc flags, added to the optimization flags",
+        help: "give at least one flag: `rustflags \"-C\" \"force-frame-pointers=yes\"`",
+        example: "VALUE...",
+        add: false,
+    }
+    /// Files a build reads outside its package, for the artifact cache's input key
+    /// (accumulate).
+    cache_key_files: "cache-key-files" => KeyFiles, accumulate {
+        levels: EVERY_LEVEL,
+        default: "none",
+        doc: "glob patterns, relative to the node's directory (`..` may go up), of files outside the package that its build reads (a build script's inputs): their contents go into the artifact cache's input key",
+        help: "name the files a build script reads outside its package, relative to the node's directory: `cache-key-files \"../proto/*.proto\"`",
+        example: "VALUE...",
+        add: false,
+    }
+    /// Variables a build reads, for the artifact cache's input key (accumulate).
+    cache_key_env: "cache-key-env" => VarNames, accumulate {
+        levels: EVERY_LEVEL,
+        default: "none",
+        doc: "environment variables the build reads (a build script, `option_env!`): their values go into the artifact cache's input key",
+        help: "name the variables a build script or `option_env!` reads: `cache-key-env \"GIT_SHA\"`",
+        example: "VALUE...",
+        add: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_replacing_default_parses() {
+        for (name, parses) in defaults_parse() {
+            assert!(parses, "the default of `{name}` does not parse");
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_levels_known() {
+        for (i, s) in SETTINGS.iter().enumerate() {
+            assert!(
+                SETTINGS[..i].iter().all(|t| t.name != s.name),
+                "{} twice",
+                s.name
+            );
+            assert!(
+                s.levels.iter().all(|l| EVERY_LEVEL.contains(l)),
+                "{}",
+                s.name
+            );
+        }
+    }
+}
