@@ -68,18 +68,22 @@ fn check_manifest_loaded(
     let mut output_dirs: Vec<camino::Utf8PathBuf> = resolved
         .artifacts
         .iter()
-        .flat_map(|a| [a.target_dir.clone(), a.lambda_dir.clone()])
+        .flat_map(|a| [a.cargo.target_dir.clone(), a.packaging.lambda_dir.clone()])
         .collect();
     output_dirs.sort();
     output_dirs.dedup();
     resolved
         .artifacts
-        .retain(|a| overrides.arch.is_empty() || overrides.arch.contains(&a.arch));
-    let mut names: Vec<String> = resolved.artifacts.iter().map(|a| a.name.clone()).collect();
+        .retain(|a| overrides.arch.is_empty() || overrides.arch.contains(&a.build.arch));
+    let mut names: Vec<String> = resolved
+        .artifacts
+        .iter()
+        .map(|a| a.identity.name.clone())
+        .collect();
     names.sort();
     names.dedup();
     resolved.artifacts.retain(|a| {
-        overrides.only.is_empty() || overrides.only.iter().any(|g| g.is_match(&a.name))
+        overrides.only.is_empty() || overrides.only.iter().any(|g| g.is_match(&a.identity.name))
     });
     let plan = if overrides.builds {
         plan::plan_builds(&resolved, flags)?

@@ -78,7 +78,7 @@ pub fn compute_keys(plan: &Plan, cx: &KeyContext<'_>) -> Keys {
     };
     let (cargo_home, rustup_home) = super::relative::homes();
     let placeholders = Placeholders::new(
-        &first.resolved.path_remapping,
+        &first.resolved.cargo.path_remapping,
         cargo_home.as_deref(),
         rustup_home.as_deref(),
     );
@@ -178,7 +178,7 @@ fn inputs(
     for (k, v) in &vars {
         add(format!("env {k}"), &placeholders.apply(v));
     }
-    for k in &r.cache_key_env {
+    for k in &r.inputs.cache_key_env {
         let v = cx
             .env
             .get(k)
@@ -186,7 +186,7 @@ fn inputs(
         add(format!("cache-key-env {k}"), &v);
     }
 
-    let lock = r.workspace_root.join("Cargo.lock");
+    let lock = r.identity.workspace_root.join("Cargo.lock");
     let Some(lock_digest) = memo.digests.of(&lock)? else {
         return Err(format!(
             "`{lock}` does not exist: without it the dependencies' versions are not known before building"
@@ -197,17 +197,20 @@ fn inputs(
         digest: lock_digest,
     });
     let mut upward: BTreeSet<Utf8PathBuf> = BTreeSet::new();
-    if r.package_dir.starts_with(&r.workspace_root) {
-        for d in r.package_dir.ancestors() {
-            if d == r.workspace_root {
+    if r.identity
+        .package_dir
+        .starts_with(&r.identity.workspace_root)
+    {
+        for d in r.identity.package_dir.ancestors() {
+            if d == r.identity.workspace_root {
                 break;
             }
             upward.insert(d.join("Cargo.toml"));
         }
     }
-    upward.extend(read_upward(&r.workspace_root));
-    if r.compiler == Compiler::Cross {
-        upward.insert(r.workspace_root.join("Cross.toml"));
+    upward.extend(read_upward(&r.identity.workspace_root));
+    if r.build.compiler == Compiler::Cross {
+        upward.insert(r.identity.workspace_root.join("Cross.toml"));
     }
     let mut present: Vec<(String, String)> = Vec::new();
     for p in upward {
@@ -233,7 +236,7 @@ fn inputs(
             digest,
         });
     }
-    for f in &r.cache_key_files {
+    for f in &r.inputs.cache_key_files {
         out.push(file(format!("cache-key-file {}", f.label), &f.source)?);
     }
     Ok((out, tools))

@@ -37,7 +37,7 @@ pub fn locate(plan: &Plan) -> Located {
             .artifacts
             .iter()
             .filter_map(|&i| plan.artifacts.get(i))
-            .map(|a| a.resolved.name.as_str())
+            .map(|a| a.resolved.identity.name.as_str())
             .collect();
         users.entry(g.program.as_str()).or_default().push(format!(
             "{} ({})",

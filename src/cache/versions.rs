@@ -69,7 +69,7 @@ impl Versions {
     ) -> Result<BTreeMap<String, String>, String> {
         let question = format!(
             "{:?}\0{}\0{}\0{:?}\0{env:?}",
-            a.compiler, a.workspace_root, a.target, a.libc
+            a.build.compiler, a.identity.workspace_root, a.build.target, a.build.libc
         );
         if let Some(known) = self
             .tools
@@ -94,7 +94,7 @@ impl Versions {
         programs: &BTreeMap<String, PathBuf>,
         toolchains: &Toolchains,
     ) -> Result<BTreeMap<String, String>, String> {
-        let root = &a.workspace_root;
+        let root = &a.identity.workspace_root;
         let mut tools = BTreeMap::new();
         let rustc = toolchains
             .version_in(root, env)
@@ -111,7 +111,7 @@ impl Versions {
                 .or_else(|| which::which(name).ok())
                 .ok_or_else(|| format!("`{name}` is not installed"))
         };
-        match a.compiler {
+        match a.build.compiler {
             Compiler::CargoZigbuild => {
                 let zigbuild = program("cargo-zigbuild")?;
                 let version = self.ask(&zigbuild, &["-V"], env, &[])?;
@@ -126,7 +126,7 @@ impl Versions {
                 // The linker and the C library it links against come from the machine.
                 let var = format!(
                     "CARGO_TARGET_{}_LINKER",
-                    a.target.to_uppercase().replace(['-', '.'], "_")
+                    a.build.target.to_uppercase().replace(['-', '.'], "_")
                 );
                 let linker = env
                     .get(&var)
@@ -138,7 +138,7 @@ impl Versions {
                     Err(_) => format!("`{linker}` not found"),
                 };
                 tools.insert("linker".to_string(), first_line(&answer));
-                if a.libc == Libc::Gnu
+                if a.build.libc == Libc::Gnu
                     && let Ok(ldd) = which::which("ldd")
                 {
                     let answer = self.ask_now(&ldd, &["--version"], env)?;

@@ -75,7 +75,7 @@ pub fn check(
     let names: std::collections::BTreeSet<&str> = plan
         .artifacts
         .iter()
-        .map(|a| a.resolved.name.as_str())
+        .map(|a| a.resolved.identity.name.as_str())
         .collect();
     // The number of cargo calls is `plan`'s to say: it compares the packages' feature
     // resolution (`cargo tree`), which validating does not need.

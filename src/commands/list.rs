@@ -52,14 +52,14 @@ pub fn list(
         .map(|a| {
             let r = &a.resolved;
             Row {
-                name: &r.name,
-                kind: r.kind.as_str(),
-                workspace: &r.workspace,
-                arch: r.arch.as_str(),
-                target: &r.target,
-                profile: &r.profile,
-                compiler: r.compiler.as_str(),
-                format: r.output_format.as_str(),
+                name: &r.identity.name,
+                kind: r.identity.kind.as_str(),
+                workspace: &r.identity.workspace,
+                arch: r.build.arch.as_str(),
+                target: &r.build.target,
+                profile: &r.build.profile,
+                compiler: r.build.compiler.as_str(),
+                format: r.packaging.output_format.as_str(),
                 // JSON holds absolute paths (as plan's does); the table, paths as people read them.
                 output: match format {
                     Format::Json => a.output.to_string(),

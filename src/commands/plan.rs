@@ -109,7 +109,7 @@ pub fn shards_text(plan: &Plan, shards: &[Shard]) -> String {
                 .artifacts
                 .iter()
                 .filter_map(|&i| plan.artifacts.get(i))
-                .map(|a| a.resolved.name.clone())
+                .map(|a| a.resolved.identity.name.clone())
                 .collect();
             let _ = writeln!(
                 out,
@@ -180,10 +180,10 @@ pub fn text(plan: &Plan, keys: &Keys, inputs: bool) -> String {
             let _ = writeln!(
                 out,
                 "  → {} {} ({}/{}) → {}",
-                a.resolved.kind.as_str(),
-                a.resolved.name,
-                a.resolved.package,
-                a.resolved.bin,
+                a.resolved.identity.kind.as_str(),
+                a.resolved.identity.name,
+                a.resolved.identity.package,
+                a.resolved.identity.bin,
                 display_path(&a.output)
             );
             match keys.get(i) {

@@ -43,8 +43,8 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
         .plan
         .artifacts
         .iter()
-        .filter(|a| a.resolved.output_format == OutputFormat::Binary)
-        .map(|a| a.resolved.name.as_str())
+        .filter(|a| a.resolved.packaging.output_format == OutputFormat::Binary)
+        .map(|a| a.resolved.identity.name.as_str())
         .collect();
     if !binaries.is_empty() {
         let names: Vec<&str> = binaries.into_iter().collect();

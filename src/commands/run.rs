@@ -287,7 +287,7 @@ fn check_selection(args: &RunArgs, checked: &Checked) -> Result<(), Error> {
     for only in &args.only {
         if !artifacts
             .iter()
-            .any(|a| only.matcher.is_match(&a.resolved.name))
+            .any(|a| only.matcher.is_match(&a.resolved.identity.name))
         {
             let scope = if args.arch.is_empty() {
                 ""
@@ -357,7 +357,7 @@ fn warn_keyless(args: &RunArgs, plan: &Plan, keys: &Keys, cache: &CacheSettings,
             print_warning(
                 &format!(
                     "no input key for {} ({}): {why}; {what}",
-                    a.resolved.name, a.resolved.arch
+                    a.resolved.identity.name, a.resolved.build.arch
                 ),
                 color,
             );

@@ -85,7 +85,7 @@ struct Held {
 
 impl Held {
     fn path(planned: &PlannedArtifact) -> Utf8PathBuf {
-        let state_dir = crate::plan::state::state_dir(&planned.resolved.target_dir);
+        let state_dir = crate::plan::state::state_dir(&planned.resolved.cargo.target_dir);
         held_record(&state_dir, &planned.output)
     }
 
@@ -179,8 +179,8 @@ pub(super) fn before_build(run: &Run<'_>, group: &Group, c: &CacheRun) -> Vec<Fo
             });
             continue;
         }
-        let state_dir = crate::plan::state::state_dir(&planned.resolved.target_dir);
-        let dest = fetched_executable(&state_dir, &planned.output, &planned.resolved.bin);
+        let state_dir = crate::plan::state::state_dir(&planned.resolved.cargo.target_dir);
+        let dest = fetched_executable(&state_dir, &planned.output, &planned.resolved.identity.bin);
         lookups.push((k, key, dest));
     }
     if !lookups.is_empty() {
@@ -232,7 +232,7 @@ fn fetched(
             run,
             format!(
                 "ignoring the cache's executable for {} ({}), key {}: {e}",
-                planned.resolved.name, planned.resolved.target, key
+                planned.resolved.identity.name, planned.resolved.build.target, key
             ),
         );
         return Found::Build(format!(
@@ -317,7 +317,10 @@ pub(super) fn after_packaging(
         (Some(h), true) => Some(h.env.clone()),
         _ => run
             .env_deps
-            .names(&planned.resolved.target_dir, &[executable.to_path_buf()])
+            .names(
+                &planned.resolved.cargo.target_dir,
+                &[executable.to_path_buf()],
+            )
             .map(|names| {
                 let value = group_env(group);
                 names

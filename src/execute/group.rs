@@ -320,7 +320,7 @@ fn on_message<'r>(
                     continue;
                 };
                 if state.dispatched.get(k).copied().unwrap_or(true)
-                    || planned.resolved.bin != artifact.target.name
+                    || planned.resolved.identity.bin != artifact.target.name
                     || !same_package(group, planned, &artifact)
                 {
                     continue;
@@ -635,8 +635,8 @@ fn same_package(
     planned: &PlannedArtifact,
     artifact: &cargo_metadata::Artifact,
 ) -> bool {
-    artifact.package_id == planned.resolved.package_id
-        || artifact.manifest_path.parent() == Some(planned.resolved.package_dir.as_path())
+    artifact.package_id == planned.resolved.identity.package_id
+        || artifact.manifest_path.parent() == Some(planned.resolved.identity.package_dir.as_path())
         || group.compiler == Compiler::Cross
 }
 

@@ -376,7 +376,7 @@ pub fn not_started(plan: &Plan, missing: &BTreeMap<String, String>) -> RunOutcom
 pub fn output_dirs(plan: &Plan) -> BTreeSet<Utf8PathBuf> {
     let mut dirs = BTreeSet::new();
     for a in &plan.artifacts {
-        dirs.insert(a.resolved.lambda_dir.clone());
+        dirs.insert(a.resolved.packaging.lambda_dir.clone());
         for f in &a.files {
             if let Some(parent) = f.parent() {
                 dirs.insert(parent.to_path_buf());

@@ -156,7 +156,7 @@ pub(crate) fn blame(
     match status {
         GroupStatus::Killed | GroupStatus::Skipped => (stopped_message(stop), Cause::Stopped),
         GroupStatus::Failed(why) => {
-            let bin = &artifact.bin;
+            let bin = &artifact.identity.bin;
             let error = match first_error(stderr, Some(bin)) {
                 Some(line) if line.contains(&format!("(bin \"{bin}\")")) => line,
                 // Another unit's error stopped cargo before it got to this bin.
@@ -168,7 +168,7 @@ pub(crate) fn blame(
         GroupStatus::Succeeded | GroupStatus::Fresh | GroupStatus::Cached => (
             format!(
                 "{program} succeeded but reported no executable for bin `{}` of package `{}`",
-                artifact.bin, artifact.package
+                artifact.identity.bin, artifact.identity.package
             ),
             Cause::Build,
         ),

@@ -38,22 +38,22 @@ impl Fake {
     fn artifact(&self, name: &str, lane: usize, mode: &str, delay: &str) -> ResolvedArtifact {
         let base = &self.tree.base;
         let mut a = resolved(base, OutputFormat::Zip);
-        a.name = name.into();
-        a.bin = name.into();
-        a.package_bins = vec![name.into()];
-        a.target_dir = base.join(format!("target{lane}"));
+        a.identity.name = name.into();
+        a.identity.bin = name.into();
+        a.identity.package_bins = vec![name.into()];
+        a.cargo.target_dir = base.join(format!("target{lane}"));
         let env = [
             ("FAKE_MODE", mode.to_string()),
             ("FAKE_DELAY", delay.to_string()),
             ("FAKE_EXE", self.tree.exe.to_string()),
             ("FAKE_OUT", self.out(lane).to_string()),
-            ("FAKE_ID", a.package_id.repr.clone()),
+            ("FAKE_ID", a.identity.package_id.repr.clone()),
             (
                 "FAKE_MANIFEST",
-                a.package_dir.join("Cargo.toml").to_string(),
+                a.identity.package_dir.join("Cargo.toml").to_string(),
             ),
         ];
-        a.env = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        a.cargo.env = env.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         a
     }
 
@@ -117,7 +117,7 @@ fn run(plan: &Plan, options: &Options) -> (RunOutcome, Vec<Event>) {
 fn index(plan: &Plan, name: &str) -> usize {
     plan.artifacts
         .iter()
-        .position(|a| a.resolved.name == name)
+        .position(|a| a.resolved.identity.name == name)
         .unwrap()
 }
 
@@ -142,7 +142,7 @@ fn two_lanes_build_and_package_every_artifact() {
     assert_eq!(outcome.stopped, None);
     for (a, o) in plan.artifacts.iter().zip(&outcome.artifacts) {
         let ArtifactOutcome::Packaged { packaged, .. } = o else {
-            panic!("{} not packaged: {o:?}", a.resolved.name);
+            panic!("{} not packaged: {o:?}", a.resolved.identity.name);
         };
         assert_eq!(packaged.output, a.output);
         assert!(a.output.is_file(), "{} written", a.output);
@@ -268,10 +268,13 @@ fn fail_fast_stops_the_other_lane_and_blames_the_failing_bin() {
     let started = fake.tree.base.join("slow-started");
     let mut broken = fake.artifact("broken", 0, "fail", "0");
     broken
+        .cargo
         .env
         .insert("FAKE_WAIT_FOR".into(), started.to_string());
     let mut slow = fake.artifact("slow", 1, "hang", "0");
-    slow.env.insert("FAKE_STARTED".into(), started.to_string());
+    slow.cargo
+        .env
+        .insert("FAKE_STARTED".into(), started.to_string());
     let plan = fake.plan(vec![broken, slow]);
     let (outcome, events) = run(&plan, &fake.options(false));
     assert_eq!(outcome.stopped, Some(StopReason::Failure));
@@ -403,7 +406,7 @@ fn keyed(mut plan: Plan, keys: &[(&str, &str)], log: &Utf8PathBuf) -> (Plan, Arc
         .iter()
         .map(|a| {
             keys.iter()
-                .find(|(name, _)| *name == a.resolved.name)
+                .find(|(name, _)| *name == a.resolved.identity.name)
                 .map(|(_, k)| Key {
                     digest: CacheKey::new(*k).unwrap(),
                     inputs: Vec::new(),
@@ -484,8 +487,8 @@ fn the_cache_supplies_what_it_has_and_cargo_builds_only_the_rest() {
     }
     let fetched = |name: &str| {
         let a = &plan.artifacts[index(&plan, name)];
-        let state_dir = crate::plan::state::state_dir(&a.resolved.target_dir);
-        crate::plan::state::fetched_executable(&state_dir, &a.output, &a.resolved.bin)
+        let state_dir = crate::plan::state::state_dir(&a.resolved.cargo.target_dir);
+        crate::plan::state::fetched_executable(&state_dir, &a.output, &a.resolved.identity.bin)
     };
     let before = std::fs::metadata(fetched("a")).unwrap().modified().unwrap();
 

@@ -70,7 +70,7 @@ pub fn left_out(checked: &Checked, context: Option<&str>) -> Vec<LeftOut> {
                     .resolved
                     .artifacts
                     .iter()
-                    .any(|a| a.package == p.name && &a.bin == bin);
+                    .any(|a| a.identity.package == p.name && &a.identity.bin == bin);
                 if built || config.marks(&p.name, bin).is_none() {
                     continue;
                 }
@@ -107,27 +107,27 @@ pub fn inputs(checked: &Checked, context: Option<&str>) -> (Vec<WorkspaceIn>, Ve
         let mut artifacts = Vec::new();
         let mut named: Vec<Named> = Vec::new();
         for a in &checked.resolved.artifacts {
-            if &a.workspace != path || named.iter().any(|n| n.name == a.name) {
+            if &a.identity.workspace != path || named.iter().any(|n| n.name == a.identity.name) {
                 continue;
             }
             let features = info
                 .packages
                 .iter()
-                .find(|p| p.name == a.package)
+                .find(|p| p.name == a.identity.package)
                 .map(|p| p.features.clone())
                 .unwrap_or_default();
             artifacts.push(ArtifactIn {
-                package: a.package.clone(),
-                package_dir: a.package_dir.clone(),
-                bin: a.bin.clone(),
-                kind: a.kind,
+                package: a.identity.package.clone(),
+                package_dir: a.identity.package_dir.clone(),
+                bin: a.identity.bin.clone(),
+                kind: a.identity.kind,
                 features,
             });
             named.push(Named {
-                name: a.name.clone(),
+                name: a.identity.name.clone(),
                 workspace: path.clone(),
-                discovered: a.discovered,
-                bin: a.bin.clone(),
+                discovered: a.identity.discovered,
+                bin: a.identity.bin.clone(),
             });
         }
         // Two workspace nodes with one path hold the same artifacts: translate them once.
@@ -463,36 +463,36 @@ pub fn settle(
             .resolved
             .artifacts
             .iter()
-            .find(|a| a.name == d.artifact)
+            .find(|a| a.identity.name == d.artifact)
         else {
             continue;
         };
-        let dir = normalize(&manifest.dir.join(&a.workspace));
+        let dir = normalize(&manifest.dir.join(&a.identity.workspace));
         let Some(info) = checked.resolved.workspaces.get(&dir) else {
             continue;
         };
         let config = configs
             .entry(dir.clone())
             .or_insert_with(|| Config::read(&dir, info, context));
-        let eff = config.for_bin(&a.package, &a.bin);
+        let eff = config.for_bin(&a.identity.package, &a.identity.bin);
         let named = Named {
-            name: a.name.clone(),
-            workspace: a.workspace.clone(),
-            discovered: a.discovered,
-            bin: a.bin.clone(),
+            name: a.identity.name.clone(),
+            workspace: a.identity.workspace.clone(),
+            discovered: a.identity.discovered,
+            bin: a.identity.bin.clone(),
         };
         if d.class == Class::Layout {
             continue;
         }
         let input = ArtifactIn {
-            package: a.package.clone(),
-            package_dir: a.package_dir.clone(),
-            bin: a.bin.clone(),
-            kind: a.kind,
+            package: a.identity.package.clone(),
+            package_dir: a.identity.package_dir.clone(),
+            bin: a.identity.bin.clone(),
+            kind: a.identity.kind,
             features: info
                 .packages
                 .iter()
-                .find(|p| p.name == a.package)
+                .find(|p| p.name == a.identity.package)
                 .map(|p| p.features.clone())
                 .unwrap_or_default(),
         };
@@ -501,7 +501,7 @@ pub fn settle(
             continue;
         }
         if named.discovered {
-            declare(doc, &named, a.kind, &mut done)?;
+            declare(doc, &named, a.identity.kind, &mut done)?;
         }
         let at = At::Artifact {
             name: named.name.clone(),

@@ -26,7 +26,7 @@ pub(crate) fn check(
     }
     let elf = Elf::parse(bytes).map_err(|e| not_elf(e.to_string()))?;
 
-    let wanted = match artifact.arch {
+    let wanted = match artifact.build.arch {
         Arch::X86_64 => EM_X86_64,
         Arch::Arm64 => EM_AARCH64,
     };
@@ -37,21 +37,21 @@ pub(crate) fn check(
             other => machine_to_str(other).to_lowercase(),
         };
         return Err(PackageError::WrongMachine {
-            name: artifact.name.clone(),
+            name: artifact.identity.name.clone(),
             entry: entry.to_string(),
             found,
-            expected: artifact.arch.as_str().to_string(),
+            expected: artifact.build.arch.as_str().to_string(),
             help: format!(
                 "cargo should have built it for `{}`; check `rustflags`, `env` (CARGO_BUILD_TARGET) and the workspace's .cargo/config.toml for a target or linker override",
-                artifact.target
+                artifact.build.target
             ),
         });
     }
 
-    if artifact.libc != Libc::Gnu {
+    if artifact.build.libc != Libc::Gnu {
         return Ok(());
     }
-    let Some(max) = artifact.glibc else {
+    let Some(max) = artifact.build.glibc else {
         return Ok(());
     };
     let Some((needed, version)) = newest_glibc_need(&elf) else {
@@ -61,14 +61,14 @@ pub(crate) fn check(
     if version <= (max.major, max.minor, 0) {
         return Ok(());
     }
-    let pinned = max != artifact.runtime.glibc();
+    let pinned = max != artifact.packaging.runtime.glibc();
     let provider = if pinned {
-        format!("the target {}.{max}", artifact.target)
+        format!("the target {}.{max}", artifact.build.target)
     } else {
-        artifact.runtime.as_str().to_string()
+        artifact.packaging.runtime.as_str().to_string()
     };
     Err(PackageError::GlibcTooNew {
-        name: artifact.name.clone(),
+        name: artifact.identity.name.clone(),
         entry: entry.to_string(),
         needed,
         provider,
@@ -78,17 +78,17 @@ pub(crate) fn check(
 }
 
 fn glibc_help(artifact: &ResolvedArtifact, max: GlibcVersion) -> String {
-    let musl = artifact.target.replace("-gnu", "-musl");
-    if artifact.compiler == Compiler::CargoZigbuild {
+    let musl = artifact.build.target.replace("-gnu", "-musl");
+    if artifact.build.compiler == Compiler::CargoZigbuild {
         format!(
             "cargo-zigbuild linked against glibc {max}, so a prebuilt library or a build script brought in the newer symbol: pin an older glibc (`arch \"{}.2.17\"`) or build for musl (`arch \"{musl}\"`)",
-            artifact.target
+            artifact.build.target
         )
     } else {
         format!(
             "`compiler \"{}\"` links against this machine's glibc: use `compiler \"cargo-zigbuild\"`, which links against glibc {max}, pin an older glibc (`arch \"{}.2.17\"`), or build for musl (`arch \"{musl}\"`)",
-            artifact.compiler.as_str(),
-            artifact.target
+            artifact.build.compiler.as_str(),
+            artifact.build.target
         )
     }
 }
@@ -146,9 +146,9 @@ mod tests {
 
     fn artifact(arch: Arch, libc: Libc, glibc: Option<(u32, u32)>) -> ResolvedArtifact {
         let mut a = fixture::resolved(Utf8Path::new("/nonexistent"), OutputFormat::Binary);
-        a.arch = arch;
-        a.libc = libc;
-        a.glibc = glibc.map(|(major, minor)| GlibcVersion { major, minor });
+        a.build.arch = arch;
+        a.build.libc = libc;
+        a.build.glibc = glibc.map(|(major, minor)| GlibcVersion { major, minor });
         a
     }
 
@@ -199,7 +199,7 @@ mod tests {
         );
         let message = format!(
             "`{}`: bootstrap needs {needed} but {provider} has glibc 2.2",
-            a.name
+            a.identity.name
         );
         assert_eq!(run("/bin/ls", &a).unwrap_err().to_string(), message);
 
@@ -213,16 +213,16 @@ mod tests {
     #[test]
     fn runtime_glibc_is_named_by_runtime() {
         let mut a = artifact(Arch::X86_64, Libc::Gnu, None);
-        a.runtime = Runtime::Al2;
-        a.glibc = Some(GlibcVersion { major: 2, minor: 1 });
+        a.packaging.runtime = Runtime::Al2;
+        a.build.glibc = Some(GlibcVersion { major: 2, minor: 1 });
         // Not the runtime's own glibc: the pinned target is named.
         let err = run("/bin/ls", &a).unwrap_err().to_string();
         assert!(
-            err.contains(&format!("the target {}.2.1", a.target)),
+            err.contains(&format!("the target {}.2.1", a.build.target)),
             "{err}"
         );
         // This machine's /bin/ls needs GLIBC_2.34 (newer than Amazon Linux 2's 2.26).
-        a.glibc = Some(Runtime::Al2.glibc());
+        a.build.glibc = Some(Runtime::Al2.glibc());
         let err = run("/bin/ls", &a).unwrap_err().to_string();
         assert!(err.contains("but provided.al2 has glibc 2.26"), "{err}");
     }

@@ -7,54 +7,64 @@ use crate::manifest::values::{
 };
 use crate::plan::PlannedArtifact;
 use crate::resolve::IncludeFile;
-use crate::resolve::ResolvedArtifact;
+use crate::resolve::{Build, CargoCall, Identity, Inputs, Packaging, ResolvedArtifact};
 
 /// A function `get-product` for x86_64 gnu under `base`, with no includes.
 pub(crate) fn resolved(base: &Utf8Path, format: OutputFormat) -> ResolvedArtifact {
     ResolvedArtifact {
-        name: "get-product".into(),
-        kind: ArtifactKind::Function,
-        workspace: "services/catalog".into(),
-        workspace_root: base.join("ws"),
-        cargo_manifest: base.join("ws/Cargo.toml"),
-        package: "catalog".into(),
-        package_id: cargo_metadata::PackageId {
-            repr: "path+file:///ws#catalog@0.1.0".into(),
+        identity: Identity {
+            name: "get-product".into(),
+            kind: ArtifactKind::Function,
+            workspace: "services/catalog".into(),
+            workspace_root: base.join("ws"),
+            cargo_manifest: base.join("ws/Cargo.toml"),
+            package: "catalog".into(),
+            package_id: cargo_metadata::PackageId {
+                repr: "path+file:///ws#catalog@0.1.0".into(),
+            },
+            package_dir: base.join("ws"),
+            bin: "get-product".into(),
+            discovered: false,
+            flatten: false,
+            internal: false,
+            span: (0, 0).into(),
+            package_bins: Vec::new(),
         },
-        package_dir: base.join("ws"),
-        bin: "get-product".into(),
-        discovered: false,
-        flatten: false,
-        internal: false,
-        arch: Arch::X86_64,
-        target: "x86_64-unknown-linux-gnu".into(),
-        libc: Libc::Gnu,
-        // Whatever this machine's /bin/true needs.
-        glibc: Some(GlibcVersion {
-            major: 2,
-            minor: 99,
-        }),
-        profile: "release".into(),
-        compiler: Compiler::Cargo,
-        output_format: format,
-        runtime: Runtime::Al2023,
-        lambda_dir: base.join("lambda"),
-        target_dir: base.join("target"),
-        target_dir_set: true,
-        optimizations: true,
-        release_keys: Vec::new(),
-        features: Vec::new(),
-        no_default_features: false,
-        all_features: false,
-        env: Default::default(),
-        rustflags: Vec::new(),
-        path_remapping: Vec::new(),
-        config_rustflags: Vec::new(),
-        includes: Vec::new(),
-        cache_key_files: Vec::new(),
-        cache_key_env: Vec::new(),
-        span: (0, 0).into(),
-        package_bins: Vec::new(),
+        build: Build {
+            arch: Arch::X86_64,
+            target: "x86_64-unknown-linux-gnu".into(),
+            libc: Libc::Gnu,
+            // Whatever this machine's /bin/true needs.
+            glibc: Some(GlibcVersion {
+                major: 2,
+                minor: 99,
+            }),
+            profile: "release".into(),
+            compiler: Compiler::Cargo,
+        },
+        packaging: Packaging {
+            output_format: format,
+            runtime: Runtime::Al2023,
+            lambda_dir: base.join("lambda"),
+        },
+        cargo: CargoCall {
+            target_dir: base.join("target"),
+            target_dir_set: true,
+            optimizations: true,
+            release_keys: Vec::new(),
+            features: Vec::new(),
+            no_default_features: false,
+            all_features: false,
+            env: Default::default(),
+            rustflags: Vec::new(),
+            path_remapping: Vec::new(),
+            config_rustflags: Vec::new(),
+        },
+        inputs: Inputs {
+            includes: Vec::new(),
+            cache_key_files: Vec::new(),
+            cache_key_env: Vec::new(),
+        },
     }
 }
 
@@ -114,7 +124,7 @@ impl Tree {
     /// A planned function in `format` with both includes.
     pub(crate) fn artifact(&self, format: OutputFormat) -> PlannedArtifact {
         let mut r = resolved(&self.base, format);
-        r.includes = self.includes();
+        r.inputs.includes = self.includes();
         planned(r)
     }
 }

@@ -65,7 +65,7 @@ impl Inputs {
             size: executable.len() as u64,
             sha256: sha256(&executable),
         }];
-        for inc in &artifact.resolved.includes {
+        for inc in &artifact.resolved.inputs.includes {
             cancel.check()?;
             let meta = fs::metadata(&inc.source)
                 .map_err(PackageError::io("reading include", &inc.source))?;
@@ -108,7 +108,7 @@ impl Inputs {
         let description = serde_json::json!({
             // A new lambda-batch may lay out zips differently: repackage after an upgrade.
             "lambda-batch": env!("CARGO_PKG_VERSION"),
-            "format": artifact.resolved.output_format.as_str(),
+            "format": artifact.resolved.packaging.output_format.as_str(),
             "output": artifact.output,
             "files": artifact.files,
             "zip-time": zip_time,

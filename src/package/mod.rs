@@ -83,7 +83,7 @@ pub fn package(
     executable: &Utf8Path,
     options: &PackageOptions,
 ) -> Result<Packaged, PackageError> {
-    let cancel = Cancel::new(options.cancel.as_deref(), &artifact.resolved.name);
+    let cancel = Cancel::new(options.cancel.as_deref(), &artifact.resolved.identity.name);
     cancel.check()?;
     let exe = std::fs::read(executable)
         .map_err(PackageError::io("reading the executable", executable))?;
@@ -95,7 +95,7 @@ pub fn package(
     )?;
 
     let inputs = Inputs::gather(artifact, exe, &cancel)?;
-    let format = artifact.resolved.output_format;
+    let format = artifact.resolved.packaging.output_format;
     let time = zip::dos_time(options.source_date_epoch);
     let zip_time = (format == OutputFormat::Zip).then(|| (time.datepart(), time.timepart()));
     let digest = inputs.digest(artifact, zip_time);

@@ -294,11 +294,11 @@ fn every_layout_of_spec_section_2() {
     ];
     for (i, l) in rows.iter().enumerate() {
         let mut r = resolved(&t.base, l.format);
-        r.name = "telemetry".into();
-        r.kind = l.kind;
-        r.flatten = l.flatten;
-        r.internal = l.internal;
-        r.lambda_dir = t.base.join(format!("case{i}"));
+        r.identity.name = "telemetry".into();
+        r.identity.kind = l.kind;
+        r.identity.flatten = l.flatten;
+        r.identity.internal = l.internal;
+        r.packaging.lambda_dir = t.base.join(format!("case{i}"));
         let a = planned(r);
         let p = package(&a, &t.exe, &opts()).unwrap();
         assert_eq!(
@@ -319,9 +319,9 @@ fn every_layout_of_spec_section_2() {
 fn extension_binary_includes_go_under_the_lambda_dir() {
     let t = Tree::new();
     let mut r = resolved(&t.base, OutputFormat::Binary);
-    r.name = "telemetry".into();
-    r.kind = ArtifactKind::Extension;
-    r.includes = t.includes();
+    r.identity.name = "telemetry".into();
+    r.identity.kind = ArtifactKind::Extension;
+    r.inputs.includes = t.includes();
     let a = planned(r);
     package(&a, &t.exe, &opts()).unwrap();
     assert_eq!(
@@ -335,7 +335,7 @@ fn unchanged_inputs_are_fresh_and_changes_repackage() {
     let t = Tree::new();
     let a = t.artifact(OutputFormat::Zip);
     let first = package(&a, &t.exe, &opts()).unwrap();
-    let stamps = files_under(&stamp_dir(&a.resolved.target_dir));
+    let stamps = files_under(&stamp_dir(&a.resolved.cargo.target_dir));
     assert_eq!(stamps.len(), 1, "{stamps:?}");
 
     // Fresh: same report, output not rewritten (its mtime stays in the past).
@@ -380,6 +380,7 @@ fn unchanged_inputs_are_fresh_and_changes_repackage() {
     rebuilt("output edited");
     fs::write(
         a.resolved
+            .cargo
             .target_dir
             .join("lambda-batch/stamps")
             .join(&stamps[0]),
@@ -431,7 +432,7 @@ fn binary_outputs_drop_files_no_longer_included_and_repair_modes() {
 
     // The `into="bin"` include is dropped: its copy and the directory it leaves empty go.
     let mut fewer = a.clone();
-    fewer.resolved.includes.truncate(1);
+    fewer.resolved.inputs.includes.truncate(1);
     let fewer = crate::package::fixture::planned(fewer.resolved);
     assert!(!package(&fewer, &t.exe, &opts()).unwrap().fresh);
     assert_eq!(
@@ -469,7 +470,7 @@ fn a_failure_leaves_the_previous_output_untouched() {
         // An executable for the wrong machine.
         fs::rename(t.base.join("ws/moved"), t.base.join("ws/config/run.sh")).unwrap();
         let mut arm = a.clone();
-        arm.resolved.arch = Arch::Arm64;
+        arm.resolved.build.arch = Arch::Arm64;
         let err = package(&arm, &t.exe, &opts()).unwrap_err();
         assert!(matches!(err, PackageError::WrongMachine { .. }), "{err:?}");
         // Not an executable at all.
@@ -496,7 +497,7 @@ fn a_file_in_the_way_fails_cleanly() {
     assert!(matches!(err, PackageError::Io { .. }), "{err:?}");
     assert_eq!(files_under(&t.base.join("lambda")), Vec::<String>::new());
     assert!(
-        !stamp_dir(&a.resolved.target_dir).exists(),
+        !stamp_dir(&a.resolved.cargo.target_dir).exists(),
         "no stamp without an output"
     );
 }
@@ -563,8 +564,8 @@ fn many_artifacts_package_in_parallel() {
                 OutputFormat::Binary
             };
             let mut r = resolved(&t.base, format);
-            r.name = format!("fn-{i}");
-            r.includes = t.includes();
+            r.identity.name = format!("fn-{i}");
+            r.inputs.includes = t.includes();
             planned(r)
         })
         .collect();

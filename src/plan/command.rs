@@ -32,12 +32,12 @@ const RELEASE_OVERRIDES: &[(&str, &str)] = &[
 /// The `--config profile.<profile>.KEY=VALUE` settings of `a`'s release optimizations: those
 /// the workspace's `[profile.release]` leaves unset (none without optimizations).
 pub(crate) fn profile_overrides(a: &ResolvedArtifact) -> Vec<(String, String)> {
-    if !a.optimizations {
+    if !a.cargo.optimizations {
         return Vec::new();
     }
     RELEASE_OVERRIDES
         .iter()
-        .filter(|(k, _)| !a.release_keys.iter().any(|r| r == k))
+        .filter(|(k, _)| !a.cargo.release_keys.iter().any(|r| r == k))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
 }
@@ -46,30 +46,34 @@ pub(crate) fn profile_overrides(a: &ResolvedArtifact) -> Vec<(String, String)> {
 /// the manifest's (so that a user `target-cpu` wins).
 pub(crate) fn rustflags(a: &ResolvedArtifact) -> Vec<String> {
     let mut flags = Vec::new();
-    if a.optimizations {
+    if a.cargo.optimizations {
         flags.push("-C".to_string());
-        flags.push(format!("target-cpu={}", a.arch.target_cpu()));
+        flags.push(format!("target-cpu={}", a.build.arch.target_cpu()));
     }
-    flags.extend(a.rustflags.iter().cloned());
+    flags.extend(a.cargo.rustflags.iter().cloned());
     flags
 }
 
 /// The `--target` value: zigbuild gets the glibc suffix that pins the glibc zig links against.
 pub(super) fn target_arg(a: &ResolvedArtifact) -> String {
-    match (a.compiler, a.libc, a.glibc) {
-        (Compiler::CargoZigbuild, Libc::Gnu, Some(v)) => format!("{}.{v}", a.target),
-        _ => a.target.clone(),
+    match (a.build.compiler, a.build.libc, a.build.glibc) {
+        (Compiler::CargoZigbuild, Libc::Gnu, Some(v)) => format!("{}.{v}", a.build.target),
+        _ => a.build.target.clone(),
     }
 }
 
 /// Where cargo writes the executable of `a`: `<target-dir>/<target>/<profile dir>/<bin>`.
 pub(super) fn executable(a: &ResolvedArtifact) -> Utf8PathBuf {
-    let profile_dir = match a.profile.as_str() {
+    let profile_dir = match a.build.profile.as_str() {
         "dev" | "test" => "debug",
         "release" | "bench" => "release",
         other => other,
     };
-    a.target_dir.join(&a.target).join(profile_dir).join(&a.bin)
+    a.cargo
+        .target_dir
+        .join(&a.build.target)
+        .join(profile_dir)
+        .join(&a.identity.bin)
 }
 
 /// One cargo call for a set of artifacts that agree on every grouping key: what a group, a
@@ -90,8 +94,8 @@ impl Call {
             let set: std::collections::BTreeSet<&String> = members.iter().map(|a| f(a)).collect();
             set.into_iter().cloned().collect()
         };
-        let packages = sorted(|a| &a.package);
-        let bins = sorted(|a| &a.bin);
+        let packages = sorted(|a| &a.identity.package);
+        let bins = sorted(|a| &a.identity.bin);
         let (program, args) = argv(members[0], &packages, &bins, flags);
         Call {
             program,
@@ -111,17 +115,17 @@ pub(super) fn argv(
     flags: &CargoFlags,
 ) -> (String, Vec<String>) {
     let mut args: Vec<String> = Vec::new();
-    let sub = match first.compiler {
+    let sub = match first.build.compiler {
         Compiler::Cargo | Compiler::Cross => "build",
         Compiler::CargoZigbuild => "zigbuild",
     };
     args.push(sub.into());
     args.push("--message-format=json-render-diagnostics".into());
     args.push("--manifest-path".into());
-    args.push(first.cargo_manifest.to_string());
+    args.push(first.identity.cargo_manifest.to_string());
     args.push("--target".into());
     args.push(target_arg(first));
-    match first.profile.as_str() {
+    match first.build.profile.as_str() {
         "dev" => {}
         "release" => args.push("--release".into()),
         other => {
@@ -129,26 +133,26 @@ pub(super) fn argv(
             args.push(other.into());
         }
     }
-    if first.target_dir_set {
+    if first.cargo.target_dir_set {
         args.push("--target-dir".into());
-        args.push(first.target_dir.to_string());
+        args.push(first.cargo.target_dir.to_string());
     }
-    if first.no_default_features {
+    if first.cargo.no_default_features {
         args.push("--no-default-features".into());
     }
-    if first.all_features {
+    if first.cargo.all_features {
         args.push("--all-features".into());
     }
-    if !first.features.is_empty() {
+    if !first.cargo.features.is_empty() {
         // With several packages selected, a bare feature name is ambiguous: qualify it with the
         // package (features are per artifact, so every package of the group declares them).
         let list: Vec<String> = if packages.len() == 1 {
-            first.features.clone()
+            first.cargo.features.clone()
         } else {
             packages
                 .iter()
                 .flat_map(|p| {
-                    first.features.iter().map(move |f| {
+                    first.cargo.features.iter().map(move |f| {
                         if f.contains('/') {
                             f.clone()
                         } else {
@@ -177,7 +181,7 @@ pub(super) fn argv(
     }
     for (k, v) in &profile_overrides(first) {
         args.push("--config".into());
-        args.push(format!("profile.{}.{k}={v}", first.profile));
+        args.push(format!("profile.{}.{k}={v}", first.build.profile));
     }
     if flags.locked {
         args.push("--locked".into());
@@ -191,7 +195,7 @@ pub(super) fn argv(
     if flags.keep_going {
         args.push("--keep-going".into());
     }
-    (first.compiler.program().to_string(), args)
+    (first.build.compiler.program().to_string(), args)
 }
 
 /// The environment set on the cargo process: the manifest's `env`, and the rustflags merged
@@ -203,13 +207,13 @@ pub(super) fn env(
     first: &ResolvedArtifact,
     inherited: &dyn Fn(&str) -> Option<String>,
 ) -> BTreeMap<String, String> {
-    let mut env = first.env.clone();
+    let mut env = first.cargo.env.clone();
     let ours: Vec<String> = rustflags(first)
         .iter()
         .flat_map(|f| f.split_whitespace().map(str::to_string))
         .collect();
-    if !ours.is_empty() || !first.path_remapping.is_empty() {
-        let mut all: Vec<String> = first.path_remapping.clone();
+    if !ours.is_empty() || !first.cargo.path_remapping.is_empty() {
+        let mut all: Vec<String> = first.cargo.path_remapping.clone();
         // Cargo prefers CARGO_ENCODED_RUSTFLAGS (the manifest's `env`, else the caller's) to
         // RUSTFLAGS: the flags go where cargo will read them.
         let encoded = env
@@ -227,7 +231,7 @@ pub(super) fn env(
                     .cloned()
                     .or_else(|| inherited("RUSTFLAGS"))
                     .map(|s| s.split_whitespace().map(str::to_string).collect())
-                    .unwrap_or_else(|| first.config_rustflags.clone()),
+                    .unwrap_or_else(|| first.cargo.config_rustflags.clone()),
             );
             all.extend(ours);
             env.insert("RUSTFLAGS".into(), all.join(" "));

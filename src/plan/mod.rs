@@ -154,7 +154,7 @@ impl PlannedArtifact {
         o: outputs::Outputs,
     ) -> PlannedArtifact {
         let executable = command::executable(&resolved);
-        let stamp = state::package_stamp(&state::state_dir(&resolved.target_dir), &o.output);
+        let stamp = state::package_stamp(&state::state_dir(&resolved.cargo.target_dir), &o.output);
         PlannedArtifact {
             id,
             group,
@@ -225,7 +225,9 @@ pub fn plan_with_env(
     let mut lanes: BTreeMap<Utf8PathBuf, usize> = BTreeMap::new();
     for m in &members {
         let next = lanes.len();
-        lanes.entry(arts[m[0]].target_dir.clone()).or_insert(next);
+        lanes
+            .entry(arts[m[0]].cargo.target_dir.clone())
+            .or_insert(next);
     }
     let mut artifacts: Vec<PlannedArtifact> = Vec::with_capacity(arts.len());
     let mut groups = Vec::with_capacity(members.len());
@@ -239,12 +241,12 @@ pub fn plan_with_env(
         }
         groups.push(Group {
             id: gid,
-            lane: lanes[&first.target_dir],
-            workspace_root: first.workspace_root.clone(),
-            target_dir: first.target_dir.clone(),
-            target: first.target.clone(),
-            profile: first.profile.clone(),
-            compiler: first.compiler,
+            lane: lanes[&first.cargo.target_dir],
+            workspace_root: first.identity.workspace_root.clone(),
+            target_dir: first.cargo.target_dir.clone(),
+            target: first.build.target.clone(),
+            profile: first.build.profile.clone(),
+            compiler: first.build.compiler,
             program: call.program,
             args: call.args,
             env: command::env(first, inherited),
@@ -252,7 +254,7 @@ pub fn plan_with_env(
             bins: call.bins,
             artifacts: m.clone(),
             waits_for: Vec::new(),
-            state_dir: state::state_dir(&first.target_dir),
+            state_dir: state::state_dir(&first.cargo.target_dir),
             zig_cache_dir: None,
             not_grouped_with: splits[gid].clone(),
         });
@@ -370,17 +372,17 @@ pub const ZIG_CACHE_VAR: &str = "ZIG_GLOBAL_CACHE_DIR";
 /// Everything that must agree for two artifacts to share a cargo call.
 fn group_key(a: &ResolvedArtifact, inherited: &dyn Fn(&str) -> Option<String>) -> String {
     serde_json::json!([
-        a.workspace_root,
-        a.target_dir,
+        a.identity.workspace_root,
+        a.cargo.target_dir,
         command::target_arg(a),
-        a.profile,
-        a.compiler,
-        a.features,
-        a.no_default_features,
-        a.all_features,
+        a.build.profile,
+        a.build.compiler,
+        a.cargo.features,
+        a.cargo.no_default_features,
+        a.cargo.all_features,
         command::env(a, inherited),
         command::profile_overrides(a),
-        a.target_dir_set,
+        a.cargo.target_dir_set,
     ])
     .to_string()
 }

@@ -22,32 +22,33 @@ pub(super) struct Outputs {
 
 /// Computes the output paths of one artifact.
 pub(super) fn outputs(a: &ResolvedArtifact) -> Outputs {
-    let dir = &a.lambda_dir;
-    let (root, executable_entry, zip_path) = match a.kind {
-        ArtifactKind::Function if a.flatten => (
+    let dir = &a.packaging.lambda_dir;
+    let (root, executable_entry, zip_path) = match a.identity.kind {
+        ArtifactKind::Function if a.identity.flatten => (
             dir.clone(),
             "bootstrap".to_string(),
             dir.join("bootstrap.zip"),
         ),
         ArtifactKind::Function => (
-            dir.join(&a.name),
+            dir.join(&a.identity.name),
             "bootstrap".to_string(),
-            dir.join(&a.name).join("bootstrap.zip"),
+            dir.join(&a.identity.name).join("bootstrap.zip"),
         ),
         ArtifactKind::Extension => {
-            let entry = if a.internal && a.output_format == OutputFormat::Zip {
-                a.name.clone()
+            let entry = if a.identity.internal && a.packaging.output_format == OutputFormat::Zip {
+                a.identity.name.clone()
             } else {
-                format!("extensions/{}", a.name)
+                format!("extensions/{}", a.identity.name)
             };
             (
                 dir.clone(),
                 entry,
-                dir.join("extensions").join(format!("{}.zip", a.name)),
+                dir.join("extensions")
+                    .join(format!("{}.zip", a.identity.name)),
             )
         }
     };
-    match a.output_format {
+    match a.packaging.output_format {
         OutputFormat::Zip => Outputs {
             output: zip_path.clone(),
             executable_entry,
@@ -56,7 +57,7 @@ pub(super) fn outputs(a: &ResolvedArtifact) -> Outputs {
         OutputFormat::Binary => {
             let exe = root.join(&executable_entry);
             let mut files = vec![exe.clone()];
-            files.extend(a.includes.iter().map(|i| root.join(&i.archive_path)));
+            files.extend(a.inputs.includes.iter().map(|i| root.join(&i.archive_path)));
             Outputs {
                 output: exe,
                 executable_entry,
@@ -83,6 +84,7 @@ pub(super) fn collisions(
         let a = &artifacts[i];
         // An include that lands on the executable's own entry.
         if let Some(inc) = a
+            .inputs
             .includes
             .iter()
             .find(|inc| inc.archive_path == out.executable_entry)
@@ -92,12 +94,12 @@ pub(super) fn collisions(
                     ErrorCode::OutputCollision,
                     format!(
                         "include `{}` of `{}` would replace its executable `{}`",
-                        inc.source, a.name, out.executable_entry
+                        inc.source, a.identity.name, out.executable_entry
                     ),
                     miette::SourceSpan::from(inc.pattern_span),
                     "matches the executable's own name",
                 )
-                .with_label(a.span, "in this artifact")
+                .with_label(a.identity.span, "in this artifact")
                 .with_help("use `into=\"dir\"` on that include, or rename the file"),
             );
         }
@@ -139,11 +141,11 @@ fn collision(
     second: &ResolvedArtifact,
     path: &Utf8Path,
 ) -> ManifestError {
-    if first.name == second.name {
+    if first.identity.name == second.identity.name {
         return ManifestError::new(
             ErrorCode::OutputCollision,
-            format!("`{}` would write `{path}` for both {} and {}", first.name, first.target, second.target),
-            second.span,
+            format!("`{}` would write `{path}` for both {} and {}", first.identity.name, first.build.target, second.build.target),
+            second.identity.span,
             "built for two targets into one place",
         )
         .with_help("add `{arch}` (or `{target}`) to its lambda-dir, for example `lambda-dir \"target/lambda/{arch}\"`");
@@ -152,12 +154,12 @@ fn collision(
         ErrorCode::OutputCollision,
         format!(
             "`{}` and `{}` would both write `{path}`",
-            first.name, second.name
+            first.identity.name, second.identity.name
         ),
-        second.span,
+        second.identity.span,
         "writes the same path",
     )
-    .with_label(first.span, "as this one")
+    .with_label(first.identity.span, "as this one")
     .with_help("give them different lambda-dir settings, or rename one")
 }
 
@@ -180,7 +182,7 @@ pub(super) fn includes_of_outputs(
     let mut errors = Vec::new();
     for a in artifacts {
         let mut rules = HashSet::new();
-        for inc in &a.includes {
+        for inc in &a.inputs.includes {
             if !rules.insert(&*inc.rule) {
                 continue;
             }
@@ -198,22 +200,22 @@ pub(super) fn includes_of_outputs(
             });
             if let Some((path, j)) = verdict {
                 let owner = &artifacts[j];
-                let whose = if owner.name == a.name {
+                let whose = if owner.identity.name == a.identity.name {
                     "its own output".to_string()
                 } else {
-                    format!("the output of `{}`", owner.name)
+                    format!("the output of `{}`", owner.identity.name)
                 };
                 errors.push(
                     ManifestError::new(
                         ErrorCode::OutputCollision,
                         format!(
                             "include `{}` of `{}` would pack `{path}`, {whose}",
-                            inc.rule.pattern, a.name
+                            inc.rule.pattern, a.identity.name
                         ),
                         miette::SourceSpan::from(inc.pattern_span),
                         "matches an output",
                     )
-                    .with_label(owner.span, "whose output it is")
+                    .with_label(owner.identity.span, "whose output it is")
                     .with_help("an output packed into an artifact makes it grow on every run: put lambda-dir outside what the pattern matches, or narrow the pattern"),
                 );
                 break;

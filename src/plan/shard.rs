@@ -159,14 +159,14 @@ fn group_name(plan: &Plan, group: &Group) -> String {
         .artifacts
         .iter()
         .filter_map(|&i| plan.artifacts.get(i))
-        .map(|a| a.resolved.name.as_str())
+        .map(|a| a.resolved.identity.name.as_str())
         .collect();
     names.sort_unstable();
     let workspace = group
         .artifacts
         .first()
         .and_then(|&i| plan.artifacts.get(i))
-        .map_or("", |a| a.resolved.workspace.as_str());
+        .map_or("", |a| a.resolved.identity.workspace.as_str());
     format!(
         "{workspace} {} {} {}",
         group.target,
@@ -183,7 +183,7 @@ fn optimized(plan: &Plan, group: &Group) -> bool {
             .artifacts
             .iter()
             .filter_map(|&i| plan.artifacts.get(i))
-            .any(|a| a.resolved.optimizations || a.resolved.profile == "release")
+            .any(|a| a.resolved.cargo.optimizations || a.resolved.build.profile == "release")
 }
 
 /// The cost of `group`: the slowest of its artifacts in `timings` when any is there, else the
@@ -195,7 +195,10 @@ fn group_cost(plan: &Plan, group: &Group, timings: &Timings) -> f64 {
         .filter_map(|&i| plan.artifacts.get(i))
         .filter_map(|a| {
             timings
-                .get(&(a.resolved.name.clone(), a.resolved.target.clone()))
+                .get(&(
+                    a.resolved.identity.name.clone(),
+                    a.resolved.build.target.clone(),
+                ))
                 .copied()
         })
         .filter(|s| s.is_finite() && *s >= 0.0)
@@ -300,7 +303,7 @@ pub fn split(plan: &Plan, count: usize, timings: &Timings) -> Vec<Shard> {
                 .collect::<std::collections::BTreeSet<usize>>()
                 .into_iter()
                 .filter_map(|i| plan.artifacts.get(i))
-                .map(|a| format!("{} ({})", a.resolved.name, a.resolved.arch))
+                .map(|a| format!("{} ({})", a.resolved.identity.name, a.resolved.build.arch))
                 .collect();
             Shard {
                 shard: format!("{}/{count}", k + 1),

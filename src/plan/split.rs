@@ -73,13 +73,13 @@ pub(super) fn query(
         }
     }
     Query {
-        workspace_root: a.workspace_root.clone(),
-        cargo_manifest: a.cargo_manifest.clone(),
-        package: a.package.clone(),
-        target: a.target.clone(),
-        features: a.features.clone(),
-        no_default_features: a.no_default_features,
-        all_features: a.all_features,
+        workspace_root: a.identity.workspace_root.clone(),
+        cargo_manifest: a.identity.cargo_manifest.clone(),
+        package: a.identity.package.clone(),
+        target: a.build.target.clone(),
+        features: a.cargo.features.clone(),
+        no_default_features: a.cargo.no_default_features,
+        all_features: a.cargo.all_features,
         cargo_flags,
         env: command::env(a, inherited),
     }
@@ -100,7 +100,10 @@ pub(super) fn partition(
     let mut query_of: HashMap<usize, usize> = HashMap::new();
     if views.is_some() {
         for idxs in &keyed {
-            let packages: BTreeSet<&str> = idxs.iter().map(|&i| arts[i].package.as_str()).collect();
+            let packages: BTreeSet<&str> = idxs
+                .iter()
+                .map(|&i| arts[i].identity.package.as_str())
+                .collect();
             if packages.len() < 2 {
                 continue;
             }
@@ -169,14 +172,14 @@ fn apart<'a>(
     answer: &dyn Fn(usize) -> Option<&'a Answer>,
 ) -> Option<(SplitKind, String)> {
     let (a, b) = (&arts[i], &arts[j]);
-    if a.package == b.package {
+    if a.identity.package == b.identity.package {
         return None;
     }
     let clash = [(a, b), (b, a)].into_iter().find_map(|(x, y)| {
-        (y.bin == x.bin || y.package_bins.contains(&x.bin)).then(|| {
+        (y.identity.bin == x.identity.bin || y.identity.package_bins.contains(&x.identity.bin)).then(|| {
             format!(
                 "packages `{}` and `{}` both have a bin `{}`: `--bin {}` would build both into one file",
-                x.package, y.package, x.bin, x.bin
+                x.identity.package, y.identity.package, x.identity.bin, x.identity.bin
             )
         })
     });
@@ -199,19 +202,19 @@ fn apart<'a>(
                 SplitKind::Features,
                 format!(
                     "`{}` and `{}`, each built alone, compile `{}`{host} with different features ({}: {}; {}: {}); one cargo call would give both {}",
-                    a.package,
-                    b.package,
+                    a.identity.package,
+                    b.identity.package,
                     c.node.package,
-                    a.package,
+                    a.identity.package,
                     list(&c.ours),
-                    b.package,
+                    b.identity.package,
                     list(&c.theirs),
                     list(&union)
                 ),
             )
         }),
-        (Some(Err(e)), _) => Some((SplitKind::Unresolved, unresolved(&a.package, e))),
-        (_, Some(Err(e))) => Some((SplitKind::Unresolved, unresolved(&b.package, e))),
+        (Some(Err(e)), _) => Some((SplitKind::Unresolved, unresolved(&a.identity.package, e))),
+        (_, Some(Err(e))) => Some((SplitKind::Unresolved, unresolved(&b.identity.package, e))),
         // Not compared (validation only).
         _ => None,
     }

@@ -17,53 +17,63 @@ use crate::resolve::{Answer, Query};
 fn parse(text: &str) -> Option<View> {
     View::parse(text)
 }
-use crate::resolve::{Resolved, ResolvedArtifact};
+use crate::resolve::{Build, CargoCall, Identity, Inputs, Packaging, Resolved, ResolvedArtifact};
 
 pub(super) fn artifact(name: &str, package: &str, arch: Arch) -> ResolvedArtifact {
     let prefix = arch.triple_prefix();
     ResolvedArtifact {
-        name: name.into(),
-        kind: ArtifactKind::Function,
-        workspace: "services".into(),
-        workspace_root: "/repo/services".into(),
-        cargo_manifest: "/repo/services/Cargo.toml".into(),
-        package: package.into(),
-        package_id: cargo_metadata::PackageId {
-            repr: format!("path+file:///repo/services/{package}#0.1.0"),
+        identity: Identity {
+            name: name.into(),
+            kind: ArtifactKind::Function,
+            workspace: "services".into(),
+            workspace_root: "/repo/services".into(),
+            cargo_manifest: "/repo/services/Cargo.toml".into(),
+            package: package.into(),
+            package_id: cargo_metadata::PackageId {
+                repr: format!("path+file:///repo/services/{package}#0.1.0"),
+            },
+            package_dir: Utf8PathBuf::from("/repo/services").join(package),
+            bin: name.into(),
+            discovered: false,
+            flatten: false,
+            internal: false,
+            span: (0, 0).into(),
+            package_bins: Vec::new(),
         },
-        package_dir: Utf8PathBuf::from("/repo/services").join(package),
-        bin: name.into(),
-        discovered: false,
-        flatten: false,
-        internal: false,
-        arch,
-        target: format!("{prefix}-unknown-linux-gnu"),
-        libc: Libc::Gnu,
-        glibc: Some(GlibcVersion {
-            major: 2,
-            minor: 34,
-        }),
-        profile: "dev".into(),
-        compiler: Compiler::Cargo,
-        output_format: OutputFormat::Zip,
-        runtime: Runtime::Al2023,
-        lambda_dir: Utf8PathBuf::from("/repo/target/lambda").join(arch.as_str()),
-        target_dir: "/repo/services/target".into(),
-        target_dir_set: false,
-        optimizations: false,
-        release_keys: Vec::new(),
-        features: Vec::new(),
-        no_default_features: false,
-        all_features: false,
-        env: BTreeMap::new(),
-        rustflags: Vec::new(),
-        path_remapping: Vec::new(),
-        config_rustflags: Vec::new(),
-        includes: Vec::new(),
-        cache_key_files: Vec::new(),
-        cache_key_env: Vec::new(),
-        span: (0, 0).into(),
-        package_bins: Vec::new(),
+        build: Build {
+            arch,
+            target: format!("{prefix}-unknown-linux-gnu"),
+            libc: Libc::Gnu,
+            glibc: Some(GlibcVersion {
+                major: 2,
+                minor: 34,
+            }),
+            profile: "dev".into(),
+            compiler: Compiler::Cargo,
+        },
+        packaging: Packaging {
+            output_format: OutputFormat::Zip,
+            runtime: Runtime::Al2023,
+            lambda_dir: Utf8PathBuf::from("/repo/target/lambda").join(arch.as_str()),
+        },
+        cargo: CargoCall {
+            target_dir: "/repo/services/target".into(),
+            target_dir_set: false,
+            optimizations: false,
+            release_keys: Vec::new(),
+            features: Vec::new(),
+            no_default_features: false,
+            all_features: false,
+            env: BTreeMap::new(),
+            rustflags: Vec::new(),
+            path_remapping: Vec::new(),
+            config_rustflags: Vec::new(),
+        },
+        inputs: Inputs {
+            includes: Vec::new(),
+            cache_key_files: Vec::new(),
+            cache_key_env: Vec::new(),
+        },
     }
 }
 
@@ -91,8 +101,8 @@ pub(super) fn resolved(artifacts: Vec<ResolvedArtifact>) -> Resolved {
 fn one(a: &ResolvedArtifact) -> (String, Vec<String>) {
     argv(
         a,
-        std::slice::from_ref(&a.package),
-        std::slice::from_ref(&a.bin),
+        std::slice::from_ref(&a.identity.package),
+        std::slice::from_ref(&a.identity.bin),
         &CargoFlags::default(),
     )
 }
@@ -121,7 +131,7 @@ fn cargo_dev_is_minimal() {
 #[test]
 fn zigbuild_gets_the_glibc_suffixed_triple() {
     let mut a = artifact("get", "api", Arch::Arm64);
-    a.compiler = Compiler::CargoZigbuild;
+    a.build.compiler = Compiler::CargoZigbuild;
     let (program, args) = one(&a);
     assert_eq!(program, "cargo-zigbuild");
     assert_eq!(args[0], "zigbuild");
@@ -131,16 +141,16 @@ fn zigbuild_gets_the_glibc_suffixed_triple() {
             .any(|w| w == ["--target", "aarch64-unknown-linux-gnu.2.34"])
     );
     // musl has no glibc to pin.
-    a.libc = Libc::Musl;
-    a.glibc = None;
-    a.target = "aarch64-unknown-linux-musl".into();
+    a.build.libc = Libc::Musl;
+    a.build.glibc = None;
+    a.build.target = "aarch64-unknown-linux-musl".into();
     assert_eq!(target_arg(&a), "aarch64-unknown-linux-musl");
 }
 
 #[test]
 fn cross_builds_with_the_plain_triple() {
     let mut a = artifact("get", "api", Arch::Arm64);
-    a.compiler = Compiler::Cross;
+    a.build.compiler = Compiler::Cross;
     let (program, args) = one(&a);
     assert_eq!(program, "cross");
     assert_eq!(args[0], "build");
@@ -153,9 +163,9 @@ fn cross_builds_with_the_plain_triple() {
 #[test]
 fn profiles_map_to_cargo_flags() {
     let mut a = artifact("get", "api", Arch::X86_64);
-    a.profile = "release".into();
+    a.build.profile = "release".into();
     assert!(one(&a).1.contains(&"--release".to_string()));
-    a.profile = "lambda-small".into();
+    a.build.profile = "lambda-small".into();
     let args = one(&a).1;
     assert!(args.windows(2).any(|w| w == ["--profile", "lambda-small"]));
     assert!(!args.contains(&"--release".to_string()));
@@ -164,15 +174,15 @@ fn profiles_map_to_cargo_flags() {
 #[test]
 fn features_target_dir_config_and_cargo_flags() {
     let mut a = artifact("get", "api", Arch::X86_64);
-    a.features = vec!["json".into(), "serde/derive".into()];
-    a.no_default_features = true;
-    a.all_features = true;
-    a.target_dir = "/repo/target/shared".into();
-    a.target_dir_set = true;
-    a.profile = "release".into();
+    a.cargo.features = vec!["json".into(), "serde/derive".into()];
+    a.cargo.no_default_features = true;
+    a.cargo.all_features = true;
+    a.cargo.target_dir = "/repo/target/shared".into();
+    a.cargo.target_dir_set = true;
+    a.build.profile = "release".into();
     // Release optimizations, but the workspace sets lto and panic itself.
-    a.optimizations = true;
-    a.release_keys = vec!["lto".into(), "panic".into()];
+    a.cargo.optimizations = true;
+    a.cargo.release_keys = vec!["lto".into(), "panic".into()];
     let flags = CargoFlags {
         locked: true,
         offline: true,
@@ -226,7 +236,7 @@ fn rustflags_merge_with_the_callers_rustflags() {
         env(&a, &no_env).is_empty(),
         "no flags: RUSTFLAGS is left alone"
     );
-    a.rustflags = vec![
+    a.cargo.rustflags = vec![
         "-C".into(),
         "target-cpu=haswell".into(),
         "--cfg tokio_unstable".into(),
@@ -249,7 +259,8 @@ fn rustflags_merge_with_the_callers_rustflags() {
     );
     assert!(!e.contains_key("RUSTFLAGS"));
     // The manifest's own `env CARGO_ENCODED_RUSTFLAGS=...` is merged the same way.
-    a.env
+    a.cargo
+        .env
         .insert("CARGO_ENCODED_RUSTFLAGS".into(), "-Cdebuginfo=2".into());
     let e = env(&a, &no_env);
     assert_eq!(
@@ -262,15 +273,15 @@ fn rustflags_merge_with_the_callers_rustflags() {
 #[test]
 fn path_remapping_comes_first_and_config_rustflags_are_kept() {
     let mut a = artifact("get", "api", Arch::X86_64);
-    a.path_remapping = vec!["--remap-path-prefix=/repo=.".into()];
-    a.config_rustflags = vec!["--cfg".into(), "from_config".into()];
+    a.cargo.path_remapping = vec!["--remap-path-prefix=/repo=.".into()];
+    a.cargo.config_rustflags = vec!["--cfg".into(), "from_config".into()];
     // No RUSTFLAGS anywhere: cargo would have read its config's; they stay, after ours.
     let e = env(&a, &no_env);
     assert_eq!(
         e["RUSTFLAGS"],
         "--remap-path-prefix=/repo=. --cfg from_config"
     );
-    a.rustflags = vec!["-C".into(), "target-cpu=haswell".into()];
+    a.cargo.rustflags = vec!["-C".into(), "target-cpu=haswell".into()];
     let e = env(&a, &no_env);
     assert_eq!(
         e["RUSTFLAGS"],
@@ -316,10 +327,10 @@ fn one_invocation_per_group_never_per_function() {
 fn differing_settings_split_groups_and_target_dirs_split_lanes() {
     let a = artifact("get", "api", Arch::X86_64);
     let mut b = artifact("put", "api", Arch::X86_64);
-    b.features = vec!["json".into()];
+    b.cargo.features = vec!["json".into()];
     let mut c = artifact("ship", "orders", Arch::X86_64);
-    c.target_dir = "/elsewhere".into();
-    c.target_dir_set = true;
+    c.cargo.target_dir = "/elsewhere".into();
+    c.cargo.target_dir_set = true;
     let plan = plan_with_env(
         &resolved(vec![a, b, c]),
         &CargoFlags::default(),
@@ -335,9 +346,9 @@ fn differing_settings_split_groups_and_target_dirs_split_lanes() {
 /// Two artifacts of two packages whose bins are both named `handler`.
 fn two_handlers() -> (ResolvedArtifact, ResolvedArtifact) {
     let mut a = artifact("handler-a", "pkg-a", Arch::X86_64);
-    a.bin = "handler".into();
+    a.identity.bin = "handler".into();
     let mut b = artifact("handler-b", "pkg-b", Arch::X86_64);
-    b.bin = "handler".into();
+    b.identity.bin = "handler".into();
     (a, b)
 }
 
@@ -354,12 +365,12 @@ fn a_wanted_bin_that_another_selected_package_also_has_splits_the_call() {
     // `--bin shared` with `-p catalog -p other` would build catalog's `shared` too, into the
     // same file as other's.
     let mut get = artifact("get-product", "catalog", Arch::X86_64);
-    get.package_bins = vec!["get-product".into(), "shared".into()];
+    get.identity.package_bins = vec!["get-product".into(), "shared".into()];
     let mut flat = artifact("flat", "other", Arch::X86_64);
-    flat.bin = "shared".into();
-    flat.package_bins = vec!["shared".into(), "list-things".into()];
+    flat.identity.bin = "shared".into();
+    flat.identity.package_bins = vec!["shared".into(), "list-things".into()];
     let mut list = artifact("list-things", "other", Arch::X86_64);
-    list.package_bins = flat.package_bins.clone();
+    list.identity.package_bins = flat.identity.package_bins.clone();
     let plan = plan_with_env(
         &resolved(vec![get, flat, list]),
         &CargoFlags::default(),
@@ -371,7 +382,7 @@ fn a_wanted_bin_that_another_selected_package_also_has_splits_the_call() {
     let group_of = |name: &str| {
         plan.artifacts
             .iter()
-            .find(|a| a.resolved.name == name)
+            .find(|a| a.resolved.identity.name == name)
             .map(|a| a.group)
             .unwrap()
     };
@@ -382,9 +393,9 @@ fn a_wanted_bin_that_another_selected_package_also_has_splits_the_call() {
     assert_eq!(group_of("list-things"), group_of("get-product"));
     // Packages whose bins do not overlap still share one call.
     let mut a = artifact("a", "pa", Arch::X86_64);
-    a.package_bins = vec!["a".into(), "a2".into()];
+    a.identity.package_bins = vec!["a".into(), "a2".into()];
     let mut b = artifact("b", "pb", Arch::X86_64);
-    b.package_bins = vec!["b".into()];
+    b.identity.package_bins = vec!["b".into()];
     let plan = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env, None).unwrap();
     assert_eq!(plan.groups.len(), 1);
 }
@@ -392,9 +403,9 @@ fn a_wanted_bin_that_another_selected_package_also_has_splits_the_call() {
 #[test]
 fn collisions_are_found_before_any_build() {
     let mut a = artifact("get", "api", Arch::X86_64);
-    a.flatten = true;
+    a.identity.flatten = true;
     let mut b = artifact("put", "api", Arch::X86_64);
-    b.flatten = true;
+    b.identity.flatten = true;
     let err =
         plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env, None).unwrap_err();
     assert_eq!(err.0.len(), 1);
@@ -406,9 +417,9 @@ fn a_group_waits_for_the_earlier_groups_of_its_lane_that_write_its_executables()
     let (a, b) = two_handlers();
     let other = artifact("other", "pkg-c", Arch::X86_64);
     let mut elsewhere = artifact("handler-c", "pkg-d", Arch::X86_64);
-    elsewhere.bin = "handler".into();
-    elsewhere.target_dir = "/elsewhere".into();
-    elsewhere.target_dir_set = true;
+    elsewhere.identity.bin = "handler".into();
+    elsewhere.cargo.target_dir = "/elsewhere".into();
+    elsewhere.cargo.target_dir_set = true;
     let plan = plan_with_env(
         &resolved(vec![a, b, other, elsewhere]),
         &CargoFlags::default(),
@@ -453,7 +464,7 @@ fn a_group_waits_for_the_earlier_groups_of_its_lane_that_write_its_executables()
 #[test]
 fn the_plan_names_each_executable_stamp_and_state_dir() {
     let mut a = artifact("get", "api", Arch::Arm64);
-    a.profile = "release".into();
+    a.build.profile = "release".into();
     let b = artifact("put", "api", Arch::X86_64);
     let plan = plan_with_env(&resolved(vec![a, b]), &CargoFlags::default(), &no_env, None).unwrap();
     assert_eq!(
@@ -480,9 +491,9 @@ fn the_plan_names_each_executable_stamp_and_state_dir() {
 fn zig_lanes_get_their_own_cache_only_when_there_are_two() {
     let zig = |name: &str, target_dir: &str| {
         let mut a = artifact(name, name, Arch::X86_64);
-        a.compiler = Compiler::CargoZigbuild;
-        a.target_dir = target_dir.into();
-        a.target_dir_set = true;
+        a.build.compiler = Compiler::CargoZigbuild;
+        a.cargo.target_dir = target_dir.into();
+        a.cargo.target_dir_set = true;
         a
     };
     let one = plan_with_env(
@@ -494,7 +505,8 @@ fn zig_lanes_get_their_own_cache_only_when_there_are_two() {
     .unwrap();
     assert!(one.groups.iter().all(|g| g.zig_cache_dir.is_none()));
     let mut mine = zig("c", "/t2");
-    mine.env
+    mine.cargo
+        .env
         .insert("ZIG_GLOBAL_CACHE_DIR".into(), "/mine".into());
     let two = plan_with_env(
         &resolved(vec![zig("a", "/t0"), zig("b", "/t1"), mine]),
@@ -525,9 +537,9 @@ fn host_triple_zig_calls_get_their_own_lane_when_they_share_nothing() {
     let host = "x86_64-unknown-linux-gnu";
     let zig = |name: &str, arch: Arch| {
         let mut a = artifact(name, name, arch);
-        a.compiler = Compiler::CargoZigbuild;
-        a.target_dir = "/repo/target/shared".into();
-        a.target_dir_set = true;
+        a.build.compiler = Compiler::CargoZigbuild;
+        a.cargo.target_dir = "/repo/target/shared".into();
+        a.cargo.target_dir_set = true;
         a
     };
     let mut arts = vec![
@@ -538,20 +550,20 @@ fn host_triple_zig_calls_get_their_own_lane_when_they_share_nothing() {
     ];
     // Its own workspace target dir, not set in the manifest: split too, now with --target-dir.
     let mut own = zig("c", Arch::X86_64);
-    own.target_dir = "/repo/c/target".into();
-    own.target_dir_set = false;
+    own.cargo.target_dir = "/repo/c/target".into();
+    own.cargo.target_dir_set = false;
     let mut own_arm = own.clone();
-    own_arm.arch = Arch::Arm64;
-    own_arm.target = "aarch64-unknown-linux-gnu".into();
+    own_arm.build.arch = Arch::Arm64;
+    own_arm.build.target = "aarch64-unknown-linux-gnu".into();
     arts.extend([own, own_arm]);
     // Plain cargo for both targets shares the host units: one lane, as before.
     let mut plain = artifact("d", "d", Arch::X86_64);
-    plain.target_dir = "/repo/target/plain".into();
+    plain.cargo.target_dir = "/repo/target/plain".into();
     let mut plain_arm = artifact("d", "d", Arch::Arm64);
-    plain_arm.target_dir = "/repo/target/plain".into();
+    plain_arm.cargo.target_dir = "/repo/target/plain".into();
     // Only host-triple zig calls in a dir: nothing to split.
     let mut alone = zig("e", Arch::X86_64);
-    alone.target_dir = "/repo/target/x86".into();
+    alone.cargo.target_dir = "/repo/target/x86".into();
     arts.extend([plain, plain_arm, alone]);
 
     let split = crate::resolve::split_target_dirs(&mut arts, Some(host));
@@ -573,9 +585,9 @@ fn host_triple_zig_calls_get_their_own_lane_when_they_share_nothing() {
         .iter()
         .map(|a| {
             (
-                a.name.clone() + "/" + a.arch.as_str(),
-                a.target_dir.as_str(),
-                a.target_dir_set,
+                a.identity.name.clone() + "/" + a.build.arch.as_str(),
+                a.cargo.target_dir.as_str(),
+                a.cargo.target_dir_set,
             )
         })
         .collect();
@@ -643,7 +655,7 @@ fn host_triple_zig_calls_get_their_own_lane_when_they_share_nothing() {
     assert!(
         unknown
             .iter()
-            .all(|a| a.target_dir == "/repo/target/shared")
+            .all(|a| a.cargo.target_dir == "/repo/target/shared")
     );
 }
 
@@ -652,29 +664,30 @@ fn host_triple_zig_calls_get_their_own_lane_when_they_share_nothing() {
 #[test]
 fn exact_commands_of_a_mixed_plan() {
     let mut zig = artifact("get", "api", Arch::Arm64);
-    zig.compiler = Compiler::CargoZigbuild;
-    zig.profile = "release".into();
-    zig.optimizations = true;
-    zig.release_keys = vec!["codegen-units".into(), "panic".into()];
+    zig.build.compiler = Compiler::CargoZigbuild;
+    zig.build.profile = "release".into();
+    zig.cargo.optimizations = true;
+    zig.cargo.release_keys = vec!["codegen-units".into(), "panic".into()];
     let mut zig_too = zig.clone();
-    zig_too.name = "put".into();
-    zig_too.bin = "put".into();
-    zig_too.package = "orders".into();
-    zig_too.features = vec!["json".into(), "serde/derive".into()];
+    zig_too.identity.name = "put".into();
+    zig_too.identity.bin = "put".into();
+    zig_too.identity.package = "orders".into();
+    zig_too.cargo.features = vec!["json".into(), "serde/derive".into()];
     let mut zig_other = zig_too.clone();
-    zig_other.name = "list".into();
-    zig_other.bin = "list".into();
-    zig_other.package = "catalog".into();
+    zig_other.identity.name = "list".into();
+    zig_other.identity.bin = "list".into();
+    zig_other.identity.package = "catalog".into();
     let mut cross = artifact("ship", "ship", Arch::X86_64);
-    cross.compiler = Compiler::Cross;
-    cross.libc = Libc::Musl;
-    cross.target = "x86_64-unknown-linux-musl".into();
-    cross.glibc = None;
+    cross.build.compiler = Compiler::Cross;
+    cross.build.libc = Libc::Musl;
+    cross.build.target = "x86_64-unknown-linux-musl".into();
+    cross.build.glibc = None;
     cross
+        .cargo
         .env
         .insert("RUST_LOG".into(), "info with spaces".into());
-    cross.target_dir = "/repo/target/shared".into();
-    cross.target_dir_set = true;
+    cross.cargo.target_dir = "/repo/target/shared".into();
+    cross.cargo.target_dir_set = true;
     let flags = CargoFlags {
         locked: true,
         ..CargoFlags::default()
@@ -757,7 +770,7 @@ fn packages_whose_dependency_features_differ_get_calls_of_their_own() {
     let group_of = |name: &str| {
         plan.artifacts
             .iter()
-            .find(|a| a.resolved.name == name)
+            .find(|a| a.resolved.identity.name == name)
             .map(|a| a.group)
             .unwrap()
     };
@@ -833,18 +846,24 @@ fn one_package_never_asks_cargo_tree() {
 #[test]
 fn a_group_narrows_to_the_bins_it_still_has_to_build() {
     let mut features = artifact("a", "api", Arch::X86_64);
-    features.features = vec!["json".into()];
+    features.cargo.features = vec!["json".into()];
     let arts = vec![
         features.clone(),
         ResolvedArtifact {
-            name: "b".into(),
-            bin: "b".into(),
-            package: "worker".into(),
+            identity: Identity {
+                name: "b".into(),
+                bin: "b".into(),
+                package: "worker".into(),
+                ..features.identity.clone()
+            },
             ..features.clone()
         },
         ResolvedArtifact {
-            name: "c".into(),
-            bin: "c".into(),
+            identity: Identity {
+                name: "c".into(),
+                bin: "c".into(),
+                ..features.identity.clone()
+            },
             ..features
         },
     ];

@@ -58,12 +58,17 @@ pub fn files_of(location: &PublishLocation, artifact: &ArtifactReport) -> Option
 pub fn likely_files(location: &PublishLocation, plan: &Plan) -> Vec<PublishFile> {
     plan.artifacts
         .iter()
-        .filter(|a| a.resolved.output_format == OutputFormat::Zip)
+        .filter(|a| a.resolved.packaging.output_format == OutputFormat::Zip)
         .filter_map(|a| {
             let (size, sha256) = crate::package::last_packaged(a)?;
             Some(PublishFile {
                 path: a.output.clone(),
-                key: zip_key(location, &a.resolved.name, a.resolved.arch, &sha256),
+                key: zip_key(
+                    location,
+                    &a.resolved.identity.name,
+                    a.resolved.build.arch,
+                    &sha256,
+                ),
                 size,
                 sha256,
             })

@@ -210,11 +210,11 @@ pub fn failures(plan: &Plan, outcome: &RunOutcome) -> Vec<Annotation> {
                     end: None,
                     title: Some(format!(
                         "lambda-batch: {} ({}) {what} failed",
-                        a.resolved.name, a.resolved.arch
+                        a.resolved.identity.name, a.resolved.build.arch
                     )),
                     message: format!(
                         "{} ({}, {}): {error}",
-                        a.resolved.name, a.resolved.arch, a.resolved.target
+                        a.resolved.identity.name, a.resolved.build.arch, a.resolved.build.target
                     ),
                 })
             }
@@ -275,9 +275,9 @@ pub fn step_summary(
             Status::Failed => "**failed**",
         };
         let mut row = vec![
-            cell(&a.resolved.name),
-            a.resolved.arch.as_str().to_string(),
-            cell(&a.resolved.target),
+            cell(&a.resolved.identity.name),
+            a.resolved.build.arch.as_str().to_string(),
+            cell(&a.resolved.build.target),
             format!("`{}`", cell(&display_path(&a.output))),
             size,
             st.to_string(),

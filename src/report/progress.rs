@@ -118,7 +118,7 @@ impl<'a> Progress<'a> {
     fn artifact_label(&self, artifact: usize) -> String {
         self.plan.artifacts.get(artifact).map_or_else(
             || format!("#{artifact}"),
-            |a| format!("{} ({})", a.resolved.name, a.resolved.arch),
+            |a| format!("{} ({})", a.resolved.identity.name, a.resolved.build.arch),
         )
     }
 

@@ -266,16 +266,16 @@ pub fn build(plan: &Plan, keys: &Keys, outcome: &RunOutcome) -> Report {
                 .map(|g| rustflags(&g.env, r, &|k| std::env::var(k).ok()))
                 .unwrap_or_default();
             ArtifactReport {
-                name: r.name.clone(),
-                kind: r.kind,
-                workspace: r.workspace.clone(),
-                package: r.package.clone(),
-                bin: r.bin.clone(),
-                target: r.target.clone(),
-                arch: r.arch,
-                profile: r.profile.clone(),
-                compiler: r.compiler,
-                output_format: r.output_format,
+                name: r.identity.name.clone(),
+                kind: r.identity.kind,
+                workspace: r.identity.workspace.clone(),
+                package: r.identity.package.clone(),
+                bin: r.identity.bin.clone(),
+                target: r.build.target.clone(),
+                arch: r.build.arch,
+                profile: r.build.profile.clone(),
+                compiler: r.build.compiler,
+                output_format: r.packaging.output_format,
                 output: a.output.to_string(),
                 size,
                 sha256,
@@ -291,8 +291,8 @@ pub fn build(plan: &Plan, keys: &Keys, outcome: &RunOutcome) -> Report {
                     .cache
                     .as_ref()
                     .and(keys.digest(i).map(str::to_string)),
-                runtime: Some(r.runtime),
-                handler: handler(r.kind),
+                runtime: Some(r.packaging.runtime),
+                handler: handler(r.identity.kind),
                 published: None,
             }
         })
@@ -362,7 +362,7 @@ pub fn rustflags(
     if let Some(flags) = get("RUSTFLAGS") {
         return flags.split_whitespace().map(str::to_string).collect();
     }
-    artifact.config_rustflags.clone()
+    artifact.cargo.config_rustflags.clone()
 }
 
 /// Writes `report` to `path` atomically (a temporary file beside it, then a rename), so a

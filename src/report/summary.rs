@@ -63,8 +63,8 @@ pub fn render(plan: &Plan, keys: &Keys, outcome: &RunOutcome) -> String {
                 Status::Failed => "failed",
             };
             let mut row = vec![
-                a.resolved.name.clone(),
-                a.resolved.target.clone(),
+                a.resolved.identity.name.clone(),
+                a.resolved.build.target.clone(),
                 display_path(&a.output),
                 size,
                 status.into(),
@@ -156,7 +156,7 @@ fn failures(plan: &Plan, outcome: &RunOutcome) -> String {
     let label = |i: usize| {
         plan.artifacts.get(i).map_or_else(
             || format!("#{i}"),
-            |a| format!("{} ({})", a.resolved.name, a.resolved.arch),
+            |a| format!("{} ({})", a.resolved.identity.name, a.resolved.build.arch),
         )
     };
     let mut out = String::new();

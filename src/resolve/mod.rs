@@ -3,6 +3,7 @@
 //! Every inherited setting is merged here (defaults → workspace → artifact), every bin and
 //! package is looked up, every include glob expanded, so that later stages read final values.
 
+mod artifact;
 mod cache;
 mod features;
 mod includes;
@@ -20,14 +21,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use camino::Utf8PathBuf;
 use miette::SourceSpan;
-use schemars::JsonSchema;
-use serde::Serialize;
 
 use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors, closest, suggest};
-use crate::manifest::values::{
-    Arch, ArtifactKind, Compiler, GlibcVersion, Libc, OutputFormat, Runtime,
-};
+use crate::manifest::values::ArtifactKind;
 use crate::manifest::{ArtifactDecl, Layer, Manifest, WorkspaceDecl, normalize};
+pub use artifact::{Build, CargoCall, Identity, Inputs, Packaging, ResolvedArtifact};
 pub use features::{Answer, Query, views};
 pub(crate) use includes::{IncludeExpander, clean_path};
 pub use includes::{IncludeFile, IncludeRule, KeyFile};
@@ -40,103 +38,6 @@ pub use workspace::{PackageInfo, WorkspaceError, WorkspaceInfo, load_all};
 pub const FUNCTION_CRATES: &[&str] = &["lambda_runtime", "lambda_http"];
 /// Dependencies that make a bin an extension when discovered.
 pub const EXTENSION_CRATES: &[&str] = &["lambda-extension", "lambda_extension"];
-
-/// One artifact built for one target, with every setting final.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct ResolvedArtifact {
-    /// The artifact name (output folder).
-    pub name: String,
-    /// Function or extension.
-    pub kind: ArtifactKind,
-    /// The workspace path as written in the manifest.
-    pub workspace: String,
-    /// The cargo workspace root (absolute).
-    #[schemars(with = "String")]
-    pub workspace_root: Utf8PathBuf,
-    /// The cargo workspace's root Cargo.toml, passed as `--manifest-path`.
-    #[schemars(with = "String")]
-    pub cargo_manifest: Utf8PathBuf,
-    /// The package that has the bin.
-    pub package: String,
-    /// Cargo's id of that package.
-    #[schemars(with = "String")]
-    pub package_id: cargo_metadata::PackageId,
-    /// The package's directory.
-    #[schemars(with = "String")]
-    pub package_dir: Utf8PathBuf,
-    /// The cargo bin target.
-    pub bin: String,
-    /// Found by `discover=true` rather than declared.
-    pub discovered: bool,
-    /// `flatten=true`.
-    pub flatten: bool,
-    /// `internal=true`.
-    pub internal: bool,
-    /// The architecture.
-    pub arch: Arch,
-    /// The target triple, without glibc suffix.
-    pub target: String,
-    /// gnu or musl.
-    pub libc: Libc,
-    /// The newest glibc the executable may need (gnu only): the triple's suffix or the runtime's.
-    pub glibc: Option<GlibcVersion>,
-    /// The cargo profile.
-    pub profile: String,
-    /// The build program.
-    pub compiler: Compiler,
-    /// binary or zip.
-    pub output_format: OutputFormat,
-    /// The Lambda runtime.
-    pub runtime: Runtime,
-    /// The output directory, placeholders expanded (absolute).
-    #[schemars(with = "String")]
-    pub lambda_dir: Utf8PathBuf,
-    /// The cargo target directory (absolute).
-    #[schemars(with = "String")]
-    pub target_dir: Utf8PathBuf,
-    /// Whether the manifest set `target-dir` (otherwise it is the workspace's own).
-    pub target_dir_set: bool,
-    /// Release optimizations in effect (profile `release` and `optimizations true`).
-    pub optimizations: bool,
-    /// The keys the workspace's own `[profile.release]` sets: release optimizations leave them
-    /// to it.
-    pub release_keys: Vec<String>,
-    /// Features of the package.
-    pub features: Vec<String>,
-    /// `no-default-features`.
-    pub no_default_features: bool,
-    /// `all-features`.
-    pub all_features: bool,
-    /// Environment for the cargo process.
-    pub env: BTreeMap<String, String>,
-    /// The manifest's rustc flags (the plan puts the optimization flags before them).
-    pub rustflags: Vec<String>,
-    /// `--remap-path-prefix` flags (see [`remap`]), the same for every artifact of the
-    /// manifest: cargo gets them in front of every other rustflag.
-    pub path_remapping: Vec<String>,
-    /// The rustflags cargo would read from its config for this workspace and target (see
-    /// [`remap::config_rustflags`]): kept in front of `rustflags` when neither `RUSTFLAGS` nor
-    /// `CARGO_ENCODED_RUSTFLAGS` is set, since setting either makes cargo ignore its config.
-    #[serde(skip)]
-    #[schemars(skip)]
-    pub config_rustflags: Vec<String>,
-    /// The files to ship beside the executable.
-    pub includes: Vec<IncludeFile>,
-    /// Files the artifact cache's input key covers besides the packages' own
-    /// (`cache-key-files`), sorted by label.
-    pub cache_key_files: Vec<KeyFile>,
-    /// Variables the input key covers besides those cargo reads (`cache-key-env`), sorted.
-    pub cache_key_env: Vec<String>,
-    /// Where in the manifest this artifact comes from, for diagnostics.
-    #[serde(skip)]
-    #[schemars(skip)]
-    pub span: SourceSpan,
-    /// Every bin target of its package: a `--bin` of another package in the same cargo call
-    /// must not name one of these (cargo would build both into one file).
-    #[serde(skip)]
-    #[schemars(skip)]
-    pub package_bins: Vec<String>,
-}
 
 /// The resolved manifest.
 #[derive(Debug, Clone)]
@@ -349,7 +250,10 @@ pub fn resolve_partial_with(
         .collect();
     // The host-triple zig calls' own target dirs first: the remapping covers them.
     let nested = target_dirs::split(&mut artifacts, target_dirs::host_triple());
-    let target_dirs: Vec<Utf8PathBuf> = artifacts.iter().map(|a| a.target_dir.clone()).collect();
+    let target_dirs: Vec<Utf8PathBuf> = artifacts
+        .iter()
+        .map(|a| a.cargo.target_dir.clone())
+        .collect();
     let home = crate::fingerprint::cargo_home();
     let remapping = remap::flags(
         &manifest.dir,
@@ -360,12 +264,23 @@ pub fn resolve_partial_with(
     );
     let mut config: HashMap<(Utf8PathBuf, String), Vec<String>> = HashMap::new();
     for a in &mut artifacts {
-        a.path_remapping = remapping.clone();
-        let env = |k: &str| a.env.get(k).cloned().or_else(|| std::env::var(k).ok());
-        a.config_rustflags = config
-            .entry((a.workspace_root.clone(), a.target.clone()))
+        a.cargo.path_remapping = remapping.clone();
+        let env = |k: &str| {
+            a.cargo
+                .env
+                .get(k)
+                .cloned()
+                .or_else(|| std::env::var(k).ok())
+        };
+        a.cargo.config_rustflags = config
+            .entry((a.identity.workspace_root.clone(), a.build.target.clone()))
             .or_insert_with(|| {
-                remap::config_rustflags(&a.workspace_root, &a.target, &env, home.as_deref())
+                remap::config_rustflags(
+                    &a.identity.workspace_root,
+                    &a.build.target,
+                    &env,
+                    home.as_deref(),
+                )
             })
             .clone();
     }

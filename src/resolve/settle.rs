@@ -10,7 +10,9 @@ use camino::{Utf8Path, Utf8PathBuf};
 use miette::SourceSpan;
 
 use super::includes::{self, IncludeError, IncludeExpander, IncludeFile, IncludeRule, KeyFile};
-use super::{Candidate, ResolvedArtifact, workspace};
+use super::{
+    Build, Candidate, CargoCall, Identity, Inputs, Packaging, ResolvedArtifact, workspace,
+};
 use crate::diagnostic::{ErrorCode, ManifestError, suggest};
 use crate::manifest::values::{GlibcVersion, Libc, Runtime, TargetSpec, expand_placeholders};
 use crate::manifest::{IncludeDecl, Layer, Manifest, Merged, Spanned, normalize};
@@ -89,6 +91,43 @@ pub(super) fn settle(
     };
     let optimizations = m.optimizations.value() && profile == "release";
 
+    let identity = Identity {
+        name: c.name.clone(),
+        kind: c.kind,
+        workspace: c.workspace.path.value.clone(),
+        workspace_root: c.info.root.clone(),
+        cargo_manifest: c.info.manifest_path.clone(),
+        package: c.package.name.clone(),
+        package_id: c.package.id.clone(),
+        package_dir: c.package.dir.clone(),
+        bin: c.bin.clone(),
+        discovered: c.decl.is_none(),
+        flatten: c.decl.is_some_and(|d| d.flatten),
+        internal: c.decl.is_some_and(|d| d.internal),
+        span: c.span,
+        package_bins: c.package.bins.clone(),
+    };
+    let cargo = CargoCall {
+        target_dir,
+        target_dir_set: m.target_dir.set.is_some(),
+        optimizations,
+        release_keys: c.info.release_keys.iter().cloned().collect(),
+        features,
+        no_default_features: m.no_default_features.value(),
+        all_features: m.all_features.value(),
+        env,
+        rustflags: user_rustflags,
+        path_remapping: Vec::new(),
+        config_rustflags: Vec::new(),
+    };
+    let inputs = Inputs {
+        includes: include_files,
+        cache_key_files: key_files,
+        cache_key_env: key_env.into_iter().collect(),
+    };
+    let compiler = m.compiler.value();
+    let output_format = m.output_format.value();
+
     let mut out = Vec::new();
     for t in &targets.value {
         let spec = t.value;
@@ -99,43 +138,22 @@ pub(super) fn settle(
             [spec.arch.as_str(), &triple, &profile, &workspace_name],
         );
         out.push(ResolvedArtifact {
-            name: c.name.clone(),
-            kind: c.kind,
-            workspace: c.workspace.path.value.clone(),
-            workspace_root: c.info.root.clone(),
-            cargo_manifest: c.info.manifest_path.clone(),
-            package: c.package.name.clone(),
-            package_id: c.package.id.clone(),
-            package_dir: c.package.dir.clone(),
-            bin: c.bin.clone(),
-            discovered: c.decl.is_none(),
-            flatten: c.decl.is_some_and(|d| d.flatten),
-            internal: c.decl.is_some_and(|d| d.internal),
-            arch: spec.arch,
-            target: triple,
-            libc: spec.libc,
-            glibc,
-            profile: profile.clone(),
-            compiler: m.compiler.value(),
-            output_format: m.output_format.value(),
-            runtime,
-            lambda_dir: normalize(&manifest.dir.join(dir)),
-            target_dir: target_dir.clone(),
-            target_dir_set: m.target_dir.set.is_some(),
-            optimizations,
-            release_keys: c.info.release_keys.iter().cloned().collect(),
-            features: features.clone(),
-            no_default_features: m.no_default_features.value(),
-            all_features: m.all_features.value(),
-            env: env.clone(),
-            rustflags: user_rustflags.clone(),
-            path_remapping: Vec::new(),
-            config_rustflags: Vec::new(),
-            includes: include_files.clone(),
-            cache_key_files: key_files.clone(),
-            cache_key_env: key_env.iter().cloned().collect(),
-            span: c.span,
-            package_bins: c.package.bins.clone(),
+            identity: identity.clone(),
+            build: Build {
+                arch: spec.arch,
+                target: triple,
+                libc: spec.libc,
+                glibc,
+                profile: profile.clone(),
+                compiler,
+            },
+            packaging: Packaging {
+                output_format,
+                runtime,
+                lambda_dir: normalize(&manifest.dir.join(dir)),
+            },
+            cargo: cargo.clone(),
+            inputs: inputs.clone(),
         });
     }
     if errors.is_empty() {

@@ -58,11 +58,13 @@ pub fn split(
     let Some(host) = host else {
         return Vec::new();
     };
-    let zig_host = |a: &ResolvedArtifact| a.compiler == Compiler::CargoZigbuild && a.target == host;
+    let zig_host = |a: &ResolvedArtifact| {
+        a.build.compiler == Compiler::CargoZigbuild && a.build.target == host
+    };
     // Per target dir: (has host-triple zig calls, has other calls).
     let mut kinds: BTreeMap<&Utf8PathBuf, (bool, bool)> = BTreeMap::new();
     for a in artifacts.iter() {
-        let k = kinds.entry(&a.target_dir).or_default();
+        let k = kinds.entry(&a.cargo.target_dir).or_default();
         if zig_host(a) {
             k.0 = true;
         } else {
@@ -78,9 +80,9 @@ pub fn split(
         if !zig_host(a) {
             continue;
         }
-        if let Some((nested, _)) = shared.iter().find(|(_, dir)| *dir == a.target_dir) {
-            a.target_dir = nested.clone();
-            a.target_dir_set = true;
+        if let Some((nested, _)) = shared.iter().find(|(_, dir)| *dir == a.cargo.target_dir) {
+            a.cargo.target_dir = nested.clone();
+            a.cargo.target_dir_set = true;
         }
     }
     shared

@@ -31,7 +31,7 @@ fn cargo_gets(manifest: &str, name: &str, target: &str) -> (String, Vec<String>)
     let a = plan
         .artifacts
         .iter()
-        .find(|a| a.resolved.name == name && a.resolved.target == target)
+        .find(|a| a.resolved.identity.name == name && a.resolved.build.target == target)
         .unwrap_or_else(|| panic!("no {name} for {target}"));
     let g = &plan.groups[a.group];
     // The path remapping comes first (the same for every group, see src/resolve/remap.rs);
@@ -62,7 +62,7 @@ fn cargo_gets(manifest: &str, name: &str, target: &str) -> (String, Vec<String>)
 
 fn find<'a>(arts: &'a [ResolvedArtifact], name: &str, target: &str) -> &'a ResolvedArtifact {
     arts.iter()
-        .find(|a| a.name == name && a.target == target)
+        .find(|a| a.identity.name == name && a.build.target == target)
         .unwrap_or_else(|| panic!("no {name} for {target}"))
 }
 
@@ -72,42 +72,42 @@ fn replacing_settings_take_the_lowest_level() {
     let valid = root().join("tests/manifests/valid");
     // get-product overrides arch with a pinned glibc and a musl triple, and lambda-dir.
     let gp = find(&arts, "get-product", "x86_64-unknown-linux-gnu");
-    assert_eq!(gp.glibc.map(|g| g.to_string()), Some("2.17".into()));
+    assert_eq!(gp.build.glibc.map(|g| g.to_string()), Some("2.17".into()));
     assert_eq!(
-        gp.lambda_dir,
+        gp.packaging.lambda_dir,
         valid.join("target/every/x86_64-unknown-linux-gnu")
     );
     let musl = find(&arts, "get-product", "aarch64-unknown-linux-musl");
     assert_eq!(
-        (musl.arch, musl.libc, musl.glibc),
+        (musl.build.arch, musl.build.libc, musl.build.glibc),
         (Arch::Arm64, Libc::Musl, None)
     );
     // Inherited from defaults.
-    assert_eq!(gp.runtime, Runtime::Al2);
-    assert_eq!(gp.compiler, Compiler::CargoZigbuild);
-    assert_eq!(gp.output_format, OutputFormat::Zip);
+    assert_eq!(gp.packaging.runtime, Runtime::Al2);
+    assert_eq!(gp.build.compiler, Compiler::CargoZigbuild);
+    assert_eq!(gp.packaging.output_format, OutputFormat::Zip);
     // The manifest's target dir; cargo-zigbuild's calls for this machine's own triple share
     // no unit with the other calls there, so they build in a dir of their own inside it.
     assert_eq!(
-        gp.target_dir,
+        gp.cargo.target_dir,
         valid.join("target/shared/lambda-batch/zig-host")
     );
-    assert!(gp.target_dir_set);
-    assert_eq!(musl.target_dir, valid.join("target/shared"));
-    assert!(gp.no_default_features, "from the workspace");
+    assert!(gp.cargo.target_dir_set);
+    assert_eq!(musl.cargo.target_dir, valid.join("target/shared"));
+    assert!(gp.cargo.no_default_features, "from the workspace");
     // products-put: compiler and optimizations replaced; flags turned back off.
     let pp = find(&arts, "products-put", "aarch64-unknown-linux-gnu");
     assert_eq!(
         (
-            pp.compiler,
-            pp.optimizations,
-            pp.bin.as_str(),
-            pp.package.as_str()
+            pp.build.compiler,
+            pp.cargo.optimizations,
+            pp.identity.bin.as_str(),
+            pp.identity.package.as_str()
         ),
         (Compiler::Cargo, false, "put-product", "catalog-api")
     );
-    assert!(pp.all_features && !pp.no_default_features);
-    assert_eq!(pp.rustflags, ["-C force-frame-pointers=yes"]);
+    assert!(pp.cargo.all_features && !pp.cargo.no_default_features);
+    assert_eq!(pp.cargo.rustflags, ["-C force-frame-pointers=yes"]);
     assert_eq!(
         cargo_gets(
             "tests/manifests/valid/every-setting.kdl",
@@ -119,20 +119,24 @@ fn replacing_settings_take_the_lowest_level() {
         "no target-cpu without optimizations"
     );
     assert_eq!(
-        pp.glibc.map(|g| g.to_string()),
+        pp.build.glibc.map(|g| g.to_string()),
         Some("2.26".into()),
         "the runtime's glibc"
     );
     // Placeholders: {arch} {profile} {workspace}.
     let ap = find(&arts, "products-put", "aarch64-unknown-linux-gnu");
     assert_eq!(
-        ap.lambda_dir,
+        ap.packaging.lambda_dir,
         valid.join("target/every/arm64/release/services")
     );
     // telemetry: dev profile, so no release optimizations at all.
     let t = find(&arts, "telemetry", "x86_64-unknown-linux-gnu");
     assert_eq!(
-        (t.profile.as_str(), t.optimizations, t.compiler),
+        (
+            t.build.profile.as_str(),
+            t.cargo.optimizations,
+            t.build.compiler
+        ),
         ("dev", false, Compiler::Cross)
     );
     let (_, overrides) = cargo_gets(
@@ -148,6 +152,7 @@ fn accumulating_settings_add_up_down_the_levels() {
     let arts = resolve("tests/manifests/valid/every-setting.kdl");
     let oe = find(&arts, "order-events", "x86_64-unknown-linux-gnu");
     let env: Vec<(&str, &str)> = oe
+        .cargo
         .env
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -164,6 +169,7 @@ fn accumulating_settings_add_up_down_the_levels() {
     );
     let gp = find(&arts, "get-product", "x86_64-unknown-linux-gnu");
     let includes: Vec<&str> = gp
+        .inputs
         .includes
         .iter()
         .map(|i| i.archive_path.as_str())
@@ -178,15 +184,15 @@ fn accumulating_settings_add_up_down_the_levels() {
         ]
     );
     assert_eq!(
-        gp.includes[2].source,
+        gp.inputs.includes[2].source,
         root().join("examples/services/LICENSE")
     );
     assert_eq!(
-        gp.includes[1].source,
+        gp.inputs.includes[1].source,
         root().join("examples/services/catalog/config/app.toml")
     );
     let h = find(&arts, "handler-a", "x86_64-unknown-linux-gnu");
-    assert_eq!(h.features, ["json"]);
+    assert_eq!(h.cargo.features, ["json"]);
 }
 
 #[test]
@@ -199,7 +205,7 @@ fn release_optimizations_respect_the_workspace_profile() {
     let e = find(&arts, "telemetry", "x86_64-unknown-linux-gnu");
     let (_, keys) = cargo_gets("lambda.kdl", "telemetry", "x86_64-unknown-linux-gnu");
     assert_eq!(keys, ["lto", "codegen-units", "panic"]);
-    assert_eq!(e.kind, ArtifactKind::Extension);
+    assert_eq!(e.identity.kind, ArtifactKind::Extension);
 }
 
 #[test]
@@ -207,7 +213,14 @@ fn discovery_finds_lambda_bins_and_explicit_nodes_win() {
     let arts = resolve("tests/manifests/valid/discover.kdl");
     let mut names: Vec<(&str, ArtifactKind, OutputFormat, bool)> = arts
         .iter()
-        .map(|a| (a.name.as_str(), a.kind, a.output_format, a.discovered))
+        .map(|a| {
+            (
+                a.identity.name.as_str(),
+                a.identity.kind,
+                a.packaging.output_format,
+                a.identity.discovered,
+            )
+        })
         .collect();
     names.sort();
     assert_eq!(

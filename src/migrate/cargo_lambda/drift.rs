@@ -95,15 +95,15 @@ pub fn drift(resolved: &Resolved, context: Option<&str>) -> Vec<Drift> {
     let mut configs: HashMap<Utf8PathBuf, Config> = HashMap::new();
     let mut groups: Vec<(&str, Vec<&ResolvedArtifact>)> = Vec::new();
     for a in &resolved.artifacts {
-        match groups.iter_mut().find(|(n, _)| *n == a.name) {
+        match groups.iter_mut().find(|(n, _)| *n == a.identity.name) {
             Some((_, g)) => g.push(a),
-            None => groups.push((&a.name, vec![a])),
+            None => groups.push((&a.identity.name, vec![a])),
         }
     }
     let mut out = Vec::new();
     for (_, group) in groups {
         let a = group[0];
-        let dir = normalize(&resolved.manifest.dir.join(&a.workspace));
+        let dir = normalize(&resolved.manifest.dir.join(&a.identity.workspace));
         let Some(info) = resolved.workspaces.get(&dir) else {
             continue;
         };
@@ -113,7 +113,7 @@ pub fn drift(resolved: &Resolved, context: Option<&str>) -> Vec<Drift> {
         if config.is_empty() {
             continue;
         }
-        let eff = config.for_bin(&a.package, &a.bin);
+        let eff = config.for_bin(&a.identity.package, &a.identity.bin);
         compare(&dir, &eff, &group, &mut out);
     }
     out
@@ -124,10 +124,10 @@ fn compare(dir: &Utf8Path, eff: &Layer, group: &[&ResolvedArtifact], out: &mut V
     let a = group[0];
     let mut push = |class: Class, key: &dyn Keyed, theirs: String, ours: String| {
         out.push(Drift {
-            artifact: a.name.clone(),
-            workspace: a.workspace.clone(),
-            discovered: a.discovered,
-            span: a.span,
+            artifact: a.identity.name.clone(),
+            workspace: a.identity.workspace.clone(),
+            discovered: a.identity.discovered,
+            span: a.identity.span,
             class,
             file: key.file(),
             key: key.describe(),
@@ -136,13 +136,13 @@ fn compare(dir: &Utf8Path, eff: &Layer, group: &[&ResolvedArtifact], out: &mut V
         });
     };
     if let Some(f) = &eff.output_format
-        && f.value != a.output_format
+        && f.value != a.packaging.output_format
     {
         push(
             Class::OutputFormat,
             f,
             f.value.as_str().into(),
-            a.output_format.as_str().into(),
+            a.packaging.output_format.as_str().into(),
         );
     }
     if let Some(arch) = eff.arch()
@@ -152,7 +152,7 @@ fn compare(dir: &Utf8Path, eff: &Layer, group: &[&ResolvedArtifact], out: &mut V
         let theirs = target_word_of(&spec);
         let pinned_ok = spec
             .glibc
-            .is_none_or(|v| group.iter().all(|r| r.glibc == Some(v)));
+            .is_none_or(|v| group.iter().all(|r| r.build.glibc == Some(v)));
         if ours.len() != 1 || !ours.contains(&theirs) || !pinned_ok {
             push(Class::Arch, &arch, arch.value.clone(), join(&ours));
         }
@@ -164,6 +164,7 @@ fn compare(dir: &Utf8Path, eff: &Layer, group: &[&ResolvedArtifact], out: &mut V
             .map(|(name, src)| (name, normalize(&src)))
             .collect();
         let ours: BTreeSet<(String, Utf8PathBuf)> = a
+            .inputs
             .includes
             .iter()
             .map(|f| (clean_path(&f.archive_path), normalize(&f.source)))
@@ -186,41 +187,44 @@ fn compare(dir: &Utf8Path, eff: &Layer, group: &[&ResolvedArtifact], out: &mut V
         }
     }
     if let Some(c) = &eff.compiler
-        && c.value != a.compiler
+        && c.value != a.build.compiler
     {
         push(
             Class::Compiler,
             c,
             c.value.as_str().into(),
-            a.compiler.as_str().into(),
+            a.build.compiler.as_str().into(),
         );
     }
     layout(eff, a, &mut push);
     if let Some(d) = &eff.lambda_dir {
         let theirs = normalize(&dir.join(&d.value));
-        if group.iter().any(|r| r.lambda_dir != theirs) {
-            let ours: BTreeSet<String> = group.iter().map(|r| r.lambda_dir.to_string()).collect();
+        if group.iter().any(|r| r.packaging.lambda_dir != theirs) {
+            let ours: BTreeSet<String> = group
+                .iter()
+                .map(|r| r.packaging.lambda_dir.to_string())
+                .collect();
             push(Class::LambdaDir, d, theirs.to_string(), join(&ours));
         }
     }
     if let Some(d) = &eff.target_dir {
         let theirs = normalize(&dir.join(&d.value));
-        if a.target_dir != theirs {
+        if a.cargo.target_dir != theirs {
             push(
                 Class::TargetDir,
                 d,
                 theirs.to_string(),
-                a.target_dir.to_string(),
+                a.cargo.target_dir.to_string(),
             );
         }
     }
     if let Some(p) = eff.profile()
-        && p.value != a.profile
+        && p.value != a.build.profile
     {
-        push(Class::Profile, &p, p.value.clone(), a.profile.clone());
+        push(Class::Profile, &p, p.value.clone(), a.build.profile.clone());
     }
     if let Some(o) = &eff.disable_optimizations
-        && a.optimizations
+        && a.cargo.optimizations
     {
         push(
             Class::Optimizations,
@@ -231,7 +235,7 @@ fn compare(dir: &Utf8Path, eff: &Layer, group: &[&ResolvedArtifact], out: &mut V
     }
     if let Some(e) = &eff.env {
         let theirs: BTreeMap<String, String> = e.value.iter().cloned().collect();
-        if theirs != a.env {
+        if theirs != a.cargo.env {
             let show = |m: &BTreeMap<String, String>| {
                 if m.is_empty() {
                     "no variables".to_string()
@@ -242,17 +246,17 @@ fn compare(dir: &Utf8Path, eff: &Layer, group: &[&ResolvedArtifact], out: &mut V
                         .join(" ")
                 }
             };
-            push(Class::Env, e, show(&theirs), show(&a.env));
+            push(Class::Env, e, show(&theirs), show(&a.cargo.env));
         }
     }
     if let Some(r) = &eff.runtime
-        && r.value != a.runtime.as_str()
+        && r.value != a.packaging.runtime.as_str()
     {
         push(
             Class::Runtime,
             r,
             r.value.clone(),
-            a.runtime.as_str().into(),
+            a.packaging.runtime.as_str().into(),
         );
     }
 }
@@ -264,7 +268,7 @@ fn features(
 ) {
     if let Some(f) = &eff.features {
         let theirs: BTreeSet<&String> = f.value.iter().collect();
-        let ours: BTreeSet<&String> = a.features.iter().collect();
+        let ours: BTreeSet<&String> = a.cargo.features.iter().collect();
         if theirs != ours {
             let show = |s: &BTreeSet<&String>| {
                 if s.is_empty() {
@@ -278,7 +282,7 @@ fn features(
         }
     }
     if let Some(x) = &eff.all_features
-        && !a.all_features
+        && !a.cargo.all_features
     {
         push(
             Class::Features,
@@ -289,7 +293,7 @@ fn features(
         return;
     }
     if let Some(x) = &eff.no_default_features
-        && !a.no_default_features
+        && !a.cargo.no_default_features
     {
         push(
             Class::Features,
@@ -305,11 +309,11 @@ fn layout(
     a: &ResolvedArtifact,
     push: &mut impl FnMut(Class, &dyn Keyed, String, String),
 ) {
-    let ours = describe_layout(a.kind, a.internal, a.flatten);
+    let ours = describe_layout(a.identity.kind, a.identity.internal, a.identity.flatten);
     if let Some(x) = &eff.extension {
         let internal = eff.internal.is_some();
-        if a.kind != ArtifactKind::Extension || a.internal != internal {
-            let key: &dyn Keyed = match (&eff.internal, a.kind) {
+        if a.identity.kind != ArtifactKind::Extension || a.identity.internal != internal {
+            let key: &dyn Keyed = match (&eff.internal, a.identity.kind) {
                 (Some(i), ArtifactKind::Extension) => i,
                 _ => x,
             };
@@ -324,8 +328,8 @@ fn layout(
     }
     // Without `extension`, `internal` applies when the bin is built as an extension anyway.
     if let Some(i) = &eff.internal
-        && a.kind == ArtifactKind::Extension
-        && !a.internal
+        && a.identity.kind == ArtifactKind::Extension
+        && !a.identity.internal
     {
         push(
             Class::Layout,
@@ -336,10 +340,10 @@ fn layout(
         return;
     }
     if let Some(f) = &eff.flatten
-        && a.kind == ArtifactKind::Function
+        && a.identity.kind == ArtifactKind::Function
     {
-        let flat = f.value == a.bin;
-        if flat != a.flatten {
+        let flat = f.value == a.identity.bin;
+        if flat != a.identity.flatten {
             push(
                 Class::Layout,
                 f,
@@ -361,9 +365,9 @@ fn describe_layout(kind: ArtifactKind, internal: bool, flatten: bool) -> String 
 
 /// `x86_64`, `arm64`, or the triple when it is not plain gnu.
 fn target_word(r: &ResolvedArtifact) -> String {
-    match r.libc {
-        crate::manifest::values::Libc::Gnu => r.arch.as_str().to_string(),
-        crate::manifest::values::Libc::Musl => r.target.clone(),
+    match r.build.libc {
+        crate::manifest::values::Libc::Gnu => r.build.arch.as_str().to_string(),
+        crate::manifest::values::Libc::Musl => r.build.target.clone(),
     }
 }
 

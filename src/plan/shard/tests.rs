@@ -16,13 +16,13 @@ use crate::resolve::ResolvedArtifact;
 fn art(root: &str, ws: &str, name: &str, feature: Option<&str>) -> ResolvedArtifact {
     let mut a = artifact(name, name, Arch::X86_64);
     let ws_root = Utf8PathBuf::from(root).join(ws);
-    a.workspace = ws.into();
-    a.workspace_root = ws_root.clone();
-    a.cargo_manifest = ws_root.join("Cargo.toml");
-    a.package_dir = ws_root.join(name);
-    a.target_dir = ws_root.join("target");
-    a.lambda_dir = Utf8PathBuf::from(root).join("out");
-    a.features = feature.map(|f| vec![f.to_string()]).unwrap_or_default();
+    a.identity.workspace = ws.into();
+    a.identity.workspace_root = ws_root.clone();
+    a.identity.cargo_manifest = ws_root.join("Cargo.toml");
+    a.identity.package_dir = ws_root.join(name);
+    a.cargo.target_dir = ws_root.join("target");
+    a.packaging.lambda_dir = Utf8PathBuf::from(root).join("out");
+    a.cargo.features = feature.map(|f| vec![f.to_string()]).unwrap_or_default();
     a
 }
 
@@ -47,7 +47,7 @@ fn names(plan: &Plan, shard: &Shard) -> BTreeSet<String> {
         .groups
         .iter()
         .flat_map(|&g| plan.groups[g].artifacts.iter())
-        .map(|&i| plan.artifacts[i].resolved.name.clone())
+        .map(|&i| plan.artifacts[i].resolved.identity.name.clone())
         .collect()
 }
 
@@ -181,7 +181,7 @@ fn every_checkout_computes_the_same_split() {
 #[test]
 fn measured_times_take_over_from_the_estimate() {
     let plan = monorepo("/repo");
-    let target = plan.artifacts[0].resolved.target.clone();
+    let target = plan.artifacts[0].resolved.build.target.clone();
     // Without timings workspace `a` is the biggest; measured, `c1` is far slower than the rest.
     let mut timings = Timings::new();
     timings.insert(("c1".into(), target.clone()), 500.0);
@@ -205,7 +205,7 @@ fn a_restricted_plan_is_renumbered_and_self_contained() {
     ];
     // The same bin twice in one target dir: the second call waits for the first.
     let mut again = art("/repo", "a", "a1", Some("y"));
-    again.name = "a1-again".into();
+    again.identity.name = "a1-again".into();
     arts.push(again);
     let plan = plan_of(arts);
     assert_eq!(plan.groups.len(), 3);
@@ -222,7 +222,7 @@ fn a_restricted_plan_is_renumbered_and_self_contained() {
     assert_eq!(part.artifacts.len(), 1);
     assert_eq!(part.artifacts[0].id, 0);
     assert_eq!(part.artifacts[0].group, 0);
-    assert_eq!(part.artifacts[0].resolved.name, "a1-again");
+    assert_eq!(part.artifacts[0].resolved.identity.name, "a1-again");
     assert_eq!(part.groups[0].artifacts, [0]);
 
     let whole = restrict(&plan, &[0, 1, 2]);

@@ -561,7 +561,7 @@ fn output_class(o: &Output) -> (&'static str, &'static str) {
 fn output_name(o: &Output, plan: &Plan) -> String {
     plan.artifacts.get(o.artifact).map_or_else(
         || format!("#{}", o.artifact),
-        |a| format!("{} ({})", a.resolved.name, a.resolved.arch),
+        |a| format!("{} ({})", a.resolved.identity.name, a.resolved.build.arch),
     )
 }
 

@@ -24,14 +24,14 @@ fn plan(tree: &Tree) -> Plan {
     let base = &tree.base;
     let artifact = |name: &str, lane: usize, arch: Arch| -> ResolvedArtifact {
         let mut a = resolved(base, OutputFormat::Zip);
-        a.name = name.into();
-        a.bin = name.into();
-        a.package_bins = vec![name.into()];
-        a.target_dir = base.join(format!("target{lane}"));
-        a.lambda_dir = base.join(format!("lambda/{}", arch.as_str()));
+        a.identity.name = name.into();
+        a.identity.bin = name.into();
+        a.identity.package_bins = vec![name.into()];
+        a.cargo.target_dir = base.join(format!("target{lane}"));
+        a.packaging.lambda_dir = base.join(format!("lambda/{}", arch.as_str()));
         if arch == Arch::Arm64 {
-            a.arch = arch;
-            a.target = "aarch64-unknown-linux-gnu".into();
+            a.build.arch = arch;
+            a.build.target = "aarch64-unknown-linux-gnu".into();
         }
         a
     };
@@ -80,7 +80,7 @@ fn group_of(plan: &Plan, name: &str) -> usize {
     let a = plan
         .artifacts
         .iter()
-        .position(|a| a.resolved.name == name)
+        .position(|a| a.resolved.identity.name == name)
         .unwrap();
     plan.artifacts[a].group
 }
@@ -96,7 +96,7 @@ fn run(plan: &Plan) -> Vec<Stamped> {
     let index = |name: &str| {
         plan.artifacts
             .iter()
-            .position(|a| a.resolved.name == name)
+            .position(|a| a.resolved.identity.name == name)
             .unwrap()
     };
     vec![
