@@ -408,7 +408,7 @@ pub struct AddArtifact {
     /// The package, when several have the bin.
     #[arg(long)]
     pub package: Option<String>,
-    /// The settings declared with `add: true` (`--arch`, `--output-format`, `--include`).
+    /// The settings declared with `add: true`, each as `--NAME`.
     #[command(flatten)]
     pub settings: SettingFlags,
     /// Functions: write straight into lambda-dir.
@@ -459,7 +459,7 @@ impl Args for SettingFlags {
             } else {
                 clap::ArgAction::Set
             };
-            // As clap's derive writes them: `--output-format <OUTPUT_FORMAT>`, help capitalized.
+            // As clap's derive writes them (`--target-dir <TARGET_DIR>`), help capitalized.
             let value_name = s.name.to_uppercase().replace('-', "_");
             let mut help = s.doc.to_string();
             if let Some(first) = help.get(..1) {

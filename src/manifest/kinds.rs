@@ -69,7 +69,7 @@ impl<K: Kind> Chosen<'_, K> {
     }
 }
 
-/// One word of a fixed list (`compiler`, `output-format`, `runtime`).
+/// One word of a fixed list: the enum of a one-of setting (see `words!` in `super::declare`).
 pub trait Word: Copy + fmt::Debug + JsonSchema + Serialize {
     /// Every word, in manifest spelling.
     const ALL: &'static [&'static str];

@@ -36,27 +36,41 @@
 //! `levels: &["defaults", "workspace", "function"]`: `check` then reports it on any other node,
 //! with where it belongs.
 
-use super::declare::settings;
+use super::declare::{settings, words};
 #[cfg(doc)]
 use super::kinds::Str;
 use super::kinds::{
     Arch, Bool, Env, Flag, Include, KeyFiles, OneOf, OutputPlaceholders, Path, Profile, Strings,
-    Template, VarNames, Word,
+    Template, VarNames,
 };
-use super::values::{Compiler, OutputFormat, Runtime};
 
-/// The `Word` of each one-of setting: its spelling, for `kinds::OneOf`.
-macro_rules! words {
-    ($($t:ty),*) => {$(
-        impl Word for $t {
-            const ALL: &'static [&'static str] = <$t>::ALL;
-            fn parse(s: &str) -> Option<Self> {
-                <$t>::parse(s)
-            }
-        }
-    )*};
+words! {
+    /// The program that runs the build.
+    pub enum Compiler {
+        /// Plain `cargo build`.
+        Cargo = "cargo",
+        /// `cargo zigbuild`, linking against the runtime's glibc with zig.
+        CargoZigbuild = "cargo-zigbuild",
+        /// `cross build`, in a container.
+        Cross = "cross",
+    }
+
+    /// What is written for each artifact.
+    pub enum OutputFormat {
+        /// The executable (and includes) as files.
+        Binary = "binary",
+        /// A deployable zip.
+        Zip = "zip",
+    }
+
+    /// The Lambda runtime the artifacts run on, which fixes the newest glibc they may need.
+    pub enum Runtime {
+        /// Amazon Linux 2023: glibc 2.34.
+        Al2023 = "provided.al2023",
+        /// Amazon Linux 2: glibc 2.26.
+        Al2 = "provided.al2",
+    }
 }
-words!(Compiler, OutputFormat, Runtime);
 
 /// Every node that holds settings.
 pub const EVERY_LEVEL: &[&str] = &["defaults", "workspace", "function", "extension"];

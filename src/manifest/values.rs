@@ -231,123 +231,16 @@ impl TargetSpec {
     }
 }
 
-/// The program that runs the build.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Compiler {
-    /// Plain `cargo build`.
-    Cargo,
-    /// `cargo zigbuild`, linking against the runtime's glibc with zig.
-    CargoZigbuild,
-    /// `cross build`, in a container.
-    Cross,
-}
+pub use super::settings::{Compiler, OutputFormat, Runtime};
 
 impl Compiler {
-    /// Every compiler, in manifest spelling.
-    pub const ALL: &'static [&'static str] = &["cargo", "cargo-zigbuild", "cross"];
-
-    /// Parses the manifest spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "cargo" => Some(Compiler::Cargo),
-            "cargo-zigbuild" => Some(Compiler::CargoZigbuild),
-            "cross" => Some(Compiler::Cross),
-            _ => None,
-        }
-    }
-
-    /// The manifest spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Compiler::Cargo => "cargo",
-            Compiler::CargoZigbuild => "cargo-zigbuild",
-            Compiler::Cross => "cross",
-        }
-    }
-
     /// The executable that is spawned, located on PATH.
     pub fn program(self) -> &'static str {
         self.as_str()
     }
 }
 
-impl fmt::Display for Compiler {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What is written for each artifact.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum OutputFormat {
-    /// The executable (and includes) as files.
-    Binary,
-    /// A deployable zip.
-    Zip,
-}
-
-impl OutputFormat {
-    /// Every format, in manifest spelling.
-    pub const ALL: &'static [&'static str] = &["binary", "zip"];
-
-    /// Parses the manifest spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "binary" => Some(OutputFormat::Binary),
-            "zip" => Some(OutputFormat::Zip),
-            _ => None,
-        }
-    }
-
-    /// The manifest spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OutputFormat::Binary => "binary",
-            OutputFormat::Zip => "zip",
-        }
-    }
-}
-
-/// The Lambda runtime the artifacts run on, which fixes the newest glibc they may need.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-pub enum Runtime {
-    /// Amazon Linux 2023: glibc 2.34.
-    #[serde(rename = "provided.al2023")]
-    Al2023,
-    /// Amazon Linux 2: glibc 2.26.
-    #[serde(rename = "provided.al2")]
-    Al2,
-}
-
 impl Runtime {
-    /// Every runtime, in manifest spelling.
-    pub const ALL: &'static [&'static str] = &["provided.al2023", "provided.al2"];
-
-    /// Parses the manifest spelling.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "provided.al2023" => Some(Runtime::Al2023),
-            "provided.al2" => Some(Runtime::Al2),
-            _ => None,
-        }
-    }
-
-    /// The manifest spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Runtime::Al2023 => "provided.al2023",
-            Runtime::Al2 => "provided.al2",
-        }
-    }
-
     /// The glibc the runtime ships.
     pub fn glibc(self) -> GlibcVersion {
         match self {

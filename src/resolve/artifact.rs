@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::includes::{IncludeFile, KeyFile};
 #[cfg(doc)]
 use super::remap;
+use crate::manifest::Merged;
 use crate::manifest::values::{
     Arch, ArtifactKind, Compiler, GlibcVersion, Libc, OutputFormat, Runtime,
 };
@@ -106,6 +107,18 @@ pub struct Packaging {
     /// The output directory, placeholders expanded (absolute).
     #[schemars(with = "String")]
     pub lambda_dir: Utf8PathBuf,
+}
+
+impl Packaging {
+    /// The packaging settings merged for one artifact, written into `lambda_dir` (its
+    /// `lambda-dir` with the placeholders of one target expanded).
+    pub(super) fn settled(merged: &Merged<'_>, lambda_dir: Utf8PathBuf) -> Packaging {
+        Packaging {
+            output_format: merged.output_format.value(),
+            runtime: merged.runtime.value(),
+            lambda_dir,
+        }
+    }
 }
 
 /// How cargo is called: its target dir, features, environment and flags.

@@ -126,7 +126,6 @@ pub(super) fn settle(
         cache_key_env: key_env.into_iter().collect(),
     };
     let compiler = m.compiler.value();
-    let output_format = m.output_format.value();
 
     let mut out = Vec::new();
     for t in &targets.value {
@@ -147,11 +146,7 @@ pub(super) fn settle(
                 profile: profile.clone(),
                 compiler,
             },
-            packaging: Packaging {
-                output_format,
-                runtime,
-                lambda_dir: normalize(&manifest.dir.join(dir)),
-            },
+            packaging: Packaging::settled(&m, normalize(&manifest.dir.join(dir))),
             cargo: cargo.clone(),
             inputs: inputs.clone(),
         });
