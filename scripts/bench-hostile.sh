@@ -5,7 +5,9 @@
 # With BASE=/path/to/an/older/lambda-batch, each case also runs once on it (at most 60 s),
 # side by side. Writes under target/bench/hostile and target/bench/results/. Needs hyperfine.
 #
-#   [BASE=...] scripts/bench-hostile.sh [RUNS]
+#   [BASE=...] [LB=...] scripts/bench-hostile.sh [RUNS]
+#
+# LB: a lambda-batch binary to measure instead of building this checkout's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-10}
@@ -14,8 +16,12 @@ out=$root/target/bench/results
 mkdir -p "$out"
 command -v hyperfine >/dev/null || { echo "needs hyperfine (apt-get install hyperfine)" >&2; exit 3; }
 
-cargo build --release --quiet
-lb=$root/target/release/lambda-batch
+if [ -n "${LB:-}" ]; then
+    lb=$LB
+else
+    cargo build --release --quiet
+    lb=$root/target/release/lambda-batch
+fi
 python3 benches/gen_hostile.py target/bench/hostile
 cd target/bench/hostile
 # Too recent for the metadata cache to trust (src/resolve/cache.rs): age them.

@@ -5,13 +5,14 @@
 #   usage; the plan's 8 cargo-zigbuild calls as planned (through the PATH, here a
 #   pyenv shim); the same calls with cargo-zigbuild's resolved path and its Python's bin dir
 #   first on PATH (so its `python3 -m ziglang` calls skip the pyenv shims too); and
-#   `lambda-batch plan` alone.
+#   `lambda-batch plan` alone. LB: a lambda-batch binary to measure instead of this checkout's
+#   release build (to compare two versions back to back on the same build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=${BENCH_DIR:-/tmp/lb-bench}
 cmds=$bench/cmds
 res=$bench/results
-lb=$PWD/target/release/lambda-batch
+lb=${LB:-$PWD/target/release/lambda-batch}
 runs=${NOOP_RUNS:-5}
 
 zigbuild=$(command -v pyenv >/dev/null && pyenv which cargo-zigbuild || command -v cargo-zigbuild)

@@ -1,40 +1,57 @@
 //! Every setting of `lambda.kdl`, each declared once.
 //!
-//! A declaration says everything about a setting that is not the code using its value:
+//! A declaration says everything about a setting except what the code does with its value:
 //!
 //! ```text
-//! /// Short description: the rustdoc of the generated fields and the JSON Schema's text.
+//! /// A few words: the rustdoc of the generated fields, and the JSON Schema's description.
 //! field_name: "node-name" => Kind, replace|accumulate {
-//!     levels: EVERY_LEVEL,           // the nodes that may hold it (`defaults`, `workspace`, `function`, `extension`)
-//!     default: "words",              // what applies when no level sets it, as the docs show it
-//!     doc: "one line",               // the KDL Schema's description and the reference's line
-//!     help: "how to write it",       // the help line of a diagnostic that finds it missing or empty
-//!     example: "values",             // what `lambda-batch set node-name ...` takes, for help lines
-//!     add: false,                    // whether `add function|extension` takes it as `--node-name`
+//!     levels: EVERY_LEVEL,   // the nodes that may hold it: "defaults", "workspace", "function", "extension"
+//!     default: "words",      // what applies when no level sets it, as the schema and docs show it
+//!     doc: "one line",       // the KDL Schema's description, and `add --NAME`'s help
+//!     help: "how to write it", // the help of a diagnostic that finds it missing or empty
+//!     example: "values",     // what `lambda-batch set node-name ...` takes, in help lines
+//!     add: false,            // whether `add function|extension` takes it as `--node-name`
 //! }
 //! ```
 //!
-//! The kind (`super::kinds`) fixes how one node is decoded and checked and what its value is:
-//! [`OneOf`] a word of an enum, [`Str`] one string, [`Template`] a string with placeholders,
-//! [`Bool`], [`Flag`], [`Strings`], [`Include`], [`Env`], ... The rule says how the levels
-//! combine: `replace` (the lowest level that sets it wins) or `accumulate` (every level adds
-//! to it, defaults first). From the list, `super::declare` generates the decoding
-//! (`RawSettings`), the typed level (`Layer`), the checks (`Checker::layer`), the vocabulary
-//! table ([`SETTINGS`], read by `check`'s "did you mean", the KDL Schema, `set`/`unset` and the
-//! argument counts), the JSON data model (`SettingsModel`) and the merge ([`Merged`]).
+//! The kind (`super::kinds`) fixes how one node is decoded and checked, and what the value is:
+//! [`OneOf<W>`](OneOf) one word of an enum `W` declared here with `words!`, [`Str`] one string,
+//! [`Template<P>`](Template) a string with the placeholders of `P`, [`Bool`], [`Flag`] (a bare
+//! node), [`Strings`], [`Include`], [`Env`], and the specific ones (`Arch`, `Profile`, `Path`,
+//! `KeyFiles`, `VarNames`). The rule says how the levels combine: `replace` (the lowest level
+//! that sets it wins, else the default) or `accumulate` (every level adds to it, defaults
+//! first). `super::declare` turns this list into the knus decoding of every node that holds
+//! settings (`RawSettings`), the checked settings of one level (`Layer`, `Checker::layer`), the
+//! vocabulary table ([`SETTINGS`]: `check`'s "did you mean" and argument counts, the KDL Schema,
+//! `set`/`unset`, the flags of `add`), the JSON data model (`SettingsModel`) and the merge
+//! ([`Merged`]).
 //!
 //! To add a setting:
-//! 1. declare it below (for a word list, add its enum to `super::values`, with `ALL`, `parse`
-//!    and `as_str` as `OutputFormat` has, and list it in `words!` here);
-//! 2. use its value: `crate::resolve::settle` reads the merged setting
-//!    (`merged.NAME.value()` for a replacing one, `merged.NAME` for an accumulating one) into
-//!    the field of `ResolvedArtifact` that the later stages read;
-//! 3. regenerate `schema/` (`UPDATE_SCHEMAS=1 cargo test --test schema_sync`) and list the
-//!    setting in the README's table of settings.
-//!
-//! A setting only some nodes may hold lists them in `levels:`, for example
-//! `levels: &["defaults", "workspace", "function"]`: `check` then reports it on any other node,
-//! with where it belongs.
+//! 1. Declare it below. For example:
+//!    ```text
+//!    /// Publish a version after updating the code.
+//!    publish_version: "publish-version" => Bool, replace {
+//!        levels: &["defaults", "workspace", "function"],
+//!        default: "false",
+//!        doc: "publish a new version of the function after updating its code",
+//!        help: "write `publish-version true`",
+//!        example: "true",
+//!        add: false,
+//!    }
+//!    ```
+//!    `role "arn:..."` and `alias "live"` are [`Str`]; `layers "ARN" ...` is [`Strings`] with
+//!    `accumulate`; `auditable true` is [`Bool`]; `sbom "cyclonedx"` is `OneOf<Sbom>` with
+//!    `Sbom` declared in `words!` below (`CycloneDx = "cyclonedx",`); `function-name
+//!    "{name}-{arch}"` is `Template<P>` with a `P` implementing `kinds::Placeholders` for its
+//!    names. Setting `levels` to fewer nodes is all a level rule takes: `check` reports the
+//!    setting on any other node, saying where it belongs.
+//! 2. Use its value: `crate::resolve::settle` merges the levels (`Merged::of`), where
+//!    `merged.NAME.value()` is a replacing setting's final value (`merged.NAME.set` the
+//!    lowest level's, with its span) and `merged.NAME` an accumulating one's values, one slice
+//!    per level; put it into the group of `ResolvedArtifact` (`crate::resolve::artifact`) that
+//!    the stages using it read.
+//! 3. `UPDATE_SCHEMAS=1 cargo test --test schema_sync` rewrites `schema/` with it, and the
+//!    README's description of the manifest should name it.
 
 use super::declare::{settings, words};
 #[cfg(doc)]
