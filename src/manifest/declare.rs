@@ -122,7 +122,8 @@ macro_rules! settings {
 
         /// One artifact's settings merged down its levels (defaults → workspace → artifact),
         /// each by its rule: a replacing setting is the lowest level's value (or its declared
-        /// default), an accumulating one every level's values, one slice per level, in order.
+        /// default), an accumulating one every level's values (`items()`), or each level's
+        /// (`levels`), in order.
         pub struct Merged<'a> {
             $(
                 $(#[doc = $summary])*
@@ -179,7 +180,12 @@ macro_rules! settings {
     (@put accumulate $dest:expr, $v:ident) => { $dest.extend($v) };
 
     (@merged replace $kind:ty) => { $crate::manifest::kinds::Chosen<'a, $kind> };
-    (@merged accumulate $kind:ty) => { Vec<&'a <$kind as $crate::manifest::kinds::Kind>::Value> };
+    (@merged accumulate $kind:ty) => {
+        $crate::manifest::kinds::Every<
+            'a,
+            <<$kind as $crate::manifest::kinds::Kind>::Value as IntoIterator>::Item,
+        >
+    };
 
     (@merge replace $layers:ident, $field:ident, $default:expr) => {
         $crate::manifest::kinds::Chosen {
@@ -188,7 +194,9 @@ macro_rules! settings {
         }
     };
     (@merge accumulate $layers:ident, $field:ident, $default:expr) => {
-        $layers.iter().map(|l| &l.$field).collect()
+        $crate::manifest::kinds::Every {
+            levels: $layers.iter().map(|l| l.$field.as_slice()).collect(),
+        }
     };
 
     (@default_parses replace $kind:ty, $node:literal, $default:literal, $out:ident) => {

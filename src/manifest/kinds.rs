@@ -27,8 +27,8 @@ use crate::diagnostic::{ErrorCode, ManifestError, suggest};
 pub trait Kind {
     /// One node of the setting, as knus decodes it.
     type Raw: knus::Decode<knus::span::Span> + fmt::Debug;
-    /// One node's value, checked: what a level keeps (an accumulating setting's is a `Vec`,
-    /// whose items every level adds to).
+    /// One node's value, checked: what a level keeps (for a kind of accumulating setting, a
+    /// `Vec` that each node and each level adds to).
     type Value: Clone + fmt::Debug;
     /// What the merge gives when no level sets it: the declared default as a value.
     type Plain;
@@ -66,6 +66,19 @@ impl<K: Kind> Chosen<'_, K> {
             None => K::default_value(self.default)
                 .expect("every replacing setting's declared default parses (unit-tested)"),
         }
+    }
+}
+
+/// An accumulating setting after the merge: what each level adds, highest level first.
+pub struct Every<'a, T> {
+    /// One slice per level (defaults, workspace, then the artifact when declared).
+    pub levels: Vec<&'a [T]>,
+}
+
+impl<'a, T> Every<'a, T> {
+    /// Every level's values, in order: defaults first.
+    pub fn items(&self) -> impl Iterator<Item = &'a T> + '_ {
+        self.levels.iter().flat_map(|level| level.iter())
     }
 }
 

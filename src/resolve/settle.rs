@@ -55,34 +55,29 @@ pub(super) fn settle(
     if let Some(p) = &profile_setting {
         errors.extend(undefined_profile(c, p));
     }
-    let features = features(c, &m.features, &mut errors);
+    let features = features(c, m.features.items(), &mut errors);
     let mut env = BTreeMap::new();
-    for (k, v) in m.env.iter().copied().flatten() {
+    for (k, v) in m.env.items() {
         env.insert(k.clone(), v.value.clone());
     }
-    let user_rustflags: Vec<String> = m
-        .rustflags
-        .iter()
-        .copied()
-        .flatten()
-        .map(|f| f.value.clone())
-        .collect();
-    let include_files = includes(c, &m.includes, bases, expander, reported, &mut errors);
-    let key_files = key_files(
+    let user_rustflags: Vec<String> = m.rustflags.items().map(|f| f.value.clone()).collect();
+    let include_files = includes(
         c,
-        &m.cache_key_files,
+        &m.includes.levels,
         bases,
         expander,
         reported,
         &mut errors,
     );
-    let key_env: BTreeSet<String> = m
-        .cache_key_env
-        .iter()
-        .copied()
-        .flatten()
-        .map(|v| v.value.clone())
-        .collect();
+    let key_files = key_files(
+        c,
+        &m.cache_key_files.levels,
+        bases,
+        expander,
+        reported,
+        &mut errors,
+    );
+    let key_env: BTreeSet<String> = m.cache_key_env.items().map(|v| v.value.clone()).collect();
 
     let workspace_name = c.dir.file_name().unwrap_or("workspace").to_string();
     let target_dir = match m.target_dir.value() {
@@ -182,33 +177,31 @@ fn undefined_profile(c: &Candidate, p: &Spanned<String>) -> Option<ManifestError
 
 /// The features of every layer, once each; a plain name the package does not have is an error
 /// (`dep/feature` forms are passed through).
-fn features(
+fn features<'a>(
     c: &Candidate,
-    levels: &[&Vec<Spanned<String>>],
+    written: impl Iterator<Item = &'a Spanned<String>>,
     errors: &mut Vec<ManifestError>,
 ) -> Vec<String> {
     let mut features = Vec::new();
-    for level in levels {
-        for f in level.iter() {
-            if !f.value.contains('/') && !c.package.features.contains(&f.value) {
-                let known: Vec<&str> = c.package.features.iter().map(String::as_str).collect();
-                errors.push(
-                    ManifestError::new(
-                        ErrorCode::UnknownFeature,
-                        format!("package `{}` has no feature `{}`", c.package.name, f.value),
-                        f.span,
-                        "unknown feature",
-                    )
-                    .with_help(suggest(
-                        &f.value,
-                        &format!("features of `{}`", c.package.name),
-                        &known,
-                    )),
-                );
-            }
-            if !features.contains(&f.value) {
-                features.push(f.value.clone());
-            }
+    for f in written {
+        if !f.value.contains('/') && !c.package.features.contains(&f.value) {
+            let known: Vec<&str> = c.package.features.iter().map(String::as_str).collect();
+            errors.push(
+                ManifestError::new(
+                    ErrorCode::UnknownFeature,
+                    format!("package `{}` has no feature `{}`", c.package.name, f.value),
+                    f.span,
+                    "unknown feature",
+                )
+                .with_help(suggest(
+                    &f.value,
+                    &format!("features of `{}`", c.package.name),
+                    &known,
+                )),
+            );
+        }
+        if !features.contains(&f.value) {
+            features.push(f.value.clone());
         }
     }
     features
@@ -218,7 +211,7 @@ fn features(
 /// sorted; two files that would land on one archive path are an error.
 fn includes(
     c: &Candidate,
-    levels: &[&Vec<IncludeDecl>],
+    levels: &[&[IncludeDecl]],
     bases: &[Utf8PathBuf],
     expander: &mut IncludeExpander,
     reported: &mut BTreeSet<(usize, usize)>,
@@ -272,7 +265,7 @@ fn includes(
 /// directory, labelled by it), sorted by label; a pattern that matches nothing is an error.
 fn key_files(
     c: &Candidate,
-    levels: &[&Vec<Spanned<String>>],
+    levels: &[&[Spanned<String>]],
     bases: &[Utf8PathBuf],
     expander: &mut IncludeExpander,
     reported: &mut BTreeSet<(usize, usize)>,
