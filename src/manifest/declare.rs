@@ -1,6 +1,5 @@
 //! What one setting declaration generates: the [`settings!`] macro, invoked once, in
-//! `super::settings`, with the list of every setting (and [`words!`], the enums of the one-of
-//! settings' words).
+//! `super::settings`, with the list of every setting.
 //!
 //! From that list it writes, so that none of them can disagree with another:
 //! - `RawSettings`: the settings of one node as knus decodes them, flattened into `defaults`,
@@ -35,8 +34,8 @@ macro_rules! settings {
         }
 
         /// Every setting, in the order of the declarations.
-        pub const SETTINGS: &[$crate::manifest::spec::Setting] = &[$(
-            $crate::manifest::spec::Setting {
+        pub const SETTINGS: &[$crate::manifest::kinds::Setting] = &[$(
+            $crate::manifest::kinds::Setting {
                 name: $node,
                 shape: <$kind as $crate::manifest::kinds::Kind>::SHAPE,
                 inheritance: $crate::manifest::declare::settings!(@inheritance $rule),
@@ -152,8 +151,8 @@ macro_rules! settings {
         }
     };
 
-    (@inheritance replace) => { $crate::manifest::spec::Inheritance::Replaces };
-    (@inheritance accumulate) => { $crate::manifest::spec::Inheritance::Accumulates };
+    (@inheritance replace) => { $crate::manifest::kinds::Inheritance::Replaces };
+    (@inheritance accumulate) => { $crate::manifest::kinds::Inheritance::Accumulates };
 
     (@raw replace $kind:ty) => { Option<<$kind as $crate::manifest::kinds::Kind>::Raw> };
     (@raw accumulate $kind:ty) => { Vec<<$kind as $crate::manifest::kinds::Kind>::Raw> };
@@ -209,76 +208,3 @@ macro_rules! settings {
 }
 
 pub(crate) use settings;
-
-/// Declares the words of a one-of setting as an enum: each variant with its manifest
-/// spelling, which serde, the JSON Schema, `ALL`, `parse`, `as_str`, `Display` and
-/// [`Word`](super::kinds::Word) (for `kinds::OneOf`) all use.
-macro_rules! words {
-    ($(
-        $(#[doc = $doc:literal])*
-        pub enum $name:ident {
-            $(
-                $(#[doc = $vdoc:literal])*
-                $variant:ident = $word:literal,
-            )*
-        }
-    )*) => {$(
-        $(#[doc = $doc])*
-        #[derive(
-            Debug,
-            Clone,
-            Copy,
-            PartialEq,
-            Eq,
-            PartialOrd,
-            Ord,
-            Hash,
-            ::serde::Serialize,
-            ::serde::Deserialize,
-            ::schemars::JsonSchema,
-        )]
-        pub enum $name {
-            $(
-                $(#[doc = $vdoc])*
-                #[serde(rename = $word)]
-                $variant,
-            )*
-        }
-
-        impl $name {
-            /// Every word, in manifest spelling.
-            pub const ALL: &'static [&'static str] = &[$($word),*];
-
-            /// Parses the manifest spelling.
-            pub fn parse(s: &str) -> Option<Self> {
-                match s {
-                    $($word => Some(Self::$variant),)*
-                    _ => None,
-                }
-            }
-
-            /// The manifest spelling.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $word,)*
-                }
-            }
-        }
-
-        impl ::std::fmt::Display for $name {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl $crate::manifest::kinds::Word for $name {
-            const ALL: &'static [&'static str] = Self::ALL;
-
-            fn parse(s: &str) -> Option<Self> {
-                Self::parse(s)
-            }
-        }
-    )*};
-}
-
-pub(crate) use words;

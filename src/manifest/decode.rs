@@ -10,7 +10,7 @@ use miette::{Diagnostic, SourceSpan};
 
 use super::check::{Checker, span};
 use super::model::{Manifest, WorkspaceDecl};
-use super::raw::RawDocument;
+use super::nodes::RawDocument;
 use super::spec;
 use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors, Source, suggest};
 

@@ -1,5 +1,6 @@
 //! The kinds of setting values: how one node of a setting is decoded, checked, shown in the
-//! manifest's JSON data model, and what its declared default stands for.
+//! manifest's JSON data model, and what its declared default stands for; and [`Setting`], one
+//! declaration as data (the rows of `SETTINGS`).
 //!
 //! A setting's declaration (`super::settings`) names one of these kinds; everything about the
 //! value follows from it. A new kind is a type implementing [`Kind`] here; most new settings
@@ -17,11 +18,79 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::check::{Checker, check_relative, has_wildcard, span, spanned};
-use super::model::{IncludeDecl, Spanned};
 use super::raw::{RawBool, RawEnv, RawFlag, RawInclude, RawString, RawStrings};
-use super::spec::{self, Setting, ValueShape};
-use super::values::{PLACEHOLDERS, TargetSpec, arch_pattern};
+use super::values::{PLACEHOLDERS, Spanned, TargetSpec, Word, arch_pattern, arch_values};
 use crate::diagnostic::{ErrorCode, ManifestError, suggest};
+
+/// How a setting's values are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueShape {
+    /// Exactly one string from a fixed list.
+    OneOf(&'static [&'static str]),
+    /// One or more strings from a list of words or triples.
+    Arch,
+    /// Exactly one free string.
+    String,
+    /// Exactly one free string that is a path.
+    Path,
+    /// Exactly one boolean.
+    Bool,
+    /// A bare node, or one boolean.
+    Flag,
+    /// One or more free strings.
+    Strings,
+    /// One or more glob patterns and optional `into=` and `as=` properties.
+    Include,
+    /// `KEY="value"` properties.
+    Env,
+}
+
+/// Whether a lower level replaces or extends the value of a higher one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inheritance {
+    /// The lowest level that sets it wins.
+    Replaces,
+    /// Every level adds to it.
+    Accumulates,
+}
+
+/// One setting node, as its declaration in `super::settings` states it.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// The node name.
+    pub name: &'static str,
+    /// How its values are written.
+    pub shape: ValueShape,
+    /// Replace or accumulate.
+    pub inheritance: Inheritance,
+    /// The nodes that may hold it.
+    pub levels: &'static [&'static str],
+    /// The default, as words.
+    pub default: &'static str,
+    /// One line for people.
+    pub doc: &'static str,
+    /// How to write it, for a diagnostic that finds it missing or empty.
+    pub help: &'static str,
+    /// What `lambda-batch set NAME ...` takes, for help lines.
+    pub example: &'static str,
+    /// Whether `add function|extension` takes it as `--NAME`.
+    pub add: bool,
+}
+
+impl Setting {
+    /// Whether a node named `node` may hold it.
+    pub fn allowed_in(&self, node: &str) -> bool {
+        self.levels.contains(&node)
+    }
+
+    /// Whether one node of it holds several values (as `--NAME` of `add`, the flag repeats).
+    pub fn takes_many(&self) -> bool {
+        matches!(
+            self.shape,
+            ValueShape::Arch | ValueShape::Strings | ValueShape::Include | ValueShape::Env
+        )
+    }
+}
 
 /// One kind of setting value.
 pub trait Kind {
@@ -80,14 +149,6 @@ impl<'a, T> Every<'a, T> {
     pub fn items(&self) -> impl Iterator<Item = &'a T> + '_ {
         self.levels.iter().flat_map(|level| level.iter())
     }
-}
-
-/// One word of a fixed list: the enum of a one-of setting (see `words!` in `super::declare`).
-pub trait Word: Copy + fmt::Debug + JsonSchema + Serialize {
-    /// Every word, in manifest spelling.
-    const ALL: &'static [&'static str];
-    /// Parses the manifest spelling.
-    fn parse(s: &str) -> Option<Self>;
 }
 
 /// Exactly one word of `W`'s list.
@@ -172,7 +233,7 @@ impl Kind for Arch {
                     format!("`{}` is not a valid {}", v.as_str(), setting.name),
                     span(v.span()),
                     "unknown architecture",
-                    format!("{why}; {}", suggest(v, "values", &spec::arch_values())),
+                    format!("{why}; {}", suggest(v, "values", &arch_values())),
                 ),
             }
         }
@@ -720,4 +781,15 @@ impl Kind for Env {
     fn default_value(_: &str) -> Option<BTreeMap<String, String>> {
         Some(BTreeMap::new())
     }
+}
+
+/// One pattern of an `include` node.
+#[derive(Debug, Clone)]
+pub struct IncludeDecl {
+    /// The glob pattern.
+    pub pattern: Spanned<String>,
+    /// `into="dir"`.
+    pub into: Option<Spanned<String>>,
+    /// `as="path"`: the archive path of the file or directory the (literal) pattern names.
+    pub rename: Option<Spanned<String>>,
 }

@@ -7,6 +7,7 @@ mod decode;
 pub mod kinds;
 pub mod limits;
 mod model;
+mod nodes;
 mod publish_location;
 mod raw;
 pub mod settings;
@@ -18,9 +19,11 @@ use camino::{Utf8Path, Utf8PathBuf};
 pub use cache_location::{CacheLocation, InvalidCacheUrl};
 pub use check::{check_relative, has_wildcard};
 pub use decode::parse_partial;
-pub use model::{ArtifactDecl, IncludeDecl, Manifest, Spanned, WorkspaceDecl};
+pub use kinds::IncludeDecl;
+pub use model::{ArtifactDecl, Manifest, WorkspaceDecl};
 pub use publish_location::{InvalidPublishUrl, PublishLocation};
 pub use settings::{Layer, Merged, SettingsModel};
+pub use values::Spanned;
 
 use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors};
 

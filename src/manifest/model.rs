@@ -6,24 +6,8 @@ use miette::SourceSpan;
 use super::cache_location::CacheLocation;
 use super::publish_location::PublishLocation;
 use super::settings::Layer;
-use super::values::ArtifactKind;
+use super::values::{ArtifactKind, Spanned};
 use crate::diagnostic::Source;
-
-/// A value with the span of the manifest text it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spanned<T> {
-    /// The value.
-    pub value: T,
-    /// Where it was written.
-    pub span: SourceSpan,
-}
-
-impl<T> Spanned<T> {
-    /// Wraps a value with its span.
-    pub fn new(value: T, span: SourceSpan) -> Self {
-        Spanned { value, span }
-    }
-}
 
 /// A decoded and checked `lambda.kdl`.
 #[derive(Debug, Clone)]
@@ -81,15 +65,4 @@ pub struct ArtifactDecl {
     pub layer: Layer,
     /// The whole node.
     pub span: SourceSpan,
-}
-
-/// One pattern of an `include` node.
-#[derive(Debug, Clone)]
-pub struct IncludeDecl {
-    /// The glob pattern.
-    pub pattern: Spanned<String>,
-    /// `into="dir"`.
-    pub into: Option<Spanned<String>>,
-    /// `as="path"`: the archive path of the file or directory the (literal) pattern names.
-    pub rename: Option<Spanned<String>>,
 }

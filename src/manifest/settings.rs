@@ -5,26 +5,26 @@
 //! ```text
 //! /// A few words: the rustdoc of the generated fields, and the JSON Schema's description.
 //! field_name: "node-name" => Kind, replace|accumulate {
-//!     levels: EVERY_LEVEL,   // the nodes that may hold it: "defaults", "workspace", "function", "extension"
-//!     default: "words",      // what applies when no level sets it, as the schema and docs show it
-//!     doc: "one line",       // the KDL Schema's description, and `add --NAME`'s help
+//!     levels: EVERY_LEVEL,     // the nodes that may hold it ("defaults", "workspace", "function", "extension")
+//!     default: "words",        // what applies when no level sets it, as the schema shows it
+//!     doc: "one line",         // the KDL Schema's description, and `add --node-name`'s help
 //!     help: "how to write it", // the help of a diagnostic that finds it missing or empty
-//!     example: "values",     // what `lambda-batch set node-name ...` takes, in help lines
-//!     add: false,            // whether `add function|extension` takes it as `--node-name`
+//!     example: "values",       // what `lambda-batch set node-name ...` takes, in help lines
+//!     add: false,              // whether `add function|extension` takes it as `--node-name`
 //! }
 //! ```
 //!
-//! The kind (`super::kinds`) fixes how one node is decoded and checked, and what the value is:
-//! [`OneOf<W>`](OneOf) one word of an enum `W` declared here with `words!`, [`Str`] one string,
-//! [`Template<P>`](Template) a string with the placeholders of `P`, [`Bool`], [`Flag`] (a bare
-//! node), [`Strings`], [`Include`], [`Env`], and the specific ones (`Arch`, `Profile`, `Path`,
-//! `KeyFiles`, `VarNames`). The rule says how the levels combine: `replace` (the lowest level
-//! that sets it wins, else the default) or `accumulate` (every level adds to it, defaults
-//! first). `super::declare` turns this list into the knus decoding of every node that holds
-//! settings (`RawSettings`), the checked settings of one level (`Layer`, `Checker::layer`), the
-//! vocabulary table ([`SETTINGS`]: `check`'s "did you mean" and argument counts, the KDL Schema,
-//! `set`/`unset`, the flags of `add`), the JSON data model (`SettingsModel`) and the merge
-//! ([`Merged`]).
+//! The kind (`super::kinds`) fixes how one node is decoded and checked, and what its value is:
+//! [`OneOf<W>`](OneOf) one word of an enum `W` declared with `words!` in `super::values`,
+//! [`Str`] one string, [`Template<P>`](Template) a string with the placeholders of `P`,
+//! [`Bool`], [`Flag`] (a bare node), [`Strings`], [`Include`], [`Env`], and the specific ones
+//! (`Arch`, `Profile`, `Path`, `KeyFiles`, `VarNames`). The rule says how the levels combine:
+//! `replace` (the lowest level that sets it wins, else the default) or `accumulate` (every
+//! level adds to it, defaults first). `super::declare` turns the list into the knus decoding of
+//! every node that holds settings (`RawSettings`), the checked settings of one level (`Layer`,
+//! `Checker::layer`), the vocabulary table ([`SETTINGS`]: `check`'s "did you mean" and argument
+//! counts, the KDL Schema, `set`/`unset`, the flags of `add`), the JSON data model
+//! (`SettingsModel`) and the merge ([`Merged`]).
 //!
 //! To add a setting:
 //! 1. Declare it below. For example:
@@ -40,54 +40,27 @@
 //!    }
 //!    ```
 //!    `role "arn:..."` and `alias "live"` are [`Str`]; `layers "ARN" ...` is [`Strings`] with
-//!    `accumulate`; `auditable true` is [`Bool`]; `sbom "cyclonedx"` is `OneOf<Sbom>` with
-//!    `Sbom` declared in `words!` below (`CycloneDx = "cyclonedx",`); `function-name
-//!    "{name}-{arch}"` is `Template<P>` with a `P` implementing `kinds::Placeholders` for its
-//!    names. Setting `levels` to fewer nodes is all a level rule takes: `check` reports the
-//!    setting on any other node, saying where it belongs.
-//! 2. Use its value: `crate::resolve::settle` merges the levels (`Merged::of`), where
-//!    `merged.NAME.value()` is a replacing setting's final value (`merged.NAME.set` the
-//!    lowest level's, with its span) and `merged.NAME` an accumulating one's values, one slice
-//!    per level; put it into the group of `ResolvedArtifact` (`crate::resolve::artifact`) that
-//!    the stages using it read.
-//! 3. `UPDATE_SCHEMAS=1 cargo test --test schema_sync` rewrites `schema/` with it, and the
-//!    README's description of the manifest should name it.
+//!    `accumulate`; `auditable true` is [`Bool`]; `sbom "cyclonedx"` is `OneOf<Sbom>`, with
+//!    `words! { pub enum Sbom { CycloneDx = "cyclonedx", } }` in `super::values`;
+//!    `function-name "{name}-{arch}"` is `Template<P>`, `P` implementing `kinds::Placeholders`
+//!    with its names. Fewer `levels` is all a level rule takes: `check` reports the setting on
+//!    any other node, saying where it belongs.
+//! 2. Use its value: `crate::resolve::settle` merges the levels (`Merged::of`):
+//!    `merged.NAME.value()` is a replacing setting's final value (`merged.NAME.set` the lowest
+//!    level's, with its span), `merged.NAME.items()` an accumulating one's values
+//!    (`merged.NAME.levels` one slice per level). Put it into the group of `ResolvedArtifact`
+//!    (`crate::resolve::artifact`) that the stages using it read.
+//! 3. `UPDATE_SCHEMAS=1 cargo test --test schema_sync` rewrites `schema/` with it; the README's
+//!    description of the manifest names it.
 
-use super::declare::{settings, words};
+use super::declare::settings;
 #[cfg(doc)]
 use super::kinds::Str;
 use super::kinds::{
     Arch, Bool, Env, Flag, Include, KeyFiles, OneOf, OutputPlaceholders, Path, Profile, Strings,
     Template, VarNames,
 };
-
-words! {
-    /// The program that runs the build.
-    pub enum Compiler {
-        /// Plain `cargo build`.
-        Cargo = "cargo",
-        /// `cargo zigbuild`, linking against the runtime's glibc with zig.
-        CargoZigbuild = "cargo-zigbuild",
-        /// `cross build`, in a container.
-        Cross = "cross",
-    }
-
-    /// What is written for each artifact.
-    pub enum OutputFormat {
-        /// The executable (and includes) as files.
-        Binary = "binary",
-        /// A deployable zip.
-        Zip = "zip",
-    }
-
-    /// The Lambda runtime the artifacts run on, which fixes the newest glibc they may need.
-    pub enum Runtime {
-        /// Amazon Linux 2023: glibc 2.34.
-        Al2023 = "provided.al2023",
-        /// Amazon Linux 2: glibc 2.26.
-        Al2 = "provided.al2",
-    }
-}
+use super::values::{Compiler, OutputFormat, Runtime};
 
 /// Every node that holds settings.
 pub const EVERY_LEVEL: &[&str] = &["defaults", "workspace", "function", "extension"];

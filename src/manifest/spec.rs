@@ -3,77 +3,8 @@
 //! in `super::settings`). Validation ("did you mean"), the editing commands and the generated
 //! KDL Schema all read these tables, so the three cannot drift apart.
 
-use super::values::{ARCH_WORDS, TRIPLES};
-
-/// How a setting's values are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ValueShape {
-    /// Exactly one string from a fixed list.
-    OneOf(&'static [&'static str]),
-    /// One or more strings from a list of words or triples.
-    Arch,
-    /// Exactly one free string.
-    String,
-    /// Exactly one free string that is a path.
-    Path,
-    /// Exactly one boolean.
-    Bool,
-    /// A bare node, or one boolean.
-    Flag,
-    /// One or more free strings.
-    Strings,
-    /// One or more glob patterns and optional `into=` and `as=` properties.
-    Include,
-    /// `KEY="value"` properties.
-    Env,
-}
-
-/// Whether a lower level replaces or extends the value of a higher one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Inheritance {
-    /// The lowest level that sets it wins.
-    Replaces,
-    /// Every level adds to it.
-    Accumulates,
-}
-
-/// One setting node, as its declaration in `super::settings` states it.
-#[derive(Debug, Clone, Copy)]
-pub struct Setting {
-    /// The node name.
-    pub name: &'static str,
-    /// How its values are written.
-    pub shape: ValueShape,
-    /// Replace or accumulate.
-    pub inheritance: Inheritance,
-    /// The nodes that may hold it.
-    pub levels: &'static [&'static str],
-    /// The default, as words.
-    pub default: &'static str,
-    /// One line for people.
-    pub doc: &'static str,
-    /// How to write it, for a diagnostic that finds it missing or empty.
-    pub help: &'static str,
-    /// What `lambda-batch set NAME ...` takes, for help lines.
-    pub example: &'static str,
-    /// Whether `add function|extension` takes it as `--NAME`.
-    pub add: bool,
-}
-
-impl Setting {
-    /// Whether a node named `node` may hold it.
-    pub fn allowed_in(&self, node: &str) -> bool {
-        self.levels.contains(&node)
-    }
-
-    /// Whether one node of it holds several values (as `--NAME` of `add`, the flag repeats).
-    pub fn takes_many(&self) -> bool {
-        matches!(
-            self.shape,
-            ValueShape::Arch | ValueShape::Strings | ValueShape::Include | ValueShape::Env
-        )
-    }
-}
+pub use super::kinds::{Inheritance, Setting, ValueShape};
+pub use super::values::arch_values;
 
 /// Every setting, in the order of their declarations.
 pub use super::settings::SETTINGS;
@@ -261,11 +192,6 @@ fn setting_belongs(s: &Setting) -> String {
         _ => places.concat(),
     };
     format!("`{}` is a setting: it belongs inside {places}", s.name)
-}
-
-/// Every word `arch` accepts, for help lines.
-pub fn arch_values() -> Vec<&'static str> {
-    ARCH_WORDS.iter().chain(TRIPLES.iter()).copied().collect()
 }
 
 #[cfg(test)]

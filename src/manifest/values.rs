@@ -1,6 +1,9 @@
-//! The typed values of manifest settings, each with the words the manifest accepts for it.
+//! The typed values of manifest settings, each with the words the manifest accepts for it, and
+//! [`Spanned`], a value with where it was written.
 
 use std::fmt;
+
+use miette::SourceSpan;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -155,6 +158,11 @@ fn regex_escape(s: &str) -> String {
     s.replace('.', "\\.").replace('-', "\\-")
 }
 
+/// Every word `arch` accepts, for help lines.
+pub fn arch_values() -> Vec<&'static str> {
+    ARCH_WORDS.iter().chain(TRIPLES.iter()).copied().collect()
+}
+
 /// The full triples `arch` accepts (each optionally with a `.2.xx` glibc suffix on gnu).
 pub const TRIPLES: &[&str] = &[
     "x86_64-unknown-linux-gnu",
@@ -231,8 +239,6 @@ impl TargetSpec {
     }
 }
 
-pub use super::settings::{Compiler, OutputFormat, Runtime};
-
 impl Compiler {
     /// The executable that is spawned, located on PATH.
     pub fn program(self) -> &'static str {
@@ -253,6 +259,131 @@ impl Runtime {
                 minor: 26,
             },
         }
+    }
+}
+
+/// A value with the span of the manifest text it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: SourceSpan,
+}
+
+impl<T> Spanned<T> {
+    /// Wraps a value with its span.
+    pub fn new(value: T, span: SourceSpan) -> Self {
+        Spanned { value, span }
+    }
+}
+
+/// One word of a fixed list: the enum of a one-of setting, declared with [`words!`].
+pub trait Word: Copy + fmt::Debug + JsonSchema + Serialize {
+    /// Every word, in manifest spelling.
+    const ALL: &'static [&'static str];
+    /// Parses the manifest spelling.
+    fn parse(s: &str) -> Option<Self>;
+}
+
+/// Declares the words of a one-of setting as an enum: each variant with its manifest
+/// spelling, which serde, the JSON Schema, `ALL`, `parse`, `as_str`, `Display` and
+/// [`Word`] (for `kinds::OneOf`) all use.
+macro_rules! words {
+    ($(
+        $(#[doc = $doc:literal])*
+        pub enum $name:ident {
+            $(
+                $(#[doc = $vdoc:literal])*
+                $variant:ident = $word:literal,
+            )*
+        }
+    )*) => {$(
+        $(#[doc = $doc])*
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            PartialOrd,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+            ::schemars::JsonSchema,
+        )]
+        pub enum $name {
+            $(
+                $(#[doc = $vdoc])*
+                #[serde(rename = $word)]
+                $variant,
+            )*
+        }
+
+        impl $name {
+            /// Every word, in manifest spelling.
+            pub const ALL: &'static [&'static str] = &[$($word),*];
+
+            /// Parses the manifest spelling.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($word => Some(Self::$variant),)*
+                    _ => None,
+                }
+            }
+
+            /// The manifest spelling.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word,)*
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Word for $name {
+            const ALL: &'static [&'static str] = Self::ALL;
+
+            fn parse(s: &str) -> Option<Self> {
+                Self::parse(s)
+            }
+        }
+    )*};
+}
+
+// The words of the one-of settings. A new one-of setting (`sbom "cyclonedx"`) declares its
+// enum here, then itself in `super::settings` with the kind `OneOf<ItsEnum>`.
+words! {
+    /// The program that runs the build.
+    pub enum Compiler {
+        /// Plain `cargo build`.
+        Cargo = "cargo",
+        /// `cargo zigbuild`, linking against the runtime's glibc with zig.
+        CargoZigbuild = "cargo-zigbuild",
+        /// `cross build`, in a container.
+        Cross = "cross",
+    }
+
+    /// What is written for each artifact.
+    pub enum OutputFormat {
+        /// The executable (and includes) as files.
+        Binary = "binary",
+        /// A deployable zip.
+        Zip = "zip",
+    }
+
+    /// The Lambda runtime the artifacts run on, which fixes the newest glibc they may need.
+    pub enum Runtime {
+        /// Amazon Linux 2023: glibc 2.34.
+        Al2023 = "provided.al2023",
+        /// Amazon Linux 2: glibc 2.26.
+        Al2 = "provided.al2",
     }
 }
 
