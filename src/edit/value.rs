@@ -57,12 +57,12 @@ pub fn entries(setting: &Setting, values: &[String]) -> Result<Vec<KdlEntry>, Ed
         }
         ValueShape::Bool => {
             count(1, Some(1))?;
-            vec![KdlEntry::new(boolean(name, &values[0])?)]
+            vec![KdlEntry::new(boolean(setting, &values[0])?)]
         }
         ValueShape::Flag => {
             count(0, Some(1))?;
             match values.first() {
-                Some(v) => vec![KdlEntry::new(boolean(name, v)?)],
+                Some(v) => vec![KdlEntry::new(boolean(setting, v)?)],
                 None => Vec::new(),
             }
         }
@@ -123,13 +123,18 @@ pub fn entries(setting: &Setting, values: &[String]) -> Result<Vec<KdlEntry>, Ed
 }
 
 /// `true` or `false`, as the decoder reads them.
-fn boolean(setting: &str, word: &str) -> Result<KdlValue, EditError> {
+fn boolean(setting: &Setting, word: &str) -> Result<KdlValue, EditError> {
+    // A flag's example is empty (the bare node): turning one off is the case worth showing.
+    let example = match setting.shape {
+        ValueShape::Bool => setting.example,
+        _ => "false",
+    };
     match word {
         "true" => Ok(KdlValue::Bool(true)),
         "false" => Ok(KdlValue::Bool(false)),
         _ => Err(EditError::usage(
-            format!("`{setting}` takes `true` or `false`, not `{word}`"),
-            format!("for example `lambda-batch set {setting} false`"),
+            format!("`{}` takes `true` or `false`, not `{word}`", setting.name),
+            format!("for example `lambda-batch set {} {example}`", setting.name),
         )),
     }
 }
