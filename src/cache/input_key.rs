@@ -43,7 +43,7 @@ use super::relative::Placeholders;
 use super::toolchain::Toolchains;
 use super::versions::Versions;
 use crate::fingerprint::{EnvPolicy, hex, read_upward, sha256, sha256_file};
-use crate::manifest::values::Compiler;
+use crate::manifest::settings::Compiler;
 use crate::plan::{self, Plan, PlannedArtifact};
 use crate::resolve::{Answer, Query};
 

@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 use super::programs::pyenv_bin_dir;
 use super::toolchain::Toolchains;
 use crate::fingerprint::{PathState, hex, sha256};
-use crate::manifest::values::{Compiler, Libc};
+use crate::manifest::settings::Compiler;
+use crate::manifest::values::Libc;
 use crate::resolve::ResolvedArtifact;
 use crate::store::Store;
 

@@ -8,7 +8,7 @@ use camino::Utf8Path;
 use super::Error;
 use crate::cache::install_hint;
 use crate::exit_code::ExitCode;
-use crate::manifest::values::Compiler;
+use crate::manifest::settings::Compiler;
 use crate::plan::{CargoFlags, Plan};
 use crate::report::output::eprintln;
 use crate::report::table;

@@ -59,7 +59,7 @@ pub fn list(
                 target: &r.build.target,
                 profile: &r.build.profile,
                 compiler: r.build.compiler.as_str(),
-                format: r.packaging.output_format.as_str(),
+                format: a.format(),
                 // JSON holds absolute paths (as plan's does); the table, paths as people read them.
                 output: match format {
                     Format::Json => a.output.to_string(),

@@ -8,9 +8,9 @@ use super::run::{self, Prepared};
 use crate::cli::{PublishArgs, RunArgs};
 use crate::exit_code::ExitCode;
 use crate::manifest::PublishLocation;
-use crate::manifest::values::OutputFormat;
 use crate::publish::{Mode, Prefetch, PublishTable, Publisher, State, likely_files};
 use crate::report::diagnostics::print_error;
+use crate::report::run_report::ZIP_HELP;
 use crate::report::{run_report, table};
 
 /// Builds as `run` does (a no-op when everything is fresh), then publishes. Usage errors (no
@@ -43,7 +43,7 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
         .plan
         .artifacts
         .iter()
-        .filter(|a| a.resolved.packaging.output_format == OutputFormat::Binary)
+        .filter(|a| !a.is_zip())
         .map(|a| a.resolved.identity.name.as_str())
         .collect();
     if !binaries.is_empty() {
@@ -53,7 +53,7 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
                 "Lambda deploys zips: `publish` cannot upload {}, built as `binary`",
                 names.join(", ")
             ),
-            "set `output-format \"zip\"` for them in lambda.kdl, or leave them out with `--only`",
+            format!("{ZIP_HELP}, or leave them out with `--only`"),
         ));
     }
 

@@ -4,7 +4,9 @@
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::fingerprint::{hex, sha256_reader};
-use crate::manifest::values::{Arch, ArtifactKind, OutputFormat, Runtime};
+use crate::manifest::settings::Runtime;
+use crate::manifest::values::{Arch, ArtifactKind};
+use crate::report::run_report::ZIP_HELP;
 use crate::report::{REPORT_VERSION, Report, Status};
 
 /// Why `emit` cannot use its input: a message and a help line.
@@ -151,11 +153,11 @@ pub fn artifacts(report: &Report, base: &Utf8Path) -> Result<Vec<Artifact>, Emit
             "deploy tools need every zip: fix the build and run it again",
         ));
     }
-    let binaries = names(&|a| a.output_format == OutputFormat::Binary);
+    let binaries = names(&|a| !a.is_zip());
     if !binaries.is_empty() {
         return Err(error(
             format!("Lambda deploys zips, and these outputs are binaries: {binaries}"),
-            "set `output-format \"zip\"` for them in lambda.kdl, or run them separately (`--only`)",
+            format!("{ZIP_HELP}, or run them separately (`--only`)"),
         ));
     }
     let mut out = Vec::with_capacity(report.artifacts.len());

@@ -86,7 +86,7 @@ mod tests {
             target_dir: target_dir.to_path_buf(),
             target: "x86_64-unknown-linux-gnu".into(),
             profile: "dev".into(),
-            compiler: crate::manifest::values::Compiler::Cargo,
+            compiler: crate::manifest::settings::Compiler::Cargo,
             program: "cargo".into(),
             args: vec!["build".into(), "--bin".into(), bin.into()],
             env: BTreeMap::new(),

@@ -53,7 +53,7 @@ use crate::cache::Toolchains;
 use crate::fingerprint::{
     EnvPolicy, Fingerprint, PathState, SETTLE, cargo_home, env_vars, read_upward, unix_ns,
 };
-use crate::manifest::values::Compiler;
+use crate::manifest::settings::Compiler;
 use crate::plan::Group;
 use crate::plan::state::group_stamps;
 use crate::store::Store;

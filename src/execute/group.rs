@@ -15,7 +15,7 @@ use super::child::{CargoChild, Ended, Output};
 use super::events::{Cause, Event, GroupStatus, Origin, StopReason};
 use super::outcome::{ArtifactOutcome, GroupOutcome, blame, ended, stopped_message};
 use super::{Run, estimate, fresh, zig};
-use crate::manifest::values::Compiler;
+use crate::manifest::settings::Compiler;
 use crate::package::{self, PackageError};
 use crate::plan::{Group, PlannedArtifact};
 

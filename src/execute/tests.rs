@@ -13,7 +13,7 @@ use super::events::Recorded;
 use super::*;
 use crate::cache::{CacheKey, Key, KeyError, Keys};
 use crate::manifest::Manifest;
-use crate::manifest::values::OutputFormat;
+use crate::manifest::settings::OutputFormat;
 use crate::package::fixture::{Tree, resolved};
 use crate::plan::{CargoFlags, plan_with_env};
 use crate::resolve::{Resolved, ResolvedArtifact};

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use crate::manifest::values::Compiler;
+use crate::manifest::settings::Compiler;
 use crate::plan::{Group, Plan, ZIG_CACHE_VAR};
 
 /// How long a cargo-zigbuild start may hold the gate without writing anything.

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! The kind (`super::kinds`) fixes how one node is decoded and checked, and what its value is:
-//! [`OneOf<W>`](OneOf) one word of an enum `W` declared with `words!` in `super::values`,
+//! [`OneOf<W>`](OneOf) one word of an enum `W` declared with `words!` in this file,
 //! [`Str`] one string, [`Template<P>`](Template) a string with the placeholders of `P`,
 //! [`Bool`], [`Flag`] (a bare node), [`Strings`], [`Include`], [`Env`], and the specific ones
 //! (`Arch`, `Profile`, `Path`, `KeyFiles`, `VarNames`). The rule says how the levels combine:
@@ -41,7 +41,7 @@
 //!    ```
 //!    `role "arn:..."` and `alias "live"` are [`Str`]; `layers "ARN" ...` is [`Strings`] with
 //!    `accumulate`; `auditable true` is [`Bool`]; `sbom "cyclonedx"` is `OneOf<Sbom>`, with
-//!    `words! { pub enum Sbom { CycloneDx = "cyclonedx", } }` in `super::values`;
+//!    `words! { pub enum Sbom { CycloneDx = "cyclonedx", } }` above the declarations;
 //!    `function-name "{name}-{arch}"` is `Template<P>`, `P` implementing `kinds::Placeholders`
 //!    with its names. Fewer `levels` is all a level rule takes: `check` reports the setting on
 //!    any other node, saying where it belongs.
@@ -50,7 +50,7 @@
 //!    level's, with its span), `merged.NAME.items()` an accumulating one's values
 //!    (`merged.NAME.levels` one slice per level). Put it into the group of `ResolvedArtifact`
 //!    (`crate::resolve::artifact`) that the stages using it read.
-//! 3. `UPDATE_SCHEMAS=1 cargo test --test schema_sync` rewrites `schema/` with it; the README's
+//! 3. `UPDATE_SCHEMAS=1 cargo test --test it schema_sync::` rewrites `schema/` with it; the README's
 //!    description of the manifest names it.
 
 use super::declare::settings;
@@ -60,7 +60,60 @@ use super::kinds::{
     Arch, Bool, Env, Flag, Include, KeyFiles, OneOf, OutputPlaceholders, Path, Profile, Strings,
     Template, VarNames,
 };
-use super::values::{Compiler, OutputFormat, Runtime};
+use super::values::{GlibcVersion, words};
+
+// The words of the one-of settings, declared beside them: a new one-of setting
+// (`sbom "cyclonedx"`) declares its enum here, then itself below with the kind `OneOf<ItsEnum>`.
+words! {
+    /// The program that runs the build.
+    pub enum Compiler {
+        /// Plain `cargo build`.
+        Cargo = "cargo",
+        /// `cargo zigbuild`, linking against the runtime's glibc with zig.
+        CargoZigbuild = "cargo-zigbuild",
+        /// `cross build`, in a container.
+        Cross = "cross",
+    }
+
+    /// What is written for each artifact.
+    pub enum OutputFormat {
+        /// The executable (and includes) as files.
+        Binary = "binary",
+        /// A deployable zip.
+        Zip = "zip",
+    }
+
+    /// The Lambda runtime the artifacts run on, which fixes the newest glibc they may need.
+    pub enum Runtime {
+        /// Amazon Linux 2023: glibc 2.34.
+        Al2023 = "provided.al2023",
+        /// Amazon Linux 2: glibc 2.26.
+        Al2 = "provided.al2",
+    }
+}
+
+impl Compiler {
+    /// The executable that is spawned, located on PATH.
+    pub fn program(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+impl Runtime {
+    /// The glibc the runtime ships.
+    pub fn glibc(self) -> GlibcVersion {
+        match self {
+            Runtime::Al2023 => GlibcVersion {
+                major: 2,
+                minor: 34,
+            },
+            Runtime::Al2 => GlibcVersion {
+                major: 2,
+                minor: 26,
+            },
+        }
+    }
+}
 
 /// Every node that holds settings.
 pub const EVERY_LEVEL: &[&str] = &["defaults", "workspace", "function", "extension"];

@@ -239,29 +239,6 @@ impl TargetSpec {
     }
 }
 
-impl Compiler {
-    /// The executable that is spawned, located on PATH.
-    pub fn program(self) -> &'static str {
-        self.as_str()
-    }
-}
-
-impl Runtime {
-    /// The glibc the runtime ships.
-    pub fn glibc(self) -> GlibcVersion {
-        match self {
-            Runtime::Al2023 => GlibcVersion {
-                major: 2,
-                minor: 34,
-            },
-            Runtime::Al2 => GlibcVersion {
-                major: 2,
-                minor: 26,
-            },
-        }
-    }
-}
-
 /// A value with the span of the manifest text it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spanned<T> {
@@ -347,7 +324,7 @@ macro_rules! words {
             }
         }
 
-        impl Word for $name {
+        impl $crate::manifest::values::Word for $name {
             const ALL: &'static [&'static str] = Self::ALL;
 
             fn parse(s: &str) -> Option<Self> {
@@ -356,36 +333,7 @@ macro_rules! words {
         }
     )*};
 }
-
-// The words of the one-of settings. A new one-of setting (`sbom "cyclonedx"`) declares its
-// enum here, then itself in `super::settings` with the kind `OneOf<ItsEnum>`.
-words! {
-    /// The program that runs the build.
-    pub enum Compiler {
-        /// Plain `cargo build`.
-        Cargo = "cargo",
-        /// `cargo zigbuild`, linking against the runtime's glibc with zig.
-        CargoZigbuild = "cargo-zigbuild",
-        /// `cross build`, in a container.
-        Cross = "cross",
-    }
-
-    /// What is written for each artifact.
-    pub enum OutputFormat {
-        /// The executable (and includes) as files.
-        Binary = "binary",
-        /// A deployable zip.
-        Zip = "zip",
-    }
-
-    /// The Lambda runtime the artifacts run on, which fixes the newest glibc they may need.
-    pub enum Runtime {
-        /// Amazon Linux 2023: glibc 2.34.
-        Al2023 = "provided.al2023",
-        /// Amazon Linux 2: glibc 2.26.
-        Al2 = "provided.al2",
-    }
-}
+pub(crate) use words;
 
 /// Function or extension.
 #[derive(

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::cargo_lambda::{Class, Config, Entry, Layer, Origin, SourceKind, Sourced};
-use crate::manifest::values::{ArtifactKind, Runtime, TargetSpec};
+use crate::manifest::settings::Runtime;
+use crate::manifest::values::{ArtifactKind, TargetSpec};
 use crate::manifest::{has_wildcard, normalize, relative};
 use crate::resolve::{IncludeExpander, clean_path};
 

@@ -7,7 +7,8 @@ use goblin::elf::Elf;
 use goblin::elf::header::{EM_AARCH64, EM_X86_64, machine_to_str};
 
 use super::PackageError;
-use crate::manifest::values::{Arch, Compiler, GlibcVersion, Libc};
+use crate::manifest::settings::Compiler;
+use crate::manifest::values::{Arch, GlibcVersion, Libc};
 use crate::resolve::ResolvedArtifact;
 
 /// Checks the executable's bytes against what `artifact` runs on; `entry` names it in errors.
@@ -141,11 +142,11 @@ fn glibc_symbol_version(name: &str) -> Option<(u32, u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::values::{OutputFormat, Runtime};
+    use crate::manifest::settings::Runtime;
     use crate::package::fixture;
 
     fn artifact(arch: Arch, libc: Libc, glibc: Option<(u32, u32)>) -> ResolvedArtifact {
-        let mut a = fixture::resolved(Utf8Path::new("/nonexistent"), OutputFormat::Binary);
+        let mut a = fixture::binary(Utf8Path::new("/nonexistent"));
         a.build.arch = arch;
         a.build.libc = libc;
         a.build.glibc = glibc.map(|(major, minor)| GlibcVersion { major, minor });

@@ -2,9 +2,8 @@
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::manifest::values::{
-    Arch, ArtifactKind, Compiler, GlibcVersion, Libc, OutputFormat, Runtime,
-};
+use crate::manifest::settings::{Compiler, OutputFormat, Runtime};
+use crate::manifest::values::{Arch, ArtifactKind, GlibcVersion, Libc};
 use crate::plan::PlannedArtifact;
 use crate::resolve::IncludeFile;
 use crate::resolve::{Build, CargoCall, Identity, Inputs, Packaging, ResolvedArtifact};
@@ -69,6 +68,11 @@ pub(crate) fn resolved(base: &Utf8Path, format: OutputFormat) -> ResolvedArtifac
 }
 
 /// `resolved` placed by the plan's own output rules.
+/// [`resolved`] with a binary output: the artifact of a test that looks at the executable only.
+pub(crate) fn binary(base: &Utf8Path) -> ResolvedArtifact {
+    resolved(base, OutputFormat::Binary)
+}
+
 pub(crate) fn planned(resolved: ResolvedArtifact) -> PlannedArtifact {
     PlannedArtifact::new(0, 0, resolved)
 }

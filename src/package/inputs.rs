@@ -93,11 +93,13 @@ impl Inputs {
         })
     }
 
-    /// One digest over everything that decides the output's bytes and place. `zip_time` is the
-    /// DOS timestamp of a zip's entries (None for binary outputs, which carry no timestamp).
+    /// One digest over everything that decides the output's bytes and place. `format` is the
+    /// output's kind, in the manifest's word; `zip_time` is the DOS timestamp of a zip's entries
+    /// (None for binary outputs, which carry no timestamp).
     pub(crate) fn digest(
         &self,
         artifact: &PlannedArtifact,
+        format: &str,
         zip_time: Option<(u16, u16)>,
     ) -> String {
         let entries: Vec<serde_json::Value> = self
@@ -108,7 +110,7 @@ impl Inputs {
         let description = serde_json::json!({
             // A new lambda-batch may lay out zips differently: repackage after an upgrade.
             "lambda-batch": env!("CARGO_PKG_VERSION"),
-            "format": artifact.resolved.packaging.output_format.as_str(),
+            "format": format,
             "output": artifact.output,
             "files": artifact.files,
             "zip-time": zip_time,

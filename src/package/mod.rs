@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 pub use error::PackageError;
 
 use crate::fingerprint::hex;
-use crate::manifest::values::OutputFormat;
+use crate::manifest::settings::OutputFormat;
 use crate::plan::PlannedArtifact;
 use cancel::Cancel;
 use inputs::Inputs;
@@ -98,7 +98,7 @@ pub fn package(
     let format = artifact.resolved.packaging.output_format;
     let time = zip::dos_time(options.source_date_epoch);
     let zip_time = (format == OutputFormat::Zip).then(|| (time.datepart(), time.timepart()));
-    let digest = inputs.digest(artifact, zip_time);
+    let digest = inputs.digest(artifact, format.as_str(), zip_time);
     let entries = match format {
         OutputFormat::Zip => inputs.report(),
         OutputFormat::Binary => Vec::new(),

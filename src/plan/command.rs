@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use camino::Utf8PathBuf;
 
-use crate::manifest::values::{Compiler, Libc};
+use crate::manifest::settings::Compiler;
+use crate::manifest::values::Libc;
 use crate::resolve::ResolvedArtifact;
 
 /// Flags the user gave `run` that are handed to every cargo call.

@@ -17,7 +17,7 @@ pub use command::CargoFlags;
 pub use split::{Split, SplitKind};
 
 use crate::diagnostic::{ManifestError, ManifestErrors};
-use crate::manifest::values::Compiler;
+use crate::manifest::settings::Compiler;
 use crate::resolve::{Resolved, ResolvedArtifact};
 
 /// Everything a run will do, computed before it starts; built once by this stage, then only

@@ -6,8 +6,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::diagnostic::{ErrorCode, ManifestError};
-use crate::manifest::values::{ArtifactKind, OutputFormat};
+use crate::manifest::settings::OutputFormat;
+use crate::manifest::values::ArtifactKind;
 use crate::resolve::{IncludeRule, ResolvedArtifact};
+
+use super::PlannedArtifact;
 
 /// The paths an artifact writes.
 #[derive(Debug, Clone)]
@@ -18,6 +21,19 @@ pub(super) struct Outputs {
     pub executable_entry: String,
     /// Every file written, the main output first.
     pub files: Vec<Utf8PathBuf>,
+}
+
+impl PlannedArtifact {
+    /// Whether its output is a zip, the form Lambda deploys (else the executable and its
+    /// includes, as files).
+    pub fn is_zip(&self) -> bool {
+        self.resolved.packaging.output_format == OutputFormat::Zip
+    }
+
+    /// What its output is, in the manifest's word: `zip` or `binary`.
+    pub fn format(&self) -> &'static str {
+        self.resolved.packaging.output_format.as_str()
+    }
 }
 
 /// Computes the output paths of one artifact.

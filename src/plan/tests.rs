@@ -8,9 +8,8 @@ use camino::Utf8PathBuf;
 use super::command::{CargoFlags, argv, env, target_arg};
 use super::{SplitKind, plan_with_env};
 use crate::manifest::Manifest;
-use crate::manifest::values::{
-    Arch, ArtifactKind, Compiler, GlibcVersion, Libc, OutputFormat, Runtime,
-};
+use crate::manifest::settings::{Compiler, OutputFormat, Runtime};
+use crate::manifest::values::{Arch, ArtifactKind, GlibcVersion, Libc};
 use crate::resolve::View;
 use crate::resolve::{Answer, Query};
 

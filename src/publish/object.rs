@@ -3,7 +3,7 @@
 use camino::Utf8PathBuf;
 
 use crate::manifest::PublishLocation;
-use crate::manifest::values::{Arch, OutputFormat};
+use crate::manifest::values::Arch;
 use crate::plan::Plan;
 use crate::report::{ArtifactReport, Status};
 
@@ -38,7 +38,7 @@ pub fn zip_key(location: &PublishLocation, name: &str, arch: Arch, sha256: &str)
 /// object; files that belong beside it (an SBOM of the executable, `<sha256>.cdx.json`) are
 /// added to this list with keys of their own and go up with it.
 pub fn files_of(location: &PublishLocation, artifact: &ArtifactReport) -> Option<Vec<PublishFile>> {
-    if artifact.output_format != OutputFormat::Zip || artifact.status == Status::Failed {
+    if !artifact.is_zip() || artifact.status == Status::Failed {
         return None;
     }
     let (Some(size), Some(sha256)) = (artifact.size, artifact.sha256.as_ref()) else {
@@ -58,7 +58,7 @@ pub fn files_of(location: &PublishLocation, artifact: &ArtifactReport) -> Option
 pub fn likely_files(location: &PublishLocation, plan: &Plan) -> Vec<PublishFile> {
     plan.artifacts
         .iter()
-        .filter(|a| a.resolved.packaging.output_format == OutputFormat::Zip)
+        .filter(|a| a.is_zip())
         .filter_map(|a| {
             let (size, sha256) = crate::package::last_packaged(a)?;
             Some(PublishFile {

@@ -12,7 +12,8 @@ use crate::atomic::AtomicFile;
 use crate::cache::{CacheStatus, Keys};
 use crate::execute::{ArtifactOutcome, GroupStatus, RunOutcome};
 use crate::fingerprint::hex;
-use crate::manifest::values::{Arch, ArtifactKind, Compiler, OutputFormat, Runtime};
+use crate::manifest::settings::{Compiler, OutputFormat, Runtime};
+use crate::manifest::values::{Arch, ArtifactKind};
 use crate::package::ZipEntryReport;
 use crate::plan::Plan;
 
@@ -180,6 +181,17 @@ pub struct ArtifactReport {
     #[serde(default)]
     pub published: Option<Published>,
 }
+
+impl ArtifactReport {
+    /// Whether its output is a zip, the form Lambda deploys.
+    pub fn is_zip(&self) -> bool {
+        self.output_format == OutputFormat::Zip
+    }
+}
+
+/// How outputs become zips, for the commands that need them (`publish`, `emit`) and are given
+/// binaries.
+pub const ZIP_HELP: &str = "set `output-format \"zip\"` for them in lambda.kdl";
 
 /// Where a zip was published: its content-addressed object in S3.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

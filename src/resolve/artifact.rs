@@ -13,9 +13,8 @@ use super::includes::{IncludeFile, KeyFile};
 #[cfg(doc)]
 use super::remap;
 use crate::manifest::Merged;
-use crate::manifest::values::{
-    Arch, ArtifactKind, Compiler, GlibcVersion, Libc, OutputFormat, Runtime,
-};
+use crate::manifest::settings::{Compiler, OutputFormat, Runtime};
+use crate::manifest::values::{Arch, ArtifactKind, GlibcVersion, Libc};
 
 /// One artifact built for one target, with every setting final.
 #[derive(Debug, Clone, Serialize, JsonSchema)]

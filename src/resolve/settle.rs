@@ -14,7 +14,8 @@ use super::{
     Build, Candidate, CargoCall, Identity, Inputs, Packaging, ResolvedArtifact, workspace,
 };
 use crate::diagnostic::{ErrorCode, ManifestError, suggest};
-use crate::manifest::values::{GlibcVersion, Libc, Runtime, TargetSpec, expand_placeholders};
+use crate::manifest::settings::Runtime;
+use crate::manifest::values::{GlibcVersion, Libc, TargetSpec, expand_placeholders};
 use crate::manifest::{IncludeDecl, Layer, Manifest, Merged, Spanned, normalize};
 
 /// Profiles cargo defines itself.

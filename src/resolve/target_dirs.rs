@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use camino::Utf8PathBuf;
 
 use super::ResolvedArtifact;
-use crate::manifest::values::Compiler;
+use crate::manifest::settings::Compiler;
 
 /// The target dir of the host-triple cargo-zigbuild calls, relative to the shared one.
 pub const ZIG_HOST_DIR: &str = "lambda-batch/zig-host";

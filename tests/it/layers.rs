@@ -32,13 +32,15 @@ const LEVELS: &[&[&str]] = &[
     &["commands"],
 ];
 
-/// The modules inside a stage that are public (`pub mod`), each on purpose: the vocabulary
-/// and values of the manifest, the plan's shards and state layout, every printer of `report`,
+/// The modules inside a stage that are public (`pub mod`), each on purpose: the settings, their
+/// kinds, the vocabulary and values of the manifest, the plan's shards and state layout, every printer of `report`,
 /// the KDL schema, the steps of the migration from cargo-lambda, and one module per editing
 /// operation and per subcommand (`::*`: every module directly inside). Every other module
 /// inside a stage is private, and what other stages use of it is re-exported by the stage's
 /// `mod.rs`.
 const PUBLIC: &[&str] = &[
+    "manifest::kinds",
+    "manifest::settings",
     "manifest::limits",
     "manifest::spec",
     "manifest::values",

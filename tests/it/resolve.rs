@@ -2,7 +2,8 @@
 //! the real example workspaces.
 
 use camino::Utf8PathBuf;
-use lambda_batch::manifest::values::{Arch, ArtifactKind, Compiler, Libc, OutputFormat, Runtime};
+use lambda_batch::manifest::settings::{Compiler, OutputFormat, Runtime};
+use lambda_batch::manifest::values::{Arch, ArtifactKind, Libc};
 use lambda_batch::pipeline::check_file;
 use lambda_batch::plan::CargoFlags;
 use lambda_batch::resolve::ResolvedArtifact;

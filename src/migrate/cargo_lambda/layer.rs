@@ -9,7 +9,7 @@ use camino::Utf8PathBuf;
 use serde_json::Value;
 
 use crate::manifest::kdl_string;
-use crate::manifest::values::{Compiler, OutputFormat};
+use crate::manifest::settings::{Compiler, OutputFormat};
 
 /// Which of cargo-lambda's sources a table is, in its order of precedence (later wins).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -3,7 +3,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use super::*;
-use crate::manifest::values::{Compiler, OutputFormat};
+use crate::manifest::settings::{Compiler, OutputFormat};
 use crate::resolve::PackageInfo;
 
 fn package(name: &str, dir: &Utf8Path, bins: &[&str], metadata: Option<Value>) -> PackageInfo {

@@ -7,7 +7,8 @@ use camino::Utf8PathBuf;
 use scraper::{Html, Selector};
 
 use super::*;
-use crate::manifest::values::{Arch, OutputFormat};
+use crate::manifest::settings::OutputFormat;
+use crate::manifest::values::Arch;
 use crate::package::Packaged;
 use crate::package::fixture::{Tree, resolved};
 use crate::plan::{CargoFlags, plan_with_env};
