@@ -55,6 +55,8 @@ const PUBLIC: &[&str] = &[
     "report::run_report",
     "report::summary",
     "report::table",
+    "report::timeline",
+    "report::timeline::*",
     "schema::kdl",
     "migrate::cargo_lambda",
     "migrate::import",
