@@ -91,6 +91,13 @@ pub enum Command {
         "Build as `run` does, then list what would be uploaded and what is there already; upload nothing"
     )))]
     Publish(PublishArgs),
+    /// Build as `run` does (and publish, when the manifest publishes), then bring every
+    /// function on Lambda to its zip and every extension's layer to its newest zip, changing
+    /// only what differs.
+    #[command(mut_arg("dry_run", |a| a.help(
+        "Build as `run` does, then ask Lambda and list what would be created, updated or published; change nothing"
+    )))]
+    Deploy(DeployArgs),
     /// Write what a deploy tool reads (Terraform variables, a SAM template, Serverless
     /// functions) from the report of a `run` or `publish`; builds nothing, asks no network.
     Emit(EmitArgs),
@@ -355,6 +362,22 @@ pub struct PublishArgs {
     #[arg(long, value_name = "s3://BUCKET/PREFIX", value_parser = crate::manifest::PublishLocation::parse)]
     pub to: Option<crate::manifest::PublishLocation>,
     /// Everything `run` takes.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `deploy`.
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    /// Publish the zips here first and deploy from S3 (default: the manifest's top-level
+    /// `publish` node; without either, the zips go to Lambda in the request).
+    #[arg(long, value_name = "s3://BUCKET/PREFIX", value_parser = crate::manifest::PublishLocation::parse)]
+    pub to: Option<crate::manifest::PublishLocation>,
+    /// Publish a version of each function changed, as the setting `publish-version true` does.
+    #[arg(long)]
+    pub publish_version: bool,
+    /// Everything `run` takes (`--jobs` also bounds the calls to Lambda in flight, 8 unless
+    /// given).
     #[command(flatten)]
     pub run: RunArgs,
 }

@@ -48,6 +48,8 @@ pub enum ErrorCode {
     FlattenOnExtension,
     /// A feature the package does not declare.
     UnknownFeature,
+    /// A `layers` name that is no extension of the manifest.
+    UnknownExtension,
     /// The manifest file cannot be found or read.
     Io,
     /// A setting that differs from cargo-lambda's configuration of the same bin (a warning).
@@ -77,6 +79,7 @@ impl ErrorCode {
             ErrorCode::InternalOnFunction => "lambda_batch::internal_on_function",
             ErrorCode::FlattenOnExtension => "lambda_batch::flatten_on_extension",
             ErrorCode::UnknownFeature => "lambda_batch::unknown_feature",
+            ErrorCode::UnknownExtension => "lambda_batch::unknown_extension",
             ErrorCode::Io => "lambda_batch::io",
             ErrorCode::Drift => "lambda_batch::drift",
             ErrorCode::Limit => "lambda_batch::limit",

@@ -12,6 +12,7 @@ pub mod atomic;
 pub mod cache;
 pub mod cli;
 pub mod commands;
+pub mod deploy;
 pub mod diagnostic;
 pub mod edit;
 pub mod emit;

@@ -2,6 +2,7 @@
 //! `Result<ExitCode, Error>`, and [`main`] turns that into the process exit code.
 
 pub mod check;
+pub mod deploy;
 pub mod doctor;
 pub mod edit;
 pub mod emit;
@@ -55,6 +56,7 @@ fn dispatch(command: Command, color: bool) -> Result<ExitCode, Error> {
     match command {
         Command::Run(args) => run::run(&args, color),
         Command::Publish(args) => publish::publish(&args, color),
+        Command::Deploy(args) => deploy::deploy(&args, color),
         Command::Emit(args) => emit::emit(&args),
         Command::Check {
             manifest,

@@ -143,7 +143,7 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
 }
 
 /// Each zip that could not be published, and the bucket's failure once.
-fn print_failures(report: &run_report::Report, published: &PublishTable, color: bool) {
+pub(super) fn print_failures(report: &run_report::Report, published: &PublishTable, color: bool) {
     for (artifact, entry) in report.artifacts.iter().zip(&published.entries) {
         if let Some(entry) = entry
             && let State::Failed(why) = &entry.state

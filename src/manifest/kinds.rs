@@ -376,6 +376,13 @@ impl Placeholders for OutputPlaceholders {
     const NAMES: &'static [&'static str] = PLACEHOLDERS;
 }
 
+/// `function-name`'s and `layer-name`'s placeholders: `{name}` (the artifact's) and `{arch}`.
+pub struct NamePlaceholders;
+
+impl Placeholders for NamePlaceholders {
+    const NAMES: &'static [&'static str] = &["name", "arch"];
+}
+
 /// A path relative to the manifest with placeholders `{name}` of `P` (`lambda-dir`).
 pub struct Template<P>(PhantomData<P>);
 

@@ -54,11 +54,9 @@
 //!    description of the manifest names it.
 
 use super::declare::settings;
-#[cfg(doc)]
-use super::kinds::Str;
 use super::kinds::{
-    Arch, Bool, Env, Flag, Include, KeyFiles, OneOf, OutputPlaceholders, Path, Profile, Strings,
-    Template, VarNames,
+    Arch, Bool, Env, Flag, Include, KeyFiles, NamePlaceholders, OneOf, OutputPlaceholders, Path,
+    Profile, Str, Strings, Template, VarNames,
 };
 use super::values::{GlibcVersion, words};
 
@@ -262,6 +260,60 @@ settings! {
         doc: "environment variables the build reads (a build script, `option_env!`): their values go into the artifact cache's input key",
         help: "name the variables a build script or `option_env!` reads: `cache-key-env \"GIT_SHA\"`",
         example: "VALUE...",
+        add: false,
+    }
+    /// The Lambda function `deploy` updates, placeholders unexpanded.
+    function_name: "function-name" => Template<NamePlaceholders>, replace {
+        levels: &["defaults", "workspace", "function"],
+        default: "the artifact's name, or {name}-{arch} when built for several architectures",
+        doc: "the Lambda function `deploy` puts the function on; placeholders {name} {arch}",
+        help: "write for example `function-name \"shop-{name}-{arch}\"`",
+        example: "NAME",
+        add: false,
+    }
+    /// The Lambda layer `deploy` publishes an extension as, placeholders unexpanded.
+    layer_name: "layer-name" => Template<NamePlaceholders>, replace {
+        levels: &["defaults", "workspace", "extension"],
+        default: "the artifact's name, or {name}-{arch} when built for several architectures",
+        doc: "the Lambda layer `deploy` publishes the extension as; placeholders {name} {arch}",
+        help: "write for example `layer-name \"shop-{name}-{arch}\"`",
+        example: "NAME",
+        add: false,
+    }
+    /// The execution role a missing function is created with.
+    role: "role" => Str, replace {
+        levels: &["defaults", "workspace", "function"],
+        default: "none: `deploy` creates no function",
+        doc: "the execution role (IAM role ARN) `deploy` creates a missing function with",
+        help: "write for example `role \"arn:aws:iam::123456789012:role/lambda\"`",
+        example: "ARN",
+        add: false,
+    }
+    /// The manifest's extensions whose layers the function gets (accumulate).
+    layers: "layers" => Strings, accumulate {
+        levels: &["defaults", "workspace", "function"],
+        default: "none",
+        doc: "extensions of this manifest whose layers `deploy` attaches to the function (their newest version for its architecture)",
+        help: "name at least one extension of the manifest: `layers \"telemetry\"`",
+        example: "EXTENSION...",
+        add: false,
+    }
+    /// The alias `deploy` points at the version it publishes.
+    alias: "alias" => Str, replace {
+        levels: &["defaults", "workspace", "function"],
+        default: "none",
+        doc: "the alias `deploy` points at the version it publishes (a version is published when it is set)",
+        help: "write for example `alias \"live\"`",
+        example: "NAME",
+        add: false,
+    }
+    /// Publish a version after a change.
+    publish_version: "publish-version" => Bool, replace {
+        levels: &["defaults", "workspace", "function"],
+        default: "false",
+        doc: "publish a version of the function after `deploy` changes it",
+        help: "write `publish-version true`",
+        example: "true",
         add: false,
     }
 }

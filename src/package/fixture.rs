@@ -64,6 +64,7 @@ pub(crate) fn resolved(base: &Utf8Path, format: OutputFormat) -> ResolvedArtifac
             cache_key_files: Vec::new(),
             cache_key_env: Vec::new(),
         },
+        deploy: Default::default(),
     }
 }
 

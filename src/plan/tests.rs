@@ -73,6 +73,7 @@ pub(super) fn artifact(name: &str, package: &str, arch: Arch) -> ResolvedArtifac
             cache_key_files: Vec::new(),
             cache_key_env: Vec::new(),
         },
+        deploy: Default::default(),
     }
 }
 

@@ -13,4 +13,4 @@ pub mod table;
 pub mod timeline;
 
 pub use path::display_path;
-pub use run_report::{ArtifactReport, Published, REPORT_VERSION, Report, Status};
+pub use run_report::{ArtifactReport, Deployed, Published, REPORT_VERSION, Report, Status};

@@ -180,6 +180,30 @@ pub struct ArtifactReport {
     /// Where `publish` put the zip (absent when the run did not publish it).
     #[serde(default)]
     pub published: Option<Published>,
+    /// What `deploy` did with it (absent when the run did not deploy it, or only as a dry run).
+    #[serde(default)]
+    pub deployed: Option<Deployed>,
+}
+
+/// What `deploy` did with an output: the Lambda function (or, for an extension, the layer)
+/// and its state afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Deployed {
+    /// The Lambda function's name (functions).
+    pub function: Option<String>,
+    /// The layer's name (extensions).
+    pub layer: Option<String>,
+    /// `created`, `updated` or `unchanged` (functions); `published` or `unchanged` (layers);
+    /// `failed`.
+    pub action: String,
+    /// Lambda's `CodeSha256` of what it runs now (the zip's base64 SHA-256).
+    pub code_sha256: Option<String>,
+    /// The function version published (`publish-version`), or the one the alias points at.
+    pub version: Option<String>,
+    /// The alias pointed at that version.
+    pub alias: Option<String>,
+    /// The layer version holding the extension's zip (extensions).
+    pub layer_version_arn: Option<String>,
 }
 
 impl ArtifactReport {
@@ -306,6 +330,7 @@ pub fn build(plan: &Plan, keys: &Keys, outcome: &RunOutcome) -> Report {
                 runtime: Some(r.packaging.runtime),
                 handler: handler(r.identity.kind),
                 published: None,
+                deployed: None,
             }
         })
         .collect();

@@ -35,6 +35,10 @@ pub struct ResolvedArtifact {
     /// artifact cache's input key covers besides the package.
     #[serde(flatten)]
     pub inputs: Inputs,
+    /// Where `deploy` puts it on Lambda (not part of the build: left out of the plan's JSON).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub deploy: super::DeploySettings,
 }
 
 /// Which artifact: its name, kind, workspace, package and bin.

@@ -5,6 +5,7 @@
 
 mod artifact;
 mod cache;
+mod deploy;
 mod features;
 mod includes;
 mod remap;
@@ -26,6 +27,7 @@ use crate::diagnostic::{ErrorCode, ManifestError, ManifestErrors, closest, sugge
 use crate::manifest::values::ArtifactKind;
 use crate::manifest::{ArtifactDecl, Layer, Manifest, WorkspaceDecl, normalize};
 pub use artifact::{Build, CargoCall, Identity, Inputs, Packaging, ResolvedArtifact};
+pub use deploy::{DeploySettings, deploy_name};
 pub use features::{Answer, Query, views};
 pub(crate) use includes::{IncludeExpander, clean_path};
 pub use includes::{IncludeFile, IncludeRule, KeyFile};
@@ -217,6 +219,12 @@ pub fn resolve_partial_with(
 
     let mut artifacts = Vec::new();
     let mut reported_includes = BTreeSet::new();
+    let extensions: BTreeSet<&str> = unique_candidates
+        .iter()
+        .filter(|c| c.kind == ArtifactKind::Extension)
+        .map(|c| c.name.as_str())
+        .collect();
+    let mut reported_layers = BTreeSet::new();
     for c in unique_candidates {
         let layers: Vec<&Layer> = [
             Some(&manifest.defaults),
@@ -228,6 +236,11 @@ pub fn resolve_partial_with(
         .collect();
         let bases: Vec<Utf8PathBuf> =
             vec![manifest.dir.clone(), c.dir.clone(), c.package.dir.clone()];
+        errors.extend(deploy::unknown_layers(
+            &layers,
+            &extensions,
+            &mut reported_layers,
+        ));
         match settle::settle(
             &manifest,
             c,

@@ -11,7 +11,8 @@ use miette::SourceSpan;
 
 use super::includes::{self, IncludeError, IncludeExpander, IncludeFile, IncludeRule, KeyFile};
 use super::{
-    Build, Candidate, CargoCall, Identity, Inputs, Packaging, ResolvedArtifact, workspace,
+    Build, Candidate, CargoCall, DeploySettings, Identity, Inputs, Packaging, ResolvedArtifact,
+    workspace,
 };
 use crate::diagnostic::{ErrorCode, ManifestError, suggest};
 use crate::manifest::settings::Runtime;
@@ -122,6 +123,10 @@ pub(super) fn settle(
         cache_key_env: key_env.into_iter().collect(),
     };
     let compiler = m.compiler.value();
+    let several_archs = targets
+        .value
+        .iter()
+        .any(|t| t.value.arch != targets.value[0].value.arch);
 
     let mut out = Vec::new();
     for t in &targets.value {
@@ -145,6 +150,7 @@ pub(super) fn settle(
             packaging: Packaging::settled(&m, normalize(&manifest.dir.join(dir))),
             cargo: cargo.clone(),
             inputs: inputs.clone(),
+            deploy: DeploySettings::settled(&m, c.kind, &c.name, spec.arch, several_archs),
         });
     }
     if errors.is_empty() {

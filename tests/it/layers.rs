@@ -26,7 +26,8 @@ const LEVELS: &[&[&str]] = &[
     &["report", "schema"],
     // The release hand-off: the report's zips uploaded to S3, and deploy tools' inputs
     // written from a report. Both read the report as data.
-    &["publish", "emit"],
+    // Deploying to Lambda reads the plan and the report the same way.
+    &["publish", "emit", "deploy"],
     // The argument types, then parsing and dispatching them.
     &["cli"],
     &["commands"],
