@@ -11,6 +11,7 @@ mod check_errors;
 mod ci_docs;
 mod ci_flow;
 mod cli;
+mod deploy;
 mod edit_add_remove;
 mod edit_fmt;
 mod edit_init;

@@ -29,6 +29,8 @@ pub struct S3Server {
     pub access_key: String,
     /// Its secret.
     pub secret_key: String,
+    /// The ARN of an IAM role Lambda functions can be created with (`deploy`'s `role`).
+    pub role: String,
     /// moto's output, shown when something goes wrong.
     pub log: PathBuf,
 }
@@ -132,13 +134,15 @@ fn start() -> S3Server {
         endpoint: endpoint.clone(),
         access_key: String::new(),
         secret_key: String::new(),
+        role: String::new(),
         log,
     };
     wait_until_serving(port, &server);
-    let (access_key, secret_key) = provision(&server);
+    let (access_key, secret_key, role) = provision(&server);
     S3Server {
         access_key,
         secret_key,
+        role,
         ..server
     }
 }
@@ -186,10 +190,11 @@ fn http_status(port: u16, method: &str, path: &str, body: &str) -> Option<u16> {
     response.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// Creates an IAM user with an access key allowed all of S3 and the test bucket, then turns
+/// Creates an IAM user with an access key allowed all of S3 and Lambda (and to pass roles),
+/// the test bucket and a role for Lambda functions, then turns
 /// moto's authentication on, so that requests with any other credentials (or a bad signature)
 /// are refused the way S3 refuses them. boto3 comes with moto.
-fn provision(server: &S3Server) -> (String, String) {
+fn provision(server: &S3Server) -> (String, String, String) {
     const SCRIPT: &str = r#"
 import json, sys, boto3
 endpoint, bucket = sys.argv[1], sys.argv[2]
@@ -199,10 +204,14 @@ iam = boto3.client("iam", **kw)
 iam.create_user(UserName="lambda-batch")
 iam.put_user_policy(UserName="lambda-batch", PolicyName="s3", PolicyDocument=json.dumps({
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+    "Statement": [{"Effect": "Allow", "Action": ["s3:*", "lambda:*", "iam:PassRole"], "Resource": "*"}]}))
 key = iam.create_access_key(UserName="lambda-batch")["AccessKey"]
 boto3.client("s3", **kw).create_bucket(Bucket=bucket)
-print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
+role = iam.create_role(RoleName="lambda-batch-deploy", AssumeRolePolicyDocument=json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                   "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"], role]))
 "#;
     let output = Invocation::program("python3")
         .args(["-c", SCRIPT, &server.endpoint, BUCKET])
@@ -216,7 +225,7 @@ print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
         String::from_utf8_lossy(&output.stderr),
         server.log_tail()
     );
-    let (access_key, secret_key): (String, String) =
+    let (access_key, secret_key, role): (String, String, String) =
         serde_json::from_slice(&output.stdout).expect("the access key as JSON");
     let port = server.endpoint.rsplit(':').next().unwrap().parse().unwrap();
     assert_eq!(
@@ -224,7 +233,7 @@ print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"]]))
         Some(200),
         "turning moto's authentication on"
     );
-    (access_key, secret_key)
+    (access_key, secret_key, role)
 }
 
 impl S3Server {
@@ -263,8 +272,9 @@ print(json.dumps(sorted(out)))
         serde_json::from_str(&stdout).expect("the versions as JSON")
     }
 
-    /// Runs a boto3 `script` with the endpoint, the credentials and `args`; its stdout.
-    fn python(&self, script: &str, args: &[&str]) -> String {
+    /// Runs a boto3 `script` with the endpoint, the credentials and `args` (`sys.argv[1:4]`,
+    /// then the rest); its stdout.
+    pub fn python(&self, script: &str, args: &[&str]) -> String {
         let output = Invocation::program("python3")
             .args([
                 "-c",
