@@ -478,3 +478,38 @@ fn throttling_is_retried_and_a_dead_endpoint_is_one_error() {
         assert!(!dead.stderr.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()));
     }
 }
+
+#[test]
+fn the_ci_job_of_docs_deploy_md_parses_and_deploys() {
+    use clap::Parser;
+    let doc = std::fs::read_to_string(repo().join("docs/deploy.md")).unwrap();
+    let mut deploys = 0;
+    let mut block: Option<String> = None;
+    for line in doc.lines() {
+        match &mut block {
+            None if line.trim_start() == "```yaml" => block = Some(String::new()),
+            Some(text) if line.trim_start() == "```" => {
+                let yaml: serde_yaml::Value = serde_yaml::from_str(text).expect("the YAML parses");
+                // Other blocks are SAM and Serverless files.
+                let steps = yaml["deploy"]["steps"].as_sequence().cloned().unwrap_or_default();
+                for run in steps.iter().filter_map(|s| s["run"].as_str()) {
+                    let run = run.replace("\\\n", " ");
+                    for command in run.lines().map(str::trim).filter(|l| l.starts_with("lambda-batch ")) {
+                        let words = shlex::split(command).expect("shell words");
+                        let cli = lambda_batch::cli::Cli::try_parse_from(&words)
+                            .unwrap_or_else(|e| panic!("{command}: {e}"));
+                        assert!(matches!(cli.command, lambda_batch::cli::Command::Deploy(_)));
+                        deploys += 1;
+                    }
+                }
+                block = None;
+            }
+            Some(text) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            None => {}
+        }
+    }
+    assert_eq!(deploys, 1, "one deploy command in docs/deploy.md's CI job");
+}
