@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::Client;
-use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{
     Architecture, FunctionCode, FunctionConfiguration, LastUpdateStatus, LayerVersionContentInput,
@@ -804,8 +804,14 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     match &e {
-        SdkError::ServiceError(_) => {
-            let code = e.code().unwrap_or("error").to_owned();
+        SdkError::ServiceError(service) => {
+            let Some(code) = e.code().map(str::to_owned) else {
+                // Not Lambda's JSON error: a proxy's or a load balancer's answer.
+                return Failure::Endpoint(format!(
+                    "{operation}: HTTP {} without a Lambda error",
+                    service.raw().status().as_u16()
+                ));
+            };
             let text = match e.message() {
                 Some(message) if !message.is_empty() => format!("{operation}: {code}: {message}"),
                 _ => format!("{operation}: {code}"),
@@ -820,6 +826,20 @@ where
             "{operation}: no answer within {} s",
             super::client::OPERATION_TIMEOUT.as_secs()
         )),
-        _ => Failure::Endpoint(format!("{operation}: {}", DisplayErrorContext(&e))),
+        _ => Failure::Endpoint(format!("{operation}: {}", causes(&e))),
     }
+}
+
+/// An error and its sources, each said once: `dispatch failure: io error: ... refused`.
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut words: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !words.iter().any(|w| w.contains(&text)) {
+            words.push(text);
+        }
+        next = e.source();
+    }
+    words.join(": ")
 }

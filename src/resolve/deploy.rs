@@ -3,8 +3,6 @@
 
 use std::collections::BTreeSet;
 
-use miette::SourceSpan;
-
 use crate::diagnostic::{ErrorCode, ManifestError, suggest};
 use crate::manifest::values::{Arch, ArtifactKind};
 use crate::manifest::{Layer, Merged};
@@ -85,7 +83,7 @@ pub(super) fn unknown_layers(
             ManifestError::new(
                 ErrorCode::UnknownExtension,
                 format!("`layers` names `{}`, which is no extension of this manifest", name.value),
-                SourceSpan::from(name.span),
+                name.span,
                 "not an extension",
             )
             .with_help(if known.is_empty() {

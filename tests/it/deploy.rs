@@ -10,8 +10,8 @@ use std::path::PathBuf;
 
 use crate::support::aws_proxy::{Proxy, Request};
 use crate::support::bad_endpoints;
-use crate::support::s3_server::{BUCKET, s3_server};
-use crate::support::test::{Invocation, Run, describe, repo};
+use crate::support::s3_server::{BUCKET, open_server as s3_server};
+use crate::support::test::{Invocation, Run, Test, bin_source, describe, repo};
 use lambda_batch::report::Report;
 
 /// A manifest beside the root one (same build settings), removed when dropped. Outputs go to
@@ -41,7 +41,7 @@ impl Manifest {
     fn write(&self, extra: &str, get_product: &str) {
         let tag = &self.tag;
         let text = format!(
-            r#"// The root lambda.kdl's build, deployed by tests/deploy.rs.
+            r#"// The root lambda.kdl's build, deployed by tests/it/deploy.rs.
 defaults {{
     profile "release"
     arch "x86_64" "arm64"
@@ -354,7 +354,9 @@ fn functions_are_updated_once_layers_published_once_and_only_what_changed_again(
     assert_ne!(changed_sha(&report, "x86_64"), new_sha);
     assert!(
         dry.stdout.contains("would update code")
-            && dry.stdout.contains("2 would update, 8 unchanged"),
+            && dry
+                .stdout
+                .contains("dry run, nothing changed on Lambda: 8 unchanged, 2 would update"),
         "{}",
         describe(&dry)
     );
@@ -466,7 +468,11 @@ fn throttling_is_retried_and_a_dead_endpoint_is_one_error() {
 
     // Nothing listens: one error, exit 1, the report written without `deployed`.
     let (dead, report) = m.deploy(&bad_endpoints::closed_port(), &only, 1);
-    let errors = dead.stderr.matches("error:").count();
+    let errors = dead
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .count();
     assert_eq!(errors, 1, "{}", describe(&dead));
     assert!(
         dead.stderr.contains("cannot deploy to Lambda"),
@@ -474,8 +480,9 @@ fn throttling_is_retried_and_a_dead_endpoint_is_one_error() {
         describe(&dead)
     );
     assert!(report.artifacts[0].deployed.is_none());
-    for secret in [&server.secret_key] {
-        assert!(!dead.stderr.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()));
+    // Neither run printed the credentials.
+    for out in [&run.stderr, &run.stdout, &dead.stderr, &dead.stdout] {
+        assert!(!out.contains(&server.secret_key) && !out.contains(&server.access_key));
     }
 }
 
@@ -491,10 +498,17 @@ fn the_ci_job_of_docs_deploy_md_parses_and_deploys() {
             Some(text) if line.trim_start() == "```" => {
                 let yaml: serde_yaml::Value = serde_yaml::from_str(text).expect("the YAML parses");
                 // Other blocks are SAM and Serverless files.
-                let steps = yaml["deploy"]["steps"].as_sequence().cloned().unwrap_or_default();
+                let steps = yaml["deploy"]["steps"]
+                    .as_sequence()
+                    .cloned()
+                    .unwrap_or_default();
                 for run in steps.iter().filter_map(|s| s["run"].as_str()) {
                     let run = run.replace("\\\n", " ");
-                    for command in run.lines().map(str::trim).filter(|l| l.starts_with("lambda-batch ")) {
+                    for command in run
+                        .lines()
+                        .map(str::trim)
+                        .filter(|l| l.starts_with("lambda-batch "))
+                    {
                         let words = shlex::split(command).expect("shell words");
                         let cli = lambda_batch::cli::Cli::try_parse_from(&words)
                             .unwrap_or_else(|e| panic!("{command}: {e}"));
@@ -512,4 +526,39 @@ fn the_ci_job_of_docs_deploy_md_parses_and_deploys() {
         }
     }
     assert_eq!(deploys, 1, "one deploy command in docs/deploy.md's CI job");
+}
+
+#[test]
+fn check_names_a_layers_entry_that_is_no_extension() {
+    let t = Test::new("deploy-layers");
+    t.workspace(
+        "app",
+        "deploy-layers-app",
+        &[
+            ("dl-fn", &bin_source("dl-fn")),
+            ("dl-telemetry", &bin_source("dl-telemetry")),
+        ],
+    );
+    t.manifest(
+        "workspace \"app\" {\n    function \"dl-fn\" {\n        layers \"dl-telemetry\" \"dl-telemetri\"\n    }\n    extension \"dl-telemetry\"\n}\n",
+    );
+    let run = t.lb(&["check"]).status(2);
+    assert!(
+        run.stderr
+            .contains("`layers` names `dl-telemetri`, which is no extension")
+            && run.stderr.contains("dl-telemetry`?")
+            && !run.stderr.contains("names `dl-telemetry`"),
+        "{}",
+        describe(&run)
+    );
+    // The span points at the name in lambda.kdl.
+    assert!(
+        run.stderr.contains("not an extension"),
+        "{}",
+        describe(&run)
+    );
+    t.manifest(
+        "workspace \"app\" {\n    function \"dl-fn\" {\n        layers \"dl-telemetry\"\n    }\n    extension \"dl-telemetry\"\n}\n",
+    );
+    t.lb(&["check"]).status(0);
 }

@@ -61,8 +61,14 @@ fn every_setting_of_the_vocabulary_decodes() {
             ValueShape::Include => "\"*.toml\" into=\"cfg\"".into(),
             ValueShape::Env => "KEY=\"v\"".into(),
         };
+        // On the artifact node that may hold it (`layer-name` only on an extension).
+        let node = if s.allowed_in("function") {
+            "function"
+        } else {
+            "extension"
+        };
         let text = format!(
-            "defaults {{\n    {} {value}\n}}\nworkspace \"w\" {{\n    {} {value}\n    function \"f\" {{\n        {} {value}\n    }}\n}}\n",
+            "defaults {{\n    {} {value}\n}}\nworkspace \"w\" {{\n    {} {value}\n    {node} \"f\" {{\n        {} {value}\n    }}\n}}\n",
             s.name, s.name, s.name
         );
         let (manifest, errors, _) =

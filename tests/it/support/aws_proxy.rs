@@ -235,7 +235,14 @@ fn forward(head: &str, body: &[u8], port: u16) -> Option<Vec<u8>> {
     upstream.write_all(out.as_bytes()).ok()?;
     upstream.write_all(body).ok()?;
     let mut reader = BufReader::new(upstream);
-    let (head, body) = read_response(&mut reader)?;
+    let is_head = head.starts_with("HEAD ");
+    let (head, body) = read_response(&mut reader, is_head)?;
+    if is_head {
+        // Its Content-Length is the object's, and there is no body.
+        let mut response = head.replace('\n', "\r\n").replace("\r\r\n", "\r\n");
+        response.push_str("\r\n");
+        return Some(response.into_bytes());
+    }
     let mut response = String::new();
     for (i, line) in head.lines().enumerate() {
         let name = line
@@ -261,8 +268,9 @@ fn forward(head: &str, body: &[u8], port: u16) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
-/// A response read to its end (the upstream connection closes after it).
-fn read_response(reader: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)> {
+/// A response read to its end (the upstream connection closes after it); only its head when
+/// it answers a HEAD request (`head_only`).
+fn read_response(reader: &mut BufReader<TcpStream>, head_only: bool) -> Option<(String, Vec<u8>)> {
     let mut head = String::new();
     loop {
         let mut line = String::new();
@@ -282,6 +290,9 @@ fn read_response(reader: &mut BufReader<TcpStream>) -> Option<(String, Vec<u8>)>
                 .then(|| v.trim().to_owned())
         })
     };
+    if head_only {
+        return Some((head, Vec::new()));
+    }
     let chunked = header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
     let length = header("content-length").and_then(|v| v.parse::<usize>().ok());
     let mut body = Vec::new();

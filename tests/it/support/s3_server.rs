@@ -46,11 +46,20 @@ impl Drop for Guard {
 }
 
 static SERVER: OnceLock<S3Server> = OnceLock::new();
-static GUARD: Mutex<Option<Guard>> = Mutex::new(None);
+static OPEN_SERVER: OnceLock<S3Server> = OnceLock::new();
+static GUARD: Mutex<Vec<Guard>> = Mutex::new(Vec::new());
 
 /// The server of this test binary, started by the first caller.
 pub fn s3_server() -> &'static S3Server {
-    SERVER.get_or_init(start)
+    SERVER.get_or_init(|| start(true))
+}
+
+/// A second server of this test binary, with authentication off, for Lambda: moto 5 refuses
+/// the signature of every Lambda GET request once authentication is on (`GetFunction`,
+/// `ListLayerVersions`: `SignatureDoesNotMatch`, boto3's requests too), so `deploy` is tested
+/// against this one. It has the same bucket and a role for functions.
+pub fn open_server() -> &'static S3Server {
+    OPEN_SERVER.get_or_init(|| start(false))
 }
 
 impl S3Server {
@@ -79,19 +88,24 @@ impl S3Server {
 
 extern "C" fn stop_at_exit() {
     if let Ok(mut guard) = GUARD.lock() {
-        if guard.take().is_some() {
-            if let Some(server) = SERVER.get() {
+        if !guard.is_empty() {
+            guard.clear();
+            for server in [SERVER.get(), OPEN_SERVER.get()].into_iter().flatten() {
                 let _ = std::fs::remove_file(&server.log);
             }
         }
     }
 }
 
-fn start() -> S3Server {
+fn start(auth: bool) -> S3Server {
     let moto = which::which("moto_server")
         .expect("moto_server is not on PATH: run scripts/setup.sh (pip install 'moto[server]')");
     let port = free_port();
-    let log = std::env::temp_dir().join(format!("lambda-batch-moto-{}.log", std::process::id()));
+    let log = std::env::temp_dir().join(format!(
+        "lambda-batch-moto-{}{}.log",
+        std::process::id(),
+        if auth { "" } else { "-open" }
+    ));
     let log_file = std::fs::File::create(&log).expect("creating moto's log file");
 
     // The kernel kills moto when the thread that started it ends (PR_SET_PDEATHSIG), so it is
@@ -123,7 +137,7 @@ fn start() -> S3Server {
         .recv()
         .expect("the thread that starts moto")
         .expect("starting moto_server");
-    *GUARD.lock().unwrap() = Some(Guard(child));
+    GUARD.lock().unwrap().push(Guard(child));
     // SAFETY: registering a plain function with no arguments.
     unsafe {
         libc::atexit(stop_at_exit);
@@ -138,7 +152,7 @@ fn start() -> S3Server {
         log,
     };
     wait_until_serving(port, &server);
-    let (access_key, secret_key, role) = provision(&server);
+    let (access_key, secret_key, role) = provision(&server, auth);
     S3Server {
         access_key,
         secret_key,
@@ -191,10 +205,10 @@ fn http_status(port: u16, method: &str, path: &str, body: &str) -> Option<u16> {
 }
 
 /// Creates an IAM user with an access key allowed all of S3 and Lambda (and to pass roles),
-/// the test bucket and a role for Lambda functions, then turns
+/// the test bucket and a role for Lambda functions, then (with `auth`) turns
 /// moto's authentication on, so that requests with any other credentials (or a bad signature)
 /// are refused the way S3 refuses them. boto3 comes with moto.
-fn provision(server: &S3Server) -> (String, String, String) {
+fn provision(server: &S3Server, auth: bool) -> (String, String, String) {
     const SCRIPT: &str = r#"
 import json, sys, boto3
 endpoint, bucket = sys.argv[1], sys.argv[2]
@@ -228,6 +242,9 @@ print(json.dumps([key["AccessKeyId"], key["SecretAccessKey"], role]))
     let (access_key, secret_key, role): (String, String, String) =
         serde_json::from_slice(&output.stdout).expect("the access key as JSON");
     let port = server.endpoint.rsplit(':').next().unwrap().parse().unwrap();
+    if !auth {
+        return (access_key, secret_key, role);
+    }
     assert_eq!(
         http_status(port, "POST", "/moto-api/reset-auth", "0"),
         Some(200),
