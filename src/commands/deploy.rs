@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Error;
 use super::run::{self, Prepared};
+use crate::cache::Keys;
 use crate::cli::{DeployArgs, RunArgs};
 use crate::deploy::{self, Action, DeployTable, Deployer, Entry, Mode, Target, TargetKind};
 use crate::execute;
@@ -32,7 +33,7 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
     let planned = match run::prepare(&run_args, color)? {
         Prepared::Nothing(plan) => {
             let outcome = execute::not_started(&plan, &BTreeMap::new());
-            let report = run_report::build(&plan, &outcome);
+            let report = run_report::build(&plan, &Keys::none(), &outcome);
             return run::finish(&run_args, &report, ExitCode::OK, Vec::new());
         }
         Prepared::Planned(planned) => planned,
@@ -72,7 +73,7 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
             }
         });
     let built = run::build_and_package(&run_args, planned, color)?;
-    let mut report = run_report::build(&built.plan, &built.outcome);
+    let mut report = run_report::build(&built.plan, &built.keys, &built.outcome);
     if built.code != ExitCode::OK {
         print_error("nothing was deployed: the build did not succeed", "", color);
         return run::finish(&run_args, &report, built.code, built.unwritten);
