@@ -81,6 +81,18 @@ workspace "examples/extensions" {{
     /// `code`; the run and its report.
     #[track_caller]
     fn deploy(&self, proxy: &str, args: &[&str], code: i32) -> (Run, Report) {
+        self.deploy_with(proxy, args, &[], code)
+    }
+
+    /// [`Manifest::deploy`] with `env` set too.
+    #[track_caller]
+    fn deploy_with(
+        &self,
+        proxy: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        code: i32,
+    ) -> (Run, Report) {
         let report = repo()
             .join("target/deploy-tests")
             .join(format!("{}.json", self.tag));
@@ -93,6 +105,9 @@ workspace "examples/extensions" {{
             .args(args);
         for (k, v) in aws_env(proxy) {
             invocation = invocation.env(&k, v);
+        }
+        for (k, v) in env {
+            invocation = invocation.env(k, v);
         }
         let run = invocation.status(code);
         let text = std::fs::read_to_string(&report)
@@ -561,4 +576,59 @@ fn check_names_a_layers_entry_that_is_no_extension() {
         "workspace \"app\" {\n    function \"dl-fn\" {\n        layers \"dl-telemetry\"\n    }\n    extension \"dl-telemetry\"\n}\n",
     );
     t.lb(&["check"]).status(0);
+}
+
+#[test]
+fn a_failed_function_stops_the_rest_unless_keep_going_and_is_annotated() {
+    let server = s3_server();
+    let proxy = Proxy::start(&server.endpoint);
+    let m = Manifest::new("kg", "", "");
+    let existing = m.name("put-product", "x86_64");
+    precreate(&[(existing.clone(), "x86_64")]);
+    // One call at a time, in report order: get-product (missing, no role) comes first.
+    let args = ["--only", "*-product", "--arch", "x86_64", "--jobs", "1"];
+
+    let (stopped, report) = m.deploy_with(&proxy.endpoint, &args, &[("GITHUB_ACTIONS", "true")], 1);
+    let actions: Vec<Option<String>> = report
+        .artifacts
+        .iter()
+        .map(|a| a.deployed.as_ref().map(|d| d.action.clone()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![Some("failed".to_owned()), None],
+        "{}",
+        describe(&stopped)
+    );
+    assert_eq!(mutating(&proxy.take()), vec![]);
+    assert!(
+        stopped
+            .stdout
+            .contains("::error title=lambda-batch deploy::cannot deploy get-product (x86_64)"),
+        "{}",
+        describe(&stopped)
+    );
+
+    let mut keep_going = args.to_vec();
+    keep_going.push("--keep-going");
+    let (kept, report) = m.deploy(&proxy.endpoint, &keep_going, 1);
+    let actions: Vec<Option<String>> = report
+        .artifacts
+        .iter()
+        .map(|a| a.deployed.as_ref().map(|d| d.action.clone()))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![Some("failed".to_owned()), Some("updated".to_owned())],
+        "{}",
+        describe(&kept)
+    );
+    assert_eq!(
+        mutating(&proxy.take()),
+        vec![("UpdateFunctionCode".to_owned(), existing.clone())]
+    );
+    assert!(
+        !kept.stdout.contains("::error"),
+        "annotations only in GitHub Actions"
+    );
 }
