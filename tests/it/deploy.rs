@@ -12,6 +12,7 @@ use crate::support::aws_proxy::{Proxy, Request};
 use crate::support::bad_endpoints;
 use crate::support::s3_server::{BUCKET, open_server as s3_server};
 use crate::support::test::{Invocation, Run, Test, bin_source, describe, repo};
+use base64::Engine;
 use lambda_batch::report::Report;
 
 /// A manifest beside the root one (same build settings), removed when dropped. Outputs go to
@@ -183,6 +184,79 @@ print(json.dumps({"sha": c["CodeSha256"], "archs": c["Architectures"],
     serde_json::from_str(&out).expect("the function as JSON")
 }
 
+/// Asserts that every Lambda call in `calls` (S3's are `publish`'s, checked by moto in its
+/// tests) is signed as AWS wants it: Signature Version 4 with the
+/// server's access key, for Lambda in the client's region, and each signature the one botocore
+/// (AWS's own signer in Python) computes from the request as it reached the proxy. The server
+/// these tests use does not check signatures (see `open_server`), so this does.
+#[track_caller]
+fn assert_signed(calls: &[Request]) {
+    // Lambda's paths start with its API version (`/2015-03-31/functions`, `/2018-10-31/layers`).
+    let lambda: Vec<Request> = calls
+        .iter()
+        .filter(|r| r.path.starts_with("/20"))
+        .cloned()
+        .collect();
+    assert!(!lambda.is_empty());
+    assert_eq!(
+        badly_signed(&lambda),
+        Vec::<String>::new(),
+        "of {} calls",
+        lambda.len()
+    );
+}
+
+/// The calls of `calls` whose signature is missing or wrong (see [`assert_signed`]).
+fn badly_signed(calls: &[Request]) -> Vec<String> {
+    const SCRIPT: &str = r#"
+import base64, hashlib, json, sys
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+endpoint, key, secret, path = sys.argv[1:5]
+bad = []
+for r in json.load(open(path)):
+    headers = {k.lower(): v for k, v in r["headers"]}
+    body = base64.b64decode(r["body"])
+    what = r["method"] + " " + r["path"]
+    scheme, _, fields = headers.get("authorization", "").partition(" ")
+    fields = dict(f.strip().split("=", 1) for f in fields.split(",") if "=" in f)
+    if scheme != "AWS4-HMAC-SHA256" or "Signature" not in fields:
+        bad.append(what + ": not signed with SigV4"); continue
+    ak, day, region, service, _ = fields["Credential"].split("/")
+    if (ak, region, service) != (key, "us-east-1", "lambda"):
+        bad.append(what + ": signed for " + fields["Credential"]); continue
+    sha = headers.get("x-amz-content-sha256")
+    if sha is not None and sha != hashlib.sha256(body).hexdigest():
+        bad.append(what + ": x-amz-content-sha256 is not the body's"); continue
+    signed = fields["SignedHeaders"].split(";")
+    request = AWSRequest(method=r["method"], url="http://" + headers["host"] + r["path"],
+                         data=body, headers={k: v for k, v in headers.items() if k in signed})
+    request.context["timestamp"] = headers["x-amz-date"]
+    signer = SigV4Auth(Credentials(ak, secret), service, region)
+    canonical = signer.canonical_request(request)
+    expected = signer.signature(signer.string_to_sign(request, canonical), request)
+    if expected != fields["Signature"]:
+        bad.append(what + ": the signature is not botocore's")
+print(json.dumps(bad))
+"#;
+    let requests: Vec<serde_json::Value> = calls
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "method": r.method,
+                "path": r.path,
+                "headers": r.headers,
+                "body": base64::engine::general_purpose::STANDARD.encode(&r.body),
+            })
+        })
+        .collect();
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(file.path(), serde_json::to_vec(&requests).unwrap()).unwrap();
+    let out = s3_server().python(SCRIPT, &[file.path().to_str().unwrap()]);
+    serde_json::from_str(&out).expect("the check's findings as JSON")
+}
+
 /// The calls that may change something.
 fn mutating(calls: &[Request]) -> Vec<(String, String)> {
     calls
@@ -214,6 +288,15 @@ fn functions_are_updated_once_layers_published_once_and_only_what_changed_again(
     // architectures, and get-product given the telemetry layer of its architecture.
     let (run, report) = m.deploy(&proxy.endpoint, &[], 0);
     let calls = proxy.take();
+    assert_signed(&calls);
+    // The check sees a request changed after it was signed.
+    let mut forged = calls
+        .iter()
+        .find(|r| r.operation() == "UpdateFunctionCode")
+        .unwrap()
+        .clone();
+    forged.body.push(b' ');
+    assert_eq!(badly_signed(&[forged]).len(), 1);
     let mut layer_arns = BTreeMap::new();
     for a in &report.artifacts {
         let d = a
@@ -420,6 +503,7 @@ fn a_missing_function_is_created_only_with_a_role_from_the_published_zip() {
     args.extend(["--to", &to]);
     let (created, report) = m.deploy(&proxy.endpoint, &args, 0);
     let calls = proxy.take();
+    assert_signed(&calls);
     let a = &report.artifacts[0];
     let d = a.deployed.as_ref().unwrap();
     assert_eq!(d.action, "created", "{}", describe(&created));

@@ -17,6 +17,8 @@ pub struct Request {
     pub method: String,
     /// The path and query.
     pub path: String,
+    /// The headers, as sent (names as written).
+    pub headers: Vec<(String, String)>,
     /// The body.
     pub body: Vec<u8>,
     /// Answered with a throttling error instead of being forwarded.
@@ -129,9 +131,16 @@ fn serve(client: TcpStream, upstream_port: u16, log: &Mutex<Vec<Request>>, throt
         let throttled = throttle
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok();
+        let headers = head
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect();
         log.lock().unwrap().push(Request {
             method,
             path,
+            headers,
             body: body.clone(),
             throttled,
         });

@@ -54,10 +54,16 @@ pub fn s3_server() -> &'static S3Server {
     SERVER.get_or_init(|| start(true))
 }
 
-/// A second server of this test binary, with authentication off, for Lambda: moto 5 refuses
-/// the signature of every Lambda GET request once authentication is on (`GetFunction`,
-/// `ListLayerVersions`: `SignatureDoesNotMatch`, boto3's requests too), so `deploy` is tested
-/// against this one. It has the same bucket and a role for functions.
+/// A second server of this test binary, with authentication off, for Lambda. With it on,
+/// moto (5.2) refuses every Lambda request without a body, every GET `deploy` reads with
+/// (`GetFunction`, `ListLayerVersions`, ...), as `SignatureDoesNotMatch`, boto3's exactly like
+/// the AWS SDK for Rust's: to check a signature it rebuilds the request with
+/// `data=body or querystring` (`IAMRequestBase._create_aws_request`), so for a request without
+/// a body it hashes the query's parameters as the payload, or, without a query, the request's
+/// headers (what `BaseResponse.setup_class` parses as its "querystring" then), never the empty
+/// body the client signed. Requests with a body (POST, PUT) pass. The deploy tests check the
+/// signatures themselves instead (`assert_signed` in `deploy.rs`, with botocore's signer). It
+/// has the same bucket and a role for functions.
 pub fn open_server() -> &'static S3Server {
     OPEN_SERVER.get_or_init(|| start(false))
 }
