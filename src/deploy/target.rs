@@ -119,3 +119,42 @@ pub fn direct_upload_limit(targets: &[Target]) -> Vec<String> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(name: &str, size: u64, code: Code) -> Target {
+        Target {
+            index: 0,
+            artifact: name.to_owned(),
+            kind: TargetKind::Function,
+            arch: Arch::Arm64,
+            runtime: Runtime::Al2023,
+            handler: "bootstrap".to_owned(),
+            code_sha256: String::new(),
+            size,
+            code,
+            settings: Settings::default(),
+        }
+    }
+
+    #[test]
+    fn only_a_zip_over_the_limit_sent_in_the_request_is_named() {
+        let zip = || Code::Zip(Utf8PathBuf::from("big.zip"));
+        let s3 = || Code::S3 {
+            bucket: "b".to_owned(),
+            key: "k".to_owned(),
+            version: None,
+        };
+        let targets = [
+            target("at-limit", DIRECT_UPLOAD_LIMIT, zip()),
+            target("over", DIRECT_UPLOAD_LIMIT + 1, zip()),
+            target("published", 3 * DIRECT_UPLOAD_LIMIT, s3()),
+        ];
+        assert_eq!(
+            direct_upload_limit(&targets),
+            vec!["over (arm64): 50.0 MiB".to_owned()]
+        );
+    }
+}
