@@ -40,6 +40,11 @@ impl Manifest {
     }
 
     fn write(&self, extra: &str, get_product: &str) {
+        self.write_with(extra, get_product, "");
+    }
+
+    /// [`Manifest::write`] with `telemetry` as the telemetry extension's own settings.
+    fn write_with(&self, extra: &str, get_product: &str, telemetry: &str) {
         let tag = &self.tag;
         let text = format!(
             r#"// The root lambda.kdl's build, deployed by tests/it/deploy.rs.
@@ -66,7 +71,8 @@ workspace "examples/services" {{
 }}
 
 workspace "examples/extensions" {{
-    extension "telemetry"
+    extension "telemetry" {{
+{telemetry}    }}
     extension "secrets-cache" internal=true
 }}
 "#
@@ -135,9 +141,14 @@ fn aws_env(endpoint: &str) -> BTreeMap<String, String> {
 
 /// Creates each function with placeholder code (a one-file zip) and its architecture.
 fn precreate(functions: &[(String, &str)]) {
+    precreate_with_layers(functions, &[]);
+}
+
+/// [`precreate`], each function given `layers` (layer version ARNs).
+fn precreate_with_layers(functions: &[(String, &str)], layers: &[String]) {
     const SCRIPT: &str = r#"
 import io, json, sys, zipfile, boto3
-endpoint, key, secret, role, functions = sys.argv[1:6]
+endpoint, key, secret, role, functions, layers = sys.argv[1:7]
 lam = boto3.client("lambda", endpoint_url=endpoint, region_name="us-east-1",
                    aws_access_key_id=key, aws_secret_access_key=secret)
 buf = io.BytesIO()
@@ -145,11 +156,28 @@ with zipfile.ZipFile(buf, "w") as z:
     z.writestr("bootstrap", "placeholder")
 for name, arch in json.loads(functions):
     lam.create_function(FunctionName=name, Role=role, Runtime="provided.al2023",
-                        Handler="bootstrap", Architectures=[arch], Code={"ZipFile": buf.getvalue()})
+                        Handler="bootstrap", Architectures=[arch], Code={"ZipFile": buf.getvalue()},
+                        Layers=json.loads(layers))
 "#;
     let server = s3_server();
     let list = serde_json::to_string(functions).unwrap();
-    server.python(SCRIPT, &[&server.role, &list]);
+    let layers = serde_json::to_string(layers).unwrap();
+    server.python(SCRIPT, &[&server.role, &list, &layers]);
+}
+
+/// Publishes a layer of the user's own, `name` (one file); its version ARN.
+fn foreign_layer(name: &str) -> String {
+    const SCRIPT: &str = r#"
+import io, sys, zipfile, boto3
+endpoint, key, secret, name = sys.argv[1:5]
+lam = boto3.client("lambda", endpoint_url=endpoint, region_name="us-east-1",
+                   aws_access_key_id=key, aws_secret_access_key=secret)
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("lib/foreign.txt", "not lambda-batch's")
+print(lam.publish_layer_version(LayerName=name, Content={"ZipFile": buf.getvalue()})["LayerVersionArn"])
+"#;
+    s3_server().python(SCRIPT, &[name]).trim().to_owned()
 }
 
 /// What Lambda holds for a function, asked with boto3: CodeSha256, architectures, layer ARNs,
@@ -402,29 +430,34 @@ fn functions_are_updated_once_layers_published_once_and_only_what_changed_again(
     eprintln!("second deploy: {} calls", calls.len());
 
     // One function changes (its zip loses the config files): exactly its two functions are
-    // updated, nothing else.
+    // updated, nothing else, and `--publish-version` publishes a version of those two only.
     m.write(
         "",
         "        include \"assets/**/*.json\"\n        layers \"telemetry\"\n",
     );
-    let (changed, report) = m.deploy(&proxy.endpoint, &[], 0);
+    let (changed, report) = m.deploy(&proxy.endpoint, &["--publish-version"], 0);
     let mut changes = mutating(&proxy.take());
     changes.sort();
-    assert_eq!(
-        changes,
-        vec![
-            (
-                "UpdateFunctionCode".to_owned(),
-                m.name("get-product", "arm64")
-            ),
-            (
-                "UpdateFunctionCode".to_owned(),
-                m.name("get-product", "x86_64")
-            ),
-        ],
-        "{}",
-        describe(&changed)
-    );
+    let get_product = [
+        m.name("get-product", "arm64"),
+        m.name("get-product", "x86_64"),
+    ];
+    let mut expected: Vec<(String, String)> = get_product
+        .iter()
+        .flat_map(|n| {
+            [
+                ("PublishVersion".to_owned(), n.clone()),
+                ("UpdateFunctionCode".to_owned(), n.clone()),
+            ]
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(changes, expected, "{}", describe(&changed));
+    for a in &report.artifacts {
+        let d = a.deployed.as_ref().unwrap();
+        let version = (a.name == "get-product").then(|| "1".to_owned());
+        assert_eq!(d.version, version, "{} ({})", a.name, a.arch.as_str());
+    }
     let changed_sha = |report: &Report, arch: &str| {
         report
             .artifacts
@@ -583,6 +616,77 @@ fn throttling_is_retried_and_a_dead_endpoint_is_one_error() {
     for out in [&run.stderr, &run.stdout, &dead.stderr, &dead.stdout] {
         assert!(!out.contains(&server.secret_key) && !out.contains(&server.access_key));
     }
+}
+
+#[test]
+fn a_new_layer_version_replaces_the_old_once_the_code_settled_and_other_layers_stay() {
+    let server = s3_server();
+    let proxy = Proxy::start(&server.endpoint);
+    let uses_telemetry = "        layers \"telemetry\"\n";
+    let m = Manifest::new("lay", "", uses_telemetry);
+    let name = m.name("get-product", "x86_64");
+    let foreign = foreign_layer(&format!("{}-foreign", m.tag));
+    precreate_with_layers(&[(name.clone(), "x86_64")], std::slice::from_ref(&foreign));
+    let only = [
+        "--only",
+        "get-product",
+        "--only",
+        "telemetry",
+        "--arch",
+        "x86_64",
+    ];
+    let telemetry_arn = |report: &Report| {
+        report
+            .artifacts
+            .iter()
+            .find(|a| a.name == "telemetry")
+            .and_then(|a| a.deployed.as_ref()?.layer_version_arn.clone())
+            .expect("the telemetry layer's version")
+    };
+
+    // Lambda answers that the code update is still going on: deploy asks until it is done
+    // before it changes the function's layers.
+    proxy.in_progress_next(1);
+    let (first, report) = m.deploy(&proxy.endpoint, &only, 0);
+    let operations: Vec<String> = proxy.take().iter().map(Request::operation).collect();
+    let at = |op: &str| {
+        operations
+            .iter()
+            .position(|o| o == op)
+            .unwrap_or_else(|| panic!("no {op} in {operations:?}\n{}", describe(&first)))
+    };
+    assert!(
+        at("UpdateFunctionCode") < at("GetFunctionConfiguration")
+            && at("GetFunctionConfiguration") < at("UpdateFunctionConfiguration"),
+        "{operations:?}"
+    );
+    let v1 = telemetry_arn(&report);
+    assert_eq!(
+        function(&name).unwrap().layers,
+        vec![foreign.clone(), v1.clone()]
+    );
+
+    // The extension changes: a new version of its layer takes the old one's place, the
+    // user's own layer stays, and nothing else is called that changes anything.
+    m.write_with("", uses_telemetry, "        include \"Cargo.toml\"\n");
+    let (second, report) = m.deploy(&proxy.endpoint, &only, 0);
+    let mut changes = mutating(&proxy.take());
+    changes.sort();
+    assert_eq!(
+        changes,
+        vec![
+            (
+                "PublishLayerVersion".to_owned(),
+                m.name("telemetry", "x86_64")
+            ),
+            ("UpdateFunctionConfiguration".to_owned(), name.clone()),
+        ],
+        "{}",
+        describe(&second)
+    );
+    let v2 = telemetry_arn(&report);
+    assert_ne!(v1, v2);
+    assert_eq!(function(&name).unwrap().layers, vec![foreign, v2]);
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! A recording proxy on 127.0.0.1 in front of the local AWS server (moto): every request the
 //! binary sends through it is recorded (method, path, body) and forwarded, and it can answer
 //! the next requests itself with Lambda's throttling error (HTTP 429,
-//! `TooManyRequestsException`) instead, to see that they are retried. Requests keep their
+//! `TooManyRequestsException`) instead, to see that they are retried, or make the next
+//! answers to `UpdateFunctionCode` say the update is still going on (`LastUpdateStatus`
+//! `InProgress`), as Lambda's do where moto's say `Successful` at once. Requests keep their
 //! `Host` header, so their signatures stay valid upstream.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -72,6 +74,7 @@ pub struct Proxy {
     pub endpoint: String,
     log: Arc<Mutex<Vec<Request>>>,
     throttle: Arc<AtomicUsize>,
+    in_progress: Arc<AtomicUsize>,
 }
 
 impl Proxy {
@@ -86,14 +89,18 @@ impl Proxy {
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let log = Arc::new(Mutex::new(Vec::new()));
         let throttle = Arc::new(AtomicUsize::new(0));
+        let in_progress = Arc::new(AtomicUsize::new(0));
         {
             let log = Arc::clone(&log);
-            let throttle = Arc::clone(&throttle);
+            let faults = Faults {
+                throttle: Arc::clone(&throttle),
+                in_progress: Arc::clone(&in_progress),
+            };
             std::thread::spawn(move || {
                 for stream in listener.incoming().flatten() {
                     let log = Arc::clone(&log);
-                    let throttle = Arc::clone(&throttle);
-                    std::thread::spawn(move || serve(stream, upstream_port, &log, &throttle));
+                    let faults = faults.clone();
+                    std::thread::spawn(move || serve(stream, upstream_port, &log, &faults));
                 }
             });
         }
@@ -101,6 +108,7 @@ impl Proxy {
             endpoint,
             log,
             throttle,
+            in_progress,
         }
     }
 
@@ -109,14 +117,34 @@ impl Proxy {
         self.throttle.store(n, Ordering::SeqCst);
     }
 
+    /// Makes the next `n` answers to `UpdateFunctionCode` say the update is in progress.
+    pub fn in_progress_next(&self, n: usize) {
+        self.in_progress.store(n, Ordering::SeqCst);
+    }
+
     /// The requests since the last call, in the order they arrived.
     pub fn take(&self) -> Vec<Request> {
         std::mem::take(&mut *self.log.lock().unwrap())
     }
 }
 
+/// What the proxy answers differently from upstream: how many requests still get a throttling
+/// error, and how many `UpdateFunctionCode` answers still say `InProgress`.
+#[derive(Clone)]
+struct Faults {
+    throttle: Arc<AtomicUsize>,
+    in_progress: Arc<AtomicUsize>,
+}
+
+/// Takes one from `counter` if it is above zero; whether it was.
+fn take_one(counter: &AtomicUsize) -> bool {
+    counter
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+}
+
 /// Serves one client connection: its requests, one after another (keep-alive).
-fn serve(client: TcpStream, upstream_port: u16, log: &Mutex<Vec<Request>>, throttle: &AtomicUsize) {
+fn serve(client: TcpStream, upstream_port: u16, log: &Mutex<Vec<Request>>, faults: &Faults) {
     let _ = client.set_read_timeout(Some(Duration::from_secs(120)));
     let mut reader = BufReader::new(client.try_clone().expect("cloning the client stream"));
     let mut client = client;
@@ -128,9 +156,9 @@ fn serve(client: TcpStream, upstream_port: u16, log: &Mutex<Vec<Request>>, throt
         let mut words = request_line.split_whitespace();
         let method = words.next().unwrap_or("").to_owned();
         let path = words.next().unwrap_or("").to_owned();
-        let throttled = throttle
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
+        let throttled = take_one(&faults.throttle);
+        let code_update =
+            method == "PUT" && path.split('?').next().unwrap_or("").ends_with("/code");
         let headers = head
             .lines()
             .skip(1)
@@ -156,6 +184,19 @@ fn serve(client: TcpStream, upstream_port: u16, log: &Mutex<Vec<Request>>, throt
             r
         } else {
             match forward(&head, &body, upstream_port) {
+                // The same length, so the framing holds.
+                Some(r) if code_update && take_one(&faults.in_progress) => {
+                    String::from_utf8_lossy(&r)
+                        .replace(
+                            "\"LastUpdateStatus\": \"Successful\"",
+                            "\"LastUpdateStatus\": \"InProgress\"",
+                        )
+                        .replace(
+                            "\"LastUpdateStatus\":\"Successful\"",
+                            "\"LastUpdateStatus\":\"InProgress\"",
+                        )
+                        .into_bytes()
+                }
                 Some(r) => r,
                 None => return,
             }
