@@ -2,14 +2,12 @@
 //! zip uploaded as `publish` does, then every function and layer brought to its zip on Lambda,
 //! before the report is written.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::Error;
 use super::run::{self, Prepared};
-use crate::cache::Keys;
 use crate::cli::{DeployArgs, RunArgs};
 use crate::deploy::{self, Action, DeployTable, Deployer, Entry, Mode, Target, TargetKind};
-use crate::execute;
 use crate::exit_code::ExitCode;
 use crate::manifest::PublishLocation;
 use crate::publish::{self, Prefetch, Publisher};
@@ -31,11 +29,8 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
         ..args.run.clone()
     };
     let planned = match run::prepare(&run_args, color)? {
-        Prepared::Nothing(plan) => {
-            let outcome = execute::not_started(&plan, &BTreeMap::new());
-            let report = run_report::build(&plan, &Keys::none(), &outcome);
-            return run::finish(&run_args, &report, ExitCode::OK, Vec::new());
-        }
+        // An empty shard: nothing to build, nothing to deploy.
+        Prepared::Nothing(plan) => return run::nothing_to_build(&run_args, &plan),
         Prepared::Planned(planned) => planned,
     };
     let location: Option<PublishLocation> = args
@@ -74,9 +69,11 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
         });
     let built = run::build_and_package(&run_args, planned, color)?;
     let mut report = run_report::build(&built.plan, &built.keys, &built.outcome);
+    // `--timeline` shows the build; it is written with the report whatever comes after.
+    let timeline = built.timeline.as_ref();
     if built.code != ExitCode::OK {
         print_error("nothing was deployed: the build did not succeed", "", color);
-        return run::finish(&run_args, &report, built.code, built.unwritten);
+        return run::finish(&run_args, &report, timeline, built.code, built.unwritten);
     }
     let (publisher, deployer) = match opening {
         Ok(thread) => thread
@@ -96,7 +93,7 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
                     "check AWS_REGION, AWS_ENDPOINT_URL and the credentials in the environment",
                     color,
                 );
-                return run::finish(&run_args, &report, ExitCode::FAILED, unwritten);
+                return run::finish(&run_args, &report, timeline, ExitCode::FAILED, unwritten);
             }
         };
         let mode = if dry_run {
@@ -115,7 +112,13 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
             artifact.published = entry.as_ref().and_then(|e| e.published());
         }
         if let Some(signal) = published.interrupted {
-            return run::finish(&run_args, &report, ExitCode::signalled(signal), unwritten);
+            return run::finish(
+                &run_args,
+                &report,
+                timeline,
+                ExitCode::signalled(signal),
+                unwritten,
+            );
         }
         if !published.success() {
             super::publish::print_failures(&report, &published, color);
@@ -124,7 +127,7 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
                 "",
                 color,
             );
-            return run::finish(&run_args, &report, ExitCode::FAILED, unwritten);
+            return run::finish(&run_args, &report, timeline, ExitCode::FAILED, unwritten);
         }
     }
 
@@ -145,7 +148,7 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
             "publish the zips to S3 first: a top-level `publish \"s3://BUCKET/PREFIX\"` node in lambda.kdl, or `--to s3://BUCKET/PREFIX`",
             color,
         );
-        return run::finish(&run_args, &report, ExitCode::FAILED, unwritten);
+        return run::finish(&run_args, &report, timeline, ExitCode::FAILED, unwritten);
     }
     let deployer = match deployer {
         Ok(d) => d,
@@ -155,7 +158,7 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
                 "check AWS_REGION (or the profile's region), AWS_PROFILE, AWS_ENDPOINT_URL and the credentials",
                 color,
             );
-            return run::finish(&run_args, &report, ExitCode::FAILED, unwritten);
+            return run::finish(&run_args, &report, timeline, ExitCode::FAILED, unwritten);
         }
     };
     let mode = if dry_run { Mode::DryRun } else { Mode::Deploy };
@@ -209,7 +212,7 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
     } else {
         ExitCode::FAILED
     };
-    run::finish(&run_args, &report, code, unwritten)
+    run::finish(&run_args, &report, timeline, code, unwritten)
 }
 
 fn plural(n: usize) -> &'static str {

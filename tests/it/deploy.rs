@@ -797,9 +797,16 @@ fn a_failed_function_stops_the_rest_unless_keep_going_and_is_annotated() {
         describe(&stopped)
     );
 
+    // `--timeline`, as every `run` flag, is taken too, and written although a function failed.
+    let timeline = repo()
+        .join("target/deploy-tests")
+        .join(format!("{}.html", m.tag));
+    let _ = std::fs::remove_file(&timeline);
     let mut keep_going = args.to_vec();
-    keep_going.push("--keep-going");
+    keep_going.extend(["--keep-going", "--timeline", timeline.to_str().unwrap()]);
     let (kept, report) = m.deploy(&proxy.endpoint, &keep_going, 1);
+    let page = std::fs::read_to_string(&timeline).expect("the timeline page");
+    assert!(page.contains("<svg"), "{}", describe(&kept));
     let actions: Vec<Option<String>> = report
         .artifacts
         .iter()
