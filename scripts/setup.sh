@@ -71,6 +71,12 @@ if ! command -v cfn-lint >/dev/null || ! cfn-lint --version >/dev/null 2>&1; the
     pip_install cfn-lint cfn-lint
 fi
 
+# cyclonedx-python-lib validates the SBOMs `sbom "cyclonedx"` writes against CycloneDX's JSON
+# schema, offline.
+if ! python3 -c 'from cyclonedx.validation.json import JsonStrictValidator; import jsonschema' >/dev/null 2>&1; then
+    pip_install "" 'cyclonedx-python-lib[json-validation]'
+fi
+
 # cargo-lambda itself, the tool lambda-batch translates configuration from: the migration
 # tests build the same fixtures with `cargo lambda build` and compare the outputs.
 if ! cargo-lambda lambda --version 2>/dev/null | grep -q '^cargo-lambda 1\.9\.2'; then

@@ -27,5 +27,6 @@ pub mod plan;
 pub mod publish;
 pub mod report;
 pub mod resolve;
+pub mod sbom;
 pub mod schema;
 pub mod store;

@@ -85,6 +85,9 @@ pub enum Error {
         /// Why.
         source: io::Error,
     },
+    /// An output's SBOM cannot be made or written (the output stays).
+    #[error("{0}")]
+    Sbom(String),
     /// `emit` cannot use its report, or a zip the report names (nothing was written).
     #[error("{}", .0.message)]
     Emit(crate::emit::EmitError),
@@ -158,6 +161,7 @@ impl Error {
             | Error::Summary(_)
             | Error::Report { .. }
             | Error::Timeline { .. }
+            | Error::Sbom(_)
             | Error::Emit(_)
             | Error::Output(_) => ExitCode::FAILED,
             Error::Unwritten { outcome, .. } if *outcome != ExitCode::OK => *outcome,
@@ -217,6 +221,7 @@ impl Error {
             | Error::Summary(_)
             | Error::Report { .. }
             | Error::Timeline { .. }
+            | Error::Sbom(_)
             | Error::Emit(_)
             | Error::Output(_) => print_error(&self.to_string(), self.help(), color),
         }

@@ -74,9 +74,18 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
     };
     let built = run::build_and_package(&run_args, planned, color)?;
     let mut report = run_report::build(&built.plan, &built.keys, &built.outcome);
-    if built.code != ExitCode::OK {
+    let mut built_unwritten = built.unwritten;
+    let sbom_errors = run::write_sboms(&built.plan, &mut report);
+    let sboms_written = sbom_errors.is_empty();
+    built_unwritten.extend(sbom_errors);
+    if built.code != ExitCode::OK || !sboms_written {
+        let why = if sboms_written {
+            "the build did not succeed"
+        } else {
+            "an SBOM could not be written"
+        };
         print_error(
-            &format!("nothing was published to {location}: the build did not succeed"),
+            &format!("nothing was published to {location}: {why}"),
             "",
             color,
         );
@@ -85,7 +94,7 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
             &report,
             built.timeline.as_ref(),
             built.code,
-            built.unwritten,
+            built_unwritten,
         );
     }
     let opened: Result<(Publisher, Prefetch), String> = match opening {
@@ -107,7 +116,7 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
                 &report,
                 built.timeline.as_ref(),
                 ExitCode::FAILED,
-                built.unwritten,
+                built_unwritten,
             );
         }
     };
@@ -128,7 +137,7 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
         artifact.published = entry.as_ref().and_then(|e| e.published());
     }
     print_failures(&report, &published, color);
-    let mut unwritten = built.unwritten;
+    let mut unwritten = built_unwritten;
     if let Err(e) = super::print(&render(&report, &published, mode)) {
         unwritten.push(e);
     }

@@ -36,13 +36,15 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, Error> {
         return Ok(ExitCode::OK);
     }
     let built = build_and_package(args, planned, color)?;
-    let report = run_report::build(&built.plan, &built.keys, &built.outcome);
+    let mut report = run_report::build(&built.plan, &built.keys, &built.outcome);
+    let mut unwritten = built.unwritten;
+    unwritten.extend(write_sboms(&built.plan, &mut report));
     finish(
         args,
         &report,
         built.timeline.as_ref(),
         built.code,
-        built.unwritten,
+        unwritten,
     )
 }
 
@@ -56,6 +58,21 @@ pub fn nothing_to_build(args: &RunArgs, plan: &Plan) -> Result<ExitCode, Error> 
         .is_some()
         .then(|| Timeline::new(plan, Vec::new(), "nothing to build in this shard".into()));
     finish(args, &report, timeline.as_ref(), ExitCode::OK, Vec::new())
+}
+
+/// Writes the SBOM of each output that asks for one, and names it in `report`; what could not
+/// be written fails the run (the outputs stay).
+pub fn write_sboms(plan: &Plan, report: &mut run_report::Report) -> Vec<Error> {
+    let epoch = source_date_epoch().ok().flatten();
+    let written = crate::sbom::write_all(plan, report, &crate::resolve::views, epoch);
+    let mut errors = Vec::new();
+    for (artifact, sbom) in report.artifacts.iter_mut().zip(written) {
+        match sbom {
+            Ok(sbom) => artifact.sbom = sbom,
+            Err(why) => errors.push(Error::Sbom(why)),
+        }
+    }
+    errors
 }
 
 /// What [`prepare`] comes to.

@@ -81,6 +81,14 @@ words! {
         Zip = "zip",
     }
 
+    /// The software bill of materials written beside each output.
+    pub enum Sbom {
+        /// None.
+        None = "none",
+        /// CycloneDX 1.5 JSON, `<output>.cdx.json`.
+        CycloneDx = "cyclonedx",
+    }
+
     /// The Lambda runtime the artifacts run on, which fixes the newest glibc they may need.
     pub enum Runtime {
         /// Amazon Linux 2023: glibc 2.34.
@@ -178,6 +186,15 @@ settings! {
         doc: "the Lambda runtime, which fixes the newest glibc the executable may need",
         help: "write for example `runtime \"provided.al2\"`",
         example: "provided.al2023",
+        add: false,
+    }
+    /// The SBOM written beside each output.
+    sbom: "sbom" => OneOf<Sbom>, replace {
+        levels: EVERY_LEVEL,
+        default: "none",
+        doc: "a software bill of materials beside each output: `cyclonedx` writes `<output>.cdx.json` (CycloneDX 1.5) listing the packages compiled into it",
+        help: "write `sbom \"cyclonedx\"`, or `sbom \"none\"` to turn an inherited one off",
+        example: "cyclonedx",
         add: false,
     }
     /// Release optimizations.

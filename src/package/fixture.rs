@@ -45,6 +45,7 @@ pub(crate) fn resolved(base: &Utf8Path, format: OutputFormat) -> ResolvedArtifac
             output_format: format,
             runtime: Runtime::Al2023,
             lambda_dir: base.join("lambda"),
+            sbom: crate::manifest::settings::Sbom::None,
         },
         cargo: CargoCall {
             target_dir: base.join("target"),

@@ -54,6 +54,7 @@ pub(super) fn artifact(name: &str, package: &str, arch: Arch) -> ResolvedArtifac
             output_format: OutputFormat::Zip,
             runtime: Runtime::Al2023,
             lambda_dir: Utf8PathBuf::from("/repo/target/lambda").join(arch.as_str()),
+            sbom: crate::manifest::settings::Sbom::None,
         },
         cargo: CargoCall {
             target_dir: "/repo/services/target".into(),

@@ -44,12 +44,28 @@ pub fn files_of(location: &PublishLocation, artifact: &ArtifactReport) -> Option
     let (Some(size), Some(sha256)) = (artifact.size, artifact.sha256.as_ref()) else {
         return None;
     };
-    Some(vec![PublishFile {
-        path: Utf8PathBuf::from(&artifact.output),
-        key: zip_key(location, &artifact.name, artifact.arch, sha256),
-        size,
-        sha256: sha256.clone(),
-    }])
+    let zip = zip_key(location, &artifact.name, artifact.arch, sha256);
+    let mut files = Vec::new();
+    if let Some(sbom) = &artifact.sbom {
+        // Beside its zip: the zip's key with the SBOM's suffix instead of `.zip`.
+        let key = zip.strip_suffix(".zip").unwrap_or(&zip);
+        files.push(PublishFile {
+            path: Utf8PathBuf::from(&sbom.path),
+            key: format!("{key}{}", crate::sbom::CYCLONEDX_SUFFIX),
+            size: sbom.size,
+            sha256: sbom.sha256.clone(),
+        });
+    }
+    files.insert(
+        0,
+        PublishFile {
+            path: Utf8PathBuf::from(&artifact.output),
+            key: zip,
+            size,
+            sha256: sha256.clone(),
+        },
+    );
+    Some(files)
 }
 
 /// The files the zips of `plan` most likely are, from what their last packaging recorded (see

@@ -12,7 +12,7 @@ use crate::atomic::AtomicFile;
 use crate::cache::{CacheStatus, Keys};
 use crate::execute::{ArtifactOutcome, GroupStatus, RunOutcome};
 use crate::fingerprint::hex;
-use crate::manifest::settings::{Compiler, OutputFormat, Runtime};
+use crate::manifest::settings::{Compiler, OutputFormat, Runtime, Sbom};
 use crate::manifest::values::{Arch, ArtifactKind};
 use crate::package::ZipEntryReport;
 use crate::plan::Plan;
@@ -183,6 +183,10 @@ pub struct ArtifactReport {
     /// What `deploy` did with it (absent when the run did not deploy it, or only as a dry run).
     #[serde(default)]
     pub deployed: Option<Deployed>,
+    /// The software bill of materials written beside the output (absent without the `sbom`
+    /// setting, and for a failed output).
+    #[serde(default)]
+    pub sbom: Option<SbomFile>,
 }
 
 /// What `deploy` did with an output: the Lambda function (or, for an extension, the layer)
@@ -204,6 +208,19 @@ pub struct Deployed {
     pub alias: Option<String>,
     /// The layer version holding the extension's zip (extensions).
     pub layer_version_arn: Option<String>,
+}
+
+/// An SBOM file beside an output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SbomFile {
+    /// Its path: the output's, with `.cdx.json` appended.
+    pub path: String,
+    /// Its format.
+    pub format: Sbom,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its SHA-256, hex.
+    pub sha256: String,
 }
 
 impl ArtifactReport {
@@ -331,6 +348,7 @@ pub fn build(plan: &Plan, keys: &Keys, outcome: &RunOutcome) -> Report {
                 handler: handler(r.identity.kind),
                 published: None,
                 deployed: None,
+                sbom: None,
             }
         })
         .collect();

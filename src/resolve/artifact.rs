@@ -13,7 +13,7 @@ use super::includes::{IncludeFile, KeyFile};
 #[cfg(doc)]
 use super::remap;
 use crate::manifest::Merged;
-use crate::manifest::settings::{Compiler, OutputFormat, Runtime};
+use crate::manifest::settings::{Compiler, OutputFormat, Runtime, Sbom};
 use crate::manifest::values::{Arch, ArtifactKind, GlibcVersion, Libc};
 
 /// One artifact built for one target, with every setting final.
@@ -110,6 +110,8 @@ pub struct Packaging {
     /// The output directory, placeholders expanded (absolute).
     #[schemars(with = "String")]
     pub lambda_dir: Utf8PathBuf,
+    /// The bill of materials written beside the output.
+    pub sbom: Sbom,
 }
 
 impl Packaging {
@@ -120,6 +122,7 @@ impl Packaging {
             output_format: merged.output_format.value(),
             runtime: merged.runtime.value(),
             lambda_dir,
+            sbom: merged.sbom.value(),
         }
     }
 }

@@ -27,7 +27,7 @@ use crate::store::Store;
 
 /// The stored answers; the version is raised when the entry layout, the parser or the
 /// fingerprint's recipe changes.
-const ENTRIES: Store<Entry> = Store::new("lambda-batch cargo tree", 2);
+const ENTRIES: Store<Entry> = Store::new("lambda-batch cargo tree", 3);
 
 /// One package built alone, as cargo would be asked to build it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

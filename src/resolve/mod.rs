@@ -33,7 +33,7 @@ pub(crate) use includes::{IncludeExpander, clean_path};
 pub use includes::{IncludeFile, IncludeRule, KeyFile};
 pub use remap::pair as remap_pair;
 pub use target_dirs::{ZIG_HOST_DIR, host_triple, split as split_target_dirs};
-pub use tree::{Conflict, NodeKey, View};
+pub use tree::{Conflict, NodeKey, View, package_of};
 pub use workspace::{PackageInfo, WorkspaceError, WorkspaceInfo, load_all};
 
 /// Dependencies that make a bin a function when discovered.

@@ -44,6 +44,14 @@ pub struct View {
     /// feature sets (which cargo does not produce) keeps both, and then never matches.
     #[serde(with = "as_list")]
     pub nodes: BTreeMap<NodeKey, BTreeSet<Vec<String>>>,
+    /// Each package's license as its manifest declares it (cargo tree's `{l}`), the root's
+    /// included; a package without one is absent.
+    #[serde(default)]
+    pub licenses: BTreeMap<String, String>,
+    /// The dependencies of each package (`{p}` to `{p}`, host and target edges together), the
+    /// root's included: what an SBOM's dependency graph lists.
+    #[serde(default)]
+    pub edges: BTreeMap<String, BTreeSet<String>>,
 }
 
 /// JSON maps need string keys: the nodes are stored as a list of pairs.
@@ -121,12 +129,13 @@ fn source_dir(package: &str) -> Option<String> {
     Some(dir.to_string())
 }
 
-/// The `--format` given to cargo tree: the package, a separator no feature name contains,
-/// and the features.
-pub(super) const FORMAT: &str = "{p}|{f}";
+/// The `--format` given to cargo tree: the package, its license and its features, apart by a
+/// separator that neither a package, an SPDX expression nor a feature name contains.
+pub(super) const FORMAT: &str = "{p}|{l}|{f}";
 
-/// Reads the output of `cargo tree -e normal,build --charset ascii --format '{p}|{f}'` for
-/// one root package. `None` when it is not such an output.
+/// Reads the output of `cargo tree -e normal,build --charset ascii --format '{p}|{l}|{f}'`
+/// (or without the license, `{p}|{f}`) for one root package. `None` when it is not such an
+/// output.
 pub(super) fn parse(text: &str) -> Option<View> {
     struct Frame {
         key: NodeKey,
@@ -136,6 +145,7 @@ pub(super) fn parse(text: &str) -> Option<View> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut features: HashMap<NodeKey, BTreeSet<Vec<String>>> = HashMap::new();
     let mut edges: HashMap<NodeKey, BTreeSet<NodeKey>> = HashMap::new();
+    let mut licenses: BTreeMap<String, String> = BTreeMap::new();
     let mut root: Option<(String, NodeKey)> = None;
     for line in text.lines() {
         if line.trim().is_empty() {
@@ -171,7 +181,7 @@ pub(super) fn parse(text: &str) -> Option<View> {
         } else {
             return None;
         };
-        let (package, feats) = split_label(rest)?;
+        let (package, license, feats) = split_label(rest)?;
         if node_depth > stack.len() || (node_depth == 0) != root.is_none() {
             return None;
         }
@@ -184,6 +194,9 @@ pub(super) fn parse(text: &str) -> Option<View> {
             host,
         };
         features.entry(key.clone()).or_default().insert(feats);
+        if let Some(license) = license {
+            licenses.insert(package_of(&key.package), license);
+        }
         match parent {
             Some(p) => {
                 edges.entry(p.key.clone()).or_default().insert(key.clone());
@@ -196,6 +209,7 @@ pub(super) fn parse(text: &str) -> Option<View> {
     // The closure of the root (every node printed is in it, but reading it as a graph keeps
     // the rule in one place).
     let mut nodes = BTreeMap::new();
+    let mut package_edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut todo = vec![root_key.clone()];
     let mut seen = BTreeSet::new();
     while let Some(k) = todo.pop() {
@@ -205,21 +219,37 @@ pub(super) fn parse(text: &str) -> Option<View> {
         if k != root_key {
             nodes.insert(k.clone(), features.get(&k).cloned().unwrap_or_default());
         }
+        let from = package_edges.entry(package_of(&k.package)).or_default();
         if let Some(children) = edges.get(&k) {
+            from.extend(children.iter().map(|c| package_of(&c.package)));
             todo.extend(children.iter().cloned());
         }
     }
+    licenses.retain(|p, _| package_edges.contains_key(p));
     Some(View {
         root: root_name,
         nodes,
+        licenses,
+        edges: package_edges,
     })
 }
 
-/// `name v1 (src)|feat1,feat2 (*)` → (`name v1 (src)`, [feat1, feat2]).
-fn split_label(line: &str) -> Option<(String, Vec<String>)> {
+/// A package's `{p}` without cargo's ` (proc-macro)` mark: one package, whatever it is
+/// compiled for.
+pub fn package_of(label: &str) -> String {
+    label.replacen(" (proc-macro)", "", 1)
+}
+
+/// `name v1 (src)|MIT|feat1,feat2 (*)` → (`name v1 (src)`, `MIT`, [feat1, feat2]); the
+/// license is optional (and absent when empty).
+fn split_label(line: &str) -> Option<(String, Option<String>, Vec<String>)> {
     let line = line.trim_end();
     let line = line.strip_suffix(" (*)").unwrap_or(line);
-    let (package, feats) = line.rsplit_once('|')?;
+    let (front, feats) = line.rsplit_once('|')?;
+    let (package, license) = match front.split_once('|') {
+        Some((package, license)) => (package, Some(license.trim()).filter(|l| !l.is_empty())),
+        None => (front, None),
+    };
     let mut feats: Vec<String> = feats
         .split(',')
         .map(str::trim)
@@ -227,7 +257,11 @@ fn split_label(line: &str) -> Option<(String, Vec<String>)> {
         .map(str::to_string)
         .collect();
     feats.sort();
-    Some((package.trim().to_string(), feats))
+    Some((
+        package.trim().to_string(),
+        license.map(str::to_string),
+        feats,
+    ))
 }
 
 #[cfg(test)]
@@ -286,6 +320,37 @@ c v0.1.0 (/w/c)|
             v.path_packages().into_iter().collect::<Vec<_>>(),
             ["/w/c", "/w/helper", "/w/pm", "/w/shared"]
         );
+    }
+
+    #[test]
+    fn licenses_and_package_edges_are_read() {
+        let text = "\
+a v0.1.0 (/w/a)|MIT|
+|-- pm v0.1.0 (proc-macro) (/w/pm)||
+|   `-- quote v1.0.0|MIT OR Apache-2.0|proc-macro
+`-- log v0.4.0|MIT/Apache-2.0|std
+[build-dependencies]
+`-- log v0.4.0|MIT/Apache-2.0|std
+";
+        let v = parse(text).unwrap();
+        let licenses: Vec<(&str, &str)> = v
+            .licenses
+            .iter()
+            .map(|(p, l)| (p.as_str(), l.as_str()))
+            .collect();
+        assert_eq!(
+            licenses,
+            [
+                ("a v0.1.0 (/w/a)", "MIT"),
+                ("log v0.4.0", "MIT/Apache-2.0"),
+                ("quote v1.0.0", "MIT OR Apache-2.0"),
+            ]
+        );
+        let deps = |p: &str| v.edges[p].iter().cloned().collect::<Vec<_>>();
+        assert_eq!(deps("a v0.1.0 (/w/a)"), ["log v0.4.0", "pm v0.1.0 (/w/pm)"]);
+        assert_eq!(deps("pm v0.1.0 (/w/pm)"), ["quote v1.0.0"]);
+        assert!(deps("log v0.4.0").is_empty());
+        assert_eq!(v.edges.len(), 4);
     }
 
     #[test]

@@ -24,10 +24,10 @@ const LEVELS: &[&[&str]] = &[
     // Editing lambda.kdl, and migrating to it from cargo-lambda's configuration.
     &["execute", "package", "edit", "migrate"],
     &["report", "schema"],
-    // The release hand-off: the report's zips uploaded to S3, and deploy tools' inputs
-    // written from a report. Both read the report as data.
+    // The release hand-off: the report's zips uploaded to S3, deploy tools' inputs written
+    // from a report, and each output's bill of materials. Each reads the report as data.
     // Deploying to Lambda reads the plan and the report the same way.
-    &["publish", "emit", "deploy"],
+    &["publish", "emit", "deploy", "sbom"],
     // The argument types, then parsing and dispatching them.
     &["cli"],
     &["commands"],

@@ -222,13 +222,32 @@ fn every_zip_goes_up_once_under_its_content_key_and_only_what_changed_goes_up_ag
         assert_eq!(p.unwrap().uploaded, name == "pv-stock", "{name}");
     }
 
-    // `--to` wins over the manifest; a bucket without versioning has no version ids.
+    // `--to` wins over the manifest; a bucket without versioning has no version ids. An
+    // output with an SBOM (nothing is built again for it) has it uploaded beside its zip.
+    t.manifest(&format!(
+        "publish \"s3://{VERSIONED}/releases/\"\n\nworkspace \"app\" {{\n    function \"pv-orders\" {{\n        sbom \"cyclonedx\"\n    }}\n    function \"pv-stock\"\n    extension \"pv-audit\"\n}}\n"
+    ));
     let prefix = format!("tests/publish-{}", std::process::id());
     let (_, plain) = publish(&t, &["--to", &format!("s3://{BUCKET}/{prefix}")], &env, 0);
     assert_landed(&t, &plain, BUCKET, &prefix);
     for a in &plain.artifacts {
         let p = a.published.as_ref().unwrap();
         assert!(p.uploaded && p.version_id.is_none(), "{p:?}");
+        let sbom_key = format!(
+            "{prefix}/{}/x86_64/{}.cdx.json",
+            a.name,
+            a.sha256.as_deref().unwrap()
+        );
+        match &a.sbom {
+            Some(sbom) => {
+                assert_eq!(a.name, "pv-orders");
+                assert_eq!(sbom.path, format!("{}.cdx.json", a.output));
+                let local = std::fs::read(&sbom.path).unwrap();
+                assert_eq!(format!("{:x}", Sha256::digest(&local)), sbom.sha256);
+                assert!(get(BUCKET, &sbom_key) == Some(local), "{sbom_key}");
+            }
+            None => assert!(get(BUCKET, &sbom_key).is_none(), "{sbom_key}"),
+        }
     }
 }
 

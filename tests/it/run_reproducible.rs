@@ -2,7 +2,9 @@
 //! registry dependencies) copied into two checkouts at different paths, built by lambda-batch
 //! (dev profile, one function, x86_64, plain cargo) with two different `CARGO_HOME`s (the
 //! second an offline copy of the first's registry, `--offline`), gives byte-identical zips,
-//! and neither executable names either checkout or either cargo home.
+//! and neither executable names either checkout or either cargo home. Each run also writes the
+//! zip's SBOM (`sbom "cyclonedx"`): byte-identical in both checkouts, valid CycloneDX 1.5, and
+//! listing exactly the packages of the function's `cargo tree` closure.
 //!
 //! The checkouts and the second cargo home live at fixed paths under `target/reproducible/`,
 //! so that a second test run reuses what the first compiled (each checkout has its own target
@@ -10,11 +12,13 @@
 //! checked by `scripts/check-reproducible.sh`.
 
 use crate::support::runtime_api;
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::support::test::{Invocation, repo, zip_entries};
+use sha2::{Digest, Sha256};
 
 const MANIFEST: &str = r#"defaults {
     profile "dev"
@@ -23,6 +27,7 @@ const MANIFEST: &str = r#"defaults {
     output-format "zip"
     lambda-dir "out/{arch}"
     target-dir "target"
+    sbom "cyclonedx"
 }
 
 workspace "services" {
@@ -112,6 +117,13 @@ fn two_checkouts_with_two_cargo_homes_give_the_same_zip() {
     // The registry paths are remapped, not dropped: panic locations still name the crate.
     assert!(contains(exe, "index.crates.io-"));
     assert!(zip_one == zip_two, "the two checkouts' zips differ");
+    let sbom = "out/x86_64/order-events/bootstrap.zip.cdx.json";
+    let sbom_one = fs::read_to_string(one.join(sbom)).unwrap();
+    assert!(
+        sbom_one == fs::read_to_string(two.join(sbom)).unwrap(),
+        "the two checkouts' SBOMs differ"
+    );
+    check_sbom(&one, &sbom_one, &zip_one);
 
     let answer = runtime_api::invoke_bytes(
         "order-events",
@@ -123,3 +135,76 @@ fn two_checkouts_with_two_cargo_homes_give_the_same_zip() {
     .unwrap();
     assert_eq!(answer, r#"{"function":"order-events","echo":{"n":1}}"#);
 }
+
+/// The SBOM `text` of order-events' `zip` in `checkout`: valid CycloneDX 1.5 (PyPI's
+/// cyclonedx-python-lib, installed by setup), the zip's SHA-256 as the artifact's, and its
+/// components exactly the packages `cargo tree` lists for the function's package alone, for
+/// its target (so not the other function's package).
+fn check_sbom(checkout: &Path, text: &str, zip: &[u8]) {
+    let path = checkout.join("out/x86_64/order-events/bootstrap.zip.cdx.json");
+    let run = Invocation::program("python3")
+        .args(["-c", VALIDATE_CYCLONEDX_1_5])
+        .arg(&path)
+        .status(0);
+    assert_eq!(run.stdout.trim(), "valid");
+
+    let doc: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(doc["specVersion"], "1.5");
+    let artifact = &doc["metadata"]["component"];
+    assert_eq!(artifact["name"], "order-events");
+    let sha = Sha256::digest(zip);
+    let hex: String = sha.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(artifact["hashes"][0]["content"], hex.as_str());
+    let components: BTreeSet<String> = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} v{}", c["name"].as_str().unwrap(), c["version"].as_str().unwrap()))
+        .collect();
+
+    let tree = Invocation::program("cargo")
+        .current_dir(checkout.join("services"))
+        .args([
+            "tree",
+            "-e",
+            "normal,build",
+            "--target",
+            "x86_64-unknown-linux-gnu",
+            "-p",
+            "orders",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+            "--offline",
+        ])
+        .status(0);
+    let closure: BTreeSet<String> = tree
+        .stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('['))
+        .map(|l| l.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(closure.len() > 20, "{closure:?}");
+    assert_eq!(components, closure);
+    assert!(!components.iter().any(|c| c.starts_with("catalog-api ")));
+    // Registry packages carry the lock file's checksum, every component a purl.
+    let serde = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "serde")
+        .unwrap();
+    assert_eq!(serde["hashes"][0]["alg"], "SHA-256");
+    assert!(serde["purl"].as_str().unwrap().starts_with("pkg:cargo/serde@"));
+}
+
+/// Validates the CycloneDX 1.5 JSON file named by its argument with cyclonedx-python-lib's
+/// strict validator; prints `valid`, or the error.
+const VALIDATE_CYCLONEDX_1_5: &str = "\
+import sys
+from cyclonedx.validation.json import JsonStrictValidator
+from cyclonedx.schema import SchemaVersion
+error = JsonStrictValidator(SchemaVersion.V1_5).validate_str(open(sys.argv[1]).read())
+print(error or 'valid')
+";
