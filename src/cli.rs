@@ -282,6 +282,10 @@ pub struct RunArgs {
     /// Write the run's timeline here: one HTML page (lanes, cargo calls, packaging, CPU use).
     #[arg(long, value_name = "FILE", env = "LAMBDA_BATCH_TIMELINE")]
     pub timeline: Option<Utf8PathBuf>,
+    /// Write the build's provenance here: an in-toto Statement v1 with an SLSA Provenance v1
+    /// predicate whose subjects are the outputs.
+    #[arg(long, value_name = "FILE")]
+    pub provenance: Option<Utf8PathBuf>,
     /// The shared artifact cache: a directory, file:///path or s3://bucket/prefix (default:
     /// the manifest's `cache` node). Executables found there are not built; those built are
     /// stored there.

@@ -24,6 +24,7 @@ pub mod migrate;
 pub mod package;
 pub mod pipeline;
 pub mod plan;
+pub mod provenance;
 pub mod publish;
 pub mod report;
 pub mod resolve;

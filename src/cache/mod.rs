@@ -393,3 +393,20 @@ impl Cache {
         }
     }
 }
+
+/// The versions of the tools that build each artifact of `plan` (`rustc -vV`, `cargo -V`, and
+/// the build program's and its linker's own), asked as the input key asks them and kept
+/// between runs alike, in plan order; `Err` says why one could not be asked.
+pub fn tool_versions(plan: &crate::plan::Plan) -> Vec<Result<BTreeMap<String, String>, String>> {
+    let versions = versions::Versions::new(crate::resolve::local_cache_dir("tools"));
+    let toolchains = Toolchains::default();
+    let inherited = |k: &str| std::env::var(k).ok();
+    let programs = BTreeMap::new();
+    plan.artifacts
+        .iter()
+        .map(|a| {
+            let (_, _, env) = crate::plan::alone(&a.resolved, &plan.flags, &inherited);
+            versions.of(&a.resolved, &env, &programs, &toolchains)
+        })
+        .collect()
+}

@@ -24,13 +24,16 @@ use crate::report::{run_report, table};
 pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
     // `--dry-run` is deploy's own: the build runs either way, since only a build says which
     // bytes there are.
+    let started = std::time::SystemTime::now();
     let run_args = RunArgs {
         dry_run: false,
         ..args.run.clone()
     };
     let planned = match run::prepare(&run_args, color)? {
         // An empty shard: nothing to build, nothing to deploy.
-        Prepared::Nothing(plan) => return run::nothing_to_build(&run_args, &plan),
+        Prepared::Nothing(plan) => {
+            return run::nothing_to_build(&run_args, run::Ran::new("deploy", &plan, started));
+        }
         Prepared::Planned(planned) => planned,
     };
     let location: Option<PublishLocation> = args
@@ -73,7 +76,14 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
     let timeline = built.timeline.as_ref();
     if built.code != ExitCode::OK {
         print_error("nothing was deployed: the build did not succeed", "", color);
-        return run::finish(&run_args, &report, timeline, built.code, built.unwritten);
+        return run::finish(
+            &run_args,
+            run::Ran::new("deploy", &built.plan, started),
+            &report,
+            timeline,
+            built.code,
+            built.unwritten,
+        );
     }
     let (publisher, deployer) = match opening {
         Ok(thread) => thread
@@ -93,7 +103,14 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
                     "check AWS_REGION, AWS_ENDPOINT_URL and the credentials in the environment",
                     color,
                 );
-                return run::finish(&run_args, &report, timeline, ExitCode::FAILED, unwritten);
+                return run::finish(
+                    &run_args,
+                    run::Ran::new("deploy", &built.plan, started),
+                    &report,
+                    timeline,
+                    ExitCode::FAILED,
+                    unwritten,
+                );
             }
         };
         let mode = if dry_run {
@@ -114,6 +131,7 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
         if let Some(signal) = published.interrupted {
             return run::finish(
                 &run_args,
+                run::Ran::new("deploy", &built.plan, started),
                 &report,
                 timeline,
                 ExitCode::signalled(signal),
@@ -127,7 +145,14 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
                 "",
                 color,
             );
-            return run::finish(&run_args, &report, timeline, ExitCode::FAILED, unwritten);
+            return run::finish(
+                &run_args,
+                run::Ran::new("deploy", &built.plan, started),
+                &report,
+                timeline,
+                ExitCode::FAILED,
+                unwritten,
+            );
         }
     }
 
@@ -148,7 +173,14 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
             "publish the zips to S3 first: a top-level `publish \"s3://BUCKET/PREFIX\"` node in lambda.kdl, or `--to s3://BUCKET/PREFIX`",
             color,
         );
-        return run::finish(&run_args, &report, timeline, ExitCode::FAILED, unwritten);
+        return run::finish(
+            &run_args,
+            run::Ran::new("deploy", &built.plan, started),
+            &report,
+            timeline,
+            ExitCode::FAILED,
+            unwritten,
+        );
     }
     let deployer = match deployer {
         Ok(d) => d,
@@ -158,7 +190,14 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
                 "check AWS_REGION (or the profile's region), AWS_PROFILE, AWS_ENDPOINT_URL and the credentials",
                 color,
             );
-            return run::finish(&run_args, &report, timeline, ExitCode::FAILED, unwritten);
+            return run::finish(
+                &run_args,
+                run::Ran::new("deploy", &built.plan, started),
+                &report,
+                timeline,
+                ExitCode::FAILED,
+                unwritten,
+            );
         }
     };
     let mode = if dry_run { Mode::DryRun } else { Mode::Deploy };
@@ -212,7 +251,14 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
     } else {
         ExitCode::FAILED
     };
-    run::finish(&run_args, &report, timeline, code, unwritten)
+    run::finish(
+        &run_args,
+        run::Ran::new("deploy", &built.plan, started),
+        &report,
+        timeline,
+        code,
+        unwritten,
+    )
 }
 
 fn plural(n: usize) -> &'static str {

@@ -85,6 +85,14 @@ pub enum Error {
         /// Why.
         source: io::Error,
     },
+    /// `run --provenance FILE` cannot be written.
+    #[error("cannot write the provenance `{path}`: {message}")]
+    Provenance {
+        /// The file.
+        path: Utf8PathBuf,
+        /// Why.
+        message: String,
+    },
     /// An output's SBOM cannot be made or written (the output stays).
     #[error("{0}")]
     Sbom(String),
@@ -162,6 +170,7 @@ impl Error {
             | Error::Report { .. }
             | Error::Timeline { .. }
             | Error::Sbom(_)
+            | Error::Provenance { .. }
             | Error::Emit(_)
             | Error::Output(_) => ExitCode::FAILED,
             Error::Unwritten { outcome, .. } if *outcome != ExitCode::OK => *outcome,
@@ -222,6 +231,7 @@ impl Error {
             | Error::Report { .. }
             | Error::Timeline { .. }
             | Error::Sbom(_)
+            | Error::Provenance { .. }
             | Error::Emit(_)
             | Error::Output(_) => print_error(&self.to_string(), self.help(), color),
         }

@@ -20,13 +20,16 @@ use crate::report::{run_report, table};
 pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
     // `--dry-run` is publishing's own: the build runs either way, since only a build says
     // which bytes (and so which keys) there are.
+    let started = std::time::SystemTime::now();
     let run_args = RunArgs {
         dry_run: false,
         ..args.run.clone()
     };
     let planned = match run::prepare(&run_args, color)? {
         // An empty shard: nothing to build, nothing to publish.
-        Prepared::Nothing(plan) => return run::nothing_to_build(&run_args, &plan),
+        Prepared::Nothing(plan) => {
+            return run::nothing_to_build(&run_args, run::Ran::new("publish", &plan, started));
+        }
         Prepared::Planned(planned) => planned,
     };
     let location: PublishLocation = match (&args.to, &planned.manifest.publish) {
@@ -91,6 +94,7 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
         );
         return run::finish(
             &run_args,
+            run::Ran::new("publish", &built.plan, started),
             &report,
             built.timeline.as_ref(),
             built.code,
@@ -113,6 +117,7 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
             );
             return run::finish(
                 &run_args,
+                run::Ran::new("publish", &built.plan, started),
                 &report,
                 built.timeline.as_ref(),
                 ExitCode::FAILED,
@@ -148,7 +153,14 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
     } else {
         ExitCode::FAILED
     };
-    run::finish(&run_args, &report, built.timeline.as_ref(), code, unwritten)
+    run::finish(
+        &run_args,
+        run::Ran::new("publish", &built.plan, started),
+        &report,
+        built.timeline.as_ref(),
+        code,
+        unwritten,
+    )
 }
 
 /// Each zip that could not be published, and the bucket's failure once.

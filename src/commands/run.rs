@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
@@ -18,6 +19,7 @@ use crate::manifest::values::Arch;
 use crate::pipeline::{Checked, Overrides};
 use crate::plan::Plan;
 use crate::plan::shard::ShardSpec;
+use crate::provenance;
 use crate::report::diagnostics::{print_error, print_warning};
 use crate::report::output::{self, StdoutError, eprintln};
 use crate::report::progress::{Progress, Style};
@@ -26,9 +28,10 @@ use crate::report::{github, run_report, summary};
 
 /// Builds and packages every selected artifact.
 pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, Error> {
+    let started = SystemTime::now();
     let planned = match prepare(args, color)? {
         // Nothing to build is a success: the other shards build the rest.
-        Prepared::Nothing(plan) => return nothing_to_build(args, &plan),
+        Prepared::Nothing(plan) => return nothing_to_build(args, Ran::new("run", &plan, started)),
         Prepared::Planned(planned) => planned,
     };
     if args.dry_run {
@@ -39,8 +42,10 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, Error> {
     let mut report = run_report::build(&built.plan, &built.keys, &built.outcome);
     let mut unwritten = built.unwritten;
     unwritten.extend(write_sboms(&built.plan, &mut report));
+    let ran = Ran::new("run", &built.plan, started);
     finish(
         args,
+        ran,
         &report,
         built.timeline.as_ref(),
         built.code,
@@ -48,16 +53,45 @@ pub fn run(args: &RunArgs, color: bool) -> Result<ExitCode, Error> {
     )
 }
 
-/// Finishes a run whose shard has nothing to build (`plan`): a success, with a report and a
+/// Finishes a run (`ran`) whose shard has nothing to build: a success, with a report and a
 /// timeline that say so when asked for.
-pub fn nothing_to_build(args: &RunArgs, plan: &Plan) -> Result<ExitCode, Error> {
+pub fn nothing_to_build(args: &RunArgs, ran: Ran<'_>) -> Result<ExitCode, Error> {
+    let plan = ran.plan;
     let outcome = execute::not_started(plan, &BTreeMap::new());
     let report = run_report::build(plan, &Keys::none(), &outcome);
     let timeline = args
         .timeline
         .is_some()
         .then(|| Timeline::new(plan, Vec::new(), "nothing to build in this shard".into()));
-    finish(args, &report, timeline.as_ref(), ExitCode::OK, Vec::new())
+    finish(
+        args,
+        ran,
+        &report,
+        timeline.as_ref(),
+        ExitCode::OK,
+        Vec::new(),
+    )
+}
+
+/// What [`finish`] says of the run besides its report: for `--provenance`.
+pub struct Ran<'a> {
+    /// The subcommand.
+    pub command: &'static str,
+    /// What it planned.
+    pub plan: &'a Plan,
+    /// When it started.
+    pub started: SystemTime,
+}
+
+impl<'a> Ran<'a> {
+    /// `command` ran `plan` from `started` on.
+    pub fn new(command: &'static str, plan: &'a Plan, started: SystemTime) -> Ran<'a> {
+        Ran {
+            command,
+            plan,
+            started,
+        }
+    }
 }
 
 /// Writes the SBOM of each output that asks for one, and names it in `report`; what could not
@@ -471,12 +505,13 @@ fn print_summary(plan: &Plan, keys: &Keys, outcome: &RunOutcome) -> Result<(), E
     }
 }
 
-/// The one place that writes `--report` (`report`) and `--timeline` (`timeline`: a run that
-/// asked for one always has one), once the run has come to `code` (with `unwritten`, the
-/// results that could not be written so far): a result that cannot be written fails a run
-/// that had succeeded.
+/// The one place that writes `--report` (`report`), `--timeline` (`timeline`: a run that
+/// asked for one always has one) and `--provenance` (of `ran`), once the run has come to
+/// `code` (with `unwritten`, the results that could not be written so far): a result that
+/// cannot be written fails a run that had succeeded.
 pub fn finish(
     args: &RunArgs,
+    ran: Ran<'_>,
     report: &run_report::Report,
     timeline: Option<&Timeline>,
     code: ExitCode,
@@ -496,6 +531,25 @@ pub fn finish(
             unwritten.push(Error::Timeline {
                 path: path.clone(),
                 source,
+            });
+        }
+    }
+    if let Some(path) = &args.provenance {
+        let (builder, invocation) = provenance::builder(&|k| std::env::var(k).ok());
+        let cx = provenance::Context {
+            manifest: ran.plan.manifest.clone(),
+            command: ran.command.to_string(),
+            arguments: std::env::args().skip(1).collect(),
+            resolved: provenance::gather(ran.plan, &ran.plan.manifest),
+            builder,
+            invocation,
+            started: ran.started,
+            finished: SystemTime::now(),
+        };
+        if let Err(e) = provenance::write(path, &provenance::render(report, &cx)) {
+            unwritten.push(Error::Provenance {
+                path: path.clone(),
+                message: e.to_string(),
             });
         }
     }

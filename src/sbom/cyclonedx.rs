@@ -72,7 +72,10 @@ pub(super) fn document(input: &Input<'_>) -> Value {
         .iter()
         .map(|(p, inside)| {
             let purl = refs[p.as_str()].clone();
-            (purl.clone(), component(p, purl, *inside, p == &view.root, input))
+            (
+                purl.clone(),
+                component(p, purl, *inside, p == &view.root, input),
+            )
         })
         .collect();
     components.sort_by(|a, b| a.0.cmp(&b.0));
@@ -169,7 +172,11 @@ fn component(label: &str, purl: String, inside: bool, root: bool, input: &Input<
 fn purl_of(label: &str, input: &Input<'_>) -> String {
     let l = Label::parse(label);
     if let Some(dir) = l.path {
-        return purl::path(l.name, l.version, &relative(Utf8Path::new(dir), input.package_dir));
+        return purl::path(
+            l.name,
+            l.version,
+            &relative(Utf8Path::new(dir), input.package_dir),
+        );
     }
     let source = l
         .version

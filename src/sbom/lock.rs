@@ -39,7 +39,10 @@ impl Lock {
         let mut packages: BTreeMap<(String, String), Vec<Entry>> = BTreeMap::new();
         if let Ok(file) = toml::from_str::<File>(text) {
             for p in file.package {
-                packages.entry((p.name, p.version)).or_default().push(p.entry);
+                packages
+                    .entry((p.name, p.version))
+                    .or_default()
+                    .push(p.entry);
             }
         }
         Lock { packages }
@@ -48,13 +51,15 @@ impl Lock {
     /// The entry of `name` `version`; when several sources have it, the one cargo tree's
     /// `shown` source points at (a git URL, or a registry), else the first.
     pub fn find(&self, name: &str, version: &str, shown: Option<&str>) -> Option<&Entry> {
-        let entries = self.packages.get(&(name.to_string(), version.to_string()))?;
+        let entries = self
+            .packages
+            .get(&(name.to_string(), version.to_string()))?;
         let with_source = || entries.iter().filter(|e| e.source.is_some());
         if entries.len() > 1 {
             let git = shown.is_some_and(|s| !s.starts_with("registry"));
-            if let Some(e) = with_source().find(|e| {
-                e.source.as_deref().is_some_and(|s| s.starts_with("git+")) == git
-            }) {
+            if let Some(e) = with_source()
+                .find(|e| e.source.as_deref().is_some_and(|s| s.starts_with("git+")) == git)
+            {
                 return Some(e);
             }
         }

@@ -43,7 +43,10 @@ pub(super) fn of(name: &str, version: Option<&str>, source: Option<&str>) -> Str
         Some(s) if is_crates_io(s) => base,
         Some(s) => {
             if let Some(git) = s.strip_prefix("git+") {
-                format!("{base}?vcs_url={}", encode(&format!("git+{}", git.replace('#', "@"))))
+                format!(
+                    "{base}?vcs_url={}",
+                    encode(&format!("git+{}", git.replace('#', "@")))
+                )
             } else {
                 let url = s.strip_prefix("registry+").unwrap_or(s);
                 format!("{base}?repository_url={}", encode(url))
@@ -96,7 +99,10 @@ mod tests {
     #[test]
     fn labels_are_read() {
         let l = Label::parse("pm v0.1.0 (proc-macro) (/w/pm)");
-        assert_eq!((l.name, l.version, l.path), ("pm", Some("0.1.0"), Some("/w/pm")));
+        assert_eq!(
+            (l.name, l.version, l.path),
+            ("pm", Some("0.1.0"), Some("/w/pm"))
+        );
         let l = Label::parse("log v0.4.22");
         assert_eq!((l.name, l.version, l.source), ("log", Some("0.4.22"), None));
         let l = Label::parse("serde_derive v1.0.200 (proc-macro)");
@@ -109,7 +115,11 @@ mod tests {
     #[test]
     fn sources_become_qualifiers() {
         assert_eq!(
-            of("a", Some("1.0.0+meta"), Some("sparse+https://index.crates.io/")),
+            of(
+                "a",
+                Some("1.0.0+meta"),
+                Some("sparse+https://index.crates.io/")
+            ),
             "pkg:cargo/a@1.0.0%2Bmeta"
         );
         assert_eq!(
@@ -120,6 +130,9 @@ mod tests {
             of("a", Some("1.0.0"), Some("registry+https://my.reg/git")),
             "pkg:cargo/a@1.0.0?repository_url=https%3A%2F%2Fmy.reg%2Fgit"
         );
-        assert_eq!(path("a", Some("0.1.0"), "."), "pkg:cargo/a@0.1.0?download_url=file%3A%2F%2F.");
+        assert_eq!(
+            path("a", Some("0.1.0"), "."),
+            "pkg:cargo/a@0.1.0?download_url=file%3A%2F%2F."
+        );
     }
 }

@@ -25,9 +25,9 @@ const LEVELS: &[&[&str]] = &[
     &["execute", "package", "edit", "migrate"],
     &["report", "schema"],
     // The release hand-off: the report's zips uploaded to S3, deploy tools' inputs written
-    // from a report, and each output's bill of materials. Each reads the report as data.
-    // Deploying to Lambda reads the plan and the report the same way.
-    &["publish", "emit", "deploy", "sbom"],
+    // from a report, each output's bill of materials, and the run's provenance. Each reads
+    // the report as data. Deploying to Lambda reads the plan and the report the same way.
+    &["publish", "emit", "deploy", "sbom", "provenance"],
     // The argument types, then parsing and dispatching them.
     &["cli"],
     &["commands"],

@@ -4,7 +4,8 @@
 //! second an offline copy of the first's registry, `--offline`), gives byte-identical zips,
 //! and neither executable names either checkout or either cargo home. Each run also writes the
 //! zip's SBOM (`sbom "cyclonedx"`): byte-identical in both checkouts, valid CycloneDX 1.5, and
-//! listing exactly the packages of the function's `cargo tree` closure.
+//! listing exactly the packages of the function's `cargo tree` closure. The first run's
+//! `--provenance` names the zip with its SHA-256, in in-toto's and SLSA's words.
 //!
 //! The checkouts and the second cargo home live at fixed paths under `target/reproducible/`,
 //! so that a second test run reuses what the first compiled (each checkout has its own target
@@ -94,7 +95,11 @@ fn two_checkouts_with_two_cargo_homes_give_the_same_zip() {
     checkout(&one);
     checkout(&two);
     let home_one = cargo_home();
-    let zip_one = build(&one, &home_one, &["--locked"]);
+    let zip_one = build(
+        &one,
+        &home_one,
+        &["--locked", "--provenance", "provenance.json"],
+    );
 
     // An offline copy of the registry: the same index and crate files, extracted anew under
     // another cargo home.
@@ -124,6 +129,7 @@ fn two_checkouts_with_two_cargo_homes_give_the_same_zip() {
         "the two checkouts' SBOMs differ"
     );
     check_sbom(&one, &sbom_one, &zip_one);
+    check_provenance(&one.join("provenance.json"), &zip_one);
 
     let answer = runtime_api::invoke_bytes(
         "order-events",
@@ -159,7 +165,13 @@ fn check_sbom(checkout: &Path, text: &str, zip: &[u8]) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| format!("{} v{}", c["name"].as_str().unwrap(), c["version"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "{} v{}",
+                c["name"].as_str().unwrap(),
+                c["version"].as_str().unwrap()
+            )
+        })
         .collect();
 
     let tree = Invocation::program("cargo")
@@ -196,7 +208,12 @@ fn check_sbom(checkout: &Path, text: &str, zip: &[u8]) {
         .find(|c| c["name"] == "serde")
         .unwrap();
     assert_eq!(serde["hashes"][0]["alg"], "SHA-256");
-    assert!(serde["purl"].as_str().unwrap().starts_with("pkg:cargo/serde@"));
+    assert!(
+        serde["purl"]
+            .as_str()
+            .unwrap()
+            .starts_with("pkg:cargo/serde@")
+    );
 }
 
 /// Validates the CycloneDX 1.5 JSON file named by its argument with cyclonedx-python-lib's
@@ -208,3 +225,133 @@ from cyclonedx.schema import SchemaVersion
 error = JsonStrictValidator(SchemaVersion.V1_5).validate_str(open(sys.argv[1]).read())
 print(error or 'valid')
 ";
+
+/// Checks `--provenance`'s statement: in-toto Statement v1 with an SLSA Provenance v1 predicate,
+/// every field one of the specifications' own, the zip the one subject with its SHA-256, the
+/// manifest and the lock file among the resolved dependencies with their digests.
+fn check_provenance(path: &Path, zip: &[u8]) {
+    let text = fs::read_to_string(path).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let keys = |v: &serde_json::Value| -> BTreeSet<String> {
+        v.as_object().unwrap().keys().cloned().collect()
+    };
+    let within = |v: &serde_json::Value, allowed: &[&str], required: &[&str]| {
+        let k = keys(v);
+        for key in &k {
+            assert!(
+                allowed.contains(&key.as_str()),
+                "`{key}` is not a field here: {v}"
+            );
+        }
+        for key in required {
+            assert!(k.contains(*key), "`{key}` is missing: {v}");
+        }
+    };
+    // in-toto Statement v1.
+    within(
+        &doc,
+        &["_type", "subject", "predicateType", "predicate"],
+        &["_type", "subject", "predicateType", "predicate"],
+    );
+    assert_eq!(doc["_type"], "https://in-toto.io/Statement/v1");
+    assert_eq!(doc["predicateType"], "https://slsa.dev/provenance/v1");
+    let hex: String = Sha256::digest(zip)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let subjects = doc["subject"].as_array().unwrap();
+    assert_eq!(subjects.len(), 1, "{subjects:?}");
+    within(
+        &subjects[0],
+        &[
+            "name",
+            "uri",
+            "digest",
+            "content",
+            "downloadLocation",
+            "mediaType",
+            "annotations",
+        ],
+        &["name", "digest"],
+    );
+    assert_eq!(subjects[0]["name"], "out/x86_64/order-events/bootstrap.zip");
+    assert_eq!(subjects[0]["digest"]["sha256"], hex.as_str());
+    // SLSA Provenance v1.
+    let predicate = &doc["predicate"];
+    within(
+        predicate,
+        &["buildDefinition", "runDetails"],
+        &["buildDefinition", "runDetails"],
+    );
+    let definition = &predicate["buildDefinition"];
+    within(
+        definition,
+        &[
+            "buildType",
+            "externalParameters",
+            "internalParameters",
+            "resolvedDependencies",
+        ],
+        &["buildType", "externalParameters"],
+    );
+    assert_eq!(definition["externalParameters"]["manifest"], "lambda.kdl");
+    let dependencies = definition["resolvedDependencies"].as_array().unwrap();
+    for d in dependencies {
+        within(
+            d,
+            &[
+                "uri",
+                "digest",
+                "name",
+                "downloadLocation",
+                "mediaType",
+                "content",
+                "annotations",
+            ],
+            &[],
+        );
+        assert!(d.get("uri").is_some() || d.get("digest").is_some(), "{d}");
+    }
+    let digest_of = |name: &str| {
+        dependencies
+            .iter()
+            .find(|d| d["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is not among {dependencies:?}"))["digest"]["sha256"]
+            .clone()
+    };
+    let file_hex = |p: &Path| -> String {
+        Sha256::digest(fs::read(p).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let dir = path.parent().unwrap();
+    assert_eq!(
+        digest_of("lambda.kdl"),
+        file_hex(&dir.join("lambda.kdl")).as_str()
+    );
+    assert_eq!(
+        digest_of("services/Cargo.lock"),
+        file_hex(&dir.join("services/Cargo.lock")).as_str()
+    );
+    assert!(dependencies.iter().any(|d| d["name"] == "rustc"));
+    let details = &predicate["runDetails"];
+    within(
+        details,
+        &["builder", "metadata", "byproducts"],
+        &["builder"],
+    );
+    within(
+        &details["builder"],
+        &["id", "version", "builderDependencies"],
+        &["id"],
+    );
+    within(
+        &details["metadata"],
+        &["invocationId", "startedOn", "finishedOn"],
+        &[],
+    );
+    let started = details["metadata"]["startedOn"].as_str().unwrap();
+    let finished = details["metadata"]["finishedOn"].as_str().unwrap();
+    assert!(started <= finished, "{started} > {finished}");
+}
