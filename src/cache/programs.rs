@@ -39,11 +39,15 @@ pub fn locate(plan: &Plan) -> Located {
             .filter_map(|&i| plan.artifacts.get(i))
             .map(|a| a.resolved.identity.name.as_str())
             .collect();
-        users.entry(g.program.as_str()).or_default().push(format!(
-            "{} ({})",
-            names.join(", "),
-            g.target
-        ));
+        let needed = format!("{} ({})", names.join(", "), g.target);
+        users
+            .entry(g.program.as_str())
+            .or_default()
+            .push(needed.clone());
+        if g.program == crate::plan::AUDITABLE {
+            // cargo-auditable runs the compiler's own program.
+            users.entry(g.compiler.program()).or_default().push(needed);
+        }
     }
     for (program, needed) in users {
         match which::which(program) {
@@ -107,6 +111,7 @@ pub fn install_hint(tool: &str) -> &'static str {
             "cargo install cross --git https://github.com/cross-rs/cross (it also needs Docker or Podman)"
         }
         "docker" | "podman" => "install Docker (https://docs.docker.com/engine/install/) or Podman",
+        "cargo-auditable" => "cargo install --locked cargo-auditable",
         _ => "install it and make sure it is on PATH",
     }
 }

@@ -147,7 +147,24 @@ impl Versions {
                 }
             }
         }
+        if a.build.auditable {
+            // cargo-auditable has no version of its own to print: its bytes stand for it.
+            let auditable = program(crate::plan::AUDITABLE)?;
+            tools.insert("cargo-auditable".to_string(), self.digest(&auditable)?);
+        }
         Ok(tools)
+    }
+
+    /// `sha256:HEX` of the file at `path`, read once per run.
+    fn digest(&self, path: &Path) -> Result<String, String> {
+        let question = format!("digest\0{}\0{:?}", path.display(), PathState::of(path));
+        if let Some(known) = self.known(&question) {
+            return known;
+        }
+        let answer = std::fs::read(path)
+            .map(|bytes| format!("sha256:{}", hex(&sha256(&bytes))))
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()));
+        self.remember(question, answer)
     }
 
     /// The version of the zig cargo-zigbuild (at `zigbuild`) links with, found as it finds it:

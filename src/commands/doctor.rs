@@ -129,6 +129,16 @@ pub fn needs(plan: &Plan) -> Vec<Need> {
             install_hint("zig"),
         ));
     }
+    if plan.groups.iter().any(|g| g.program == crate::plan::AUDITABLE) {
+        out.push(found(
+            "cargo-auditable",
+            "auditable true (the dependency list embedded in each executable)",
+            which::which("cargo-auditable")
+                .ok()
+                .map(|p| p.display().to_string()),
+            install_hint("cargo-auditable"),
+        ));
+    }
     if compilers.contains(&Compiler::Cross) {
         out.push(found(
             "cross",

@@ -188,6 +188,15 @@ settings! {
         example: "provided.al2023",
         add: false,
     }
+    /// Built through cargo-auditable.
+    auditable: "auditable" => Bool, replace {
+        levels: EVERY_LEVEL,
+        default: "false",
+        doc: "build through `cargo auditable`: the executable carries its dependency list in a `.dep-v0` section, which `cargo audit bin`, Trivy and Grype read",
+        help: "write `auditable true`",
+        example: "true",
+        add: false,
+    }
     /// The SBOM written beside each output.
     sbom: "sbom" => OneOf<Sbom>, replace {
         levels: EVERY_LEVEL,

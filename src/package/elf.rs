@@ -11,7 +11,11 @@ use crate::manifest::settings::Compiler;
 use crate::manifest::values::{Arch, GlibcVersion, Libc};
 use crate::resolve::ResolvedArtifact;
 
-/// Checks the executable's bytes against what `artifact` runs on; `entry` names it in errors.
+/// The section cargo-auditable embeds the dependency list in (zlib-compressed JSON).
+pub(crate) const AUDIT_SECTION: &str = ".dep-v0";
+
+/// Checks the executable's bytes against what `artifact` runs on, and that it carries the
+/// dependency list exactly when `auditable` asks for it; `entry` names it in errors.
 pub(crate) fn check(
     bytes: &[u8],
     path: &Utf8Path,
@@ -46,6 +50,24 @@ pub(crate) fn check(
                 "cargo should have built it for `{}`; check `rustflags`, `env` (CARGO_BUILD_TARGET) and the workspace's .cargo/config.toml for a target or linker override",
                 artifact.build.target
             ),
+        });
+    }
+
+    let embedded = elf
+        .section_headers
+        .iter()
+        .any(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(AUDIT_SECTION));
+    if embedded != artifact.build.auditable {
+        let help = if artifact.build.auditable {
+            "it was built with `auditable true`, so through `cargo auditable`: check that no `env` or cargo config replaces RUSTC_WORKSPACE_WRAPPER".to_string()
+        } else {
+            "a rustc wrapper of the environment or the cargo config (RUSTC_WORKSPACE_WRAPPER) embeds it: write `auditable true` if that is meant, or remove the wrapper".to_string()
+        };
+        return Err(PackageError::AuditData {
+            name: artifact.identity.name.clone(),
+            entry: entry.to_string(),
+            state: if embedded { "has" } else { "lacks" },
+            help,
         });
     }
 

@@ -79,6 +79,21 @@ pub enum PackageError {
         help: String,
     },
 
+    /// The executable carries cargo-auditable's dependency list when `auditable` is off, or
+    /// lacks it when on.
+    #[error("`{name}`: {entry} {state} the `.dep-v0` dependency list, against its `auditable` setting")]
+    #[diagnostic(code(lambda_batch::package::audit_data), help("{help}"))]
+    AuditData {
+        /// The artifact.
+        name: String,
+        /// The executable's path inside the artifact.
+        entry: String,
+        /// `has` or `lacks`.
+        state: &'static str,
+        /// What to do about it.
+        help: String,
+    },
+
     /// The zip library refused the archive.
     #[error("writing zip `{path}`: {source}")]
     #[diagnostic(

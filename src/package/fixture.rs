@@ -40,6 +40,7 @@ pub(crate) fn resolved(base: &Utf8Path, format: OutputFormat) -> ResolvedArtifac
             }),
             profile: "release".into(),
             compiler: Compiler::Cargo,
+            auditable: false,
         },
         packaging: Packaging {
             output_format: format,

@@ -196,8 +196,17 @@ pub(super) fn argv(
     if flags.keep_going {
         args.push("--keep-going".into());
     }
+    if first.build.auditable {
+        // `cargo auditable build|zigbuild ...`: cargo-auditable runs `$CARGO` (cargo, or cross
+        // as `env` sets it) with these arguments and itself as the rustc wrapper.
+        args.insert(0, "auditable".into());
+        return (AUDITABLE.to_string(), args);
+    }
     (first.build.compiler.program().to_string(), args)
 }
+
+/// The program that builds an `auditable` artifact, whatever its compiler.
+pub const AUDITABLE: &str = "cargo-auditable";
 
 /// The environment set on the cargo process: the manifest's `env`, and the rustflags merged
 /// with any RUSTFLAGS the caller already has (cargo reads only one source, so none is
@@ -209,6 +218,10 @@ pub(super) fn env(
     inherited: &dyn Fn(&str) -> Option<String>,
 ) -> BTreeMap<String, String> {
     let mut env = first.cargo.env.clone();
+    if first.build.auditable && first.build.compiler == Compiler::Cross {
+        // cargo-auditable runs `$CARGO`, which for cross is cross.
+        env.insert("CARGO".into(), Compiler::Cross.program().into());
+    }
     let ours: Vec<String> = rustflags(first)
         .iter()
         .flat_map(|f| f.split_whitespace().map(str::to_string))

@@ -13,7 +13,7 @@ use camino::Utf8PathBuf;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-pub use command::CargoFlags;
+pub use command::{AUDITABLE, CargoFlags};
 pub use split::{Split, SplitKind};
 
 use crate::diagnostic::{ManifestError, ManifestErrors};
@@ -377,6 +377,7 @@ fn group_key(a: &ResolvedArtifact, inherited: &dyn Fn(&str) -> Option<String>) -
         command::target_arg(a),
         a.build.profile,
         a.build.compiler,
+        a.build.auditable,
         a.cargo.features,
         a.cargo.no_default_features,
         a.cargo.all_features,

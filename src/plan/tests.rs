@@ -49,6 +49,7 @@ pub(super) fn artifact(name: &str, package: &str, arch: Arch) -> ResolvedArtifac
             }),
             profile: "dev".into(),
             compiler: Compiler::Cargo,
+            auditable: false,
         },
         packaging: Packaging {
             output_format: OutputFormat::Zip,

@@ -98,6 +98,8 @@ pub struct Build {
     pub profile: String,
     /// The build program.
     pub compiler: Compiler,
+    /// Built through `cargo auditable` (its dependency list embedded in `.dep-v0`).
+    pub auditable: bool,
 }
 
 /// What is written, for which Lambda runtime, and where.

@@ -146,6 +146,7 @@ pub(super) fn settle(
                 glibc,
                 profile: profile.clone(),
                 compiler,
+                auditable: m.auditable.value(),
             },
             packaging: Packaging::settled(&m, normalize(&manifest.dir.join(dir))),
             cargo: cargo.clone(),
