@@ -2,8 +2,9 @@
 # Installs what the tests need on a bare Debian machine (as root, no stdin), idempotently:
 # qemu-aarch64 + an arm64 glibc to run arm64 bootstraps, cargo-zigbuild (with zig) to
 # cross-link them, the aarch64 Rust std, moto's S3 server for the cache's and publish's tests,
-# cfn-lint for the SAM templates `emit` writes, cargo-lambda (to compare with), and Chromium
-# to draw `run --timeline` pages headless. Quiet unless something fails.
+# cfn-lint for the SAM templates `emit` writes, cyclonedx-python-lib to validate SBOMs,
+# cargo-auditable and rust-audit-info for auditable executables, cargo-lambda (to compare
+# with), and Chromium to draw `run --timeline` pages headless. Quiet unless something fails.
 set -euo pipefail
 
 # Runs a command with its output kept aside; shows the output only if it fails.
@@ -83,6 +84,15 @@ if ! cargo-lambda lambda --version 2>/dev/null | grep -q '^cargo-lambda 1\.9\.2'
     pip_install cargo-lambda 'cargo-lambda==1.9.2'
 fi
 
+# cargo-auditable builds `auditable true` artifacts; rust-audit-info reads their embedded
+# dependency list back in the tests. Pinned, so that a CI machine gets what was tested.
+if ! grep -q '^"cargo-auditable 0\.7\.7 ' "${CARGO_HOME:-$HOME/.cargo}/.crates.toml" 2>/dev/null || ! command -v cargo-auditable >/dev/null; then
+    quietly cargo install --locked cargo-auditable --version 0.7.7
+fi
+if ! grep -q '^"rust-audit-info 0\.5\.4 ' "${CARGO_HOME:-$HOME/.cargo}/.crates.toml" 2>/dev/null || ! command -v rust-audit-info >/dev/null; then
+    quietly cargo install --locked rust-audit-info --version 0.5.4
+fi
+
 # Debian's chromium draws a `--timeline` page into a screenshot, headless, for its tests.
 if ! command -v chromium >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
@@ -95,7 +105,7 @@ if ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then
 fi
 
 # Fail here, loudly, rather than in the middle of the tests.
-for tool in qemu-aarch64 cargo-zigbuild moto_server cfn-lint cargo-lambda chromium; do
+for tool in qemu-aarch64 cargo-zigbuild moto_server cfn-lint cargo-lambda chromium cargo-auditable rust-audit-info; do
     command -v "$tool" >/dev/null || { echo "setup: $tool is not on PATH after install" >&2; exit 1; }
 done
 quietly cargo-zigbuild --version

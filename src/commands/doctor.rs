@@ -129,7 +129,11 @@ pub fn needs(plan: &Plan) -> Vec<Need> {
             install_hint("zig"),
         ));
     }
-    if plan.groups.iter().any(|g| g.program == crate::plan::AUDITABLE) {
+    if plan
+        .groups
+        .iter()
+        .any(|g| g.program == crate::plan::AUDITABLE)
+    {
         out.push(found(
             "cargo-auditable",
             "auditable true (the dependency list embedded in each executable)",

@@ -81,7 +81,9 @@ pub enum PackageError {
 
     /// The executable carries cargo-auditable's dependency list when `auditable` is off, or
     /// lacks it when on.
-    #[error("`{name}`: {entry} {state} the `.dep-v0` dependency list, against its `auditable` setting")]
+    #[error(
+        "`{name}`: {entry} {state} the `.dep-v0` dependency list, against its `auditable` setting"
+    )]
     #[diagnostic(code(lambda_batch::package::audit_data), help("{help}"))]
     AuditData {
         /// The artifact.

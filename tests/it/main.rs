@@ -25,6 +25,7 @@ mod migrate_init;
 mod no_panic;
 mod publish;
 mod resolve;
+mod run_auditable;
 mod run_cache;
 mod run_cli;
 mod run_cross;

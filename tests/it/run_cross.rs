@@ -1,6 +1,7 @@
 //! `compiler "cross"`, end to end: a stand-in `cross` first on PATH records the argv, the
 //! working directory and the environment it was started with, then runs `cargo` with the same
-//! arguments (Docker, which the real cross needs, is not available in CI).
+//! arguments (Docker, which the real cross needs, is not available in CI); with `auditable
+//! true` it is started by cargo-auditable, as its `$CARGO`.
 
 use std::fs;
 
@@ -92,5 +93,50 @@ fn the_cross_stand_in_receives_exactly_the_planned_argv() {
         let entries = zip_entries(&zip);
         assert_eq!(entries.keys().collect::<Vec<_>>(), ["bootstrap"]);
         assert_eq!(entries["bootstrap"].0, 0o755);
+    }
+
+    // `auditable true`: cargo-auditable runs cross (its `$CARGO`) with the build's arguments
+    // and itself as the rustc wrapper, so the executables carry their dependency list.
+    fx.manifest(
+        "workspace \"svc\" {\n    compiler \"cross\"\n    auditable true\n    function \"cx-one\"\n    function \"cx-two\"\n}",
+    );
+    let plan = fx
+        .lb(&["plan", "--format", "json"])
+        .env("PATH", &path)
+        .status(0);
+    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let group = &plan["groups"][0];
+    assert_eq!(group["program"], "cargo-auditable");
+    assert_eq!(group["env"]["CARGO"], "cross");
+    let planned: Vec<String> = group["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(planned[0], "auditable");
+    fx.lb(&["run"]).env("PATH", &path).status(0);
+    let argv: Vec<String> = fs::read_to_string(log.join("argv"))
+        .unwrap()
+        .split_terminator('\0')
+        .map(str::to_string)
+        .collect();
+    assert_eq!(argv, planned[1..]);
+    let env = fs::read_to_string(log.join("env")).unwrap();
+    assert!(
+        env.split('\0')
+            .any(|kv| kv.starts_with("RUSTC_WORKSPACE_WRAPPER=") && kv.ends_with("cargo-auditable")),
+        "cross gets cargo-auditable as the rustc wrapper"
+    );
+    for name in ["cx-one", "cx-two"] {
+        let zip = fx.path().join(format!("out/x86_64/{name}/bootstrap.zip"));
+        let exe = zip_entries(&zip).remove("bootstrap").unwrap().1;
+        let elf = goblin::elf::Elf::parse(&exe).unwrap();
+        assert!(
+            elf.section_headers
+                .iter()
+                .any(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(".dep-v0")),
+            "{name}"
+        );
     }
 }
