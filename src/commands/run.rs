@@ -539,7 +539,10 @@ pub fn finish(
         let cx = provenance::Context {
             manifest: ran.plan.manifest.clone(),
             command: ran.command.to_string(),
-            arguments: std::env::args().skip(1).collect(),
+            arguments: std::env::args_os()
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
             resolved: provenance::gather(ran.plan, &ran.plan.manifest),
             builder,
             invocation,
