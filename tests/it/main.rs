@@ -12,6 +12,7 @@ mod ci_docs;
 mod ci_flow;
 mod cli;
 mod deploy;
+mod docs;
 mod edit_add_remove;
 mod edit_fmt;
 mod edit_init;
