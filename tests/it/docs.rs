@@ -869,11 +869,7 @@ fn the_readmes_layout_of_the_code_names_every_module() {
         if is_dir && root().join("src").join(format!("{name}.rs")).exists() {
             continue;
         }
-        let named = if is_dir {
-            format!("`src/{name}`")
-        } else {
-            format!("`src/{name}`")
-        };
+        let named = format!("`src/{name}`");
         if !layout.contains(&named) {
             missing.push(named);
         }
