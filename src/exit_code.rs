@@ -1,4 +1,4 @@
-//! The process exit codes lambda-batch documents (README, "The command line"), as
+//! The process exit codes lambda-batch documents (`docs/cli.md`, "Exit codes"), as
 //! cargo-nextest documents its own: a command ends with one of these, never with a number
 //! chosen where it stops. Which error maps to which code is decided in one place, the
 //! commands' `Error::exit_code`.

@@ -50,8 +50,9 @@
 //!    level's, with its span), `merged.NAME.items()` an accumulating one's values
 //!    (`merged.NAME.levels` one slice per level). Put it into the group of `ResolvedArtifact`
 //!    (`crate::resolve::artifact`) that the stages using it read.
-//! 3. `UPDATE_SCHEMAS=1 cargo test --test it schema_sync::` rewrites `schema/` with it; the README's
-//!    description of the manifest names it.
+//! 3. `UPDATE_SCHEMAS=1 cargo test --test it schema_sync::` rewrites `schema/` with it, and
+//!    `UPDATE_DOCS=1 cargo test --test it docs::` the tables of `docs/manifest.md`, where the
+//!    setting also gets its own section (the docs test fails until it has one).
 
 use super::declare::settings;
 use super::kinds::{
