@@ -551,8 +551,8 @@ fn values_of(shape: ValueShape) -> String {
             .collect::<Vec<_>>()
             .join(", "),
         ValueShape::Arch => "one or more architectures or triples".into(),
-        ValueShape::String => "a string".into(),
-        ValueShape::Path => "a path".into(),
+        // A path, or a template with placeholders: the section says which.
+        ValueShape::String | ValueShape::Path => "one string".into(),
         ValueShape::Bool => "`true` or `false`".into(),
         ValueShape::Flag => "bare, or `true`/`false`".into(),
         ValueShape::Strings => "one or more strings".into(),
