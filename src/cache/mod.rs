@@ -24,6 +24,7 @@ mod programs;
 mod record;
 mod relative;
 mod settings;
+mod signing;
 mod toolchain;
 mod transfer;
 mod versions;
@@ -53,6 +54,7 @@ pub use outcome::{
 pub use programs::{Located, MissingTool, install_hint, locate, pyenv_bin_dir};
 pub use record::{MAX_EXECUTABLE_SIZE, RECORD_FORMAT, Record, RecordFields};
 pub use settings::{CacheSettings, SettingsError, settings};
+pub use signing::{SIGNING_KEY_VAR, SigningKey};
 pub use toolchain::Toolchains;
 
 /// An S3 client for `bucket`, configured from the `AWS_*` variables of `env` as the cache's is
@@ -75,6 +77,7 @@ pub fn describe_error(error: &(dyn std::error::Error + 'static)) -> String {
 use backend::Backend;
 use health::Health;
 use record::RecordProblem;
+use signing::Untrusted;
 use transfer::{Sink, TransferError};
 
 use crate::fingerprint::env_vars;
@@ -89,6 +92,8 @@ pub struct Cache {
     location: CacheLocation,
     mode: CacheMode,
     health: Health,
+    /// With a key, every record stored is signed and every record read must verify.
+    signing: Option<SigningKey>,
     /// `None` when the mode is `off` or the backend could not be opened.
     inner: Option<Inner>,
 }
@@ -111,11 +116,25 @@ impl Drop for Inner {
 }
 
 impl Cache {
-    /// Opens the cache at `location`, S3 settings from the process's `AWS_*` environment.
-    /// Never fails: a backend that cannot be opened is reported by the first lookup or store.
+    /// Opens the cache at `location`, S3 settings from the process's `AWS_*` environment and
+    /// the signing key from [`SIGNING_KEY_VAR`]. Never fails: a backend that cannot be opened
+    /// is reported by the first lookup or store.
     pub fn open(location: CacheLocation, mode: CacheMode) -> Cache {
         let env = env_vars(|name| name.starts_with("AWS_"));
         Cache::open_with_env(location, mode, env.into_iter().collect())
+            .with_signing_key(SigningKey::from_env())
+    }
+
+    /// The cache, signing what it stores and trusting only what verifies with `key` (`None`:
+    /// neither).
+    pub fn with_signing_key(mut self, key: Option<SigningKey>) -> Cache {
+        self.signing = key;
+        self
+    }
+
+    /// Whether entries are signed and verified.
+    pub fn signs(&self) -> bool {
+        self.signing.is_some()
     }
 
     /// Opens the cache with the given `AWS_*` variables in place of the process's.
@@ -129,6 +148,7 @@ impl Cache {
                 location,
                 mode,
                 health: Health::default(),
+                signing: None,
                 inner: None,
             };
         }
@@ -151,12 +171,14 @@ impl Cache {
                 location,
                 mode,
                 health: Health::default(),
+                signing: None,
                 inner: Some(inner),
             },
             Err(why) => Cache {
                 health: Health::down_from_start(format!("{location}: {why}")),
                 location,
                 mode,
+                signing: None,
                 inner: None,
             },
         }
@@ -259,6 +281,9 @@ impl Cache {
             },
             Err(e) => return miss(self.lookup_failed(e)),
         };
+        if let Err(reason) = self.trusted(&record, &record_object) {
+            return miss(reason);
+        }
         let sink = match dest {
             Some(dest) => Sink::file(dest),
             // The record's size is checked against the blob's before a byte is read.
@@ -310,6 +335,9 @@ impl Cache {
             },
             Err(e) => return failed(e),
         };
+        if let Err(reason) = self.trusted(&record, &record_object) {
+            return Presence::Absent(reason);
+        }
         let blob_object = inner.backend.path(&blob_path(&record.sha256));
         match transfer::blob_exists(store, &blob_object, &record).await {
             Ok(true) => Presence::Present(record),
@@ -319,6 +347,28 @@ impl Cache {
             ))),
             Err(e) => failed(e),
         }
+    }
+
+    /// Whether `record` (read from `object`) may be used: always without a signing key; with
+    /// one, only when it carries the key's signature over itself.
+    fn trusted(
+        &self,
+        record: &Record,
+        object: &object_store::path::Path,
+    ) -> Result<(), MissReason> {
+        let Some(signing) = &self.signing else {
+            return Ok(());
+        };
+        signing.verify(record).map_err(|untrusted| {
+            let what = match untrusted {
+                Untrusted::Unsigned => "has no signature",
+                Untrusted::WronglySigned => "has a signature that does not verify",
+            };
+            MissReason::Untrusted(format!(
+                "{}: the entry `{object}` of key {} {what} with {SIGNING_KEY_VAR}",
+                self.location, record.key
+            ))
+        })
     }
 
     /// The miss a failed lookup is.
@@ -364,7 +414,7 @@ impl Cache {
         };
         let stored = async {
             let read = transfer::read_executable(executable)?;
-            let record = Record::new(
+            let mut record = Record::new(
                 key,
                 &read.sha256,
                 read.size,
@@ -372,6 +422,7 @@ impl Cache {
                 fields,
                 SystemTime::now(),
             );
+            record.signature = self.signing.as_ref().map(|k| k.sign(&record));
             let blob_object = backend.path(&blob_path(&record.sha256));
             transfer::upload_blob(store, &blob_object, executable, read).await?;
             let record_object = backend.path(&record_path(key));

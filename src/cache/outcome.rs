@@ -9,6 +9,8 @@ use super::key::CacheKey;
 use super::record::Record;
 
 /// The result of looking a key up.
+// One per artifact and short-lived: a boxed hit would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Lookup {
     /// The executable, verified against its record.
@@ -55,6 +57,9 @@ pub enum MissReason {
     OtherFormat(u64),
     /// A record or blob that is corrupt, truncated, missing or does not match: never used.
     Invalid(String),
+    /// A record that is not signed with the run's signing key (unsigned, or signed with
+    /// another key or over other contents): never used.
+    Untrusted(String),
     /// The backend failed on this lookup: unreachable, timed out, refused. It is not asked
     /// again during this run.
     Unavailable(String),
@@ -74,6 +79,7 @@ impl MissReason {
             | MissReason::OtherFormat(_)
             | MissReason::Down => None,
             MissReason::Invalid(why) => Some(format!("ignoring a bad cache entry: {why}")),
+            MissReason::Untrusted(why) => Some(format!("ignoring an untrusted cache entry: {why}")),
             MissReason::Unavailable(why) => Some(format!(
                 "the cache is unavailable, building without it for the rest of the run: {why}"
             )),
@@ -106,7 +112,7 @@ impl Lookup {
 pub enum Presence {
     /// Its record is there and valid, and so is its blob's length.
     Present(Record),
-    /// Not there, or not usable (`NotFound`, `OtherFormat`, `Invalid`): storing it again
+    /// Not there, or not usable (`NotFound`, `OtherFormat`, `Invalid`, `Untrusted`): storing it again
     /// repairs it.
     Absent(MissReason),
     /// Not known: the mode is `off`, or the backend failed (`Off`, `Unavailable`, `Down`).

@@ -47,6 +47,10 @@ pub struct Record {
     pub env: BTreeMap<String, Option<String>>,
     /// When it was stored, RFC 3339 in UTC.
     pub created: String,
+    /// HMAC-SHA256 of the key, the executable's digest and the rest of the record, lowercase
+    /// hex, when the run that stored it held a signing key (see `signing`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// What the caller adds to a record when storing an executable.
@@ -92,6 +96,7 @@ impl Record {
             features: fields.features.clone(),
             env: fields.env.clone(),
             created: humantime::format_rfc3339_seconds(created).to_string(),
+            signature: None,
         }
     }
 

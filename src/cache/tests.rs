@@ -545,3 +545,92 @@ fn presence_is_asked_without_the_blob_and_a_broken_entry_is_absent() {
         Presence::Unknown(MissReason::Off)
     ));
 }
+
+#[test]
+fn with_a_signing_key_only_entries_it_signed_are_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Utf8Path::from_path(dir.path()).unwrap().join("cache");
+    let location = CacheLocation::Directory { path: root.clone() };
+    let open = |secret: &str| {
+        Cache::open_with_env(location.clone(), CacheMode::ReadWrite, BTreeMap::new())
+            .with_signing_key(SigningKey::new(secret))
+    };
+    let exe = root.with_file_name("my-fn");
+    std::fs::write(&exe, b"\x7fELF genuine").unwrap();
+    let signed = open("main's secret");
+    assert!(signed.signs() && !open("").signs());
+    let Store::Stored(record) = signed.store(&key("k1"), &exe, &fields()) else {
+        panic!("stored");
+    };
+    assert!(record.signature.is_some());
+    let hit = |cache: &Cache| match cache.lookup_in_memory(&key("k1")) {
+        Lookup::Hit(Hit {
+            fetched: Fetched::Memory(bytes),
+            ..
+        }) => Ok(bytes),
+        Lookup::Hit(hit) => panic!("{hit:?}"),
+        Lookup::Miss(miss) => Err(miss.reason),
+    };
+    assert_eq!(hit(&signed).unwrap(), b"\x7fELF genuine");
+    assert_eq!(
+        hit(&open("")).unwrap(),
+        b"\x7fELF genuine",
+        "no key: not checked"
+    );
+
+    // Whoever can write to the cache replaces the executable and makes the record match.
+    let forged = b"\x7fELF forged!";
+    let sha = hex(&Sha256::digest(forged));
+    std::fs::create_dir_all(root.join(blob_path(&sha)).parent().unwrap()).unwrap();
+    std::fs::write(root.join(blob_path(&sha)), forged).unwrap();
+    let record_file = root.join(record_path(&key("k1")));
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record_file).unwrap()).unwrap();
+    json["sha256"] = sha.clone().into();
+    json["size"] = forged.len().into();
+    std::fs::write(&record_file, serde_json::to_vec(&json).unwrap()).unwrap();
+    assert_eq!(
+        hit(&open("")).unwrap(),
+        forged,
+        "the threat: used without a key"
+    );
+    let reason = hit(&signed).unwrap_err();
+    let warning = reason.warning().unwrap();
+    assert!(
+        matches!(reason, MissReason::Untrusted(_))
+            && warning.contains("does not verify")
+            && warning.contains(&record_file.as_str()[root.as_str().len() + 1..])
+            && warning.contains(SIGNING_KEY_VAR)
+            && !warning.contains("main's secret"),
+        "{warning}"
+    );
+    assert!(
+        matches!(hit(&open("another secret")), Err(MissReason::Untrusted(_))),
+        "another key's signature is no signature"
+    );
+
+    // An unsigned entry is refused too, and absent when asked for presence: storing it again
+    // with the key signs it.
+    let unsigned = open("");
+    assert!(matches!(
+        unsigned.store(&key("k1"), &exe, &fields()),
+        Store::Stored(Record {
+            signature: None,
+            ..
+        })
+    ));
+    let reason = hit(&signed).unwrap_err();
+    assert!(
+        reason.warning().unwrap().contains("has no signature"),
+        "{reason:?}"
+    );
+    assert!(matches!(
+        signed.contains(&key("k1")),
+        Presence::Absent(MissReason::Untrusted(_))
+    ));
+    assert!(matches!(
+        signed.store(&key("k1"), &exe, &fields()),
+        Store::Stored(_)
+    ));
+    assert_eq!(hit(&signed).unwrap(), b"\x7fELF genuine");
+}

@@ -265,6 +265,9 @@ fn missed(reason: &MissReason, key: &CacheKey) -> String {
             format!("the cache's entry for key {key} is of another format ({n})")
         }
         MissReason::Invalid(_) => format!("the cache's entry for key {key} is corrupt"),
+        MissReason::Untrusted(_) => {
+            format!("the cache's entry for key {key} is not signed with the signing key")
+        }
         MissReason::Unavailable(why) => format!("the cache is unavailable ({why})"),
         MissReason::Down => "the cache is unavailable (see the warning above)".to_string(),
         MissReason::Local(why) => {

@@ -770,3 +770,100 @@ fn a_bootstrap_from_the_cache_answers_the_runtime_api() {
     .unwrap();
     assert_eq!(answer, r#"{"function":"order-events","echo":{"n":2}}"#);
 }
+
+#[test]
+fn a_forged_entry_is_used_without_a_signing_key_and_refused_with_one() {
+    const SECRET: &str = "main-branch-secret-3f9a";
+    let signing = [("LAMBDA_BATCH_CACHE_SIGNING_KEY", SECRET)];
+    let (_store, url) = dir_cache("signed");
+    let a = Checkout::fixture("signed-a", "repo");
+    let (out, report, _) = a.run(&["--cache", &url], &signing, 0);
+    assert_eq!(cache(&report), all(CacheStatus::Stored));
+    assert!(!out.stdout.contains(SECRET) && !out.stderr.contains(SECRET));
+    let record_of = |name: &str| {
+        let key = report
+            .artifacts
+            .iter()
+            .find(|a| a.name == name)
+            .and_then(|a| a.key.clone())
+            .unwrap();
+        Path::new(&url).join(format!("v1/keys/{}/{key}.json", &key[..2]))
+    };
+    let read = |path: &Path| -> serde_json::Value {
+        serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
+    };
+    assert_eq!(
+        read(&record_of("cache-two"))["signature"]
+            .as_str()
+            .map(str::len),
+        Some(64)
+    );
+
+    // Someone who can write to the cache (but does not hold the secret) points cache-two's
+    // record at another executable, its sha256 and size rewritten to match.
+    let forged = read(&record_of("cache-two-b"));
+    let mut record = read(&record_of("cache-two"));
+    record["sha256"] = forged["sha256"].clone();
+    record["size"] = forged["size"].clone();
+    fs::write(
+        record_of("cache-two"),
+        serde_json::to_vec_pretty(&record).unwrap(),
+    )
+    .unwrap();
+    let bootstrap = |c: &Checkout| {
+        zip_entries(&c.root.join("out/x86_64/cache-two/bootstrap.zip"))["bootstrap"]
+            .1
+            .clone()
+    };
+    let genuine = bootstrap(&a);
+
+    // The threat: without the key, the forged executable becomes cache-two's output.
+    let b = a.copy("signed-b", "repo");
+    let (out, report, builds) = b.run(&["--cache", &url, "--cache-mode", "read"], &[], 0);
+    assert!(builds.is_empty(), "{builds:?}");
+    assert_eq!(cache(&report), all(CacheStatus::Hit));
+    assert_ne!(bootstrap(&b), genuine, "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&bootstrap(&b)).contains("cache-two-b"));
+
+    // With it, the entry is refused: under --cache-only a failure naming it, cargo never run.
+    let c = a.copy("signed-c", "repo");
+    let (out, report, builds) = c.run(&["--cache", &url, "--cache-only"], &signing, 1);
+    assert!(builds.is_empty(), "{builds:?}");
+    let statuses: BTreeMap<&str, Status> = report
+        .artifacts
+        .iter()
+        .map(|a| (a.name.as_str(), a.status))
+        .collect();
+    assert_eq!(statuses["cache-two"], Status::Failed, "{}", describe(&out));
+    assert_eq!(statuses["cache-one"], Status::Built);
+    assert_eq!(statuses["cache-two-b"], Status::Built);
+    let record_name = record_of("cache-two");
+    let record_name = record_name.strip_prefix(&url).unwrap().to_str().unwrap();
+    assert!(
+        out.stderr.contains("ignoring an untrusted cache entry")
+            && out.stderr.contains(record_name.trim_start_matches('/'))
+            && out
+                .stderr
+                .contains("does not verify with LAMBDA_BATCH_CACHE_SIGNING_KEY")
+            && out.stdout.contains("not signed with the signing key"),
+        "{}",
+        describe(&out)
+    );
+    assert!(!c.root.join("out/x86_64/cache-two/bootstrap.zip").exists());
+
+    // And in an ordinary run it is a miss: rebuilt, stored signed again, the genuine bytes.
+    let d = a.copy("signed-d", "repo");
+    let (out, report, builds) = d.run(&["--cache", &url], &signing, 0);
+    assert_eq!(builds.len(), 1, "{builds:?}");
+    assert_eq!(bins(&builds[0]), ["cache-two"]);
+    let statuses = cache(&report);
+    assert_eq!(statuses["cache-two"], Some(CacheStatus::Stored));
+    assert_eq!(statuses["cache-one"], Some(CacheStatus::Hit));
+    assert_eq!(bootstrap(&d), genuine);
+    assert!(!out.stdout.contains(SECRET) && !out.stderr.contains(SECRET));
+    let (_, report, builds) =
+        a.copy("signed-e", "repo")
+            .run(&["--cache", &url, "--cache-only"], &signing, 0);
+    assert!(builds.is_empty());
+    assert_eq!(cache(&report), all(CacheStatus::Hit));
+}
