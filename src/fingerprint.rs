@@ -7,6 +7,7 @@
 //! two rules they share: which variables of the environment change a build ([`EnvPolicy`]),
 //! and how recent a file is too recent to trust ([`SETTLE`]).
 
+mod dep_info;
 mod env_policy;
 
 use std::fs;
@@ -18,6 +19,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub use dep_info::{has_build_script, parse_dep_info};
 pub use env_policy::{EnvPolicy, EnvRole};
 
 /// A file modified this close to the start of a process that reads it, or later, may not be

@@ -23,7 +23,9 @@
 //!    and in `$CARGO_HOME` (those present), and `Cross.toml` for `cross`;
 //! 7. `package <dir>`: every file of each path package in the artifact's dependency closure
 //!    for its target (normal and build dependencies, as `cargo tree` resolves the package
-//!    alone; see [`super::package_files`] for what is not read);
+//!    alone; see [`super::package_files`] for what is not read), except the artifact's own
+//!    package: `reads <dir>` says that the files of that one are recorded with each entry,
+//!    those its executable read, and matched in the checkout (see [`super::reads`]);
 //! 8. `cache-key-file <label>`: the manifest's `cache-key-files`.
 //!
 //! What cannot be known before building is what a build script reads outside its package (a
@@ -34,11 +36,13 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::keys::{Key, KeyError, KeyInput, Keys};
 use super::package_files::PackageFiles;
+use super::reads::Checkout;
 use super::relative::Placeholders;
 use super::toolchain::Toolchains;
 use super::versions::Versions;
@@ -48,7 +52,7 @@ use crate::plan::{self, Plan, PlannedArtifact};
 use crate::resolve::{Answer, Query};
 
 /// The version of the key's recipe: bumped whenever what goes in, or how, changes.
-pub const KEY_FORMAT: &str = "lambda-batch input key 1";
+pub const KEY_FORMAT: &str = "lambda-batch input key 2";
 
 /// Everything the keys of one plan are computed with.
 pub struct KeyContext<'a> {
@@ -99,7 +103,10 @@ pub fn compute_keys(plan: &Plan, cx: &KeyContext<'_>) -> Keys {
     let answers = (cx.views)(&queries);
 
     // Every path package once, several at a time.
-    let files = PackageFiles::new(cx.excluded_dirs.clone(), cx.excluded_files.clone());
+    let files = Arc::new(PackageFiles::new(
+        cx.excluded_dirs.clone(),
+        cx.excluded_files.clone(),
+    ));
     let dirs: BTreeSet<Utf8PathBuf> = answers
         .iter()
         .filter_map(|a| a.as_ref().ok())
@@ -110,7 +117,7 @@ pub fn compute_keys(plan: &Plan, cx: &KeyContext<'_>) -> Keys {
 
     let memo = Memo {
         versions: Versions::new(cx.versions_dir.clone()),
-        files,
+        files: Arc::clone(&files),
         digests: FileDigests::default(),
         // The same for every artifact: asked of the policy once.
         keyed_env: cx
@@ -137,7 +144,8 @@ pub fn compute_keys(plan: &Plan, cx: &KeyContext<'_>) -> Keys {
             .map(|(inputs, tools)| Key::new(inputs, tools))
             .map_err(KeyError)
     });
-    Keys::new(keys.collect())
+    let keys: Vec<_> = keys.collect();
+    Keys::in_checkout(keys, Arc::new(Checkout::new(placeholders, files)))
 }
 
 /// Every input of `a`'s key, in order, and the versions of its tools.
@@ -230,6 +238,13 @@ fn inputs(
         packages.iter().map(|d| (placeholders.path(d), d)).collect();
     labelled.sort();
     for (label, dir) in labelled {
+        if *dir == r.identity.package_dir {
+            out.push(KeyInput {
+                name: format!("reads {label}"),
+                digest: hex(&sha256(b"recorded with each entry")),
+            });
+            continue;
+        }
         let digest = memo.files.digest(dir)?;
         out.push(KeyInput {
             name: format!("package {label}"),
@@ -246,7 +261,7 @@ fn inputs(
 /// files read upward, and the variables of lambda-batch's environment that are keyed.
 struct Memo {
     versions: Versions,
-    files: PackageFiles,
+    files: Arc<PackageFiles>,
     digests: FileDigests,
     keyed_env: BTreeMap<String, String>,
 }

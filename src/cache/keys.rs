@@ -3,11 +3,13 @@
 //! `plan`'s printer read it by artifact.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::key::CacheKey;
+use super::reads::Checkout;
 use crate::fingerprint::Fingerprint;
 
 /// One input of an input key.
@@ -59,9 +61,18 @@ fn key_of(inputs: &[KeyInput]) -> CacheKey {
 }
 
 /// The input keys of a plan's artifacts, by index in `Plan::artifacts`: each a key or why
-/// there is none. Empty when none were computed (a run without a cache).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Keys(Vec<Result<Key, KeyError>>);
+/// there is none. Empty when none were computed (a run without a cache). With them, the
+/// checkout they were computed in, which says whether an entry's recorded files are its own.
+#[derive(Debug, Clone, Default)]
+pub struct Keys(Vec<Result<Key, KeyError>>, Option<Arc<Checkout>>);
+
+impl PartialEq for Keys {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for Keys {}
 
 impl Keys {
     /// No keys: a run without a cache.
@@ -71,7 +82,27 @@ impl Keys {
 
     /// The table of `keys`, the one of each artifact in plan order.
     pub fn new(keys: Vec<Result<Key, KeyError>>) -> Keys {
-        Keys(keys)
+        Keys(keys, None)
+    }
+
+    /// The table of `keys`, computed in `checkout`.
+    pub fn in_checkout(keys: Vec<Result<Key, KeyError>>, checkout: Arc<Checkout>) -> Keys {
+        Keys(keys, Some(checkout))
+    }
+
+    /// The checkout the keys were computed in (`None`: a table made by hand, whose entries
+    /// record no files).
+    pub fn checkout(&self) -> Option<&Checkout> {
+        self.1.as_deref()
+    }
+
+    /// Whether an entry that records `reads` is one for this checkout: every file hashes the
+    /// same here (without a checkout, only an entry that records none).
+    pub fn matches(&self, reads: &super::Reads) -> bool {
+        match self.checkout() {
+            Some(checkout) => checkout.matches(reads),
+            None => reads.is_empty(),
+        }
     }
 
     /// Artifact `artifact`'s key or why it has none; `None` when keys were not computed.

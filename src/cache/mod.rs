@@ -21,6 +21,7 @@ mod mode;
 mod outcome;
 mod package_files;
 mod programs;
+mod reads;
 mod record;
 mod relative;
 mod settings;
@@ -46,12 +47,13 @@ pub use backend::{
 pub use input_key::{KEY_FORMAT, KeyContext, compute_keys};
 pub use key::{CacheKey, InvalidKey};
 pub use keys::{Key, KeyError, KeyInput, Keys};
-pub use layout::{LAYOUT_DIR, blob_path, record_path};
+pub use layout::{LAYOUT_DIR, blob_path, index_path, record_dir, record_path};
 pub use mode::{CacheMode, UnknownMode};
 pub use outcome::{
     CacheStatus, Fetched, Hit, Lookup, Miss, MissReason, Presence, SkipReason, Store, StoreFailure,
 };
 pub use programs::{Located, MissingTool, install_hint, locate, pyenv_bin_dir};
+pub use reads::{Checkout, Reads};
 pub use record::{MAX_EXECUTABLE_SIZE, RECORD_FORMAT, Record, RecordFields};
 pub use settings::{CacheSettings, SettingsError, settings};
 pub use signing::{SIGNING_KEY_VAR, SigningKey};
@@ -85,6 +87,15 @@ use crate::fingerprint::env_vars;
 /// How many lookups [`Cache::lookup_many`] keeps under way at once: enough to hide S3's
 /// per-request latency over a plan's keys, few enough not to look like a flood.
 pub const LOOKUP_CONCURRENCY: usize = 8;
+
+/// How many of a key's records its index keeps, newest first, and a lookup may read before it
+/// calls the key a miss: each is one small request, and a key gains a record per version of its
+/// package's files that was built.
+pub const MAX_CANDIDATES: usize = 16;
+
+/// Whether the files a record says its executable read are this checkout's (see
+/// [`Checkout::matches`]).
+pub type ReadsCheck<'a> = &'a (dyn Fn(&Reads) -> bool + Sync);
 
 /// An open cache for one run. `Sync`: lookups and stores may come from several threads.
 #[derive(Debug)]
@@ -200,32 +211,37 @@ impl Cache {
         self.health.reads_down()
     }
 
-    /// Looks `key` up; on a hit the executable is at `dest` (written beside it, verified, then
-    /// renamed over it, mode 0755). On a miss `dest` is untouched.
-    pub fn lookup(&self, key: &CacheKey, dest: &Utf8Path) -> Lookup {
-        self.block_on(self.lookup_async(key, Some(dest)))
+    /// Looks `key` up: the newest of its records whose files `check` finds here; on a hit
+    /// the executable is at `dest` (written beside it, verified, then renamed over it, mode
+    /// 0755). On a miss `dest` is untouched.
+    pub fn lookup(&self, key: &CacheKey, dest: &Utf8Path, check: ReadsCheck<'_>) -> Lookup {
+        self.block_on(self.lookup_async(key, Some(dest), check))
     }
 
-    /// Looks `key` up; on a hit the executable's bytes are in memory.
-    pub fn lookup_in_memory(&self, key: &CacheKey) -> Lookup {
-        self.block_on(self.lookup_async(key, None))
+    /// Looks `key` up as [`Cache::lookup`]; on a hit the executable's bytes are in memory.
+    pub fn lookup_in_memory(&self, key: &CacheKey, check: ReadsCheck<'_>) -> Lookup {
+        self.block_on(self.lookup_async(key, None, check))
     }
 
     /// Looks every (key, destination) up, [`LOOKUP_CONCURRENCY`] at a time; the results are
     /// in the order of `requests`.
-    pub fn lookup_many(&self, requests: &[(CacheKey, Utf8PathBuf)]) -> Vec<Lookup> {
+    pub fn lookup_many(
+        &self,
+        requests: &[(CacheKey, Utf8PathBuf)],
+        check: ReadsCheck<'_>,
+    ) -> Vec<Lookup> {
         self.block_on(
             futures_util::stream::iter(requests)
-                .map(|(key, dest)| self.lookup_async(key, Some(dest)))
+                .map(|(key, dest)| self.lookup_async(key, Some(dest), check))
                 .buffered(LOOKUP_CONCURRENCY)
                 .collect(),
         )
     }
 
-    /// Whether `key` is in the cache, without downloading its executable: its record (checked
-    /// as a lookup checks it) and its blob's length.
-    pub fn contains(&self, key: &CacheKey) -> Presence {
-        self.block_on(self.contains_async(key))
+    /// Whether `key` is in the cache for the files `reads`, without downloading its
+    /// executable: its record (checked as a lookup checks it) and its blob's length.
+    pub fn contains(&self, key: &CacheKey, reads: &Reads) -> Presence {
+        self.block_on(self.contains_async(key, reads))
     }
 
     /// Stores the executable at `executable` under `key`: its blob first, then the record, each
@@ -245,7 +261,12 @@ impl Cache {
         }
     }
 
-    async fn lookup_async(&self, key: &CacheKey, dest: Option<&Utf8Path>) -> Lookup {
+    async fn lookup_async(
+        &self,
+        key: &CacheKey,
+        dest: Option<&Utf8Path>,
+        check: ReadsCheck<'_>,
+    ) -> Lookup {
         let miss = |reason| {
             Lookup::Miss(Miss {
                 key: key.clone(),
@@ -265,25 +286,35 @@ impl Cache {
             return miss(MissReason::NotFound);
         };
         let backend = &inner.backend;
-        let record_object = backend.path(&record_path(key));
-        let record = match transfer::get_record(store, &record_object).await {
-            Ok(bytes) => match Record::parse(&bytes, key) {
-                Ok(record) => record,
-                Err(RecordProblem::Unsupported(format)) => {
-                    return miss(MissReason::OtherFormat(format));
-                }
-                Err(RecordProblem::Invalid(why)) => {
-                    return miss(MissReason::Invalid(format!(
-                        "{}: `{record_object}`: {why}",
-                        self.location
-                    )));
-                }
-            },
+        let candidates = match transfer::get_index(store, &backend.path(&index_path(key))).await {
+            Ok(names) => names,
             Err(e) => return miss(self.lookup_failed(e)),
         };
-        if let Err(reason) = self.trusted(&record, &record_object) {
-            return miss(reason);
+        // The newest record whose files are this checkout's; a bad one is passed over (and
+        // said, when nothing else matches), never used.
+        let mut problem = None;
+        let mut found = None;
+        for name in candidates.iter().take(MAX_CANDIDATES) {
+            let object = backend.path(&record_path(key, name));
+            match self.read_record(store, &object, key).await {
+                Ok(record) if check(&record.reads) => {
+                    found = Some(record);
+                    break;
+                }
+                Ok(_) | Err(MissReason::NotFound) => {}
+                Err(
+                    reason @ (MissReason::Invalid(_)
+                    | MissReason::Untrusted(_)
+                    | MissReason::OtherFormat(_)),
+                ) => {
+                    problem.get_or_insert(reason);
+                }
+                Err(reason) => return miss(reason),
+            }
         }
+        let Some(record) = found else {
+            return miss(problem.unwrap_or(MissReason::NotFound));
+        };
         let sink = match dest {
             Some(dest) => Sink::file(dest),
             // The record's size is checked against the blob's before a byte is read.
@@ -302,7 +333,35 @@ impl Cache {
         }
     }
 
-    async fn contains_async(&self, key: &CacheKey) -> Presence {
+    /// The record at `object`, stored under `key`, checked: its format, its contents against
+    /// the key and its own name, and (with a signing key) its signature.
+    async fn read_record(
+        &self,
+        store: &dyn object_store::ObjectStore,
+        object: &object_store::path::Path,
+        key: &CacheKey,
+    ) -> Result<Record, MissReason> {
+        let bytes = transfer::get_record(store, object)
+            .await
+            .map_err(|e| self.lookup_failed(e))?;
+        let invalid =
+            |why: String| MissReason::Invalid(format!("{}: `{object}`: {why}", self.location));
+        let record = match Record::parse(&bytes, key) {
+            Ok(record) => record,
+            Err(RecordProblem::Unsupported(format)) => return Err(MissReason::OtherFormat(format)),
+            Err(RecordProblem::Invalid(why)) => return Err(invalid(why)),
+        };
+        let name = format!("{}.json", record.reads.digest());
+        if object.filename() != Some(name.as_str()) {
+            return Err(invalid(format!(
+                "the record's files have the digest of `{name}`, not of its name"
+            )));
+        }
+        self.trusted(&record, object)?;
+        Ok(record)
+    }
+
+    async fn contains_async(&self, key: &CacheKey, reads: &Reads) -> Presence {
         if !self.mode.reads() {
             return Presence::Unknown(MissReason::Off);
         }
@@ -315,28 +374,25 @@ impl Cache {
         let Some(store) = inner.backend.store.as_deref() else {
             return Presence::Absent(MissReason::NotFound);
         };
+        let record_object = inner.backend.path(&record_path(key, &reads.digest()));
+        let record = match self.read_record(store, &record_object, key).await {
+            Ok(record) => record,
+            Err(reason @ (MissReason::Unavailable(_) | MissReason::Down)) => {
+                return Presence::Unknown(reason);
+            }
+            Err(reason) => return Presence::Absent(reason),
+        };
         let failed = |e| match self.lookup_failed(e) {
             reason @ (MissReason::Unavailable(_) | MissReason::Down) => Presence::Unknown(reason),
             reason => Presence::Absent(reason),
         };
-        let record_object = inner.backend.path(&record_path(key));
-        let record = match transfer::get_record(store, &record_object).await {
-            Ok(bytes) => match Record::parse(&bytes, key) {
-                Ok(record) => record,
-                Err(RecordProblem::Unsupported(format)) => {
-                    return Presence::Absent(MissReason::OtherFormat(format));
-                }
-                Err(RecordProblem::Invalid(why)) => {
-                    return Presence::Absent(MissReason::Invalid(format!(
-                        "{}: `{record_object}`: {why}",
-                        self.location
-                    )));
-                }
-            },
+        // A record the index lost (two runners adding at once) is not found by lookups:
+        // absent, so that storing it again lists it.
+        let digest = reads.digest();
+        match transfer::get_index(store, &inner.backend.path(&index_path(key))).await {
+            Ok(names) if names.contains(&digest) => {}
+            Ok(_) => return Presence::Absent(MissReason::NotFound),
             Err(e) => return failed(e),
-        };
-        if let Err(reason) = self.trusted(&record, &record_object) {
-            return Presence::Absent(reason);
         }
         let blob_object = inner.backend.path(&blob_path(&record.sha256));
         match transfer::blob_exists(store, &blob_object, &record).await {
@@ -425,8 +481,20 @@ impl Cache {
             record.signature = self.signing.as_ref().map(|k| k.sign(&record));
             let blob_object = backend.path(&blob_path(&record.sha256));
             transfer::upload_blob(store, &blob_object, executable, read).await?;
-            let record_object = backend.path(&record_path(key));
+            let digest = record.reads.digest();
+            let record_object = backend.path(&record_path(key, &digest));
             transfer::put_record(store, &record_object, &record).await?;
+            // Then the index, this record first. A bad index is rewritten from scratch.
+            let index_object = backend.path(&index_path(key));
+            let mut names = match transfer::get_index(store, &index_object).await {
+                Ok(names) => names,
+                Err(TransferError::Invalid(_)) => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            names.retain(|n| *n != digest);
+            names.insert(0, digest);
+            names.truncate(MAX_CANDIDATES);
+            transfer::put_index(store, &index_object, &names).await?;
             Ok::<_, TransferError>(record)
         };
         match stored.await {

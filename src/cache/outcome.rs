@@ -108,12 +108,14 @@ impl Lookup {
 
 /// Whether a key is in the cache, asked without downloading its executable (for one that is
 /// already up to date here).
+// One per output and short-lived, as a lookup (a record is a few hundred bytes).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Presence {
     /// Its record is there and valid, and so is its blob's length.
     Present(Record),
-    /// Not there, or not usable (`NotFound`, `OtherFormat`, `Invalid`, `Untrusted`): storing it again
-    /// repairs it.
+    /// Not there, or not usable (`NotFound`, `OtherFormat`, `Invalid`, `Untrusted`): storing
+    /// it again repairs it.
     Absent(MissReason),
     /// Not known: the mode is `off`, or the backend failed (`Off`, `Unavailable`, `Down`).
     Unknown(MissReason),
@@ -130,6 +132,8 @@ impl Presence {
 }
 
 /// The result of storing an executable.
+// One per output and short-lived, as a lookup (a record is a few hundred bytes).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Store {
     /// Written: the blob, then the record.

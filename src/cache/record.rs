@@ -7,11 +7,12 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::key::CacheKey;
+use super::reads::Reads;
 use crate::fingerprint::hex;
 
 /// The version of the record's format (and of the storage layout, see `layout`); a record of
 /// another version is a miss.
-pub const RECORD_FORMAT: u64 = 1;
+pub const RECORD_FORMAT: u64 = 2;
 
 /// The largest executable the cache accepts or downloads. Lambda's own limit is 250 MB
 /// unzipped; anything above this is not an executable lambda-batch built, so a record claiming
@@ -45,6 +46,10 @@ pub struct Record {
     /// unset): a lookup whose environment differs uses none of it.
     #[serde(default)]
     pub env: BTreeMap<String, Option<String>>,
+    /// The files of its own package (and outside every package) it read, each with its
+    /// digest: the entry is used only where they all hash the same (see `reads`).
+    #[serde(default)]
+    pub reads: Reads,
     /// When it was stored, RFC 3339 in UTC.
     pub created: String,
     /// HMAC-SHA256 of the key, the executable's digest and the rest of the record, lowercase
@@ -64,6 +69,8 @@ pub struct RecordFields {
     pub features: Vec<String>,
     /// Variables the build read, with the SHA-256 of each value (see [`Record::env`]).
     pub env: BTreeMap<String, Option<String>>,
+    /// The files the executable read (see [`Record::reads`]).
+    pub reads: Reads,
 }
 
 /// Why a record read from the cache cannot be used.
@@ -95,6 +102,7 @@ impl Record {
             inputs: fields.inputs.clone(),
             features: fields.features.clone(),
             env: fields.env.clone(),
+            reads: fields.reads.clone(),
             created: humantime::format_rfc3339_seconds(created).to_string(),
             signature: None,
         }

@@ -91,6 +91,25 @@ impl Placeholders {
     pub(crate) fn path(&self, path: &Utf8Path) -> String {
         self.apply(path.as_str())
     }
+
+    /// The path here of `label`, a path written by [`Placeholders::path`] that starts with a
+    /// placeholder (`None` for any other, or one that climbs out of its placeholder's
+    /// directory with `..`).
+    pub(crate) fn resolve(&self, label: &str) -> Option<Utf8PathBuf> {
+        let mut anchors: Vec<&(String, String)> = self.anchors.iter().collect();
+        anchors.sort_by_key(|(_, to)| std::cmp::Reverse(to.len()));
+        anchors.into_iter().find_map(|(from, to)| {
+            let rest = label.strip_prefix(to.as_str())?;
+            if rest.is_empty() {
+                return Some(Utf8PathBuf::from(from));
+            }
+            let rest = rest.strip_prefix('/')?;
+            let plain = Utf8Path::new(rest)
+                .components()
+                .all(|c| matches!(c, camino::Utf8Component::Normal(_)));
+            plain.then(|| Utf8Path::new(from).join(rest))
+        })
+    }
 }
 
 /// Bytes that continue a file name (anything else ends a path).

@@ -149,12 +149,12 @@ fn keys_are_lowercase_names_of_bounded_length() {
 #[test]
 fn layout_fans_out_by_two_characters() {
     let sha = "ab".repeat(32);
-    assert_eq!(layout::blob_path(&sha), format!("v1/blobs/ab/{sha}"));
+    assert_eq!(layout::blob_path(&sha), format!("v2/blobs/ab/{sha}"));
     assert_eq!(
-        layout::record_path(&key("cd0123")),
-        "v1/keys/cd/cd0123.json"
+        layout::record_path(&key("cd0123"), "ef45"),
+        "v2/keys/cd/cd0123/ef45.json"
     );
-    assert_eq!(layout::record_path(&key("x")), "v1/keys/x/x.json");
+    assert_eq!(layout::record_dir(&key("x")), "v2/keys/x/x");
 }
 
 #[test]
@@ -180,12 +180,13 @@ fn a_record_round_trips_through_its_json() {
             "format",
             "inputs",
             "key",
+            "reads",
             "sha256",
             "size",
             "tools"
         ]
     );
-    assert_eq!(value["format"], 1);
+    assert_eq!(value["format"], 2);
     assert_eq!(value["created"], "2027-01-15T08:00:00Z");
     assert_eq!(value["size"], 21);
     assert_eq!(
@@ -261,10 +262,10 @@ fn bad_records_are_invalid_with_a_reason() {
 #[test]
 fn a_record_of_another_format_is_unsupported_not_invalid() {
     let key = key("k1");
-    let bytes = br#"{"format": 2, "entirely": "different"}"#;
+    let bytes = br#"{"format": 3, "entirely": "different"}"#;
     assert_eq!(
         Record::parse(bytes, &key),
-        Err(RecordProblem::Unsupported(2))
+        Err(RecordProblem::Unsupported(3))
     );
 }
 
@@ -470,7 +471,7 @@ fn an_off_cache_touches_nothing() {
         cache.store(&key("k1"), &exe, &fields()),
         Store::Skipped(SkipReason::Off)
     );
-    match cache.lookup_in_memory(&key("k1")) {
+    match cache.lookup_in_memory(&key("k1"), &|_| true) {
         Lookup::Miss(miss) => assert_eq!(miss.reason, MissReason::Off),
         hit => panic!("{hit:?}"),
     }
@@ -519,20 +520,20 @@ fn presence_is_asked_without_the_blob_and_a_broken_entry_is_absent() {
         "a directory cache is tagged as one"
     );
     assert!(matches!(
-        cache.contains(&key("k1")),
+        cache.contains(&key("k1"), &Reads::default()),
         Presence::Absent(MissReason::NotFound)
     ));
     let Store::Stored(record) = cache.store(&key("k1"), &exe, &fields()) else {
         panic!("stored");
     };
-    match cache.contains(&key("k1")) {
+    match cache.contains(&key("k1"), &Reads::default()) {
         Presence::Present(found) => assert_eq!(found, record),
         other => panic!("{other:?}"),
     }
     // A blob cut short: absent (storing again repairs it), with a warning.
     let blob = root.join(blob_path(&record.sha256));
     std::fs::write(&blob, b"\x7fELF").unwrap();
-    let presence = cache.contains(&key("k1"));
+    let presence = cache.contains(&key("k1"), &Reads::default());
     assert!(
         matches!(presence, Presence::Absent(MissReason::Invalid(_))),
         "{presence:?}"
@@ -541,7 +542,7 @@ fn presence_is_asked_without_the_blob_and_a_broken_entry_is_absent() {
     // Off: nothing is known.
     let off = Cache::open(location, CacheMode::Off);
     assert!(matches!(
-        off.contains(&key("k1")),
+        off.contains(&key("k1"), &Reads::default()),
         Presence::Unknown(MissReason::Off)
     ));
 }
@@ -563,7 +564,7 @@ fn with_a_signing_key_only_entries_it_signed_are_used() {
         panic!("stored");
     };
     assert!(record.signature.is_some());
-    let hit = |cache: &Cache| match cache.lookup_in_memory(&key("k1")) {
+    let hit = |cache: &Cache| match cache.lookup_in_memory(&key("k1"), &|_| true) {
         Lookup::Hit(Hit {
             fetched: Fetched::Memory(bytes),
             ..
@@ -583,7 +584,7 @@ fn with_a_signing_key_only_entries_it_signed_are_used() {
     let sha = hex(&Sha256::digest(forged));
     std::fs::create_dir_all(root.join(blob_path(&sha)).parent().unwrap()).unwrap();
     std::fs::write(root.join(blob_path(&sha)), forged).unwrap();
-    let record_file = root.join(record_path(&key("k1")));
+    let record_file = root.join(record_path(&key("k1"), &Reads::default().digest()));
     let mut json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&record_file).unwrap()).unwrap();
     json["sha256"] = sha.clone().into();
@@ -625,7 +626,7 @@ fn with_a_signing_key_only_entries_it_signed_are_used() {
         "{reason:?}"
     );
     assert!(matches!(
-        signed.contains(&key("k1")),
+        signed.contains(&key("k1"), &Reads::default()),
         Presence::Absent(MissReason::Untrusted(_))
     ));
     assert!(matches!(

@@ -116,6 +116,42 @@ pub(crate) async fn get_record(
     Ok(bytes.to_vec())
 }
 
+/// The record names a key's index lists, newest first (none when it has no index). Any
+/// entry that is not a record's name is left out: the index only chooses which records to read,
+/// each of which is checked on its own.
+pub(crate) async fn get_index(
+    store: &dyn ObjectStore,
+    path: &Path,
+) -> Result<Vec<String>, TransferError> {
+    let bytes = match get_record(store, path).await {
+        Ok(bytes) => bytes,
+        Err(TransferError::NotFound) => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let names: Vec<String> = serde_json::from_slice(&bytes).map_err(|e| {
+        TransferError::Invalid(format!("the index `{path}` is not a list of names ({e})"))
+    })?;
+    Ok(names
+        .into_iter()
+        .filter(|n| super::record::is_sha256_hex(n))
+        .collect())
+}
+
+/// Writes a key's index (after the record it names first).
+pub(crate) async fn put_index(
+    store: &dyn ObjectStore,
+    path: &Path,
+    names: &[String],
+) -> Result<(), TransferError> {
+    let mut json = serde_json::to_vec_pretty(names).expect("names serialize");
+    json.push(b'\n');
+    store
+        .put(path, PutPayload::from(json))
+        .await
+        .map_err(TransferError::backend)?;
+    Ok(())
+}
+
 /// Whether the blob `record` names is there with the record's length (its bytes are checked
 /// by every download, not here).
 pub(crate) async fn blob_exists(

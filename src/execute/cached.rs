@@ -28,7 +28,8 @@ use super::Run;
 use super::events::{Event, Origin};
 use super::fresh;
 use crate::cache::{
-    Cache, CacheKey, CacheStatus, Key, Keys, Lookup, MissReason, Presence, RecordFields, Store,
+    Cache, CacheKey, CacheStatus, Key, Keys, Lookup, MissReason, Presence, Reads, RecordFields,
+    Store,
 };
 use crate::fingerprint::{PathState, hex, sha256};
 use crate::plan::state::{fetched_executable, held_record};
@@ -64,7 +65,7 @@ pub(super) enum Found {
 }
 
 /// The held records; the version is raised when their meaning changes.
-const HELD: store::Store<Held> = store::Store::new("lambda-batch held executable", 1);
+const HELD: store::Store<Held> = store::Store::new("lambda-batch held executable", 2);
 
 /// What this machine holds for one output with respect to the cache.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -79,7 +80,9 @@ struct Held {
     features: Vec<String>,
     /// The variables its build read, with the digest of each value (see `Record::env`).
     env: BTreeMap<String, Option<String>>,
-    /// The caches known to hold the key (their locations).
+    /// The files of its package it read, with their digests (see `Record::reads`).
+    reads: Reads,
+    /// The caches known to hold the key for those files (their locations).
     present: Vec<String>,
 }
 
@@ -98,12 +101,14 @@ impl Held {
         let _ = HELD.save(&Held::path(planned), self);
     }
 
-    /// Whether its executable is the one `key` names, right here, in this environment.
-    fn usable(&self, key: &CacheKey, env: &dyn Fn(&str) -> Option<String>) -> bool {
+    /// Whether its executable is the one `key` names, right here, in this environment, with
+    /// the files it read as they are in this checkout.
+    fn usable(&self, key: &CacheKey, env: &dyn Fn(&str) -> Option<String>, keys: &Keys) -> bool {
         self.key == key.as_str()
             && matches!(self.state, PathState::File { .. })
             && PathState::of(self.executable.as_std_path()) == self.state
             && env_matches(&self.env, env)
+            && keys.matches(&self.reads)
     }
 }
 
@@ -170,7 +175,7 @@ pub(super) fn before_build(run: &Run<'_>, group: &Group, c: &CacheRun) -> Vec<Fo
         };
         if !fresh::disabled()
             && let Some(held) = Held::load(planned)
-            && held.usable(&key, &env)
+            && held.usable(&key, &env, &c.keys)
         {
             found[k] = Some(Found::Ready {
                 executable: held.executable,
@@ -188,7 +193,9 @@ pub(super) fn before_build(run: &Run<'_>, group: &Group, c: &CacheRun) -> Vec<Fo
             .iter()
             .map(|(_, key, dest)| (key.clone(), dest.clone()))
             .collect();
-        let results = c.cache.lookup_many(&requests);
+        let results = c
+            .cache
+            .lookup_many(&requests, &|reads| c.keys.matches(reads));
         for ((k, key, dest), lookup) in lookups.into_iter().zip(results) {
             let planned = &run.plan.artifacts[group.artifacts[k]];
             found[k] = Some(fetched(run, c, planned, &key, &dest, lookup, &env));
@@ -246,6 +253,7 @@ fn fetched(
         state: PathState::of(dest.as_std_path()),
         features: hit.record.features.clone(),
         env: hit.record.env.clone(),
+        reads: hit.record.reads.clone(),
         present: vec![c.cache.location().to_string()],
     }
     .save(planned);
@@ -335,6 +343,35 @@ pub(super) fn after_packaging(
                     .collect::<BTreeMap<_, _>>()
             }),
     };
+    // The files it read: known from the held record for the same file, else from cargo's
+    // dep-info beside it (see `cache::Checkout::record`).
+    let reads = match (&held, same_file) {
+        (Some(h), true) => Some(h.reads.clone()),
+        _ => match c.keys.checkout() {
+            Some(checkout) => {
+                let r = &planned.resolved;
+                match checkout.record(
+                    executable,
+                    &r.identity.package,
+                    &r.identity.package_dir,
+                    &r.cargo.target_dir,
+                ) {
+                    Ok(reads) => Some(reads),
+                    Err(why) => {
+                        warn(
+                            run,
+                            format!("not storing {} in the cache: {why}", r.identity.name),
+                        );
+                        None
+                    }
+                }
+            }
+            None => Some(Reads::default()),
+        },
+    };
+    let Some(reads) = reads else {
+        return Some(CacheStatus::Miss);
+    };
     let mut present: BTreeSet<String> = held
         .as_ref()
         .filter(|_| same_file)
@@ -345,7 +382,7 @@ pub(super) fn after_packaging(
         CacheStatus::Hit
     } else {
         let absent = match origin {
-            Origin::Here => match c.cache.contains(key) {
+            Origin::Here => match c.cache.contains(key, &reads) {
                 Presence::Present(_) => None,
                 other => {
                     if let Some(message) = other.warning() {
@@ -372,6 +409,7 @@ pub(super) fn after_packaging(
                             .collect(),
                         features: features.to_vec(),
                         env: env.clone(),
+                        reads: reads.clone(),
                     };
                     let stored = c.cache.store(key, executable, &fields);
                     if let Some(message) = stored.warning() {
@@ -396,6 +434,7 @@ pub(super) fn after_packaging(
             state: PathState::of(executable.as_std_path()),
             features: features.to_vec(),
             env,
+            reads,
             present: present.into_iter().collect(),
         }
         .save(planned);

@@ -14,13 +14,19 @@ use camino::{Utf8Path, Utf8PathBuf};
 use futures_util::TryStreamExt;
 use lambda_batch::cache::{
     Cache, CacheKey, CacheLocation, CacheMode, Fetched, LOOKUP_CONCURRENCY, Lookup, MAX_RETRIES,
-    MissReason, READ_TIMEOUT, RecordFields, SkipReason, Store, StoreFailure, blob_path,
-    record_path,
+    MissReason, READ_TIMEOUT, Reads, RecordFields, SkipReason, Store, StoreFailure, blob_path,
+    index_path, record_path,
 };
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
+
+/// Every record's files match: these entries record none (see `cache::reads` for what a
+/// real run records, and `run_cache` for it through `run`).
+fn any(_: &Reads) -> bool {
+    true
+}
 
 /// One cache root on one backend, with raw access to what is stored there.
 enum Root {
@@ -235,7 +241,10 @@ fn miss_reason(lookup: Lookup) -> MissReason {
 /// names `why`.
 #[track_caller]
 fn assert_invalid_entry(root: &Root, why: &str) {
-    let reason = miss_reason(root.open(CacheMode::Read).lookup_in_memory(&key("k1")));
+    let reason = miss_reason(
+        root.open(CacheMode::Read)
+            .lookup_in_memory(&key("k1"), &any),
+    );
     assert!(
         matches!(reason, MissReason::Invalid(ref reason) if reason.contains(why)),
         "{reason:?}"
@@ -264,16 +273,23 @@ fn round_trip(root: Root) {
     assert_eq!(record.tools, fields().tools);
     assert_eq!(record.inputs, fields().inputs);
 
-    // Exactly one blob and one record, where the layout says.
+    // Exactly one blob, one record and the key's index naming it, where the layout says.
     let objects = root.objects();
     let names: Vec<&String> = objects.keys().collect();
     assert_eq!(
         names,
-        [&blob_path(&record.sha256), &record_path(&key("k1"))]
+        [
+            &blob_path(&record.sha256),
+            &record_path(&key("k1"), &Reads::default().digest()),
+            &index_path(&key("k1")),
+        ]
     );
+    let index: Vec<String> = serde_json::from_slice(&objects[&index_path(&key("k1"))]).unwrap();
+    assert_eq!(index, [Reads::default().digest()]);
     assert_eq!(objects[&blob_path(&record.sha256)], contents);
     let json: serde_json::Value =
-        serde_json::from_slice(&objects[&record_path(&key("k1"))]).unwrap();
+        serde_json::from_slice(&objects[&record_path(&key("k1"), &Reads::default().digest())])
+            .unwrap();
     assert_eq!(json["key"], "k1");
     assert_eq!(json["sha256"], record.sha256.as_str());
     assert_eq!(json["file_name"], "my-fn");
@@ -283,7 +299,7 @@ fn round_trip(root: Root) {
     let dest = Utf8Path::from_path(out.path())
         .unwrap()
         .join("x86_64/bootstrap");
-    match cache.lookup(&key("k1"), &dest) {
+    match cache.lookup(&key("k1"), &dest, &any) {
         Lookup::Hit(hit) => {
             assert_eq!(hit.record, record);
             assert!(matches!(hit.fetched, Fetched::File(ref p) if *p == dest));
@@ -297,7 +313,10 @@ fn round_trip(root: Root) {
         std::fs::read_dir(dest.parent().unwrap()).unwrap().count(),
         1
     );
-    assert_eq!(hit_bytes(cache.lookup_in_memory(&key("k1"))), contents);
+    assert_eq!(
+        hit_bytes(cache.lookup_in_memory(&key("k1"), &any)),
+        contents
+    );
 }
 
 fn hit_from_a_second_handle(root: Root) {
@@ -306,9 +325,12 @@ fn hit_from_a_second_handle(root: Root) {
     assert!(root.objects().contains_key(&blob));
     // Another runner, another handle, another runtime and connection pool.
     let other = root.open(CacheMode::Read);
-    assert_eq!(hit_bytes(other.lookup_in_memory(&key("k1"))), contents);
     assert_eq!(
-        miss_reason(other.lookup_in_memory(&key("k2"))),
+        hit_bytes(other.lookup_in_memory(&key("k1"), &any)),
+        contents
+    );
+    assert_eq!(
+        miss_reason(other.lookup_in_memory(&key("k2"), &any)),
         MissReason::NotFound
     );
 }
@@ -323,7 +345,7 @@ fn corrupt_blob_is_a_miss_then_repaired(root: Root) {
     let cache = root.open(CacheMode::ReadWrite);
     let out = tempfile::tempdir().unwrap();
     let dest = Utf8Path::from_path(out.path()).unwrap().join("bootstrap");
-    let lookup = cache.lookup(&key("k1"), &dest);
+    let lookup = cache.lookup(&key("k1"), &dest, &any);
     assert!(
         lookup.warning().unwrap().contains("(corrupt)"),
         "{lookup:?}"
@@ -336,14 +358,16 @@ fn corrupt_blob_is_a_miss_then_repaired(root: Root) {
     let (_dir, exe) = executable("my-fn", &contents);
     stored(cache.store(&key("k1"), &exe, &fields()));
     assert_eq!(root.read(&blob), contents);
-    assert_eq!(hit_bytes(cache.lookup(&key("k1"), &dest)), contents);
+    assert_eq!(hit_bytes(cache.lookup(&key("k1"), &dest, &any)), contents);
 }
 
 fn truncated_blob_is_a_miss(root: Root) {
     let contents = bytes(50_000, 4);
     let blob = store_one(&root, &contents);
     root.write(&blob, &contents[..49_999]);
-    let lookup = root.open(CacheMode::Read).lookup_in_memory(&key("k1"));
+    let lookup = root
+        .open(CacheMode::Read)
+        .lookup_in_memory(&key("k1"), &any);
     let warning = lookup.warning().unwrap_or_default();
     assert!(
         warning.contains("49999 bytes where its record says 50000"),
@@ -363,14 +387,17 @@ fn record_without_its_blob_is_a_miss(root: Root) {
 fn corrupt_record_is_a_miss(root: Root) {
     let contents = bytes(1_000, 6);
     store_one(&root, &contents);
-    let record = record_path(&key("k1"));
+    let record = record_path(&key("k1"), &Reads::default().digest());
     let mut json = root.read(&record);
     json.truncate(json.len() / 2);
     root.write(&record, &json);
     assert_invalid_entry(&root, "not JSON");
     // A record of a later format is not an error: another version's entry.
     root.write(&record, br#"{"format": 7}"#);
-    let reason = miss_reason(root.open(CacheMode::Read).lookup_in_memory(&key("k1")));
+    let reason = miss_reason(
+        root.open(CacheMode::Read)
+            .lookup_in_memory(&key("k1"), &any),
+    );
     assert_eq!(reason, MissReason::OtherFormat(7));
     assert!(reason.warning().is_none());
 }
@@ -393,7 +420,7 @@ fn concurrent_stores_of_one_key(root: Root) {
             loop {
                 assert!(Instant::now() < deadline, "the two stores never finished");
                 let finished = done.load(std::sync::atomic::Ordering::SeqCst);
-                match cache.lookup_in_memory(&key("k1")) {
+                match cache.lookup_in_memory(&key("k1"), &any) {
                     Lookup::Hit(hit) => {
                         let Fetched::Memory(bytes) = hit.fetched else {
                             unreachable!()
@@ -427,13 +454,17 @@ fn concurrent_stores_of_one_key(root: Root) {
     assert!(reader.join().unwrap() >= 1);
     assert_ne!(records[0].sha256, records[1].sha256);
 
-    // Both blobs, one record naming one of them, no staging files.
+    // Both blobs, one record naming one of them, its index, no staging files.
     let objects = root.objects();
     let mut expected: Vec<String> = records.iter().map(|r| blob_path(&r.sha256)).collect();
-    expected.push(record_path(&key("k1")));
+    expected.push(record_path(&key("k1"), &Reads::default().digest()));
+    expected.push(index_path(&key("k1")));
     expected.sort();
     assert_eq!(objects.keys().cloned().collect::<Vec<_>>(), expected);
-    let winner = hit_bytes(root.open(CacheMode::Read).lookup_in_memory(&key("k1")));
+    let winner = hit_bytes(
+        root.open(CacheMode::Read)
+            .lookup_in_memory(&key("k1"), &any),
+    );
     assert!(builds.contains(&winner));
 }
 
@@ -449,14 +480,17 @@ fn read_mode_never_writes(root: Root) {
             Store::Skipped(SkipReason::ReadOnly)
         );
     }
-    assert_eq!(hit_bytes(cache.lookup_in_memory(&key("k1"))), contents);
     assert_eq!(
-        miss_reason(cache.lookup_in_memory(&key("k2"))),
+        hit_bytes(cache.lookup_in_memory(&key("k1"), &any)),
+        contents
+    );
+    assert_eq!(
+        miss_reason(cache.lookup_in_memory(&key("k2"), &any)),
         MissReason::NotFound
     );
     let out = tempfile::tempdir().unwrap();
     let dest = Utf8Path::from_path(out.path()).unwrap().join("bootstrap");
-    assert_eq!(hit_bytes(cache.lookup(&key("k1"), &dest)), contents);
+    assert_eq!(hit_bytes(cache.lookup(&key("k1"), &dest, &any)), contents);
     assert_eq!(root.objects(), before);
 }
 
@@ -468,7 +502,7 @@ fn large_executable_goes_up_in_parts(root: Root) {
     assert_eq!(root.read(&blob_path(&record.sha256)), contents);
     let out = tempfile::tempdir().unwrap();
     let dest = Utf8Path::from_path(out.path()).unwrap().join("bootstrap");
-    assert_eq!(hit_bytes(cache.lookup(&key("big"), &dest)), contents);
+    assert_eq!(hit_bytes(cache.lookup(&key("big"), &dest, &any)), contents);
 }
 
 fn many_lookups_keep_their_order(root: Root) {
@@ -484,7 +518,7 @@ fn many_lookups_keep_their_order(root: Root) {
         }
         requests.push((k, out.join(format!("{i}/bootstrap"))));
     }
-    let lookups = cache.lookup_many(&requests);
+    let lookups = cache.lookup_many(&requests, &any);
     assert_eq!(lookups.len(), 20);
     for (i, lookup) in lookups.into_iter().enumerate() {
         if i % 2 == 0 {
@@ -536,13 +570,13 @@ fn a_missing_directory_in_read_mode_is_empty_and_stays_missing() {
     };
     let cache = root.open(CacheMode::Read);
     assert_eq!(
-        miss_reason(cache.lookup_in_memory(&key("k1"))),
+        miss_reason(cache.lookup_in_memory(&key("k1"), &any)),
         MissReason::NotFound
     );
     assert!(!path.exists());
     // read-write creates it.
     store_one(&root, b"x");
-    assert!(path.join("v1").is_dir());
+    assert!(path.join("v2").is_dir());
 }
 
 #[test]
@@ -554,7 +588,7 @@ fn a_directory_that_cannot_be_created_is_one_warning() {
         path: file.join("cache"),
     };
     let cache = Cache::open_with_env(location, CacheMode::ReadWrite, BTreeMap::new());
-    let first = cache.lookup_in_memory(&key("k1"));
+    let first = cache.lookup_in_memory(&key("k1"), &any);
     assert!(
         first
             .warning()
@@ -563,7 +597,7 @@ fn a_directory_that_cannot_be_created_is_one_warning() {
         "{first:?}"
     );
     assert_eq!(
-        miss_reason(cache.lookup_in_memory(&key("k1"))),
+        miss_reason(cache.lookup_in_memory(&key("k1"), &any)),
         MissReason::Down
     );
     let (_dir, exe) = executable("f", b"x");
@@ -604,7 +638,7 @@ fn hundred_lookups(out: &tempfile::TempDir) -> Vec<(CacheKey, Utf8PathBuf)> {
 /// is measured in BENCHMARKS.md, `scripts/bench-faults.sh`; the tests count requests.)
 fn assert_down_after_one_warning(cache: &Cache) -> String {
     assert!(!cache.is_down());
-    let reason = miss_reason(cache.lookup_in_memory(&key("k1")));
+    let reason = miss_reason(cache.lookup_in_memory(&key("k1"), &any));
     let MissReason::Unavailable(why) = &reason else {
         panic!("expected the backend to be unavailable, got {reason:?}");
     };
@@ -613,7 +647,7 @@ fn assert_down_after_one_warning(cache: &Cache) -> String {
 
     let out = tempfile::tempdir().unwrap();
     let requests = hundred_lookups(&out);
-    for lookup in cache.lookup_many(&requests) {
+    for lookup in cache.lookup_many(&requests, &any) {
         assert_eq!(miss_reason(lookup), MissReason::Down);
     }
     let (_dir, exe) = executable("f", b"x");
@@ -647,7 +681,7 @@ fn a_blackholed_endpoint_costs_one_timeout_over_many_lookups() {
     let out = tempfile::tempdir().unwrap();
     let requests = hundred_lookups(&out);
     let started = Instant::now();
-    let lookups = cache.lookup_many(&requests);
+    let lookups = cache.lookup_many(&requests, &any);
     let elapsed = started.elapsed();
     assert!(
         elapsed >= READ_TIMEOUT,
@@ -720,7 +754,7 @@ fn a_wrong_secret_is_refused_and_a_store_first_warns_too() {
     );
     assert!(root.objects().is_empty());
     // A refused write leaves lookups alone; they are refused on their own.
-    let reason = miss_reason(cache.lookup_in_memory(&key("k1")));
+    let reason = miss_reason(cache.lookup_in_memory(&key("k1"), &any));
     assert!(matches!(reason, MissReason::Unavailable(_)), "{reason:?}");
 }
 

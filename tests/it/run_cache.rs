@@ -233,6 +233,20 @@ fn changed(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>) 
         .collect()
 }
 
+/// The one record of `key` in the directory cache at `url` (a key holds one record per
+/// version of the files its executable read; these tests make one each).
+fn record_file(url: &str, key: &str) -> PathBuf {
+    let dir = Path::new(url).join(format!("v2/keys/{}/{key}", &key[..2]));
+    let records: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .filter(|p| !p.ends_with("index.json"))
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    records.into_iter().next().unwrap()
+}
+
 /// A fresh directory cache (removed on drop).
 fn dir_cache(name: &str) -> (Test, String) {
     let t = Test::in_target("cache-tests", name);
@@ -282,7 +296,6 @@ fn keys_are_the_same_in_every_checkout_and_change_with_each_input() {
 
     // Each input changes the keys of exactly the executables it can change.
     let one = vec!["cache-one".to_string()];
-    let two = vec!["cache-two".to_string(), "cache-two-b".to_string()];
     let every: Vec<String> = ALL.iter().map(|s| s.to_string()).collect();
     let edit = |file: &str, from: &str, to: &str| {
         let text = b.read(file);
@@ -295,9 +308,11 @@ fn keys_are_the_same_in_every_checkout_and_change_with_each_input() {
         assert_eq!(changed(&keys, &now), expected, "{what}");
         undo();
     };
+    // The files of the bin's own package are not in the key: each entry records those its
+    // executable read (see `four_bins_of_one_package_miss_only_for_what_each_read`).
     check(
         "a source file of the bin's package",
-        &two,
+        &[],
         &|| edit("ws/two/src/bin/cache-two-b.rs", "println", "eprintln"),
         &|| edit("ws/two/src/bin/cache-two-b.rs", "eprintln", "println"),
     );
@@ -416,7 +431,7 @@ fn keys_are_the_same_in_every_checkout_and_change_with_each_input() {
         "args",
         "env RUSTFLAGS",
         "file $MANIFEST/ws/Cargo.lock",
-        "package $MANIFEST/ws/one",
+        "reads $MANIFEST/ws/one",
         "package $MANIFEST/ws/shared",
     ] {
         assert!(inputs.contains(&expected), "{expected} not in {inputs:?}");
@@ -461,22 +476,22 @@ fn a_second_checkout_takes_everything_from_the_cache_and_builds_only_what_change
     assert!(out.stderr.contains("Cached"), "{}", describe(&out));
     assert!(out.stdout.contains("CACHE"), "{}", describe(&out));
     assert!(
-        !Path::new(&elsewhere).join("v1").exists(),
+        !Path::new(&elsewhere).join("v2").exists(),
         "the manifest's cache was used"
     );
 
-    // One package changes: cargo builds its bins only; the rest is what this checkout holds.
+    // One bin's file changes: cargo builds that bin only; the rest is what this checkout holds.
     let text = b
         .read("ws/two/src/bin/cache-two.rs")
         .replace("cache-two", "cache-two v2");
     b.write("ws/two/src/bin/cache-two.rs", &text);
     let (out, report, builds) = b.run(&["--cache", &url], &[], 0);
     assert_eq!(builds.len(), 1, "{builds:?}");
-    assert_eq!(bins(&builds[0]), ["cache-two", "cache-two-b"]);
+    assert_eq!(bins(&builds[0]), ["cache-two"]);
     let statuses = cache(&report);
     assert_eq!(statuses["cache-one"], Some(CacheStatus::Hit));
     assert_eq!(statuses["cache-two"], Some(CacheStatus::Stored));
-    assert_eq!(statuses["cache-two-b"], Some(CacheStatus::Stored));
+    assert_eq!(statuses["cache-two-b"], Some(CacheStatus::Hit));
     let entries = zip_entries(&b.root.join("out/x86_64/cache-two/bootstrap.zip"));
     assert!(
         String::from_utf8_lossy(&entries["bootstrap"].1).contains("cache-two v2"),
@@ -514,13 +529,11 @@ fn a_second_checkout_takes_everything_from_the_cache_and_builds_only_what_change
     // again, never an output.
     let blob_of = |name: &str| {
         let key = &first_keys[name];
-        let record: serde_json::Value = serde_json::from_slice(
-            &fs::read(Path::new(&url).join(format!("v1/keys/{}/{key}.json", &key[..2]))).unwrap(),
-        )
-        .unwrap();
+        let record: serde_json::Value =
+            serde_json::from_slice(&fs::read(record_file(&url, key)).unwrap()).unwrap();
         let sha = record["sha256"].as_str().unwrap().to_string();
         (
-            Path::new(&url).join(format!("v1/blobs/{}/{sha}", &sha[..2])),
+            Path::new(&url).join(format!("v2/blobs/{}/{sha}", &sha[..2])),
             sha,
         )
     };
@@ -601,7 +614,7 @@ fn read_mode_never_writes_and_a_dead_cache_never_stops_a_build() {
             .collect()
     };
     let stored = snapshot(&url);
-    assert_eq!(stored.len(), 1 + 2 * ALL.len(), "{:?}", stored.keys());
+    assert_eq!(stored.len(), 1 + 3 * ALL.len(), "{:?}", stored.keys());
 
     // Read mode with a miss: a hit is used, the miss is built, and nothing is written.
     let text = b
@@ -610,15 +623,10 @@ fn read_mode_never_writes_and_a_dead_cache_never_stops_a_build() {
     b.write("ws/two/src/bin/cache-two-b.rs", &text);
     let (out, report, builds) = b.run(&["--cache", &url, "--cache-mode", "read"], &[], 0);
     assert_eq!(builds.len(), 1, "{builds:?}");
-    assert_eq!(
-        bins(&builds[0]),
-        ["cache-two", "cache-two-b"],
-        "{}",
-        describe(&out)
-    );
+    assert_eq!(bins(&builds[0]), ["cache-two-b"], "{}", describe(&out));
     let statuses = cache(&report);
     assert_eq!(statuses["cache-one"], Some(CacheStatus::Hit));
-    assert_eq!(statuses["cache-two"], Some(CacheStatus::Miss));
+    assert_eq!(statuses["cache-two"], Some(CacheStatus::Hit));
     assert_eq!(statuses["cache-two-b"], Some(CacheStatus::Miss));
     assert!(snapshot(&url) == stored, "read mode wrote into the cache");
     assert!(b.zip("cache-one") == a.zip("cache-one"));
@@ -787,7 +795,7 @@ fn a_forged_entry_is_used_without_a_signing_key_and_refused_with_one() {
             .find(|a| a.name == name)
             .and_then(|a| a.key.clone())
             .unwrap();
-        Path::new(&url).join(format!("v1/keys/{}/{key}.json", &key[..2]))
+        record_file(&url, &key)
     };
     let read = |path: &Path| -> serde_json::Value {
         serde_json::from_slice(&fs::read(path).unwrap()).unwrap()
@@ -866,4 +874,181 @@ fn a_forged_entry_is_used_without_a_signing_key_and_refused_with_one() {
             .run(&["--cache", &url, "--cache-only"], &signing, 0);
     assert!(builds.is_empty());
     assert_eq!(cache(&report), all(CacheStatus::Hit));
+}
+
+/// The manifest of the four-bin package: `cargo lambda new`'s layout, four functions as bins
+/// in `src/bin/` of one package with a library and a build script.
+const QUAD_MANIFEST: &str = r#"defaults {
+    profile "dev"
+    arch "x86_64"
+    compiler "cargo"
+    output-format "zip"
+    lambda-dir "out/{arch}"
+    target-dir "target"
+}
+
+workspace "quad" {
+    function "quad-a"
+    function "quad-b"
+    function "quad-c"
+    function "quad-d"
+}
+"#;
+
+const QUADS: [&str; 4] = ["quad-a", "quad-b", "quad-c", "quad-d"];
+
+impl Checkout {
+    /// A checkout of one package with four bins: `quad-a` includes a module by `#[path]`,
+    /// `quad-b` `include_str!`s a data file, all read the library and the variable the build
+    /// script sets from the file it names in `rerun-if-changed`.
+    fn four_bins(name: &str) -> Checkout {
+        let c = Checkout::new(name, "repo");
+        c.write("lambda.kdl", QUAD_MANIFEST);
+        c.write(
+            "quad/Cargo.toml",
+            "[package]\nname = \"quad\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n",
+        );
+        c.write(
+            "quad/build.rs",
+            "fn main() {\n    println!(\"cargo:rerun-if-changed=build-input.txt\");\n    let v = std::fs::read_to_string(\"build-input.txt\").unwrap();\n    println!(\"cargo:rustc-env=QUAD_BUILD={}\", v.trim());\n}\n",
+        );
+        c.write("quad/build-input.txt", "one\n");
+        c.write(
+            "quad/src/lib.rs",
+            "pub fn word() -> &'static str {\n    \"lib\"\n}\n",
+        );
+        c.write(
+            "quad/src/extra/mod_a.rs",
+            "pub const EXTRA: &str = \"extra\";\n",
+        );
+        c.write("quad/data/b.txt", "data b\n");
+        c.write("quad/README.md", "Four functions.\n");
+        for bin in QUADS {
+            let body = match bin {
+                "quad-a" => "#[path = \"../extra/mod_a.rs\"]\nmod extra;\n\nfn main() {\n    println!(\"quad-a {} {} {}\", quad::word(), extra::EXTRA, env!(\"QUAD_BUILD\"));\n}\n".to_string(),
+                "quad-b" => "fn main() {\n    println!(\"quad-b {} {} {}\", quad::word(), include_str!(\"../../data/b.txt\"), env!(\"QUAD_BUILD\"));\n}\n".to_string(),
+                _ => format!("fn main() {{\n    println!(\"{bin} {{}} {{}}\", quad::word(), env!(\"QUAD_BUILD\"));\n}}\n"),
+            };
+            c.write(&format!("quad/src/bin/{bin}.rs"), &body);
+        }
+        Invocation::program(std::env::var("CARGO").unwrap_or("cargo".into()))
+            .args(["generate-lockfile", "--offline"])
+            .current_dir(c.root.join("quad"))
+            .env("CARGO_HOME", &c.home)
+            .status(0);
+        c
+    }
+}
+
+#[test]
+fn four_bins_of_one_package_miss_only_for_what_each_read() {
+    let (_store, url) = dir_cache("quad");
+    let a = Checkout::four_bins("quad-a");
+    let (_, report, builds) = a.run(&["--cache", &url], &[], 0);
+    assert_eq!(builds.len(), 1, "{builds:?}");
+    assert!(
+        report
+            .artifacts
+            .iter()
+            .all(|o| o.cache == Some(CacheStatus::Stored))
+    );
+
+    // From a fresh checkout (empty target dir) with the warm cache, each change rebuilds
+    // exactly the executables that read the changed file; the others come from the cache,
+    // byte for byte what the first checkout built.
+    let changes: [(&str, &str, &str, &str, &[&str]); 7] = [
+        (
+            "one bin's file",
+            "quad/src/bin/quad-c.rs",
+            "quad-c {}",
+            "quad-c2 {}",
+            &["quad-c"],
+        ),
+        (
+            "a #[path] module",
+            "quad/src/extra/mod_a.rs",
+            "\"extra\"",
+            "\"extra2\"",
+            &["quad-a"],
+        ),
+        (
+            "an include_str! file",
+            "quad/data/b.txt",
+            "data b",
+            "data b2",
+            &["quad-b"],
+        ),
+        (
+            "the library",
+            "quad/src/lib.rs",
+            "\"lib\"",
+            "\"lib2\"",
+            &QUADS,
+        ),
+        (
+            "a rerun-if-changed file",
+            "quad/build-input.txt",
+            "one",
+            "two",
+            &QUADS,
+        ),
+        (
+            "the build script",
+            "quad/build.rs",
+            "v.trim()",
+            "v.trim().to_uppercase()",
+            &QUADS,
+        ),
+        ("a file no bin reads", "quad/README.md", "Four", "Five", &[]),
+    ];
+    for (n, (what, file, from, to, expected)) in changes.into_iter().enumerate() {
+        let b = a.copy(&format!("quad-change-{n}"), "repo");
+        let text = b.read(file);
+        assert!(text.contains(from), "{file}: {from}");
+        b.write(file, &text.replacen(from, to, 1));
+        let (out, report, builds) = b.run(&["--cache", &url], &[], 0);
+        let mut built: Vec<&str> = builds.iter().flat_map(|call| bins(call)).collect();
+        built.sort_unstable();
+        assert_eq!(built, expected, "{what}: cargo built\n{}", describe(&out));
+        for o in &report.artifacts {
+            let rebuilt = expected.contains(&o.name.as_str());
+            let want = if rebuilt {
+                CacheStatus::Stored
+            } else {
+                CacheStatus::Hit
+            };
+            assert_eq!(o.cache, Some(want), "{what}: {}", o.name);
+            let (ours, theirs) = (b.zip(&o.name), a.zip(&o.name));
+            if rebuilt {
+                assert!(ours != theirs, "{what}: {} did not change", o.name);
+            } else {
+                assert!(
+                    ours == theirs,
+                    "{what}: {} differs from the first build",
+                    o.name
+                );
+            }
+        }
+        // The change made back, everything is a hit again.
+        b.write(file, &text);
+        let (out, report, builds) = b.run(&["--cache", &url], &[], 0);
+        assert!(
+            builds.is_empty(),
+            "{what}, undone: {builds:?}\n{}",
+            describe(&out)
+        );
+        for o in &report.artifacts {
+            assert_eq!(
+                o.cache,
+                Some(CacheStatus::Hit),
+                "{what}, undone: {}",
+                o.name
+            );
+            assert!(
+                b.zip(&o.name) == a.zip(&o.name),
+                "{what}, undone: {}",
+                o.name
+            );
+        }
+    }
 }
