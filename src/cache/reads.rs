@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
@@ -96,8 +97,7 @@ impl Checkout {
     ) -> Result<Reads, String> {
         let mut reads = BTreeMap::new();
         let mut whole_package = reruns_on_every_file(executable, package, package_dir);
-        match fs::read_to_string(format!("{executable}.d"))
-            .ok()
+        match current_dep_info(executable)
             .as_deref()
             .and_then(parse_dep_info)
         {
@@ -152,6 +152,30 @@ impl Checkout {
             .unwrap_or_else(|e| e.into_inner())
             .insert(path.to_path_buf(), digest.clone());
         digest
+    }
+}
+
+/// How long [`current_dep_info`] waits for cargo to write an executable's dep-info.
+const DEP_INFO_WAIT: Duration = Duration::from_secs(3);
+
+/// The text of cargo's dep-info beside `executable`, written for this executable: cargo
+/// writes it when the bin's unit finishes, just after the executable (which lambda-batch
+/// packages the moment it appears), so it is waited for, a bounded time; one older than the
+/// executable is a previous build's and may list other files. `None`: not there in time
+/// (the caller then records the whole package).
+fn current_dep_info(executable: &Utf8Path) -> Option<String> {
+    let dep_info = Utf8PathBuf::from(format!("{executable}.d"));
+    let modified = |p: &Utf8Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    let built = modified(executable)?;
+    let deadline = Instant::now() + DEP_INFO_WAIT;
+    loop {
+        if modified(&dep_info).is_some_and(|written| written >= built) {
+            return fs::read_to_string(&dep_info).ok();
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -223,7 +247,7 @@ mod tests {
         write(&pkg, "src/bin/b.rs", "fn main() {}\n");
         let lib = write(&pkg, "src/lib.rs", "");
         let data = write(root, "data/words.txt", "hello\n");
-        let exe = root.join("target/x86_64-unknown-linux-gnu/debug/a");
+        let exe = write(root, "target/x86_64-unknown-linux-gnu/debug/a", "\x7fELF");
         let generated = root.join("target/debug/build/p-0123456789abcdef/out/gen.rs");
         write(
             root,
@@ -265,8 +289,8 @@ mod tests {
         write(&pkg, "Cargo.toml", "[package]\nname = \"p\"\n");
         let main = write(&pkg, "src/main.rs", "fn main() {}\n");
         write(&pkg, "build.rs", "fn main() {}\n");
-        let exe = root.join("target/debug/p");
-        write(root, "target/debug/p.d", &format!("{exe}: {main}\n"));
+        let exe = write(root, "target/debug/p", "\x7fELF");
+        let dep_info = write(root, "target/debug/p.d", &format!("{exe}: {main}\n"));
         let output = write(root, "target/debug/build/p-0123456789abcdef/output", "");
         let c = checkout(root);
         let reads = c.record(&exe, "p", &pkg, &root.join("target")).unwrap();
@@ -280,8 +304,18 @@ mod tests {
             reads.0.keys().collect::<Vec<_>>(),
             ["file $MANIFEST/ws/p/src/main.rs"]
         );
+        // A dep-info older than the executable (a previous build's): the whole package.
+        let past = std::time::SystemTime::now() - Duration::from_secs(3600);
+        fs::File::options()
+            .write(true)
+            .open(&dep_info)
+            .unwrap()
+            .set_modified(past)
+            .unwrap();
+        let reads = c.record(&exe, "p", &pkg, &root.join("target")).unwrap();
+        assert!(reads.0.contains_key("package $MANIFEST/ws/p"), "{reads:?}");
         // No dep-info: the whole package.
-        fs::remove_file(root.join("target/debug/p.d")).unwrap();
+        fs::remove_file(&dep_info).unwrap();
         let reads = c.record(&exe, "p", &pkg, &root.join("target")).unwrap();
         assert!(reads.0.contains_key("package $MANIFEST/ws/p"), "{reads:?}");
     }
