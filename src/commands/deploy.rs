@@ -2,8 +2,6 @@
 //! zip uploaded as `publish` does, then every function and layer brought to its zip on Lambda,
 //! before the report is written.
 
-use std::collections::BTreeSet;
-
 use super::Error;
 use super::run::{self, Prepared};
 use crate::cli::{DeployArgs, RunArgs};
@@ -14,7 +12,6 @@ use crate::publish::{self, Prefetch, Publisher};
 use crate::report::diagnostics::print_error;
 use crate::report::github::{self, Annotation, Level};
 use crate::report::output::eprintln;
-use crate::report::run_report::ZIP_HELP;
 use crate::report::{run_report, table};
 
 /// Builds as `run` does (a no-op when everything is fresh), publishes when the manifest (or
@@ -40,23 +37,7 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
         .to
         .clone()
         .or_else(|| planned.manifest.publish.as_ref().map(|n| n.value.clone()));
-    let binaries: BTreeSet<&str> = planned
-        .plan
-        .artifacts
-        .iter()
-        .filter(|a| !a.is_zip())
-        .map(|a| a.resolved.identity.name.as_str())
-        .collect();
-    if !binaries.is_empty() {
-        let names: Vec<&str> = binaries.into_iter().collect();
-        return Err(Error::usage(
-            format!(
-                "Lambda deploys zips: `deploy` cannot deploy {}, built as `binary`",
-                names.join(", ")
-            ),
-            format!("{ZIP_HELP}, or leave them out with `--only`"),
-        ));
-    }
+    run::refuse_binaries(&planned.plan, "`deploy` cannot deploy")?;
     let dry_run = args.run.dry_run;
 
     // The clients are set up while the run checks its outputs (they read the system's root
@@ -74,15 +55,26 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
     let mut report = run_report::build(&built.plan, &built.keys, &built.outcome);
     // `--timeline` shows the build; it is written with the report whatever comes after.
     let timeline = built.timeline.as_ref();
-    if built.code != ExitCode::OK {
-        print_error("nothing was deployed: the build did not succeed", "", color);
+    // The SBOMs go beside their outputs (and up with them when the manifest publishes), as
+    // `run` and `publish` write them; what cannot be written deploys nothing.
+    let mut unwritten = built.unwritten;
+    let sbom_errors = run::write_sboms(&built.plan, &mut report);
+    let sboms_written = sbom_errors.is_empty();
+    unwritten.extend(sbom_errors);
+    if built.code != ExitCode::OK || !sboms_written {
+        let why = if sboms_written {
+            "the build did not succeed"
+        } else {
+            "an SBOM could not be written"
+        };
+        print_error(&format!("nothing was deployed: {why}"), "", color);
         return run::finish(
             &run_args,
             run::Ran::new("deploy", &built.plan, started),
             &report,
             timeline,
             built.code,
-            built.unwritten,
+            unwritten,
         );
     }
     let (publisher, deployer) = match opening {
@@ -92,7 +84,6 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
         Err(e) => (None, Err(format!("cannot start a thread: {e}"))),
     };
     let interrupt = built.interrupt.unwrap_or_default();
-    let mut unwritten = built.unwritten;
 
     if let (Some(location), Some(publisher)) = (&location, publisher) {
         let publisher = match publisher {

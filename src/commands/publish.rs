@@ -1,8 +1,6 @@
 //! `lambda-batch publish [MANIFEST] --to s3://BUCKET/PREFIX`: `run`'s steps, then every zip
 //! uploaded under its content key before the report is written.
 
-use std::collections::BTreeSet;
-
 use super::Error;
 use super::run::{self, Prepared};
 use crate::cli::{PublishArgs, RunArgs};
@@ -10,7 +8,6 @@ use crate::exit_code::ExitCode;
 use crate::manifest::PublishLocation;
 use crate::publish::{Mode, Prefetch, PublishTable, Publisher, State, likely_files};
 use crate::report::diagnostics::print_error;
-use crate::report::run_report::ZIP_HELP;
 use crate::report::{run_report, table};
 
 /// Builds as `run` does (a no-op when everything is fresh), then publishes. Usage errors (no
@@ -42,23 +39,7 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
             ));
         }
     };
-    let binaries: BTreeSet<&str> = planned
-        .plan
-        .artifacts
-        .iter()
-        .filter(|a| !a.is_zip())
-        .map(|a| a.resolved.identity.name.as_str())
-        .collect();
-    if !binaries.is_empty() {
-        let names: Vec<&str> = binaries.into_iter().collect();
-        return Err(Error::usage(
-            format!(
-                "Lambda deploys zips: `publish` cannot upload {}, built as `binary`",
-                names.join(", ")
-            ),
-            format!("{ZIP_HELP}, or leave them out with `--only`"),
-        ));
-    }
+    run::refuse_binaries(&planned.plan, "`publish` cannot upload")?;
 
     // While the run checks its outputs, the client is set up (it reads the system's root
     // certificates) and the bucket is asked for the keys the outputs had when last packaged: a

@@ -3,7 +3,7 @@
 //! (a shard with nothing to build, a missing build tool, the builds done), [`finish`] writes
 //! the `--report`, in one place. `publish` takes the same steps and uploads before finishing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -107,6 +107,28 @@ pub fn write_sboms(plan: &Plan, report: &mut run_report::Report) -> Vec<Error> {
         }
     }
     errors
+}
+
+/// Refuses a plan with `binary` outputs before anything is built: Lambda takes zips.
+/// `refusal` says what the command would have done with them ("`publish` cannot upload").
+pub fn refuse_binaries(plan: &Plan, refusal: &str) -> Result<(), Error> {
+    let binaries: BTreeSet<&str> = plan
+        .artifacts
+        .iter()
+        .filter(|a| !a.is_zip())
+        .map(|a| a.resolved.identity.name.as_str())
+        .collect();
+    if binaries.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<&str> = binaries.into_iter().collect();
+    Err(Error::usage(
+        format!(
+            "Lambda deploys zips: {refusal} {}, built as `binary`",
+            names.join(", ")
+        ),
+        format!("{}, or leave them out with `--only`", run_report::ZIP_HELP),
+    ))
 }
 
 /// What [`prepare`] comes to.

@@ -526,7 +526,7 @@ fn a_missing_function_is_created_only_with_a_role_from_the_published_zip() {
     // handler and architecture, a version published and the alias pointed at it.
     m.write(
         &format!(
-            "    role \"{}\"\n    publish-version true\n    alias \"live\"\n",
+            "    role \"{}\"\n    publish-version true\n    alias \"live\"\n    sbom \"cyclonedx\"\n",
             server.role
         ),
         "",
@@ -560,6 +560,19 @@ fn a_missing_function_is_created_only_with_a_role_from_the_published_zip() {
         create.text().contains(key) && !create.text().contains("ZipFile"),
         "{}",
         create.text()
+    );
+    // The SBOM is written beside the zip, as by `run`, and goes up beside its object, as by
+    // `publish`.
+    let sbom = a.sbom.as_ref().expect("the report names the SBOM");
+    assert_eq!(sbom.path, format!("{}.cdx.json", a.output));
+    assert!(repo().join(&sbom.path).is_file(), "{}", sbom.path);
+    let sbom_key = format!("{}.cdx.json", key.strip_suffix(".zip").unwrap());
+    assert!(
+        calls
+            .iter()
+            .any(|r| r.method == "PUT" && r.path.split('?').next().unwrap().ends_with(&sbom_key)),
+        "no upload of {sbom_key}: {:?}",
+        calls.iter().map(Request::operation).collect::<Vec<_>>()
     );
 
     // Again: nothing changes, and the alias's version is reported.
