@@ -53,7 +53,7 @@ pub use outcome::{
     CacheStatus, Fetched, Hit, Lookup, Miss, MissReason, Presence, SkipReason, Store, StoreFailure,
 };
 pub use programs::{Located, MissingTool, install_hint, locate, pyenv_bin_dir};
-pub use reads::{Checkout, Reads};
+pub use reads::{CallEnded, Checkout, Reads};
 pub use record::{MAX_EXECUTABLE_SIZE, RECORD_FORMAT, Record, RecordFields};
 pub use settings::{CacheSettings, SettingsError, settings};
 pub use signing::{SIGNING_KEY_VAR, SigningKey};

@@ -12,11 +12,17 @@
 //! (`Cargo.lock`, the toolchain) or generated. When the own package has a build script that
 //! printed no `rerun-if-changed` (cargo then reruns it on any file of the package), or the
 //! dep-info cannot be read, the whole package is recorded instead, as the key did before.
+//!
+//! Cargo writes those dep-info files when its whole call ends, for every bin of the call at
+//! once, and leaves one alone when its list did not change (so its age says little). The run
+//! therefore records the entries of the bins a call built after that call has ended
+//! successfully ([`CallEnded::Succeeded`]); then the dep-info beside each is the call's. In any
+//! other case ([`CallEnded::Unknown`]) one older than the executable may be a previous build's,
+//! listing other files, and the whole package is recorded instead.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
@@ -87,23 +93,30 @@ impl Checkout {
     }
 
     /// What the executable at `executable` (bin of the package `package` at `package_dir`)
-    /// read, from cargo's records beside it; `target_dir` holds what was generated.
+    /// read, from cargo's records beside it; `target_dir` holds what was generated; `call`
+    /// says whether cargo's dep-info beside it can be taken as it is.
     pub fn record(
         &self,
         executable: &Utf8Path,
         package: &str,
         package_dir: &Utf8Path,
         target_dir: &Utf8Path,
+        call: CallEnded,
     ) -> Result<Reads, String> {
         let mut reads = BTreeMap::new();
         let mut whole_package = reruns_on_every_file(executable, package, package_dir);
-        match current_dep_info(executable)
+        match current_dep_info(executable, call)
             .as_deref()
             .and_then(parse_dep_info)
         {
             Some(deps) => {
                 for dep in deps {
-                    if !dep.is_absolute() || dep.starts_with(target_dir) {
+                    if !dep.is_absolute() {
+                        // Relative to `build.dep-info-basedir`, which is not known here.
+                        whole_package = true;
+                        continue;
+                    }
+                    if dep.starts_with(target_dir) {
                         continue;
                     }
                     let label = self.placeholders.path(&dep);
@@ -155,28 +168,31 @@ impl Checkout {
     }
 }
 
-/// How long [`current_dep_info`] waits for cargo to write an executable's dep-info.
-const DEP_INFO_WAIT: Duration = Duration::from_secs(3);
+/// What is known of the cargo call that built an executable, when its entry is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallEnded {
+    /// The call that built it has ended successfully: cargo has written the dep-info of every
+    /// bin it built, or left one as it was because its list was the same, so the dep-info
+    /// beside the executable is this build's whatever its age.
+    Succeeded,
+    /// Not known: an executable of an earlier call, or a call that failed or has not ended.
+    /// Its dep-info is used only when at least as new as the executable; an older one may be
+    /// a previous build's, listing other files.
+    Unknown,
+}
 
-/// The text of cargo's dep-info beside `executable`, written for this executable: cargo
-/// writes it when the bin's unit finishes, just after the executable (which lambda-batch
-/// packages the moment it appears), so it is waited for, a bounded time; one older than the
-/// executable is a previous build's and may list other files. `None`: not there in time
-/// (the caller then records the whole package).
-fn current_dep_info(executable: &Utf8Path) -> Option<String> {
+/// The text of cargo's dep-info beside `executable`, when it describes this executable (see
+/// [`CallEnded`]); `None` otherwise (the caller then records the whole package).
+fn current_dep_info(executable: &Utf8Path, call: CallEnded) -> Option<String> {
     let dep_info = Utf8PathBuf::from(format!("{executable}.d"));
-    let modified = |p: &Utf8Path| fs::metadata(p).and_then(|m| m.modified()).ok();
-    let built = modified(executable)?;
-    let deadline = Instant::now() + DEP_INFO_WAIT;
-    loop {
-        if modified(&dep_info).is_some_and(|written| written >= built) {
-            return fs::read_to_string(&dep_info).ok();
-        }
-        if Instant::now() >= deadline {
+    if call == CallEnded::Unknown {
+        let modified = |p: &Utf8Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+        let built = modified(executable)?;
+        if modified(&dep_info).is_none_or(|written| written < built) {
             return None;
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
+    fs::read_to_string(&dep_info).ok()
 }
 
 /// Whether cargo reruns the build script of `package` on any change to its files: it has one,
@@ -255,7 +271,9 @@ mod tests {
             &format!("{exe}: {a} {lib} {data} {generated} /home/u/.cargo/registry/src/x/lib.rs\n"),
         );
         let first = checkout(root);
-        let reads = first.record(&exe, "p", &pkg, &root.join("target")).unwrap();
+        let reads = first
+            .record(&exe, "p", &pkg, &root.join("target"), CallEnded::Unknown)
+            .unwrap();
         assert_eq!(
             reads.0.keys().collect::<Vec<_>>(),
             [
@@ -293,30 +311,51 @@ mod tests {
         let dep_info = write(root, "target/debug/p.d", &format!("{exe}: {main}\n"));
         let output = write(root, "target/debug/build/p-0123456789abcdef/output", "");
         let c = checkout(root);
-        let reads = c.record(&exe, "p", &pkg, &root.join("target")).unwrap();
+        let reads = c
+            .record(&exe, "p", &pkg, &root.join("target"), CallEnded::Unknown)
+            .unwrap();
         assert!(reads.0.contains_key("package $MANIFEST/ws/p"), "{reads:?}");
         write(&pkg, "notes.txt", "any file");
         assert!(!checkout(root).matches(&reads));
 
         fs::write(&output, "cargo:rerun-if-changed=build.rs\n").unwrap();
-        let reads = c.record(&exe, "p", &pkg, &root.join("target")).unwrap();
+        let reads = c
+            .record(&exe, "p", &pkg, &root.join("target"), CallEnded::Unknown)
+            .unwrap();
         assert_eq!(
             reads.0.keys().collect::<Vec<_>>(),
             ["file $MANIFEST/ws/p/src/main.rs"]
         );
-        // A dep-info older than the executable (a previous build's): the whole package.
-        let past = std::time::SystemTime::now() - Duration::from_secs(3600);
+        // A dep-info older than the executable: a previous build's, unless the call that
+        // built the executable has ended (cargo leaves a dep-info whose list is the same).
+        let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
         fs::File::options()
             .write(true)
             .open(&dep_info)
             .unwrap()
             .set_modified(past)
             .unwrap();
-        let reads = c.record(&exe, "p", &pkg, &root.join("target")).unwrap();
+        let record = |call| {
+            c.record(&exe, "p", &pkg, &root.join("target"), call)
+                .unwrap()
+        };
+        let reads = record(CallEnded::Unknown);
+        assert!(reads.0.contains_key("package $MANIFEST/ws/p"), "{reads:?}");
+        let reads = record(CallEnded::Succeeded);
+        assert_eq!(
+            reads.0.keys().collect::<Vec<_>>(),
+            ["file $MANIFEST/ws/p/src/main.rs"]
+        );
+        // A path relative to `build.dep-info-basedir`: the whole package, as the rest is
+        // not all that was read.
+        fs::write(&dep_info, format!("{exe}: {main} src/extra.rs\n")).unwrap();
+        let reads = record(CallEnded::Succeeded);
         assert!(reads.0.contains_key("package $MANIFEST/ws/p"), "{reads:?}");
         // No dep-info: the whole package.
         fs::remove_file(&dep_info).unwrap();
-        let reads = c.record(&exe, "p", &pkg, &root.join("target")).unwrap();
-        assert!(reads.0.contains_key("package $MANIFEST/ws/p"), "{reads:?}");
+        for call in [CallEnded::Unknown, CallEnded::Succeeded] {
+            let reads = record(call);
+            assert!(reads.0.contains_key("package $MANIFEST/ws/p"), "{reads:?}");
+        }
     }
 }

@@ -13,7 +13,8 @@
 //!    with none left starts nothing).
 //!
 //! Every executable is then packaged exactly as a built one. After packaging, what came from
-//! cargo is stored (mode `read-write`); what was already here is looked for in the cache
+//! cargo is stored (mode `read-write`) once its cargo call has ended, when cargo has written
+//! the dep-info that says what it read (the zip is written at once; only the entry waits); what was already here is looked for in the cache
 //! without downloading it, and stored when absent, so that a runner that restored its target
 //! dir still fills the cache; what came from the cache is a hit. The held record remembers
 //! which caches are known to hold the key, so that an unchanged run asks the network nothing.
@@ -28,8 +29,8 @@ use super::Run;
 use super::events::{Event, Origin};
 use super::fresh;
 use crate::cache::{
-    Cache, CacheKey, CacheStatus, Key, Keys, Lookup, MissReason, Presence, Reads, RecordFields,
-    Store,
+    Cache, CacheKey, CacheStatus, CallEnded, Key, Keys, Lookup, MissReason, Presence, Reads,
+    RecordFields, Store,
 };
 use crate::fingerprint::{PathState, hex, sha256};
 use crate::plan::state::{fetched_executable, held_record};
@@ -293,15 +294,25 @@ fn warn(run: &Run<'_>, message: String) {
     run.emit(Event::CacheWarning { message });
 }
 
+/// Whether the run stores what cargo builds into a cache: the entries of a call's
+/// executables then wait for the call's end (see [`CallEnded`]).
+pub(super) fn stores(run: &Run<'_>) -> bool {
+    run.options
+        .cache
+        .as_ref()
+        .is_some_and(|c| c.cache.mode().writes())
+}
+
 /// After `artifact` was packaged from `executable` (compiled with `features`, from
-/// `origin`): stores it or checks that the cache has it, and says what the cache did for it
-/// (`None`: the run has no cache).
+/// `origin`; `call`: what is known of the cargo call that built it): stores it or checks that
+/// the cache has it, and says what the cache did for it (`None`: the run has no cache).
 pub(super) fn after_packaging(
     run: &Run<'_>,
     artifact: usize,
     executable: &Utf8Path,
     features: &[String],
     origin: Origin,
+    call: CallEnded,
 ) -> Option<CacheStatus> {
     let c = run.options.cache.as_ref()?;
     let planned = run.plan.artifacts.get(artifact)?;
@@ -355,6 +366,7 @@ pub(super) fn after_packaging(
                     &r.identity.package,
                     &r.identity.package_dir,
                     &r.cargo.target_dir,
+                    call,
                 ) {
                     Ok(reads) => Some(reads),
                     Err(why) => {

@@ -15,6 +15,7 @@ use super::child::{CargoChild, Ended, Output};
 use super::events::{Cause, Event, GroupStatus, Origin, StopReason};
 use super::outcome::{ArtifactOutcome, GroupOutcome, blame, ended, stopped_message};
 use super::{Run, estimate, fresh, zig};
+use crate::cache::CallEnded;
 use crate::manifest::settings::Compiler;
 use crate::package::{self, PackageError};
 use crate::plan::{Group, PlannedArtifact};
@@ -207,6 +208,20 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
     let elapsed = started.elapsed();
 
     let group_status = ended(&group.program, &status, killed, &state.stderr);
+    // Cargo has now written the dep-info of every bin it built: the entries that waited for
+    // it are recorded, on the pool.
+    let call = if group_status == GroupStatus::Succeeded {
+        CallEnded::Succeeded
+    } else {
+        CallEnded::Unknown
+    };
+    for packed in run.call_ended(group.id, call) {
+        let id = group.id;
+        scope.spawn(move |_| {
+            settle_packaged(run, packed, call);
+            run.job_ended(id);
+        });
+    }
     if group_status == GroupStatus::Succeeded {
         estimate::store(group, state.units);
         let executables: Option<Vec<Utf8PathBuf>> = state.executables.iter().cloned().collect();
@@ -380,23 +395,38 @@ fn dispatch<'r>(
     run.emit(Event::PackagingStarted { artifact, origin });
     run.job_queued(group);
     scope.spawn(move |_| {
-        package_one(run, artifact, &executable, features, origin, started);
-        run.job_ended(group);
+        // An output whose entry waits for its cargo call stays a job of the group until then.
+        if package_one(run, group, artifact, &executable, features, origin, started) {
+            run.job_ended(group);
+        }
     });
 }
 
-/// Packages one artifact, stores its executable into the cache or checks that the cache has
-/// it (see [`cached::after_packaging`]), and records its outcome.
+/// An output packaged, its cache entry not yet recorded.
+pub(super) struct Packed {
+    artifact: usize,
+    executable: Utf8PathBuf,
+    features: Vec<String>,
+    origin: Origin,
+    packaged: package::Packaged,
+    started: Instant,
+}
+
+/// Packages one artifact of `group`, stores its executable into the cache or checks that the
+/// cache has it (see [`cached::after_packaging`]), and records its outcome. An executable this
+/// run's cargo built, stored into the cache, waits for the end of its call (see
+/// [`CallEnded`]): `false` when it was left waiting, and the call's end finishes the job.
 fn package_one(
     run: &Run<'_>,
+    group: usize,
     artifact: usize,
     executable: &Utf8Path,
     features: Vec<String>,
     origin: Origin,
     started: Instant,
-) {
+) -> bool {
     let Some(planned) = run.plan.artifacts.get(artifact) else {
-        return;
+        return true;
     };
     let interrupted = |elapsed| {
         run.options
@@ -410,7 +440,8 @@ fn package_one(
     };
     if let Some(outcome) = interrupted(started.elapsed()) {
         run.announce_stop();
-        return run.settle(artifact, outcome);
+        run.settle(artifact, outcome);
+        return true;
     }
     let result = catch_unwind(AssertUnwindSafe(|| {
         package::package(planned, executable, &run.package_options)
@@ -418,16 +449,24 @@ fn package_one(
     let elapsed = started.elapsed();
     let error = match result {
         Ok(Ok(packaged)) => {
-            let cache = cached::after_packaging(run, artifact, executable, &features, origin);
-            return run.settle(
+            let packed = Packed {
                 artifact,
-                ArtifactOutcome::Packaged {
-                    packaged,
-                    features,
-                    elapsed: started.elapsed(),
-                    cache,
-                },
-            );
+                executable: executable.to_path_buf(),
+                features,
+                origin,
+                packaged,
+                started,
+            };
+            let (packed, call) = if origin == Origin::Built && cached::stores(run) {
+                match run.after_call(group, packed) {
+                    Ok(()) => return false,
+                    Err(ended) => ended,
+                }
+            } else {
+                (packed, CallEnded::Unknown)
+            };
+            settle_packaged(run, packed, call);
+            return true;
         }
         // After a Ctrl-C the error is most likely the cancellation itself.
         Ok(Err(_)) | Err(_) if interrupted(elapsed).is_some() => {
@@ -435,7 +474,7 @@ fn package_one(
             if let Some(outcome) = interrupted(elapsed) {
                 run.settle(artifact, outcome);
             }
-            return;
+            return true;
         }
         Ok(Err(e)) => describe(&e),
         Err(_) => "packaging panicked (a bug in lambda-batch: please report it)".to_string(),
@@ -449,6 +488,30 @@ fn package_one(
         },
     );
     run.fail();
+    true
+}
+
+/// Stores the executable of an output packaged into the cache or checks that the cache has
+/// it (`call`: what is known of the cargo call that built it), and records its outcome.
+fn settle_packaged(run: &Run<'_>, packed: Packed, call: CallEnded) {
+    let Packed {
+        artifact,
+        executable,
+        features,
+        origin,
+        packaged,
+        started,
+    } = packed;
+    let cache = cached::after_packaging(run, artifact, &executable, &features, origin, call);
+    run.settle(
+        artifact,
+        ArtifactOutcome::Packaged {
+            packaged,
+            features,
+            elapsed: started.elapsed(),
+            cache,
+        },
+    );
 }
 
 /// The command to spawn, and how to show it.

@@ -36,7 +36,7 @@ pub use events::{
 pub use outcome::{ArtifactOutcome, GroupOutcome, RunOutcome, strip_ansi};
 pub use signals::Interrupt;
 
-use crate::cache::Toolchains;
+use crate::cache::{CallEnded, Toolchains};
 use crate::package::PackageOptions;
 use crate::plan::Plan;
 
@@ -102,6 +102,19 @@ struct Run<'a> {
     pending: Mutex<Vec<usize>>,
     /// Signalled whenever a packaging job ends.
     pending_done: Condvar,
+    /// Per group: its cargo call, as the packaging of its outputs sees it.
+    calls: Mutex<Vec<Call>>,
+}
+
+/// One group's cargo call, for the cache entries of the executables it builds: those wait for
+/// the call's end, when cargo writes their dep-info (see [`crate::cache::CallEnded`]).
+#[derive(Default)]
+struct Call {
+    /// How it ended; `None` while it runs (or before it starts).
+    ended: Option<CallEnded>,
+    /// Outputs packaged while it ran, their entries not yet recorded; each still counts as a
+    /// packaging job of the group (see [`Run::job_queued`]).
+    waiting: Vec<group::Packed>,
 }
 
 impl Run<'_> {
@@ -166,6 +179,38 @@ impl Run<'_> {
                 .pending_done
                 .wait(pending)
                 .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Keeps `packed` until the cargo call of `group` ends; when it has ended already, hands
+    /// it back with how it ended.
+    fn after_call(
+        &self,
+        group: usize,
+        packed: group::Packed,
+    ) -> Result<(), (group::Packed, CallEnded)> {
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        match calls.get_mut(group) {
+            Some(call) => match call.ended {
+                None => {
+                    call.waiting.push(packed);
+                    Ok(())
+                }
+                Some(ended) => Err((packed, ended)),
+            },
+            None => Err((packed, CallEnded::Unknown)),
+        }
+    }
+
+    /// Records how the cargo call of `group` ended; returns what waited for it.
+    fn call_ended(&self, group: usize, ended: CallEnded) -> Vec<group::Packed> {
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        match calls.get_mut(group) {
+            Some(call) => {
+                call.ended = Some(ended);
+                std::mem::take(&mut call.waiting)
+            }
+            None => Vec::new(),
         }
     }
 
@@ -243,6 +288,7 @@ pub fn execute(
         groups: Mutex::new(vec![None; plan.groups.len()]),
         pending: Mutex::new(vec![0; plan.groups.len()]),
         pending_done: Condvar::new(),
+        calls: Mutex::new(plan.groups.iter().map(|_| Call::default()).collect()),
     };
     run.emit(Event::RunStarted {
         groups: plan.groups.len(),

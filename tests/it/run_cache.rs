@@ -940,10 +940,58 @@ impl Checkout {
     }
 }
 
+/// Every record of `key` in the directory cache at `url`, newest first, as JSON.
+fn records(url: &str, key: &str) -> Vec<serde_json::Value> {
+    let dir = Path::new(url).join(format!("v2/keys/{}/{key}", &key[..2]));
+    let index: Vec<String> =
+        serde_json::from_str(&fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    index
+        .iter()
+        .map(|name| {
+            let text = fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+            serde_json::from_str(&text).unwrap()
+        })
+        .collect()
+}
+
+/// The files a record says its executable read (labels, with their placeholder).
+fn read_files(record: &serde_json::Value) -> Vec<String> {
+    record["reads"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no reads: {record}"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// What each of the four bins reads, as its record lists it: its own file, the library, the
+/// build script and the file it names in `rerun-if-changed`, and `quad-a`'s module and
+/// `quad-b`'s data file; never the whole package (its build script says what it reads).
+fn quad_reads(bin: &str) -> Vec<String> {
+    let mut files = vec![
+        "quad/build-input.txt".to_string(),
+        "quad/build.rs".to_string(),
+        "quad/src/lib.rs".to_string(),
+        format!("quad/src/bin/{bin}.rs"),
+    ];
+    match bin {
+        "quad-a" => files.push("quad/src/extra/mod_a.rs".into()),
+        "quad-b" => files.push("quad/data/b.txt".into()),
+        _ => {}
+    }
+    let mut labels: Vec<String> = files
+        .iter()
+        .map(|f| format!("file $MANIFEST/{f}"))
+        .collect();
+    labels.sort();
+    labels
+}
+
 #[test]
 fn four_bins_of_one_package_miss_only_for_what_each_read() {
     let (_store, url) = dir_cache("quad");
     let a = Checkout::four_bins("quad-a");
+    let keys = a.keys(&[]);
     let (_, report, builds) = a.run(&["--cache", &url], &[], 0);
     assert_eq!(builds.len(), 1, "{builds:?}");
     assert!(
@@ -952,6 +1000,12 @@ fn four_bins_of_one_package_miss_only_for_what_each_read() {
             .iter()
             .all(|o| o.cache == Some(CacheStatus::Stored))
     );
+    // One cargo call built the four; each entry records exactly what its bin read.
+    for bin in QUADS {
+        let stored = records(&url, &keys[bin]);
+        assert_eq!(stored.len(), 1, "{bin}");
+        assert_eq!(read_files(&stored[0]), quad_reads(bin), "{bin}");
+    }
 
     // From a fresh checkout (empty target dir) with the warm cache, each change rebuilds
     // exactly the executables that read the changed file; the others come from the cache,
@@ -1051,4 +1105,64 @@ fn four_bins_of_one_package_miss_only_for_what_each_read() {
             );
         }
     }
+}
+
+#[test]
+fn an_entry_records_what_its_bin_read_when_cargo_leaves_its_dep_info_as_it_was() {
+    let (_store, url) = dir_cache("unchanged-dep-info");
+    let a = Checkout::fixture("dep-info-a", "repo");
+    let keys = a.keys(&[]);
+    let (_, report, _) = a.run(&["--cache", &url], &[], 0);
+    assert_eq!(cache(&report), all(CacheStatus::Stored));
+
+    // Both bins of `cache-two` change in this checkout: one cargo call builds them again and,
+    // their files being the same, leaves their dep-info as it was, older than the new
+    // executables. Each entry is recorded after the call, from that dep-info: its own file,
+    // not its whole package.
+    for bin in ["cache-two", "cache-two-b"] {
+        let file = format!("ws/two/src/bin/{bin}.rs");
+        a.write(&file, &a.read(&file).replace("println", "eprintln"));
+    }
+    let (out, report, builds) = a.run(&["--cache", &url], &[], 0);
+    assert_eq!(builds.len(), 1, "{builds:?}");
+    assert_eq!(bins(&builds[0]), ["cache-two", "cache-two-b"]);
+    let debug = a.root.join("target/x86_64-unknown-linux-gnu/debug");
+    let modified = |p: PathBuf| fs::metadata(&p).unwrap().modified().unwrap();
+    for bin in ["cache-two", "cache-two-b"] {
+        assert_eq!(
+            cache(&report)[bin],
+            Some(CacheStatus::Stored),
+            "{}",
+            describe(&out)
+        );
+        assert!(
+            modified(debug.join(format!("{bin}.d"))) < modified(debug.join(bin)),
+            "cargo rewrote {bin}.d: this test no longer has an older dep-info"
+        );
+        let stored = records(&url, &keys[bin]);
+        assert_eq!(stored.len(), 2, "{bin}");
+        assert_eq!(
+            read_files(&stored[0]),
+            [format!("file $MANIFEST/ws/two/src/bin/{bin}.rs")],
+            "{bin}"
+        );
+    }
+
+    // So from a fresh checkout of this commit with one of them changed again, only that one
+    // is built; its package's other bin comes from the cache.
+    let b = a.copy("dep-info-b", "repo");
+    let file = "ws/two/src/bin/cache-two-b.rs";
+    b.write(
+        file,
+        &b.read(file)
+            .replace("\"cache-two-b\"", "\"cache-two-b v3\""),
+    );
+    let (out, report, builds) = b.run(&["--cache", &url], &[], 0);
+    assert_eq!(builds.len(), 1, "{builds:?}\n{}", describe(&out));
+    assert_eq!(bins(&builds[0]), ["cache-two-b"]);
+    let statuses = cache(&report);
+    assert_eq!(statuses["cache-one"], Some(CacheStatus::Hit));
+    assert_eq!(statuses["cache-two"], Some(CacheStatus::Hit));
+    assert_eq!(statuses["cache-two-b"], Some(CacheStatus::Stored));
+    assert!(b.zip("cache-two") == a.zip("cache-two"));
 }
