@@ -992,7 +992,40 @@ fn four_bins_of_one_package_miss_only_for_what_each_read() {
     let (_store, url) = dir_cache("quad");
     let a = Checkout::four_bins("quad-a");
     let keys = a.keys(&[]);
-    let (_, report, builds) = a.run(&["--cache", &url], &[], 0);
+    // The first build's cargo lingers after its work until the four zips are written (at most
+    // 5 minutes, polling): they are packaged while the call runs, though the entries wait for
+    // its end. Had packaging waited too, the zips would come only after those 5 minutes.
+    let area = a.root.parent().unwrap();
+    let zips: Vec<String> = QUADS
+        .iter()
+        .map(|b| {
+            format!(
+                "[ -e '{}' ]",
+                a.root
+                    .join(format!("out/x86_64/{b}/bootstrap.zip"))
+                    .display()
+            )
+        })
+        .collect();
+    let all_zips = zips.join(" && ");
+    let released = area.join("released");
+    test::write_executable(
+        &area.join("linger/cargo"),
+        format!(
+            "#!/bin/sh\n'{}' \"$@\"\nstatus=$?\nif [ \"$1\" = build ]; then\n  i=0\n  \
+             until {all_zips} || [ $i -ge 3000 ]; do sleep 0.1; i=$((i + 1)); done\n  \
+             if {all_zips}; then touch '{}'; fi\nfi\nexit $status\n",
+            area.join("bin/cargo").display(),
+            released.display()
+        ),
+    );
+    let path = format!("{}:{}", area.join("linger").display(), a.path);
+    let (out, report, builds) = a.run(&["--cache", &url], &[("PATH", &path)], 0);
+    assert!(
+        released.exists(),
+        "the zips were not written while cargo ran\n{}",
+        describe(&out)
+    );
     assert_eq!(builds.len(), 1, "{builds:?}");
     assert!(
         report
