@@ -141,6 +141,20 @@ pub enum Command {
         /// (give every shard the same file).
         #[arg(long, value_name = "FILE", requires = "sharding")]
         timings: Option<Utf8PathBuf>,
+        /// With `--shards`: the artifact cache, found as `run` finds it (default: the
+        /// manifest's `cache` node). Only the cargo calls with outputs it lacks are split,
+        /// balanced by the costs earlier runs stored there.
+        #[arg(long, value_name = "URL", env = "LAMBDA_BATCH_CACHE")]
+        cache: Option<String>,
+        /// With `--shards`: `off` splits the whole plan, as without a cache.
+        #[arg(
+            long,
+            value_name = "MODE",
+            env = "LAMBDA_BATCH_CACHE_MODE",
+            default_value = "read-write",
+            value_parser = PossibleValuesParser::new(CacheMode::NAMES).try_map(|mode| mode.parse::<CacheMode>())
+        )]
+        cache_mode: CacheMode,
     },
     /// One row per artifact and target.
     List {

@@ -5,6 +5,7 @@
 //! v2/keys/<key[0..2]>/<key>/<reads>.json          a record: which blob the key's executable
 //!                                                 is, for the files it read (their digest)
 //! v2/keys/<key[0..2]>/<key>/index.json            the key's records, newest first
+//! v2/costs/<id[0..2]>/<id>.json                   a cargo call's learned cost (see `costs`)
 //! ```
 //!
 //! `v2` is [`RECORD_FORMAT`](super::record::RECORD_FORMAT): a later, incompatible layout lives

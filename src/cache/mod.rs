@@ -12,6 +12,7 @@
 //! The storage's surface is re-exported here; its modules are private.
 
 mod backend;
+mod costs;
 mod health;
 mod input_key;
 mod key;
@@ -20,6 +21,7 @@ mod layout;
 mod mode;
 mod outcome;
 mod package_files;
+mod probe;
 mod programs;
 mod reads;
 mod record;
@@ -44,6 +46,7 @@ pub use crate::manifest::{CacheLocation, InvalidCacheUrl};
 pub use backend::{
     BACKOFF, CONNECT_TIMEOUT, MAX_RETRIES, PART_SIZE, READ_TIMEOUT, REQUEST_TIMEOUT, RETRY_WINDOW,
 };
+pub use costs::{COSTS_FORMAT, Cost, costs_path};
 pub use input_key::{KEY_FORMAT, KeyContext, compute_keys};
 pub use key::{CacheKey, InvalidKey};
 pub use keys::{Key, KeyError, KeyInput, Keys};
@@ -286,34 +289,9 @@ impl Cache {
             return miss(MissReason::NotFound);
         };
         let backend = &inner.backend;
-        let candidates = match transfer::get_index(store, &backend.path(&index_path(key))).await {
-            Ok(names) => names,
-            Err(e) => return miss(self.lookup_failed(e)),
-        };
-        // The newest record whose files are this checkout's; a bad one is passed over (and
-        // said, when nothing else matches), never used.
-        let mut problem = None;
-        let mut found = None;
-        for name in candidates.iter().take(MAX_CANDIDATES) {
-            let object = backend.path(&record_path(key, name));
-            match self.read_record(store, &object, key).await {
-                Ok(record) if check(&record.reads) => {
-                    found = Some(record);
-                    break;
-                }
-                Ok(_) | Err(MissReason::NotFound) => {}
-                Err(
-                    reason @ (MissReason::Invalid(_)
-                    | MissReason::Untrusted(_)
-                    | MissReason::OtherFormat(_)),
-                ) => {
-                    problem.get_or_insert(reason);
-                }
-                Err(reason) => return miss(reason),
-            }
-        }
-        let Some(record) = found else {
-            return miss(problem.unwrap_or(MissReason::NotFound));
+        let record = match self.find_record(store, backend, key, check).await {
+            Ok(record) => record,
+            Err(reason) => return miss(reason),
         };
         let sink = match dest {
             Some(dest) => Sink::file(dest),
@@ -331,6 +309,38 @@ impl Cache {
             Ok(fetched) => Lookup::Hit(Hit { record, fetched }),
             Err(e) => miss(self.lookup_failed(e)),
         }
+    }
+
+    /// The newest record of `key` whose files `check` finds here (its index, then its records
+    /// newest first); a bad one is passed over (and said, when nothing else matches), never
+    /// used. What a lookup downloads, and what `plan --shards` asks for (see `probe`).
+    async fn find_record(
+        &self,
+        store: &dyn object_store::ObjectStore,
+        backend: &Backend,
+        key: &CacheKey,
+        check: ReadsCheck<'_>,
+    ) -> Result<Record, MissReason> {
+        let candidates = transfer::get_index(store, &backend.path(&index_path(key)))
+            .await
+            .map_err(|e| self.lookup_failed(e))?;
+        let mut problem = None;
+        for name in candidates.iter().take(MAX_CANDIDATES) {
+            let object = backend.path(&record_path(key, name));
+            match self.read_record(store, &object, key).await {
+                Ok(record) if check(&record.reads) => return Ok(record),
+                Ok(_) | Err(MissReason::NotFound) => {}
+                Err(
+                    reason @ (MissReason::Invalid(_)
+                    | MissReason::Untrusted(_)
+                    | MissReason::OtherFormat(_)),
+                ) => {
+                    problem.get_or_insert(reason);
+                }
+                Err(reason) => return Err(reason),
+            }
+        }
+        Err(problem.unwrap_or(MissReason::NotFound))
     }
 
     /// The record at `object`, stored under `key`, checked: its format, its contents against

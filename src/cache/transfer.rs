@@ -368,6 +368,19 @@ pub(crate) async fn put_record(
     Ok(())
 }
 
+/// Writes a small object whole (a learned cost): one PUT, or a rename in a directory.
+pub(crate) async fn put_small(
+    store: &dyn ObjectStore,
+    path: &Path,
+    bytes: Vec<u8>,
+) -> Result<(), TransferError> {
+    store
+        .put(path, PutPayload::from(bytes))
+        .await
+        .map_err(TransferError::backend)?;
+    Ok(())
+}
+
 /// Fills `buf` as far as the reader allows (a short read only at the end).
 fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;

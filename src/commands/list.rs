@@ -39,7 +39,7 @@ pub fn list(
         format == Format::Json,
     )?;
     let part;
-    let plan = match shard.shard {
+    let plan = match &shard.shard {
         Some(spec) => {
             part = super::shard::narrow(&checked.plan, spec, shard.timings.as_deref())?.0;
             &part

@@ -1,6 +1,7 @@
 //! Parsing the command line and running the command: one module per subcommand, each returns
 //! `Result<ExitCode, Error>`, and [`main`] turns that into the process exit code.
 
+pub mod affected;
 pub mod check;
 pub mod deploy;
 pub mod doctor;
@@ -8,6 +9,7 @@ pub mod edit;
 pub mod emit;
 pub mod error;
 pub mod import;
+pub mod learned;
 pub mod list;
 pub mod plan;
 pub mod publish;
@@ -80,6 +82,8 @@ fn dispatch(command: Command, color: bool) -> Result<ExitCode, Error> {
             shard,
             shards,
             timings,
+            cache,
+            cache_mode,
         } => plan::plan(
             manifest.as_deref(),
             format,
@@ -89,7 +93,10 @@ fn dispatch(command: Command, color: bool) -> Result<ExitCode, Error> {
                 shard,
                 shards: shards.map(usize::from),
                 timings: timings.as_deref(),
+                cache: cache.as_deref(),
+                cache_mode,
             },
+            color,
         ),
         Command::List {
             manifest,

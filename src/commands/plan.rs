@@ -4,17 +4,21 @@ use std::fmt::Write;
 
 use camino::Utf8Path;
 
+use camino::Utf8PathBuf;
+
 use super::Error;
-use crate::cache::Keys;
+use super::affected::Affected;
+use crate::cache::{CacheMode, CacheSettings, Keys};
 use crate::cli::Format;
 use crate::exit_code::ExitCode;
+use crate::pipeline::Checked;
 use crate::plan::shard::{Matrix, Shard, ShardSpec};
 use crate::plan::{CargoFlags, Plan};
 use crate::report::display_path;
 use crate::report::plan_json::PlanJson;
 
-/// `plan --shard`, `--shards` and `--timings`.
-#[derive(Debug, Clone, Copy, Default)]
+/// `plan --shard`, `--shards`, `--timings`, and the cache `--shards` asks.
+#[derive(Debug, Clone, Default)]
 pub struct Sharding<'a> {
     /// Only this shard's part of the plan.
     pub shard: Option<ShardSpec>,
@@ -22,6 +26,10 @@ pub struct Sharding<'a> {
     pub shards: Option<usize>,
     /// The earlier report that balances them.
     pub timings: Option<&'a Utf8Path>,
+    /// `--cache` (or its variable): with `--shards`, only what misses is split.
+    pub cache: Option<&'a str>,
+    /// `--cache-mode`.
+    pub cache_mode: CacheMode,
 }
 
 /// Prints the plan, with each artifact's input key (and with `verbose`, what went into it);
@@ -32,10 +40,25 @@ pub fn plan(
     flags: &CargoFlags,
     verbose: bool,
     sharding: &Sharding,
+    color: bool,
 ) -> Result<ExitCode, Error> {
     let checked = super::load(manifest, flags, true, format == Format::Json)?;
     if let Some(count) = sharding.shards {
         let timings = super::shard::timings(sharding.timings)?;
+        if let Some(cache) = cache_settings(&checked, sharding)? {
+            let affected = super::affected::affected(&checked, &cache, count, &timings, color);
+            super::print(&match format {
+                Format::Json => format!(
+                    "{}\n",
+                    serde_json::to_string(&Matrix {
+                        include: affected.shards.clone()
+                    })
+                    .unwrap_or_default()
+                ),
+                Format::Text => affected_text(&checked.plan, &affected, &cache),
+            })?;
+            return Ok(ExitCode::OK);
+        }
         let shards = crate::plan::shard::split(&checked.plan, count, &timings);
         super::print(&match format {
             Format::Json => format!(
@@ -47,7 +70,7 @@ pub fn plan(
         return Ok(ExitCode::OK);
     }
     let part;
-    let plan = match sharding.shard {
+    let plan = match &sharding.shard {
         Some(spec) => {
             let (narrowed, shard) = super::shard::narrow(&checked.plan, spec, sharding.timings)?;
             crate::report::output::eprintln(&super::shard::note(
@@ -75,6 +98,50 @@ pub fn plan(
         Format::Text => text(plan, &keys, verbose),
     })?;
     Ok(ExitCode::OK)
+}
+
+/// The cache `plan --shards` asks, found as `run` finds it; `None` without one (or with mode
+/// `off`).
+fn cache_settings(checked: &Checked, sharding: &Sharding) -> Result<Option<CacheSettings>, Error> {
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|d| Utf8PathBuf::from_path_buf(d).ok())
+        .unwrap_or_else(|| Utf8PathBuf::from("."));
+    let manifest_cache = checked.resolved.manifest.cache.as_ref().map(|c| &c.value);
+    crate::cache::settings(
+        sharding.cache,
+        manifest_cache,
+        sharding.cache_mode,
+        false,
+        &cwd,
+    )
+    .map_err(|e| Error::usage(e.message, e.help))
+}
+
+/// The affected-only split for people: how many outputs miss, then the shards.
+fn affected_text(plan: &Plan, affected: &Affected, cache: &CacheSettings) -> String {
+    let mut out = String::new();
+    let outputs = plan.artifacts.len();
+    if affected.shards.is_empty() {
+        let _ = writeln!(
+            out,
+            "nothing to build: {} holds every output of the plan ({outputs})",
+            cache.location
+        );
+        return out;
+    }
+    let calls: usize = affected.shards.iter().map(|s| s.groups.len()).sum();
+    let _ = writeln!(
+        out,
+        "{} of {outputs} outputs are not in {}: {calls} of {} cargo calls to make ({} with costs learned from earlier runs)",
+        affected.missing.len(),
+        cache.location,
+        plan.groups.len(),
+        affected.learned
+    );
+    out.push('\n');
+    out.push_str(&shards_text(plan, &affected.shards));
+    out
 }
 
 /// The split for people: each shard with its estimate and its cargo calls' outputs.
@@ -113,7 +180,8 @@ pub fn shards_text(plan: &Plan, shards: &[Shard]) -> String {
                 .collect();
             let _ = writeln!(
                 out,
-                "  {} {} {} in {}: {}",
+                "  {} {} {} {} in {}: {}",
+                crate::plan::shard::group_id(plan, g),
                 g.compiler,
                 g.target,
                 g.profile,

@@ -180,7 +180,7 @@ pub fn prepare(args: &RunArgs, color: bool) -> Result<Prepared, Error> {
     let cache = cache_settings(args, &checked)?;
     check_selection(args, &checked)?;
     let whole = checked.plan;
-    let plan = match args.shard.shard {
+    let plan = match &args.shard.shard {
         Some(spec) => {
             let part = narrow(args, spec, &whole, color)?;
             if part.groups.is_empty() && !args.dry_run {
@@ -273,6 +273,9 @@ pub fn build_and_package(
         toolchains,
     };
     let outcome = build(args, &plan, &keys, &options, recorder.as_ref(), color)?;
+    if let Some(c) = &options.cache {
+        super::learned::store(&c.cache, &plan, &outcome, color);
+    }
     let timeline =
         recorder.map(|r| Timeline::new(&plan, r.into_events(), summary::closing(&plan, &outcome)));
     if github::enabled() {
@@ -280,7 +283,7 @@ pub fn build_and_package(
             &plan,
             &keys,
             &outcome,
-            &title(args.shard.shard),
+            &title(args.shard.shard.as_ref()),
             timeline.as_ref(),
             color,
         );
@@ -389,7 +392,7 @@ fn check_selection(args: &RunArgs, checked: &Checked) -> Result<(), Error> {
 
 /// The plan narrowed to shard `spec`, saying what the shard builds; a shard with nothing to
 /// build says so in GitHub Actions' step summary too.
-fn narrow(args: &RunArgs, spec: ShardSpec, whole: &Plan, color: bool) -> Result<Plan, Error> {
+fn narrow(args: &RunArgs, spec: &ShardSpec, whole: &Plan, color: bool) -> Result<Plan, Error> {
     let (part, shard) = super::shard::narrow(whole, spec, args.shard.timings.as_deref())?;
     let note = super::shard::note(spec, &part, whole, &shard);
     if !args.quiet || part.groups.is_empty() {
@@ -548,7 +551,7 @@ pub fn finish(
         });
     }
     if let (Some(path), Some(timeline)) = (&args.timeline, timeline) {
-        let html = page::render(timeline, &title(args.shard.shard));
+        let html = page::render(timeline, &title(args.shard.shard.as_ref()));
         if let Err(source) = page::write(path, &html) {
             unwritten.push(Error::Timeline {
                 path: path.clone(),
@@ -589,9 +592,9 @@ pub fn finish(
 }
 
 /// The heading of the run's step summary in GitHub Actions.
-fn title(shard: Option<ShardSpec>) -> String {
+fn title(shard: Option<&ShardSpec>) -> String {
     match shard {
-        Some(spec) => format!("lambda-batch run (shard {spec})"),
+        Some(spec) => format!("lambda-batch run (shard {})", spec.number()),
         None => "lambda-batch run".to_string(),
     }
 }

@@ -40,25 +40,31 @@ pub fn timings(path: Option<&Utf8Path>) -> Result<Timings, Error> {
 /// `plan` narrowed to shard `spec` (see [`shard`]), with its description.
 pub fn narrow(
     plan: &Plan,
-    spec: ShardSpec,
+    spec: &ShardSpec,
     timings_file: Option<&Utf8Path>,
 ) -> Result<(Plan, Shard), Error> {
     let timings = timings(timings_file)?;
-    Ok(shard::select(plan, spec, &timings))
+    shard::select(plan, spec, &timings).map_err(|e| {
+        Error::usage(
+            format!("--shard: {e}"),
+            "pass `--shard` the value the `plan --shards N` job of this commit printed, with the same manifest, selection and toolchain in every job",
+        )
+    })
 }
 
 /// One line for people about what shard `spec` builds out of `whole`.
-pub fn note(spec: ShardSpec, part: &Plan, whole: &Plan, shard: &Shard) -> String {
+pub fn note(spec: &ShardSpec, part: &Plan, whole: &Plan, shard: &Shard) -> String {
+    let number = spec.number();
     if part.groups.is_empty() {
         return format!(
-            "shard {spec} has nothing to build: the plan has {} cargo call{} for {} shards",
+            "shard {number} has nothing to build: the plan has {} cargo call{} for {} shards",
             whole.groups.len(),
             if whole.groups.len() == 1 { "" } else { "s" },
             spec.count
         );
     }
     format!(
-        "shard {spec}: {} of {} outputs, {} of {} cargo calls (estimated {:.0}s)",
+        "shard {number}: {} of {} outputs, {} of {} cargo calls (estimated {:.0}s)",
         part.artifacts.len(),
         whole.artifacts.len(),
         part.groups.len(),

@@ -259,6 +259,7 @@ pub(super) fn run<'r>(run: &'r Run<'r>, group: &'r Group, scope: &rayon::Scope<'
         spawned,
         command: shown,
         cpu,
+        built: group.artifacts.clone(),
     };
     finish(run, group, group_status, elapsed, state.stderr, Some(ran));
     if failed {
@@ -635,6 +636,7 @@ struct Ran {
     spawned: Duration,
     command: String,
     cpu: Option<Duration>,
+    built: Vec<usize>,
 }
 
 /// Records how `group` ended, `elapsed` after its turn came, with its child's part (`ran`)
@@ -667,6 +669,7 @@ fn finish(
             queued: ended.saturating_sub(elapsed),
             ended,
             spawned: ran.as_ref().map(|r| r.spawned),
+            built: ran.as_ref().map(|r| r.built.clone()).unwrap_or_default(),
             command: ran.map(|r| r.command),
             cpu,
         });

@@ -65,6 +65,9 @@ pub struct GroupOutcome {
     pub command: Option<String>,
     /// The CPU time of its cargo child and of everything that child waited for.
     pub cpu: Option<Duration>,
+    /// The artifacts its cargo child was asked to build (indices into `Plan::artifacts`): all
+    /// of the group's, or those the cache narrowed it to; none when it started no child.
+    pub built: Vec<usize>,
 }
 
 impl GroupOutcome {
@@ -79,6 +82,7 @@ impl GroupOutcome {
             spawned: None,
             command: None,
             cpu: None,
+            built: Vec::new(),
         }
     }
 }

@@ -18,6 +18,11 @@
 //! Everything is ordered by cost, then by names that do not depend on where the checkout is
 //! (the manifest's workspace paths, artifact names, targets, profiles), never by absolute
 //! paths: every runner, wherever it checked the commit out, computes the same split.
+//!
+//! With the artifact cache, `plan --shards N` splits only the calls that miss ([`affected`]),
+//! each narrowed to its missing outputs and costed by what the cache learned of it
+//! ([`Learned`], by [`identity`]); its shards name their calls ([`group_id`]) in `K/N:ID,...`,
+//! so that a runner builds exactly what the plan gave it, whatever the cache holds by then.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -29,20 +34,35 @@ use serde::Serialize;
 
 use super::{Group, Plan};
 
-/// `--shard K/N`: the K-th (from 1) of N parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// `--shard K/N`: the K-th (from 1) of N parts; `K/N:ID,ID,...` also names the cargo calls of
+/// the part ([`group_id`]), as an affected-only matrix hands them on.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShardSpec {
     /// K, from 1 to `count`.
     pub index: usize,
     /// N, at least 1.
     pub count: usize,
+    /// The ids of the cargo calls the part builds, when named: then they are the part, and
+    /// the split is not computed.
+    pub groups: Option<Vec<String>>,
 }
+
+/// How many hex digits of the SHA-256 of a group's [`identity`] make its id.
+pub const GROUP_ID_LEN: usize = 12;
 
 impl FromStr for ShardSpec {
     type Err = String;
 
     fn from_str(s: &str) -> Result<ShardSpec, String> {
-        let (k, n) = s
+        let (spec, ids) = match s.split_once(':') {
+            Some((spec, ids)) => (spec, Some(ids)),
+            None => (s, None),
+        };
+        let groups = match ids {
+            None => None,
+            Some(ids) => Some(group_ids(s, ids)?),
+        };
+        let (k, n) = spec
             .split_once('/')
             .ok_or_else(|| format!("`{s}` is not K/N (for example 1/4)"))?;
         let number = |word: &str, what: &str| {
@@ -68,18 +88,68 @@ impl FromStr for ShardSpec {
                 if count == 1 { "" } else { "s" }
             ));
         }
-        Ok(ShardSpec { index, count })
+        Ok(ShardSpec {
+            index,
+            count,
+            groups,
+        })
     }
+}
+
+/// The ids after `K/N:` in `s`.
+fn group_ids(s: &str, ids: &str) -> Result<Vec<String>, String> {
+    if ids.trim().is_empty() {
+        return Err(format!(
+            "`{s}` names no cargo call after `:` (K/N:ID,..., as `plan --shards N` prints it with a cache)"
+        ));
+    }
+    ids.split(',')
+        .map(|id| {
+            let id = id.trim();
+            let valid = id.len() == GROUP_ID_LEN
+                && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if valid {
+                Ok(id.to_string())
+            } else {
+                Err(format!(
+                    "`{id}` in `{s}` is not the id of a cargo call ({GROUP_ID_LEN} hex digits, as `plan --shards N` prints them)"
+                ))
+            }
+        })
+        .collect()
 }
 
 impl fmt::Display for ShardSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.index, self.count)
+        write!(f, "{}/{}", self.index, self.count)?;
+        if let Some(groups) = &self.groups {
+            write!(f, ":{}", groups.join(","))?;
+        }
+        Ok(())
+    }
+}
+
+impl ShardSpec {
+    /// `K/N` alone, for people.
+    pub fn number(&self) -> String {
+        format!("{}/{}", self.index, self.count)
     }
 }
 
 /// Seconds measured for each (artifact name, target triple) by an earlier run.
 pub type Timings = BTreeMap<(String, String), f64>;
+
+/// Seconds the cache learned for cargo calls, by the call's [`identity`].
+pub type Learned = BTreeMap<String, f64>;
+
+/// What a group costs, best first: `--timings`, then what the cache learned, then the estimate.
+#[derive(Debug, Clone, Copy)]
+pub struct Costs<'a> {
+    /// From `--timings FILE`.
+    pub timings: &'a Timings,
+    /// From the cache.
+    pub learned: &'a Learned,
+}
 
 /// One part of the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -175,6 +245,62 @@ fn group_name(plan: &Plan, group: &Group) -> String {
     )
 }
 
+/// What a cargo call is, in words that are the same on every runner and in every checkout: the
+/// workspace as the manifest writes it, build program, target, profile, and each output's
+/// name, package, bin and features (never an absolute path). A call narrowed to some of its
+/// outputs is another call. What the cache files learned costs under (see [`group_id`]).
+pub fn identity(plan: &Plan, group: &Group) -> String {
+    let mut outputs: Vec<String> = group
+        .artifacts
+        .iter()
+        .filter_map(|&i| plan.artifacts.get(i))
+        .map(|a| {
+            let r = &a.resolved;
+            let mut features = r.cargo.features.clone();
+            features.sort_unstable();
+            format!(
+                "{} {}/{} features={}{}{}",
+                r.identity.name,
+                r.identity.package,
+                r.identity.bin,
+                features.join(","),
+                if r.cargo.no_default_features {
+                    " no-default-features"
+                } else {
+                    ""
+                },
+                if r.cargo.all_features {
+                    " all-features"
+                } else {
+                    ""
+                },
+            )
+        })
+        .collect();
+    outputs.sort_unstable();
+    let workspace = group
+        .artifacts
+        .first()
+        .and_then(|&i| plan.artifacts.get(i))
+        .map_or("", |a| a.resolved.identity.workspace.as_str());
+    format!(
+        "workspace {workspace}\ncompiler {}\ntarget {}\nprofile {}\n{}",
+        group.compiler,
+        group.target,
+        group.profile,
+        outputs.join("\n")
+    )
+}
+
+/// The short id of a cargo call: the first [`GROUP_ID_LEN`] hex digits of the SHA-256 of its
+/// [`identity`].
+pub fn group_id(plan: &Plan, group: &Group) -> String {
+    let digest = crate::fingerprint::hex(&crate::fingerprint::sha256(
+        identity(plan, group).as_bytes(),
+    ));
+    digest[..GROUP_ID_LEN].to_string()
+}
+
 /// Whether `group` builds with release optimizations (or a release-like profile).
 fn optimized(plan: &Plan, group: &Group) -> bool {
     group.profile != "dev"
@@ -186,9 +312,10 @@ fn optimized(plan: &Plan, group: &Group) -> bool {
             .any(|a| a.resolved.cargo.optimizations || a.resolved.build.profile == "release")
 }
 
-/// The cost of `group`: the slowest of its artifacts in `timings` when any is there, else the
-/// estimate.
-fn group_cost(plan: &Plan, group: &Group, timings: &Timings) -> f64 {
+/// The cost of `group`: the slowest of its artifacts in `--timings` when any is there, else
+/// what the cache learned for it, else the estimate.
+fn group_cost(plan: &Plan, group: &Group, costs: &Costs<'_>) -> f64 {
+    let timings = costs.timings;
     let measured = group
         .artifacts
         .iter()
@@ -203,15 +330,23 @@ fn group_cost(plan: &Plan, group: &Group, timings: &Timings) -> f64 {
         })
         .filter(|s| s.is_finite() && *s >= 0.0)
         .fold(None, |m: Option<f64>, s| Some(m.map_or(s, |m| m.max(s))));
-    measured.unwrap_or_else(|| estimate(group, optimized(plan, group)))
+    measured
+        .or_else(|| {
+            costs
+                .learned
+                .get(&identity(plan, group))
+                .copied()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+        })
+        .unwrap_or_else(|| estimate(group, optimized(plan, group)))
 }
 
-/// The units before any cut: one per cluster (target dir, target, profile).
-fn clusters(plan: &Plan, timings: &Timings) -> Vec<Unit> {
+/// The units before any cut: one per cluster (target dir, target, profile) of `groups`.
+fn clusters(plan: &Plan, groups: &[Group], costs: &Costs<'_>) -> Vec<Unit> {
     let mut by_key: BTreeMap<(Utf8PathBuf, String, String), Unit> = BTreeMap::new();
-    for g in &plan.groups {
+    for g in groups {
         let name = group_name(plan, g);
-        let cost = group_cost(plan, g, timings);
+        let cost = group_cost(plan, g, costs);
         let unit = by_key
             .entry((g.target_dir.clone(), g.target.clone(), g.profile.clone()))
             .or_insert_with(|| Unit {
@@ -261,8 +396,52 @@ fn makespan(shards: &[(Vec<usize>, f64)]) -> f64 {
 /// The plan cut into `count` shards (see the module doc); shard K of the result is
 /// `--shard K/count`. A shard may be empty when there are fewer groups than shards.
 pub fn split(plan: &Plan, count: usize, timings: &Timings) -> Vec<Shard> {
+    let costs = Costs {
+        timings,
+        learned: &Learned::new(),
+    };
+    split_groups(plan, &plan.groups, count, &costs)
+}
+
+/// The calls of `plan` that have something to build, `missing` (indices into
+/// `Plan::artifacts`), each narrowed to those outputs, cut into at most `count` shards: only
+/// the shards that build something, numbered `K/M` among themselves, each naming its calls
+/// (`K/M:ID,...`, ids of the whole calls, which is what `--shard` finds in the plan). None
+/// when nothing is missing.
+pub fn affected(plan: &Plan, missing: &[usize], count: usize, costs: &Costs<'_>) -> Vec<Shard> {
+    let narrowed: Vec<Group> = plan
+        .groups
+        .iter()
+        .map(|g| super::narrowed(plan, g, missing))
+        .filter(|g| !g.artifacts.is_empty())
+        .collect();
+    let shards: Vec<Shard> = split_groups(plan, &narrowed, count, costs)
+        .into_iter()
+        .filter(|s| !s.groups.is_empty())
+        .collect();
+    let used = shards.len();
+    shards
+        .into_iter()
+        .enumerate()
+        .map(|(k, s)| {
+            let ids: Vec<String> = s
+                .groups
+                .iter()
+                .filter_map(|&g| plan.groups.get(g))
+                .map(|g| group_id(plan, g))
+                .collect();
+            Shard {
+                shard: format!("{}/{used}:{}", k + 1, ids.join(",")),
+                ..s
+            }
+        })
+        .collect()
+}
+
+/// `groups` (each with its id in `plan`, possibly narrowed) cut into `count` shards.
+fn split_groups(plan: &Plan, groups: &[Group], count: usize, costs: &Costs<'_>) -> Vec<Shard> {
     let count = count.max(1);
-    let mut units = clusters(plan, timings);
+    let mut units = clusters(plan, groups, costs);
     // Each cut adds a unit, so this ends after at most one cut per group.
     loop {
         let best = makespan(&lpt(&units, count));
@@ -291,14 +470,14 @@ pub fn split(plan: &Plan, count: usize, timings: &Timings) -> Vec<Shard> {
         .into_iter()
         .enumerate()
         .map(|(k, (members, load))| {
-            let mut groups: Vec<usize> = members
+            let mut ids: Vec<usize> = members
                 .iter()
                 .flat_map(|&u| units[u].groups.iter().map(|g| g.1))
                 .collect();
-            groups.sort_unstable();
-            let artifacts = groups
+            ids.sort_unstable();
+            let artifacts = ids
                 .iter()
-                .filter_map(|&g| plan.groups.get(g))
+                .filter_map(|&id| groups.iter().find(|g| g.id == id))
                 .flat_map(|g| g.artifacts.iter().copied())
                 .collect::<std::collections::BTreeSet<usize>>()
                 .into_iter()
@@ -309,7 +488,7 @@ pub fn split(plan: &Plan, count: usize, timings: &Timings) -> Vec<Shard> {
                 shard: format!("{}/{count}", k + 1),
                 artifacts,
                 estimated_seconds: (load * 10.0).round() / 10.0,
-                groups,
+                groups: ids,
             }
         })
         .collect()
@@ -387,11 +566,48 @@ pub fn restrict(plan: &Plan, groups: &[usize]) -> Plan {
     }
 }
 
-/// Shard `spec` of `plan`: what it builds, as a plan of its own, and its description.
-pub fn select(plan: &Plan, spec: ShardSpec, timings: &Timings) -> (Plan, Shard) {
-    let mut shards = split(plan, spec.count, timings);
-    let shard = shards.swap_remove(spec.index.clamp(1, spec.count) - 1);
-    (restrict(plan, &shard.groups), shard)
+/// Shard `spec` of `plan`: what it builds, as a plan of its own, and its description. A spec
+/// that names its calls is those calls; an id `plan` does not have is an error (the jobs did
+/// not plan the same thing), naming it.
+pub fn select(plan: &Plan, spec: &ShardSpec, timings: &Timings) -> Result<(Plan, Shard), String> {
+    let costs = Costs {
+        timings,
+        learned: &Learned::new(),
+    };
+    let Some(ids) = &spec.groups else {
+        let mut shards = split_groups(plan, &plan.groups, spec.count, &costs);
+        let shard = shards.swap_remove(spec.index.clamp(1, spec.count) - 1);
+        return Ok((restrict(plan, &shard.groups), shard));
+    };
+    let by_id: BTreeMap<String, usize> = plan
+        .groups
+        .iter()
+        .map(|g| (group_id(plan, g), g.id))
+        .collect();
+    let mut chosen: Vec<usize> = Vec::new();
+    for id in ids {
+        match by_id.get(id) {
+            Some(&g) => chosen.push(g),
+            None => {
+                return Err(format!(
+                    "shard {} names the cargo call `{id}`, which this plan does not have",
+                    spec.number()
+                ));
+            }
+        }
+    }
+    chosen.sort_unstable();
+    chosen.dedup();
+    let groups: Vec<Group> = chosen
+        .iter()
+        .filter_map(|&g| plan.groups.get(g).cloned())
+        .collect();
+    let mut whole = split_groups(plan, &groups, 1, &costs);
+    let shard = Shard {
+        shard: spec.to_string(),
+        ..whole.swap_remove(0)
+    };
+    Ok((restrict(plan, &chosen), shard))
 }
 
 #[cfg(test)]

@@ -186,7 +186,7 @@ fn every_workflow_parses_and_every_command_line_is_accepted() {
         .collect();
     assert!(shards.len() >= 3, "{} `run --shard` lines", shards.len());
     for r in &shards {
-        assert_eq!(r.shard.shard.unwrap().to_string(), "2/4");
+        assert_eq!(r.shard.shard.as_ref().unwrap().to_string(), "2/4");
         assert!(
             r.cache.is_some(),
             "a shard that does not store into the cache"

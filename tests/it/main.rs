@@ -41,3 +41,4 @@ mod run_reproducible;
 mod run_skip;
 mod runtime_api_harness;
 mod schema_sync;
+mod shard_affected;

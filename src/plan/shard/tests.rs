@@ -65,7 +65,11 @@ fn assert_partition(plan: &Plan, shards: &[Shard]) {
 fn shard_numbers_are_checked() {
     assert_eq!(
         "2/3".parse::<ShardSpec>(),
-        Ok(ShardSpec { index: 2, count: 3 })
+        Ok(ShardSpec {
+            index: 2,
+            count: 3,
+            groups: None
+        })
     );
     assert_eq!("1/1".parse::<ShardSpec>().unwrap().to_string(), "1/1");
     for (bad, says) in [
@@ -150,7 +154,12 @@ fn more_shards_than_calls_leaves_some_empty() {
     assert_eq!(shards[0].artifacts, ["only (x86_64)"]);
     assert!(shards[1].groups.is_empty() && shards[2].artifacts.is_empty());
     assert_eq!(shards[2].estimated_seconds, 0.0);
-    let (part, _) = select(&plan, ShardSpec { index: 3, count: 3 }, &Timings::new());
+    let spec = ShardSpec {
+        index: 3,
+        count: 3,
+        groups: None,
+    };
+    let (part, _) = select(&plan, &spec, &Timings::new()).unwrap();
     assert!(part.groups.is_empty() && part.artifacts.is_empty());
 }
 
@@ -230,4 +239,147 @@ fn a_restricted_plan_is_renumbered_and_self_contained() {
         serde_json::to_value(&whole).unwrap(),
         serde_json::to_value(&plan).unwrap()
     );
+}
+
+#[test]
+fn a_shard_may_name_its_calls() {
+    let id = "0123456789ab";
+    let spec: ShardSpec = format!("1/2:{id},ba9876543210").parse().unwrap();
+    assert_eq!(spec.index, 1);
+    assert_eq!(spec.count, 2);
+    assert_eq!(
+        spec.groups,
+        Some(vec![id.to_string(), "ba9876543210".to_string()])
+    );
+    assert_eq!(spec.to_string(), format!("1/2:{id},ba9876543210"));
+    assert_eq!(spec.number(), "1/2");
+    for (bad, says) in [
+        ("1/2:", "names no cargo call"),
+        ("1/2:xyz", "is not the id of a cargo call"),
+        ("1/2:0123456789AB", "is not the id of a cargo call"),
+        ("1/2:0123456789ab,", "is not the id of a cargo call"),
+        ("3/2:0123456789ab", "only 2 shards"),
+    ] {
+        let e = bad.parse::<ShardSpec>().unwrap_err();
+        assert!(e.contains(says), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn identities_and_ids_are_the_same_in_every_checkout_and_differ_between_calls() {
+    let here = monorepo("/home/runner/work/repo");
+    let there = monorepo("/tmp/x/other-checkout/of/the/repo");
+    let ids: Vec<String> = here.groups.iter().map(|g| group_id(&here, g)).collect();
+    let theirs: Vec<String> = there.groups.iter().map(|g| group_id(&there, g)).collect();
+    assert_eq!(ids, theirs);
+    assert_eq!(ids.iter().collect::<BTreeSet<_>>().len(), ids.len());
+    assert!(ids.iter().all(|id| id.len() == GROUP_ID_LEN));
+    let text = identity(&here, &here.groups[0]);
+    assert!(!text.contains("/home/runner"), "{text}");
+    assert!(text.contains("workspace a\n"), "{text}");
+    assert!(text.contains("a1 a1/a1 features=x"), "{text}");
+}
+
+#[test]
+fn only_the_calls_that_miss_are_split_and_named() {
+    let plan = monorepo("/repo");
+    let costs = Costs {
+        timings: &Timings::new(),
+        learned: &Learned::new(),
+    };
+    // Nothing missing: no shard at all.
+    assert!(affected(&plan, &[], 4, &costs).is_empty());
+    // One output of workspace `b` missing: one shard, of just that call, for any N.
+    let b2 = plan
+        .artifacts
+        .iter()
+        .position(|a| a.resolved.identity.name == "b2")
+        .unwrap();
+    for n in [1, 2, 5] {
+        let shards = affected(&plan, &[b2], n, &costs);
+        assert_eq!(shards.len(), 1, "{shards:?}");
+        let id = group_id(&plan, &plan.groups[plan.artifacts[b2].group]);
+        assert_eq!(shards[0].shard, format!("1/1:{id}"));
+        assert_eq!(shards[0].artifacts, ["b2 (x86_64)"]);
+        // What `run --shard` makes of it: exactly that call.
+        let spec: ShardSpec = shards[0].shard.parse().unwrap();
+        let (part, shard) = select(&plan, &spec, &Timings::new()).unwrap();
+        assert_eq!(part.groups.len(), 1);
+        assert_eq!(part.artifacts[0].resolved.identity.name, "b2");
+        assert_eq!(shard.shard, shards[0].shard);
+    }
+    // Three calls of three clusters on two shards: never an empty one, all named.
+    let missing: Vec<usize> = ["a1", "b1", "c1"]
+        .iter()
+        .map(|n| {
+            plan.artifacts
+                .iter()
+                .position(|a| a.resolved.identity.name == *n)
+                .unwrap()
+        })
+        .collect();
+    let two = affected(&plan, &missing, 2, &costs);
+    assert_eq!(two.len(), 2);
+    let mut seen = BTreeSet::new();
+    for (k, s) in two.iter().enumerate() {
+        let spec: ShardSpec = s.shard.parse().unwrap();
+        assert_eq!(spec.number(), format!("{}/2", k + 1));
+        let (part, _) = select(&plan, &spec, &Timings::new()).unwrap();
+        for a in &part.artifacts {
+            assert!(seen.insert(a.resolved.identity.name.clone()));
+        }
+    }
+    assert_eq!(
+        seen,
+        BTreeSet::from(["a1".to_string(), "b1".to_string(), "c1".to_string()])
+    );
+    // An id the plan does not have is an error naming it.
+    let spec: ShardSpec = "1/1:0123456789ab".parse().unwrap();
+    let e = select(&plan, &spec, &Timings::new()).unwrap_err();
+    assert!(
+        e.contains("`0123456789ab`") && e.contains("does not have"),
+        "{e}"
+    );
+}
+
+#[test]
+fn learned_costs_take_over_from_the_estimate_and_timings_from_them() {
+    let plan = monorepo("/repo");
+    let all: Vec<usize> = (0..plan.artifacts.len()).collect();
+    let c1 = plan
+        .groups
+        .iter()
+        .find(|g| plan.artifacts[g.artifacts[0]].resolved.identity.name == "c1")
+        .unwrap();
+    let mut learned = Learned::new();
+    learned.insert(identity(&plan, c1), 500.0);
+    let none = Timings::new();
+    let two = affected(
+        &plan,
+        &all,
+        2,
+        &Costs {
+            timings: &none,
+            learned: &learned,
+        },
+    );
+    let alone = two
+        .iter()
+        .find(|s| s.artifacts.contains(&"c1 (x86_64)".to_string()))
+        .unwrap();
+    assert_eq!(alone.artifacts, ["c1 (x86_64)"]);
+    assert_eq!(alone.estimated_seconds, 500.0 + dependencies(false));
+    // `--timings` wins over what was learned.
+    let mut timings = Timings::new();
+    timings.insert(("c1".into(), c1.target.clone()), 7.0);
+    let two = affected(
+        &plan,
+        &all,
+        2,
+        &Costs {
+            timings: &timings,
+            learned: &learned,
+        },
+    );
+    assert!(two.iter().all(|s| s.estimated_seconds < 500.0), "{two:?}");
 }
