@@ -219,4 +219,46 @@ mod tests {
         assert!(costs_path("call a").starts_with("v2/costs/"));
         assert_ne!(costs_path("call a"), costs_path("call b"));
     }
+
+    #[test]
+    fn costs_round_trip_through_a_directory_and_the_last_writer_wins() {
+        use crate::cache::{CacheLocation, CacheMode};
+        let dir = tempfile::tempdir().unwrap();
+        let root = camino::Utf8Path::from_path(dir.path())
+            .unwrap()
+            .join("cache");
+        let location = CacheLocation::Directory { path: root.clone() };
+        let open = |mode| Cache::open_with_env(location.clone(), mode, BTreeMap::new());
+        let calls = ["call a".to_string(), "call b".to_string()];
+        assert_eq!(
+            open(CacheMode::Read).learned_costs(&calls),
+            Default::default()
+        );
+        let cache = open(CacheMode::ReadWrite);
+        assert_eq!(
+            cache.store_cost(&Cost::new("call a", 3.0, Some(5.0))),
+            Ok(true)
+        );
+        assert_eq!(cache.store_cost(&Cost::new("call a", 4.0, None)), Ok(true));
+        let (learned, warnings) = open(CacheMode::Read).learned_costs(&calls);
+        assert_eq!(learned, BTreeMap::from([("call a".to_string(), 4.0)]));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // Read-only and off never write.
+        assert_eq!(
+            open(CacheMode::Read).store_cost(&Cost::new("call b", 1.0, None)),
+            Ok(false)
+        );
+        assert_eq!(
+            open(CacheMode::Off).store_cost(&Cost::new("call b", 1.0, None)),
+            Ok(false)
+        );
+        assert!(!root.join(costs_path("call b")).exists());
+        // A corrupt object: a warning naming it, the others still read.
+        std::fs::create_dir_all(root.join(costs_path("call b")).parent().unwrap()).unwrap();
+        std::fs::write(root.join(costs_path("call b")), b"{").unwrap();
+        let (learned, warnings) = open(CacheMode::Read).learned_costs(&calls);
+        assert_eq!(learned.len(), 1);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains(&costs_path("call b")), "{warnings:?}");
+    }
 }

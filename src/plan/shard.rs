@@ -154,7 +154,8 @@ pub struct Costs<'a> {
 /// One part of the plan.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Shard {
-    /// `K/N`: what `--shard` takes.
+    /// What `--shard` takes: `K/N`, or `K/M:ID,...` when the split names its calls (with a
+    /// cache: only the calls that miss, M the number of shards that build something).
     pub shard: String,
     /// Its outputs, as `name (arch)`, in plan order.
     pub artifacts: Vec<String>,
