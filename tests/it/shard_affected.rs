@@ -415,3 +415,58 @@ fn runs_store_what_each_call_cost_and_the_split_balances_with_it() {
     let expected = 30.0 + stored[0].2 + 2.0 * (30.0 + 5.0);
     assert!((total(&after) - expected).abs() < 0.2, "{after}");
 }
+
+#[test]
+fn the_s3_backend_answers_the_plan_and_keeps_the_costs() {
+    let server = crate::support::s3_server::s3_server();
+    let url = format!(
+        "s3://{}/shard-affected/{}",
+        crate::support::s3_server::BUCKET,
+        std::process::id()
+    );
+    let env = server.env();
+    let with_env = |i: Invocation| env.iter().fold(i, |i, (k, v)| i.env(k, v));
+    let a = Checkout::new("s3");
+    let report = a.root.join("report.json");
+    let run = with_env(a.lb(&[
+        "run",
+        "--offline",
+        "--cache",
+        &url,
+        "--report",
+        report.to_str().unwrap(),
+    ]))
+    .status(0);
+    let report: Report = serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(
+        report
+            .artifacts
+            .iter()
+            .all(|o| o.cache == Some(CacheStatus::Stored)),
+        "{}",
+        describe(&run)
+    );
+    let plan = |c: &Checkout, format: &str| {
+        with_env(c.lb(&["plan", "--shards", "2", "--format", format, "--cache", &url])).status(0)
+    };
+    let b = Checkout::new("s3-fresh");
+    assert_eq!(plan(&b, "json").stdout.trim(), r#"{"include":[]}"#);
+    b.write(
+        "gamma/src/bin/gamma-one.rs",
+        "fn main() {\n    println!(\"gamma-one, changed\");\n}\n",
+    );
+    let matrix: Value = serde_json::from_str(&plan(&b, "json").stdout).unwrap();
+    let one = include(&matrix);
+    assert_eq!(one.len(), 1, "{matrix}");
+    assert_eq!(
+        one[0]["artifacts"],
+        serde_json::json!(["gamma-one (x86_64)"])
+    );
+    let text = plan(&b, "text");
+    assert!(
+        text.stdout
+            .contains("(1 with costs learned from earlier runs)"),
+        "{}",
+        describe(&text)
+    );
+}
