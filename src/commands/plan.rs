@@ -148,11 +148,12 @@ fn affected_text(plan: &Plan, affected: &Affected, cache: &CacheSettings) -> Str
 pub fn shards_text(plan: &Plan, shards: &[Shard]) -> String {
     let mut out = String::new();
     let total: f64 = shards.iter().map(|s| s.estimated_seconds).sum();
+    let calls: usize = shards.iter().map(|s| s.groups.len()).sum();
     let _ = writeln!(
         out,
         "{} cargo invocation{} in {} shard{} (estimated {:.0}s in all; whole cargo calls, those sharing a target dir, target and profile kept together)",
-        plan.groups.len(),
-        if plan.groups.len() == 1 { "" } else { "s" },
+        calls,
+        if calls == 1 { "" } else { "s" },
         shards.len(),
         if shards.len() == 1 { "" } else { "s" },
         total
@@ -172,10 +173,15 @@ pub fn shards_text(plan: &Plan, shards: &[Shard]) -> String {
             let _ = writeln!(out, "  (nothing to build)");
         }
         for g in s.groups.iter().filter_map(|&g| plan.groups.get(g)) {
+            // Only the outputs the shard builds (with a cache, a call narrowed to its misses).
             let names: Vec<String> = g
                 .artifacts
                 .iter()
                 .filter_map(|&i| plan.artifacts.get(i))
+                .filter(|a| {
+                    let shown = format!("{} ({})", a.resolved.identity.name, a.resolved.build.arch);
+                    s.artifacts.contains(&shown)
+                })
                 .map(|a| a.resolved.identity.name.clone())
                 .collect();
             let _ = writeln!(
