@@ -35,7 +35,8 @@ pub type Views<'a> = &'a dyn Fn(&[Query]) -> Vec<Answer>;
 
 /// Writes the SBOM of every output of `report` (in `plan`'s order) that asks for one and was
 /// built, fresh or taken from the cache, atomically; one answer per artifact: the file, none,
-/// or why it could not be written (the output itself stays).
+/// or why it could not be written (the output itself stays, and an SBOM an earlier run left
+/// beside it is removed: it may describe other bytes).
 pub fn write_all(
     plan: &Plan,
     report: &Report,
@@ -70,12 +71,15 @@ pub fn write_all(
         let a = &plan.artifacts[i].resolved;
         let r = &report.artifacts[i];
         let label = format!("{} ({})", a.identity.name, a.build.arch);
+        let path = Utf8PathBuf::from(format!("{}{CYCLONEDX_SUFFIX}", r.output));
         let view = match answer {
             Ok(view) => view,
             Err(why) => {
                 out[i] = Err(format!(
                     "no SBOM for {label}: its packages could not be listed: {why}"
                 ));
+                // An SBOM of an earlier build would describe other bytes than the output's.
+                let _ = std::fs::remove_file(&path);
                 continue;
             }
         };
@@ -97,7 +101,6 @@ pub fn write_all(
             source_date_epoch,
         };
         let text = cyclonedx::render(&input);
-        let path = Utf8PathBuf::from(format!("{}{CYCLONEDX_SUFFIX}", r.output));
         out[i] = write(&path, text.as_bytes())
             .map(|()| {
                 Some(SbomFile {
@@ -107,7 +110,10 @@ pub fn write_all(
                     sha256: hex(&Sha256::digest(text.as_bytes())),
                 })
             })
-            .map_err(|e| format!("cannot write the SBOM of {label} `{path}`: {e}"));
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&path);
+                format!("cannot write the SBOM of {label} `{path}`: {e}")
+            });
     }
     out
 }
