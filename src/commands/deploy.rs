@@ -3,6 +3,7 @@
 //! before the report is written.
 
 use super::Error;
+use super::hand_off::{self, Ending};
 use super::run::{self, Prepared};
 use crate::cli::{DeployArgs, RunArgs};
 use crate::deploy::{self, Action, DeployTable, Deployer, Entry, Mode, Target, TargetKind};
@@ -54,28 +55,20 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
     let built = run::build_and_package(&run_args, planned, color)?;
     let mut report = run_report::build(&built.plan, &built.keys, &built.outcome);
     // `--timeline` shows the build; it is written with the report whatever comes after.
-    let timeline = built.timeline.as_ref();
+    let ending = Ending {
+        args: &run_args,
+        command: "deploy",
+        plan: &built.plan,
+        started,
+        timeline: built.timeline.as_ref(),
+        color,
+    };
     // The SBOMs go beside their outputs (and up with them when the manifest publishes), as
     // `run` and `publish` write them; what cannot be written deploys nothing.
     let mut unwritten = built.unwritten;
-    let sbom_errors = run::write_sboms(&built.plan, &mut report);
-    let sboms_written = sbom_errors.is_empty();
-    unwritten.extend(sbom_errors);
-    if built.code != ExitCode::OK || !sboms_written {
-        let why = if sboms_written {
-            "the build did not succeed"
-        } else {
-            "an SBOM could not be written"
-        };
-        print_error(&format!("nothing was deployed: {why}"), "", color);
-        return run::finish(
-            &run_args,
-            run::Ran::new("deploy", &built.plan, started),
-            &report,
-            timeline,
-            built.code,
-            unwritten,
-        );
+    if let Some(why) = hand_off::write_sboms(&built.plan, &mut report, built.code, &mut unwritten) {
+        let message = format!("nothing was deployed: {why}");
+        return ending.stop(&report, built.code, unwritten, &message, "");
     }
     let (publisher, deployer) = match opening {
         Ok(thread) => thread
@@ -89,18 +82,12 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
         let publisher = match publisher {
             Ok(p) => p,
             Err(why) => {
-                print_error(
-                    &format!("nothing was deployed: cannot publish to {location}: {why}"),
-                    "check AWS_REGION, AWS_ENDPOINT_URL and the credentials in the environment",
-                    color,
-                );
-                return run::finish(
-                    &run_args,
-                    run::Ran::new("deploy", &built.plan, started),
+                return ending.stop(
                     &report,
-                    timeline,
                     ExitCode::FAILED,
                     unwritten,
+                    &format!("nothing was deployed: cannot publish to {location}: {why}"),
+                    "check AWS_REGION, AWS_ENDPOINT_URL and the credentials in the environment",
                 );
             }
         };
@@ -120,29 +107,16 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
             artifact.published = entry.as_ref().and_then(|e| e.published());
         }
         if let Some(signal) = published.interrupted {
-            return run::finish(
-                &run_args,
-                run::Ran::new("deploy", &built.plan, started),
-                &report,
-                timeline,
-                ExitCode::signalled(signal),
-                unwritten,
-            );
+            return ending.finish(&report, ExitCode::signalled(signal), unwritten);
         }
         if !published.success() {
             super::publish::print_failures(&report, &published, color);
-            print_error(
-                "nothing was deployed: not every zip could be published",
-                "",
-                color,
-            );
-            return run::finish(
-                &run_args,
-                run::Ran::new("deploy", &built.plan, started),
+            return ending.stop(
                 &report,
-                timeline,
                 ExitCode::FAILED,
                 unwritten,
+                "nothing was deployed: not every zip could be published",
+                "",
             );
         }
     }
@@ -155,39 +129,27 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
     }
     let over = deploy::direct_upload_limit(&targets);
     if !over.is_empty() && !dry_run {
-        print_error(
+        return ending.stop(
+            &report,
+            ExitCode::FAILED,
+            unwritten,
             &format!(
                 "nothing was deployed: Lambda takes a zip of at most {} MiB in the request, and these are larger: {}",
                 deploy::DIRECT_UPLOAD_LIMIT / 1024 / 1024,
                 over.join(", ")
             ),
             "publish the zips to S3 first: a top-level `publish \"s3://BUCKET/PREFIX\"` node in lambda.kdl, or `--to s3://BUCKET/PREFIX`",
-            color,
-        );
-        return run::finish(
-            &run_args,
-            run::Ran::new("deploy", &built.plan, started),
-            &report,
-            timeline,
-            ExitCode::FAILED,
-            unwritten,
         );
     }
     let deployer = match deployer {
         Ok(d) => d,
         Err(why) => {
-            print_error(
-                &format!("nothing was deployed: {why}"),
-                "check AWS_REGION (or the profile's region), AWS_PROFILE, AWS_ENDPOINT_URL and the credentials",
-                color,
-            );
-            return run::finish(
-                &run_args,
-                run::Ran::new("deploy", &built.plan, started),
+            return ending.stop(
                 &report,
-                timeline,
                 ExitCode::FAILED,
                 unwritten,
+                &format!("nothing was deployed: {why}"),
+                "check AWS_REGION (or the profile's region), AWS_PROFILE, AWS_ENDPOINT_URL and the credentials",
             );
         }
     };
@@ -242,14 +204,7 @@ pub fn deploy(args: &DeployArgs, color: bool) -> Result<ExitCode, Error> {
     } else {
         ExitCode::FAILED
     };
-    run::finish(
-        &run_args,
-        run::Ran::new("deploy", &built.plan, started),
-        &report,
-        timeline,
-        code,
-        unwritten,
-    )
+    ending.finish(&report, code, unwritten)
 }
 
 fn plural(n: usize) -> &'static str {

@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod edit;
 pub mod emit;
 pub mod error;
+pub mod hand_off;
 pub mod import;
 pub mod learned;
 pub mod list;

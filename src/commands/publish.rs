@@ -2,6 +2,7 @@
 //! uploaded under its content key before the report is written.
 
 use super::Error;
+use super::hand_off::{self, Ending};
 use super::run::{self, Prepared};
 use crate::cli::{PublishArgs, RunArgs};
 use crate::exit_code::ExitCode;
@@ -58,29 +59,18 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
     };
     let built = run::build_and_package(&run_args, planned, color)?;
     let mut report = run_report::build(&built.plan, &built.keys, &built.outcome);
-    let mut built_unwritten = built.unwritten;
-    let sbom_errors = run::write_sboms(&built.plan, &mut report);
-    let sboms_written = sbom_errors.is_empty();
-    built_unwritten.extend(sbom_errors);
-    if built.code != ExitCode::OK || !sboms_written {
-        let why = if sboms_written {
-            "the build did not succeed"
-        } else {
-            "an SBOM could not be written"
-        };
-        print_error(
-            &format!("nothing was published to {location}: {why}"),
-            "",
-            color,
-        );
-        return run::finish(
-            &run_args,
-            run::Ran::new("publish", &built.plan, started),
-            &report,
-            built.timeline.as_ref(),
-            built.code,
-            built_unwritten,
-        );
+    let ending = Ending {
+        args: &run_args,
+        command: "publish",
+        plan: &built.plan,
+        started,
+        timeline: built.timeline.as_ref(),
+        color,
+    };
+    let mut unwritten = built.unwritten;
+    if let Some(why) = hand_off::write_sboms(&built.plan, &mut report, built.code, &mut unwritten) {
+        let message = format!("nothing was published to {location}: {why}");
+        return ending.stop(&report, built.code, unwritten, &message, "");
     }
     let opened: Result<(Publisher, Prefetch), String> = match opening {
         Ok(thread) => thread
@@ -91,18 +81,12 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
     let (publisher, prefetch) = match opened {
         Ok(opened) => opened,
         Err(why) => {
-            print_error(
+            return ending.stop(
+                &report,
+                ExitCode::FAILED,
+                unwritten,
                 &format!("nothing was published: cannot publish to {location}: {why}"),
                 "check AWS_REGION, AWS_ENDPOINT_URL and the credentials in the environment",
-                color,
-            );
-            return run::finish(
-                &run_args,
-                run::Ran::new("publish", &built.plan, started),
-                &report,
-                built.timeline.as_ref(),
-                ExitCode::FAILED,
-                built_unwritten,
             );
         }
     };
@@ -123,7 +107,6 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
         artifact.published = entry.as_ref().and_then(|e| e.published());
     }
     print_failures(&report, &published, color);
-    let mut unwritten = built_unwritten;
     if let Err(e) = super::print(&render(&report, &published, mode)) {
         unwritten.push(e);
     }
@@ -134,14 +117,7 @@ pub fn publish(args: &PublishArgs, color: bool) -> Result<ExitCode, Error> {
     } else {
         ExitCode::FAILED
     };
-    run::finish(
-        &run_args,
-        run::Ran::new("publish", &built.plan, started),
-        &report,
-        built.timeline.as_ref(),
-        code,
-        unwritten,
-    )
+    ending.finish(&report, code, unwritten)
 }
 
 /// Each zip that could not be published, and the bucket's failure once.
