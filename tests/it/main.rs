@@ -42,3 +42,4 @@ mod run_skip;
 mod runtime_api_harness;
 mod schema_sync;
 mod shard_affected;
+mod supply_chain;

@@ -5,7 +5,11 @@
 //! and neither executable names either checkout or either cargo home. Each run also writes the
 //! zip's SBOM (`sbom "cyclonedx"`): byte-identical in both checkouts, valid CycloneDX 1.5, and
 //! listing exactly the packages of the function's `cargo tree` closure. The first run's
-//! `--provenance` names the zip with its SHA-256, in in-toto's and SLSA's words.
+//! `--provenance` names the zip with its SHA-256, in in-toto's and SLSA's words. Then the same
+//! function with `auditable true`, built by plain cargo and by cargo-zigbuild in the first
+//! checkout: `rust-audit-info` reads exactly that closure from the executable in each zip
+//! (so not `catalog-api`, the other function's package), and the plain build's executable has
+//! no `.dep-v0` section.
 //!
 //! The checkouts and the second cargo home live at fixed paths under `target/reproducible/`,
 //! so that a second test run reuses what the first compiled (each checkout has its own target
@@ -128,8 +132,9 @@ fn two_checkouts_with_two_cargo_homes_give_the_same_zip() {
         sbom_one == fs::read_to_string(two.join(sbom)).unwrap(),
         "the two checkouts' SBOMs differ"
     );
-    check_sbom(&one, &sbom_one, &zip_one);
+    let closure = check_sbom(&one, &sbom_one, &zip_one);
     check_provenance(&one.join("provenance.json"), &zip_one);
+    check_auditable(&one, &home_one, &closure, exe);
 
     let answer = runtime_api::invoke_bytes(
         "order-events",
@@ -145,8 +150,8 @@ fn two_checkouts_with_two_cargo_homes_give_the_same_zip() {
 /// The SBOM `text` of order-events' `zip` in `checkout`: valid CycloneDX 1.5 (PyPI's
 /// cyclonedx-python-lib, installed by setup), the zip's SHA-256 as the artifact's, and its
 /// components exactly the packages `cargo tree` lists for the function's package alone, for
-/// its target (so not the other function's package).
-fn check_sbom(checkout: &Path, text: &str, zip: &[u8]) {
+/// its target (so not the other function's package). Returns that closure (`NAME vVERSION`).
+fn check_sbom(checkout: &Path, text: &str, zip: &[u8]) -> BTreeSet<String> {
     let path = checkout.join("out/x86_64/order-events/bootstrap.zip.cdx.json");
     let run = Invocation::program("python3")
         .args(["-c", VALIDATE_CYCLONEDX_1_5])
@@ -214,6 +219,66 @@ fn check_sbom(checkout: &Path, text: &str, zip: &[u8]) {
             .unwrap()
             .starts_with("pkg:cargo/serde@")
     );
+    closure
+}
+
+/// `auditable true` on the same function in `checkout` (beside its plain build, into the same
+/// target dir, so only the workspace's crates are compiled again), with every compiler
+/// installed here (cross is `run_cross`'s): the executable taken out of the zip carries a
+/// `.dep-v0` section from which `rust-audit-info` reads exactly the function's `closure`, so
+/// not `catalog-api`, the package only the other function uses; the plain executable
+/// (`plain`) has no such section.
+fn check_auditable(checkout: &Path, home: &Path, closure: &BTreeSet<String>, plain: &[u8]) {
+    assert!(!has_section(plain, ".dep-v0"));
+    for compiler in COMPILERS {
+        let manifest = MANIFEST
+            .replace(
+                "compiler \"cargo\"",
+                &format!("compiler \"{compiler}\"\n    auditable true"),
+            )
+            .replace(
+                "\"out/{arch}\"",
+                &format!("\"out-auditable/{compiler}/{{arch}}\""),
+            );
+        fs::write(checkout.join("auditable.kdl"), manifest).unwrap();
+        Invocation::lb(checkout, &["run", "auditable.kdl", "--offline"])
+            .env("CARGO_HOME", home)
+            .status(0);
+        let zip = checkout.join(format!(
+            "out-auditable/{compiler}/x86_64/order-events/bootstrap.zip"
+        ));
+        let exe = zip_entries(&zip).remove("bootstrap").unwrap().1;
+        assert!(has_section(&exe, ".dep-v0"), "{compiler}");
+        let path = checkout.join("exe-under-audit");
+        fs::write(&path, &exe).unwrap();
+        let run = Invocation::program("rust-audit-info").arg(&path).status(0);
+        let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let listed: BTreeSet<String> = json["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} v{}",
+                    p["name"].as_str().unwrap(),
+                    p["version"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(&listed, closure, "{compiler}");
+        assert!(!listed.iter().any(|p| p.starts_with("catalog-api ")));
+    }
+}
+
+/// The compilers `auditable true` is checked with on the example monorepo.
+const COMPILERS: [&str; 2] = ["cargo", "cargo-zigbuild"];
+
+/// Whether the ELF `exe` has a section named `name`.
+fn has_section(exe: &[u8], name: &str) -> bool {
+    let elf = goblin::elf::Elf::parse(exe).unwrap();
+    elf.section_headers
+        .iter()
+        .any(|s| elf.shdr_strtab.get_at(s.sh_name) == Some(name))
 }
 
 /// Validates the CycloneDX 1.5 JSON file named by its argument with cyclonedx-python-lib's
