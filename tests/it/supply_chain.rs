@@ -1,6 +1,7 @@
 //! The supply-chain data of a run (`auditable true`, `sbom "cyclonedx"`, `--provenance`)
 //! where it is easy to get wrong: an output taken from the artifact cache in a fresh checkout
-//! carries the very audit data and gets the very SBOM of the build that stored it; the
+//! carries the very audit data and gets the very SBOM of the build that stored it (and the
+//! same sources without `auditable` never get its executables: their keys differ); the
 //! provenance names the checkout's commit (without the credentials of its remote), the lock
 //! file and every tool that built the outputs; an SBOM that cannot be made fails the run
 //! without leaving a stale or partial one; a missing cargo-auditable is exit 3 with how to
@@ -300,6 +301,32 @@ fn an_output_from_the_cache_carries_the_same_audit_data_and_sbom_as_the_build() 
         })
         .collect();
     assert_eq!(components, listed);
+
+    // The same sources without `auditable`: other keys, so the cache hands none of the
+    // auditable executables out; built, they carry no audit data.
+    let keys = |report: &Report| -> BTreeSet<String> {
+        report
+            .artifacts
+            .iter()
+            .map(|a| a.key.clone().expect("a key"))
+            .collect()
+    };
+    let audited = keys(&report);
+    let c = a.copy("hit-plain", "repo");
+    c.write("lambda.kdl", &MANIFEST.replace("    auditable true\n", ""));
+    let (out, report) = c.run(&["--offline", "--cache", url], &[], 0);
+    for artifact in &report.artifacts {
+        assert_eq!(
+            artifact.cache,
+            Some(CacheStatus::Stored),
+            "{}",
+            describe(&out)
+        );
+    }
+    assert!(keys(&report).is_disjoint(&audited));
+    for name in OUTPUTS {
+        assert_eq!(section(&bootstrap(&c, name), ".dep-v0"), None, "{name}");
+    }
 }
 
 #[test]
