@@ -36,7 +36,8 @@ pub type Views<'a> = &'a dyn Fn(&[Query]) -> Vec<Answer>;
 /// Writes the SBOM of every output of `report` (in `plan`'s order) that asks for one and was
 /// built, fresh or taken from the cache, atomically; one answer per artifact: the file, none,
 /// or why it could not be written (the output itself stays, and an SBOM an earlier run left
-/// beside it is removed: it may describe other bytes).
+/// beside it is removed: it may describe other bytes). An output that asks for none loses the
+/// SBOM an earlier run left beside it, for the same reason.
 pub fn write_all(
     plan: &Plan,
     report: &Report,
@@ -58,6 +59,14 @@ pub fn write_all(
         .collect();
     let mut out: Vec<Result<Option<SbomFile>, String>> =
         (0..plan.artifacts.len()).map(|_| Ok(None)).collect();
+    // An output whose `sbom` is now `none` keeps no SBOM an earlier run wrote beside it: that
+    // one describes the bytes of an earlier build, and a scanner reading the folder would take
+    // it for this one's.
+    for (a, r) in plan.artifacts.iter().zip(&report.artifacts) {
+        if a.resolved.packaging.sbom == Sbom::None {
+            let _ = std::fs::remove_file(format!("{}{CYCLONEDX_SUFFIX}", r.output));
+        }
+    }
     if wanted.is_empty() {
         return out;
     }

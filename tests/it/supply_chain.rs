@@ -455,7 +455,7 @@ fn the_provenance_names_the_commit_the_lock_file_and_every_tool_that_built() {
 }
 
 #[test]
-fn an_sbom_that_cannot_be_made_fails_the_run_and_leaves_none_beside_the_output() {
+fn an_sbom_that_cannot_be_made_or_is_no_longer_asked_for_leaves_none_beside_the_output() {
     let a = Checkout::fixture("no-closure", "repo");
     let (_, report) = a.run(&["--offline", "--only", "sc-alpha"], &[], 0);
     assert!(report.artifacts[0].sbom.is_some());
@@ -500,6 +500,21 @@ fn an_sbom_that_cannot_be_made_fails_the_run_and_leaves_none_beside_the_output()
         String::from_utf8_lossy(&before)
     );
     assert_eq!(temp_files(&a.root.join("out")), Vec::<String>::new());
+
+    // With cargo's own `tree` again the SBOM is back; with `sbom "none"` the one that run left
+    // goes too, while the output stays: it would describe the bytes of a build before.
+    let (_, report) = a.run(&["--offline", "--only", "sc-alpha"], &[], 0);
+    assert!(report.artifacts[0].sbom.is_some());
+    assert!(a.root.join(sbom("sc-alpha")).exists());
+    let manifest = String::from_utf8(a.read("lambda.kdl")).unwrap();
+    a.write(
+        "lambda.kdl",
+        &manifest.replace("sbom \"cyclonedx\"", "sbom \"none\""),
+    );
+    let (_, report) = a.run(&["--offline", "--only", "sc-alpha"], &[], 0);
+    assert!(report.artifacts[0].sbom.is_none());
+    assert!(!a.root.join(sbom("sc-alpha")).exists());
+    assert!(a.root.join(zip("sc-alpha")).exists());
 }
 
 #[test]
