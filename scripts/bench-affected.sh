@@ -4,7 +4,7 @@
 # workspace) against the costs a previous run stored in the cache.
 #
 # The monorepo: two workspaces of one function each whose code is slow to compile (`heavy-1`,
-# `heavy-2`: 150 generated functions, release profile), three of four trivial functions each
+# `heavy-2`: 300 generated functions, release profile), three of two trivial functions each
 # (`light-1`..`light-3`). The constant model weighs a call by its number of bins, so it sees
 # the light workspaces as the big ones; what the calls really cost is the other way round.
 #
@@ -20,11 +20,11 @@
 # Not part of CI; some minutes. Run under `flock /work/coord/bench.lock` on shared machines.
 #
 # Environment: BENCH_DIR (default /tmp/lb-bench-affected), LB_BIN (the lambda-batch measured;
-# default: this checkout's `cargo build --release`), HEAVY (functions per heavy bin, 150).
+# default: this checkout's `cargo build --release`), HEAVY (functions per heavy bin, 300).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=${BENCH_DIR:-/tmp/lb-bench-affected}
-heavy=${HEAVY:-150}
+heavy=${HEAVY:-300}
 res=$bench/results
 rm -rf "$bench"
 mkdir -p "$bench/src" "$res"
@@ -77,9 +77,9 @@ PY
         printf 'workspace "heavy-%s" {\n    function "heavy-%s"\n}\n' "$h" "$h"
     done
     for l in 1 2 3; do
-        workspace "light-$l" "light-$l-a" "light-$l-b" "light-$l-c" "light-$l-d"
+        workspace "light-$l" "light-$l-a" "light-$l-b"
         printf 'workspace "light-%s" {\n' "$l"
-        for b in a b c d; do printf '    function "light-%s-%s"\n' "$l" "$b"; done
+        for b in a b; do printf '    function "light-%s-%s"\n' "$l" "$b"; done
         echo '}'
     done
 } >"$src/lambda.kdl"
@@ -88,20 +88,22 @@ for ws in heavy-1 heavy-2 light-1 light-2 light-3; do
 done
 
 # CPU seconds (user+sys) of `lambda-batch ARGS` and its descendants, in a fresh copy of the
-# checkout; $1: a label for the log.
+# checkout, on stdout; $1: a label for results/cpu.txt (label, CPU s, wall s).
 cpu() {
     local label=$1
     shift
     rm -rf "$bench/co" && cp -r "$src" "$bench/co"
-    python3 - "$bench/co" "$lb" "$@" <<'PY' | tee -a "$res/cpu.txt" | sed "s/^/$label /" >&2
+    python3 - "$res/cpu.txt" "$label" "$bench/co" "$lb" "$@" <<'PY'
 import resource, subprocess, sys, time
-cwd, cmd = sys.argv[1], sys.argv[2:]
+out, label, cwd, cmd = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 t0 = time.time()
 subprocess.run(cmd + ["-q"], cwd=cwd, check=True, stdout=subprocess.DEVNULL)
 r = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(f"{r.ru_utime + r.ru_stime:.1f} {time.time() - t0:.1f}")
+cpu = r.ru_utime + r.ru_stime
+with open(out, "a") as f:
+    f.write(f"{label} {cpu:.1f} {time.time() - t0:.1f}\n")
+print(f"{cpu:.1f}")
 PY
-    tail -1 "$res/cpu.txt" | cut -d' ' -f1
 }
 
 bench_machine "$lb" >"$res/machine.txt" 2>/dev/null || true
@@ -112,7 +114,8 @@ full=$(cpu full run)
 (cd "$src" && "$lb" plan --shards 2 --format json) >"$res/constant.json"
 constant=()
 for k in 1 2; do
-    constant+=("$(cpu "constant-$k/2" run --shard "$k/2")")
+    c=$(cpu "constant-$k/2" run --shard "$k/2")
+    constant+=("$c")
 done
 
 # Learned costs: one run that stores into a cache, then a cache of only its costs.
@@ -123,10 +126,11 @@ cp -r "$bench/stored/v2/costs" "$bench/costs-only/v2/costs"
 (cd "$src" && "$lb" plan --shards 2 --format json --cache "$bench/costs-only") >"$res/learned.json"
 learned=()
 while read -r spec; do
-    learned+=("$(cpu "learned-$spec" run --shard "$spec")")
+    c=$(cpu "learned-$spec" run --shard "$spec")
+    learned+=("$c")
 done < <(python3 -c 'import json,sys; [print(s["shard"]) for s in json.load(open(sys.argv[1]))["include"]]' "$res/learned.json")
 bench_load after
-cat "$res/load.txt"
+cat "$res/load.txt" "$res/cpu.txt"
 
 python3 - "$full" "$res/constant.json" "$res/learned.json" "${constant[*]}" "${learned[*]}" <<'PY'
 import json, sys

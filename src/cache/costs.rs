@@ -36,9 +36,10 @@ pub struct Cost {
     pub format: u64,
     /// The call's identity (`plan::shard::identity`), which the object's name is the digest of.
     pub call: String,
-    /// The wall time of its cargo child, in seconds: what the split balances.
+    /// The wall time of its cargo child, in seconds.
     pub seconds: f64,
-    /// The CPU time of its cargo child and what it waited for, in seconds, when measured.
+    /// The CPU time of its cargo child and what it waited for, in seconds, when measured:
+    /// what the split balances (else `seconds`).
     pub cpu_seconds: Option<f64>,
     /// When it was measured (RFC 3339, UTC).
     pub measured: String,
@@ -63,7 +64,8 @@ pub fn costs_path(identity: &str) -> String {
     format!("{LAYOUT_DIR}/costs/{}/{id}.json", &id[..2])
 }
 
-/// Why a cost object is not used (`None`: there is none).
+/// The seconds a cost object gives its call: its CPU seconds when measured (the same on a
+/// runner of any size, busy or not), else its wall seconds; or why it is not used.
 fn parse(bytes: &[u8], identity: &str) -> Result<f64, String> {
     let value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| format!("not JSON ({e})"))?;
@@ -79,10 +81,11 @@ fn parse(bytes: &[u8], identity: &str) -> Result<f64, String> {
     if cost.call != identity {
         return Err("the cost of another cargo call".to_string());
     }
-    if !(cost.seconds.is_finite() && (0.0..=MAX_SECONDS).contains(&cost.seconds)) {
-        return Err(format!("{} is not a number of seconds", cost.seconds));
+    let seconds = cost.cpu_seconds.unwrap_or(cost.seconds);
+    if !(seconds.is_finite() && (0.0..=MAX_SECONDS).contains(&seconds)) {
+        return Err(format!("{seconds} is not a number of seconds"));
     }
-    Ok(cost.seconds)
+    Ok(seconds)
 }
 
 impl Cache {
@@ -190,7 +193,9 @@ mod tests {
     fn a_cost_is_used_only_for_its_own_call_in_this_format_and_in_range() {
         let good = Cost::new("call a", 12.5, Some(20.0));
         let json = serde_json::to_vec(&good).unwrap();
-        assert_eq!(parse(&json, "call a"), Ok(12.5));
+        assert_eq!(parse(&json, "call a"), Ok(20.0));
+        let wall_only = serde_json::to_vec(&Cost::new("call a", 12.5, None)).unwrap();
+        assert_eq!(parse(&wall_only, "call a"), Ok(12.5));
         assert!(
             parse(&json, "call b")
                 .unwrap_err()

@@ -147,7 +147,7 @@ fn names(report: &Report) -> BTreeSet<String> {
     report.artifacts.iter().map(|a| a.name.clone()).collect()
 }
 
-/// The cost objects of the directory cache at `cache`: each call's identity and seconds.
+/// The cost objects of the directory cache at `cache`: each call's identity and CPU seconds.
 fn costs(cache: &Path) -> Vec<(PathBuf, String, f64)> {
     let mut found = Vec::new();
     let Ok(fans) = fs::read_dir(cache.join("v2/costs")) else {
@@ -157,11 +157,10 @@ fn costs(cache: &Path) -> Vec<(PathBuf, String, f64)> {
         for entry in fs::read_dir(fan.unwrap().path()).unwrap() {
             let path = entry.unwrap().path();
             let v: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-            found.push((
-                path,
-                v["call"].as_str().unwrap().to_string(),
-                v["seconds"].as_f64().unwrap(),
-            ));
+            // What the split balances: the CPU seconds, measured on Linux.
+            let cpu = v["cpu_seconds"].as_f64().expect("CPU seconds measured");
+            assert!(v["seconds"].as_f64().unwrap() > 0.0, "{v}");
+            found.push((path, v["call"].as_str().unwrap().to_string(), cpu));
         }
     }
     found.sort_by(|a, b| a.1.cmp(&b.1));
@@ -366,7 +365,7 @@ fn runs_store_what_each_call_cost_and_the_split_balances_with_it() {
     // where the estimate (by bins) would put alpha alone.
     let gamma = &stored[2].0;
     let mut slow: Value = serde_json::from_slice(&fs::read(gamma).unwrap()).unwrap();
-    slow["seconds"] = serde_json::json!(400.0);
+    slow["cpu_seconds"] = serde_json::json!(400.0);
     fs::write(gamma, serde_json::to_vec(&slow).unwrap()).unwrap();
     let (split, _) = b.matrix("2", url);
     let alone: Vec<Value> = include(&split)
