@@ -13,6 +13,7 @@
 
 mod backend;
 mod costs;
+mod directory;
 mod health;
 mod input_key;
 mod key;
@@ -21,6 +22,7 @@ mod layout;
 mod mode;
 mod outcome;
 mod package_files;
+mod pause;
 mod probe;
 mod programs;
 mod reads;
@@ -47,6 +49,10 @@ pub use backend::{
     BACKOFF, CONNECT_TIMEOUT, MAX_RETRIES, PART_SIZE, READ_TIMEOUT, REQUEST_TIMEOUT, RETRY_WINDOW,
 };
 pub use costs::{COSTS_FORMAT, Cost, costs_path};
+pub use directory::{
+    BlobFile, IndexFile, Inventory, OtherFile, Pruner, RUN_LOG, RUNS_KEPT, RecordFile,
+    RecordSummary, Removal, RunEntry, append_run, inventory, last_runs, trim_run_log,
+};
 pub use input_key::{KEY_FORMAT, KeyContext, compute_keys};
 pub use key::{CacheKey, InvalidKey};
 pub use keys::{Key, KeyError, KeyInput, Keys};
@@ -85,7 +91,7 @@ use record::RecordProblem;
 use signing::Untrusted;
 use transfer::{Sink, TransferError};
 
-use crate::fingerprint::env_vars;
+use crate::fingerprint::{env_vars, hex};
 
 /// How many lookups [`Cache::lookup_many`] keeps under way at once: enough to hide S3's
 /// per-request latency over a plan's keys, few enough not to look like a flood.
@@ -110,6 +116,9 @@ pub struct Cache {
     signing: Option<SigningKey>,
     /// `None` when the mode is `off` or the backend could not be opened.
     inner: Option<Inner>,
+    /// Whether the run asked the backend anything (an unchanged run asks nothing, and then
+    /// logs nothing either).
+    asked: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug)]
@@ -164,6 +173,7 @@ impl Cache {
                 health: Health::default(),
                 signing: None,
                 inner: None,
+                asked: Default::default(),
             };
         }
         let opened = tokio::runtime::Builder::new_multi_thread()
@@ -187,6 +197,7 @@ impl Cache {
                 health: Health::default(),
                 signing: None,
                 inner: Some(inner),
+                asked: Default::default(),
             },
             Err(why) => Cache {
                 health: Health::down_from_start(format!("{location}: {why}")),
@@ -194,6 +205,7 @@ impl Cache {
                 mode,
                 signing: None,
                 inner: None,
+                asked: Default::default(),
             },
         }
     }
@@ -285,6 +297,7 @@ impl Cache {
         let Some(inner) = &self.inner else {
             return miss(MissReason::Down);
         };
+        self.asked.store(true, std::sync::atomic::Ordering::Relaxed);
         let Some(store) = inner.backend.store.as_deref() else {
             return miss(MissReason::NotFound);
         };
@@ -306,7 +319,10 @@ impl Cache {
             Err(e) => Err(e),
         };
         match fetched {
-            Ok(fetched) => Lookup::Hit(Hit { record, fetched }),
+            Ok(fetched) => {
+                self.mark_used(&record_path(key, &record.reads.digest()));
+                Lookup::Hit(Hit { record, fetched })
+            }
             Err(e) => miss(self.lookup_failed(e)),
         }
     }
@@ -381,6 +397,7 @@ impl Cache {
         let Some(inner) = &self.inner else {
             return Presence::Unknown(MissReason::Down);
         };
+        self.asked.store(true, std::sync::atomic::Ordering::Relaxed);
         let Some(store) = inner.backend.store.as_deref() else {
             return Presence::Absent(MissReason::NotFound);
         };
@@ -406,7 +423,10 @@ impl Cache {
         }
         let blob_object = inner.backend.path(&blob_path(&record.sha256));
         match transfer::blob_exists(store, &blob_object, &record).await {
-            Ok(true) => Presence::Present(record),
+            Ok(true) => {
+                self.mark_used(&record_path(key, &digest));
+                Presence::Present(record)
+            }
             Ok(false) => Presence::Absent(MissReason::Invalid(format!(
                 "{}: the record of `{key}` names the blob {}, which is missing or of another length",
                 self.location, record.sha256
@@ -435,6 +455,26 @@ impl Cache {
                 self.location, record.key
             ))
         })
+    }
+
+    /// Marks the record at `relative` used now, for `cache prune`'s least-recently-used
+    /// order: in a directory cache only (its modification time; best effort, in any mode).
+    fn mark_used(&self, relative: &str) {
+        if let CacheLocation::Directory { path } = &self.location {
+            directory::touch(&path.join(relative));
+        }
+    }
+
+    /// Appends `entry` to the run log of a directory cache this run may write to and asked
+    /// something (read by `cache stats`); best effort: a log that cannot be written fails
+    /// nothing.
+    pub fn log_run(&self, entry: &RunEntry) {
+        if let (CacheLocation::Directory { path }, true) = (&self.location, self.mode.writes())
+            && self.inner.is_some()
+            && self.asked.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            let _ = directory::append_run(path, entry);
+        }
     }
 
     /// The miss a failed lookup is.
@@ -475,6 +515,7 @@ impl Cache {
             .as_ref()
             .expect("a store has its backend")
             .backend;
+        self.asked.store(true, std::sync::atomic::Ordering::Relaxed);
         let Some(file_name) = executable.file_name() else {
             return Store::Failed(StoreFailure::Local(format!("`{executable}` is not a file")));
         };
@@ -491,6 +532,7 @@ impl Cache {
             record.signature = self.signing.as_ref().map(|k| k.sign(&record));
             let blob_object = backend.path(&blob_path(&record.sha256));
             transfer::upload_blob(store, &blob_object, executable, read).await?;
+            pause::after_blob().await;
             let digest = record.reads.digest();
             let record_object = backend.path(&record_path(key, &digest));
             transfer::put_record(store, &record_object, &record).await?;
@@ -502,9 +544,30 @@ impl Cache {
                 Err(e) => return Err(e),
             };
             names.retain(|n| *n != digest);
-            names.insert(0, digest);
+            names.insert(0, digest.clone());
             names.truncate(MAX_CANDIDATES);
             transfer::put_index(store, &index_object, &names).await?;
+            if matches!(self.location, CacheLocation::Directory { .. }) {
+                // `cache prune` may have run meanwhile: it removes a blob no record named yet,
+                // and rewrites indexes. What it took is put back, so that the entry is whole.
+                if !transfer::blob_exists(store, &blob_object, &record).await? {
+                    let again = transfer::read_executable(executable)?;
+                    if hex(&again.sha256) != record.sha256 {
+                        return Err(TransferError::Local(format!(
+                            "`{executable}` changed while it was being stored"
+                        )));
+                    }
+                    transfer::upload_blob(store, &blob_object, executable, again).await?;
+                }
+                let mut names = transfer::get_index(store, &index_object)
+                    .await
+                    .unwrap_or_default();
+                if !names.contains(&digest) {
+                    names.insert(0, digest);
+                    names.truncate(MAX_CANDIDATES);
+                    transfer::put_index(store, &index_object, &names).await?;
+                }
+            }
             Ok::<_, TransferError>(record)
         };
         match stored.await {
