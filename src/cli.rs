@@ -101,6 +101,10 @@ pub enum Command {
     /// Write what a deploy tool reads (Terraform variables, a SAM template, Serverless
     /// functions) from the report of a `run` or `publish`; builds nothing, asks no network.
     Emit(EmitArgs),
+    /// Look into or prune the shared artifact cache (the one `run` uses: `--cache`,
+    /// LAMBDA_BATCH_CACHE, or the manifest's `cache` node).
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Validate the manifest: syntax, values, workspaces, bins, packages, includes, collisions;
     /// then warn where it drifts from cargo-lambda's configuration.
     Check {
@@ -413,6 +417,50 @@ pub struct EmitArgs {
     /// to this file's directory (else to the current directory).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<Utf8PathBuf>,
+}
+
+/// `cache ...`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// What a directory cache holds (keys, records, blobs, bytes) and the hits and misses of
+    /// the last runs that stored into it.
+    Stats(CacheArgs),
+    /// Remove the least recently used entries of a directory cache, safely while runs use it;
+    /// for an S3 cache, print the lifecycle rule to set instead.
+    #[command(group(clap::ArgGroup::new("limit").args(["max_size", "older_than"]).required(true).multiple(true)))]
+    Prune(PruneArgs),
+}
+
+/// Which cache `cache` looks at, and how it answers.
+#[derive(Debug, Clone, Args)]
+pub struct CacheArgs {
+    /// The manifest whose `cache` node names the cache (when neither `--cache` nor
+    /// LAMBDA_BATCH_CACHE does).
+    pub manifest: Option<Utf8PathBuf>,
+    /// The cache: a directory, file:///path or s3://bucket/prefix, as `run --cache`.
+    #[arg(long, value_name = "URL", env = "LAMBDA_BATCH_CACHE")]
+    pub cache: Option<String>,
+    /// For people or for tools.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `cache prune`.
+#[derive(Debug, Clone, Args)]
+pub struct PruneArgs {
+    /// The cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// Remove least recently used entries until the cache holds at most SIZE (10GiB, 500MB;
+    /// a bare number is bytes).
+    #[arg(long, value_name = "SIZE", value_parser = crate::upkeep::parse_size)]
+    pub max_size: Option<u64>,
+    /// Remove entries last used longer ago than AGE (30d, 12h).
+    #[arg(long, value_name = "AGE", value_parser = crate::upkeep::parse_age)]
+    pub older_than: Option<std::time::Duration>,
+    /// List what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `add ...`.

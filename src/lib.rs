@@ -31,3 +31,4 @@ pub mod resolve;
 pub mod sbom;
 pub mod schema;
 pub mod store;
+pub mod upkeep;

@@ -102,6 +102,9 @@ pub enum Error {
     /// What `emit -o FILE` writes cannot be written.
     #[error("cannot write the output: {0}")]
     Output(crate::atomic::Error),
+    /// `cache stats` or `cache prune` cannot read or change the cache directory.
+    #[error("{0}")]
+    CacheUpkeep(String),
     /// The command ended with `outcome`, but some of its results could not be written (the
     /// summary, the report): the outputs stay, and a run that had succeeded fails.
     #[error("{} of the results could not be written", .errors.len())]
@@ -172,6 +175,7 @@ impl Error {
             | Error::Sbom(_)
             | Error::Provenance { .. }
             | Error::Emit(_)
+            | Error::CacheUpkeep(_)
             | Error::Output(_) => ExitCode::FAILED,
             Error::Unwritten { outcome, .. } if *outcome != ExitCode::OK => *outcome,
             Error::Unwritten { .. } => ExitCode::FAILED,
@@ -233,6 +237,7 @@ impl Error {
             | Error::Sbom(_)
             | Error::Provenance { .. }
             | Error::Emit(_)
+            | Error::CacheUpkeep(_)
             | Error::Output(_) => print_error(&self.to_string(), self.help(), color),
         }
     }

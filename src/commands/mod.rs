@@ -2,6 +2,7 @@
 //! `Result<ExitCode, Error>`, and [`main`] turns that into the process exit code.
 
 pub mod affected;
+pub mod cache;
 pub mod check;
 pub mod deploy;
 pub mod doctor;
@@ -24,7 +25,7 @@ use std::path::PathBuf;
 use camino::{Utf8Path, Utf8PathBuf};
 use clap::Parser;
 
-use crate::cache::{self, KeyContext, Keys, Toolchains};
+use crate::cache::{KeyContext, Keys, Toolchains};
 use crate::cli::{Cli, Command};
 use crate::diagnostic::ManifestErrors;
 use crate::edit::Document;
@@ -61,6 +62,7 @@ fn dispatch(command: Command, color: bool) -> Result<ExitCode, Error> {
         Command::Publish(args) => publish::publish(&args, color),
         Command::Deploy(args) => deploy::deploy(&args, color),
         Command::Emit(args) => emit::emit(&args),
+        Command::Cache(command) => cache::cache(&command),
         Command::Check {
             manifest,
             format,
@@ -190,7 +192,24 @@ pub fn compute_keys(
         views: &crate::resolve::views,
         versions_dir: crate::resolve::local_cache_dir("tools"),
     };
-    cache::compute_keys(plan, &cx)
+    crate::cache::compute_keys(plan, &cx)
+}
+
+/// The cache a command uses: `flag` (`--cache`, or LAMBDA_BATCH_CACHE through it; relative to
+/// the current directory) over the manifest's `cache` node `manifest` (see
+/// `cache::settings`).
+pub fn cache_settings(
+    flag: Option<&str>,
+    manifest: Option<&crate::cache::CacheLocation>,
+    mode: crate::cache::CacheMode,
+    cache_only: bool,
+) -> Result<Option<crate::cache::CacheSettings>, Error> {
+    let cwd = std::env::current_dir()
+        .ok()
+        .and_then(|d| Utf8PathBuf::from_path_buf(d).ok())
+        .unwrap_or_else(|| Utf8PathBuf::from("."));
+    crate::cache::settings(flag, manifest, mode, cache_only, &cwd)
+        .map_err(|e| Error::usage(e.message, e.help))
 }
 
 /// Where cargo is, the way `cargo metadata` is run: `$CARGO`, else `cargo` on PATH.

@@ -8,7 +8,7 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 
 use super::Error;
 use crate::cache::{Cache, CacheSettings, Keys, Located, Toolchains};
@@ -275,6 +275,7 @@ pub fn build_and_package(
     let outcome = build(args, &plan, &keys, &options, recorder.as_ref(), color)?;
     if let Some(c) = &options.cache {
         super::learned::store(&c.cache, &plan, &outcome, color);
+        c.cache.log_run(&run_entry(&outcome));
     }
     let timeline =
         recorder.map(|r| Timeline::new(&plan, r.into_events(), summary::closing(&plan, &outcome)));
@@ -301,6 +302,36 @@ pub fn build_and_package(
         interrupt: Some(interrupt),
         timeline,
     })
+}
+
+/// What the run did with the cache, for the cache's run log (`cache stats`).
+fn run_entry(outcome: &RunOutcome) -> crate::cache::RunEntry {
+    use crate::cache::CacheStatus;
+    let mut entry = crate::cache::RunEntry {
+        finished: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        command: std::env::args()
+            .skip(1)
+            .find(|c| ["run", "publish", "deploy"].contains(&c.as_str()))
+            .unwrap_or_else(|| "run".to_string()),
+        hits: 0,
+        stored: 0,
+        misses: 0,
+        other: 0,
+    };
+    for a in &outcome.artifacts {
+        match a {
+            execute::ArtifactOutcome::Packaged {
+                cache: Some(status),
+                ..
+            } => match status {
+                CacheStatus::Hit => entry.hits += 1,
+                CacheStatus::Stored => entry.stored += 1,
+                CacheStatus::Miss => entry.misses += 1,
+            },
+            _ => entry.other += 1,
+        }
+    }
+    entry
 }
 
 /// `SOURCE_DATE_EPOCH` from the environment, when set: the zips' timestamp.
@@ -342,19 +373,13 @@ fn load(args: &RunArgs) -> Result<Checked, Error> {
 /// The cache the run uses: `--cache` (or its variable) over the manifest's `cache` node, with
 /// `--cache-mode` and `--cache-only`.
 fn cache_settings(args: &RunArgs, checked: &Checked) -> Result<Option<CacheSettings>, Error> {
-    let cwd = std::env::current_dir()
-        .ok()
-        .and_then(|d| Utf8PathBuf::from_path_buf(d).ok())
-        .unwrap_or_else(|| Utf8PathBuf::from("."));
     let manifest_cache = checked.resolved.manifest.cache.as_ref().map(|c| &c.value);
-    crate::cache::settings(
+    super::cache_settings(
         args.cache.as_deref(),
         manifest_cache,
         args.cache_mode,
         args.cache_only,
-        &cwd,
     )
-    .map_err(|e| Error::usage(e.message, e.help))
 }
 
 /// Each `--only` matches an artifact, and something is left to build.

@@ -24,6 +24,8 @@ const LEVELS: &[&[&str]] = &[
     // Editing lambda.kdl, and migrating to it from cargo-lambda's configuration.
     &["execute", "package", "edit", "migrate"],
     &["report", "schema"],
+    // The cache's upkeep: `cache stats` and `cache prune`, reading the cache as data.
+    &["upkeep"],
     // The release hand-off: the report's zips uploaded to S3, deploy tools' inputs written
     // from a report, each output's bill of materials, and the run's provenance. Each reads
     // the report as data. Deploying to Lambda reads the plan and the report the same way.

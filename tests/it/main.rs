@@ -5,6 +5,7 @@
 
 mod support;
 
+mod cache_cmd;
 mod cache_store;
 mod check_drift;
 mod check_errors;

@@ -18,13 +18,13 @@ use lambda_batch::report::{Report, Status};
 use sha2::{Digest, Sha256};
 
 /// The names of the tests' outputs, in the order of the manifest.
-const ALL: [&str; 3] = ["cache-one", "cache-two", "cache-two-b"];
+pub(crate) const ALL: [&str; 3] = ["cache-one", "cache-two", "cache-two-b"];
 
 /// One checkout of the workspace: the manifest and `ws/` at `root`, its own cargo home, and
 /// a logging cargo wrapper first on PATH.
-struct Checkout {
+pub(crate) struct Checkout {
     _test: Test,
-    root: PathBuf,
+    pub(crate) root: PathBuf,
     home: PathBuf,
     log: PathBuf,
     path: String,
@@ -52,7 +52,7 @@ impl Checkout {
     }
 
     /// A checkout of the fixture, with its lock file.
-    fn fixture(name: &str, sub: &str) -> Checkout {
+    pub(crate) fn fixture(name: &str, sub: &str) -> Checkout {
         let c = Checkout::new(name, sub);
         c.write("lambda.kdl", MANIFEST);
         c.write(
@@ -92,24 +92,24 @@ impl Checkout {
     }
 
     /// Another checkout of the same files, at another depth, with an empty target dir.
-    fn copy(&self, name: &str, sub: &str) -> Checkout {
+    pub(crate) fn copy(&self, name: &str, sub: &str) -> Checkout {
         let c = Checkout::new(name, sub);
         copy_tree(&self.root, &c.root);
         c
     }
 
-    fn write(&self, rel: &str, text: &str) {
+    pub(crate) fn write(&self, rel: &str, text: &str) {
         let p = self.root.join(rel);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(p, text).unwrap();
     }
 
-    fn read(&self, rel: &str) -> String {
+    pub(crate) fn read(&self, rel: &str) -> String {
         fs::read_to_string(self.root.join(rel)).unwrap()
     }
 
     /// `lambda-batch ARGS` in the checkout, with its cargo home and wrapper.
-    fn lb(&self, args: &[&str]) -> Invocation {
+    pub(crate) fn lb(&self, args: &[&str]) -> Invocation {
         Invocation::lb(&self.root, args)
             .env("CARGO_HOME", &self.home)
             .env("PATH", &self.path)
@@ -117,7 +117,12 @@ impl Checkout {
 
     /// `run --offline --report ARGS` with extra environment, exiting with `code`: the run, its
     /// report and how many `cargo build` calls it made (with their arguments).
-    fn run(&self, args: &[&str], env: &[(&str, &str)], code: i32) -> (Run, Report, Vec<String>) {
+    pub(crate) fn run(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+        code: i32,
+    ) -> (Run, Report, Vec<String>) {
         let before = self.builds().len();
         let report = self.root.join("report.json");
         let _ = fs::remove_file(&report);
@@ -167,7 +172,7 @@ impl Checkout {
     }
 
     /// The bytes of an output's zip.
-    fn zip(&self, name: &str) -> Vec<u8> {
+    pub(crate) fn zip(&self, name: &str) -> Vec<u8> {
         fs::read(self.root.join(format!("out/x86_64/{name}/bootstrap.zip"))).unwrap()
     }
 }
@@ -212,7 +217,7 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// Each output's `cache` status in a report.
-fn cache(report: &Report) -> BTreeMap<String, Option<CacheStatus>> {
+pub(crate) fn cache(report: &Report) -> BTreeMap<String, Option<CacheStatus>> {
     report
         .artifacts
         .iter()
@@ -220,7 +225,7 @@ fn cache(report: &Report) -> BTreeMap<String, Option<CacheStatus>> {
         .collect()
 }
 
-fn all(status: CacheStatus) -> BTreeMap<String, Option<CacheStatus>> {
+pub(crate) fn all(status: CacheStatus) -> BTreeMap<String, Option<CacheStatus>> {
     ALL.iter().map(|n| (n.to_string(), Some(status))).collect()
 }
 
@@ -248,7 +253,7 @@ fn record_file(url: &str, key: &str) -> PathBuf {
 }
 
 /// A fresh directory cache (removed on drop).
-fn dir_cache(name: &str) -> (Test, String) {
+pub(crate) fn dir_cache(name: &str) -> (Test, String) {
     let t = Test::in_target("cache-tests", name);
     let url = t.path().join("cache").to_str().unwrap().to_string();
     (t, url)
@@ -614,7 +619,9 @@ fn read_mode_never_writes_and_a_dead_cache_never_stops_a_build() {
             .collect()
     };
     let stored = snapshot(&url);
-    assert_eq!(stored.len(), 1 + 3 * ALL.len(), "{:?}", stored.keys());
+    // The tag, each output's blob, record and index, and the log of the runs that wrote.
+    assert_eq!(stored.len(), 2 + 3 * ALL.len(), "{:?}", stored.keys());
+    assert!(stored.contains_key("v2/runs.jsonl"), "{:?}", stored.keys());
 
     // Read mode with a miss: a hit is used, the miss is built, and nothing is written.
     let text = b
