@@ -435,6 +435,7 @@ impl Pruner {
             "{LAYOUT_DIR}/.prune-{}-{nanos}",
             std::process::id()
         ));
+        sweep_trash(root, started);
         fs::create_dir_all(&trash)
             .map_err(|e| format!("cannot create the folder `{trash}`: {e}"))?;
         Ok(Pruner {
@@ -564,6 +565,27 @@ impl Pruner {
         fs::symlink_metadata(path)
             .and_then(|m| m.modified())
             .map_or(true, |m| m >= self.started)
+    }
+}
+
+/// How old the folder of a prune that was killed must be before another prune removes it.
+const STALE_TRASH: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Removes what prunes killed midway left (their folders, a day old): files they had moved
+/// aside for deleting. A blob among them that a record still names is a miss until stored
+/// again, never a wrong executable.
+fn sweep_trash(root: &Utf8Path, started: SystemTime) {
+    let Ok(read) = fs::read_dir(root.join(LAYOUT_DIR)) else {
+        return;
+    };
+    for entry in read.filter_map(Result::ok) {
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|m| m + STALE_TRASH < started);
+        if stale && entry.file_name().to_string_lossy().starts_with(".prune-") {
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }
 

@@ -390,6 +390,14 @@ fn damaged_cache(t: &Test) -> (String, Cache) {
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(p, text).unwrap();
     }
+    // What a prune killed two days ago left.
+    let killed = root.join("v2/.prune-1-1");
+    fs::create_dir_all(&killed).unwrap();
+    fs::write(killed.join("1"), "moved aside").unwrap();
+    fs::File::open(&killed)
+        .unwrap()
+        .set_modified(SystemTime::now() - Duration::from_secs(2 * 86_400))
+        .unwrap();
     let mut log = fs::OpenOptions::new()
         .append(true)
         .create(true)
@@ -410,7 +418,8 @@ fn a_damaged_cache_is_counted_and_pruned_without_a_failure() {
     assert_eq!(s["unreadable_records"], 1, "{s}");
     assert_eq!(s["records_without_blob"], 1, "{s}");
     assert_eq!(s["blobs"], 2, "{s}");
-    assert_eq!(s["other_files"], 5, "{s}"); // the tag and the four strangers
+    // The tag, the four strangers and the killed prune's file.
+    assert_eq!(s["other_files"], 6, "{s}");
     assert_eq!(s["unreadable_runs"], 1, "{s}");
     assert_eq!(
         (s["hits"].as_u64(), s["misses"].as_u64()),
@@ -437,6 +446,7 @@ fn a_damaged_cache_is_counted_and_pruned_without_a_failure() {
         assert!(left.contains(&f.to_string()), "{f}: {left:?}");
     }
     assert!(!left.iter().any(|f| f.ends_with(".json")), "{left:?}");
+    assert!(!left.iter().any(|f| f.contains(".prune-")), "{left:?}");
     let s = stats(t.path(), &url);
     assert_eq!(
         (s["records"].as_u64(), s["blobs"].as_u64()),
