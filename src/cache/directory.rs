@@ -48,6 +48,8 @@ pub struct Inventory {
     pub indexes: Vec<IndexFile>,
     /// Every blob (`v2/blobs/<ss>/<sha256>`).
     pub blobs: Vec<BlobFile>,
+    /// The learned costs of cargo calls (`v2/costs/`), which a prune leaves alone.
+    pub costs: Vec<OtherFile>,
     /// Files that are none of these: a stranger's, a killed writer's temporary file, the tag.
     pub other: Vec<OtherFile>,
     /// Folders that could not be read, with why.
@@ -137,6 +139,12 @@ fn walk_other(root: &Utf8Path, dir: &Utf8Path, inv: &mut Inventory) {
             match rel {
                 r if r == format!("{LAYOUT_DIR}/keys") => walk_keys(&path, inv),
                 r if r == format!("{LAYOUT_DIR}/blobs") => walk_blobs(&path, inv),
+                r if r == format!("{LAYOUT_DIR}/costs") => {
+                    let mut costs = Inventory::default();
+                    all_other(&path, &mut costs);
+                    inv.costs.extend(costs.other);
+                    inv.unreadable.extend(costs.unreadable);
+                }
                 _ => walk_other(root, &path, inv),
             }
         } else if rel != RUN_LOG {

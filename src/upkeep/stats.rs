@@ -35,6 +35,8 @@ pub struct Stats {
     pub record_bytes: u64,
     /// Everything the cache holds: what `cache prune --max-size` compares.
     pub total_bytes: u64,
+    /// Learned costs of cargo calls (`v2/costs/`, one per call; a prune keeps them).
+    pub cost_files: usize,
     /// Files that are not the cache's (a stranger's, a killed writer's temporary file).
     pub other_files: usize,
     /// Their bytes.
@@ -93,6 +95,7 @@ pub fn stats(cache: &str, inventory: &Inventory, runs: Vec<RunEntry>, bad: usize
         blob_bytes,
         record_bytes,
         total_bytes: blob_bytes + record_bytes,
+        cost_files: inventory.costs.len(),
         other_files: inventory.other.len(),
         other_bytes: inventory.other.iter().map(|o| o.bytes).sum(),
         unreadable: inventory.unreadable.clone(),
@@ -131,6 +134,19 @@ pub(super) fn text(s: &Stats) -> String {
             s.total_bytes
         ),
     );
+    if s.cost_files > 0 {
+        row(
+            "costs",
+            format!(
+                "{} (kept by prune)",
+                plural(
+                    s.cost_files,
+                    "learned cost of a cargo call",
+                    "learned costs of cargo calls"
+                )
+            ),
+        );
+    }
     if let (Some(oldest), Some(newest)) = (&s.oldest_use, &s.newest_use) {
         row("last used", format!("{newest} (least recently: {oldest})"));
     }

@@ -112,6 +112,9 @@ fn stats_count_runs_and_prune_removes_the_least_recently_used_first() {
     );
     assert_eq!(s["misses"], 3);
     assert_eq!(s["unreadable_records"], 0);
+    // The run stored what its cargo call cost, beside the entries: counted apart, not foreign.
+    assert!(s["cost_files"].as_u64().unwrap() >= 1, "{s}");
+    assert_eq!(s["other_files"], 1, "{s}"); // the tag
     let text = cache_cmd(&a.root, &url, &["stats"], 0).stdout;
     assert!(text.contains("3 keys, 3 records"), "{text}");
     assert!(
