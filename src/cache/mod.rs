@@ -63,7 +63,10 @@ pub use outcome::{
 };
 pub use programs::{Located, MissingTool, install_hint, locate, pyenv_bin_dir};
 pub use reads::{CallEnded, Checkout, Reads};
-pub use record::{MAX_EXECUTABLE_SIZE, RECORD_FORMAT, Record, RecordFields};
+pub use record::{
+    MAX_EXECUTABLE_SIZE, RECORD_FORMAT, Record, RecordFields, env_differs, env_matches,
+    value_digest,
+};
 pub use settings::{CacheSettings, SettingsError, settings};
 pub use signing::{SIGNING_KEY_VAR, SigningKey};
 pub use toolchain::Toolchains;

@@ -169,3 +169,57 @@ pub(crate) fn is_sha256_hex(s: &str) -> bool {
 fn is_file_name(s: &str) -> bool {
     !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\0'])
 }
+
+/// The digest of a variable's value, as records keep it (`None`: unset).
+pub fn value_digest(value: Option<String>) -> Option<String> {
+    value.map(|v| crate::fingerprint::hex(&crate::fingerprint::sha256(v.as_bytes())))
+}
+
+/// The variables of `recorded` (name → digest of the value the build read, see
+/// [`Record::env`]) whose value `env` gives differently now: an entry is used only when there
+/// are none.
+pub fn env_differs(
+    recorded: &BTreeMap<String, Option<String>>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<String> {
+    recorded
+        .iter()
+        .filter(|(name, digest)| value_digest(env(name)) != **digest)
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Whether every variable of `recorded` has the value `env` gives now.
+pub fn env_matches(
+    recorded: &BTreeMap<String, Option<String>>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> bool {
+    recorded
+        .iter()
+        .all(|(name, digest)| value_digest(env(name)) == *digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_are_compared_by_digest_and_unset_is_a_value() {
+        let recorded: BTreeMap<String, Option<String>> = [
+            ("GIT_SHA".to_string(), value_digest(Some("abc".into()))),
+            ("UNSET".to_string(), None),
+        ]
+        .into();
+        let env = |sha: &'static str| {
+            move |k: &str| match k {
+                "GIT_SHA" => Some(sha.to_string()),
+                _ => None,
+            }
+        };
+        assert!(env_matches(&recorded, &env("abc")));
+        assert!(!env_matches(&recorded, &env("abd")));
+        assert_eq!(env_differs(&recorded, &env("abd")), ["GIT_SHA"]);
+        let set = |k: &str| (k == "UNSET").then(|| "now".to_string());
+        assert_eq!(env_differs(&recorded, &set), ["GIT_SHA", "UNSET"]);
+    }
+}

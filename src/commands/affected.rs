@@ -8,13 +8,12 @@
 //! its build read have here. Asked without downloading anything. Whatever cannot be asked
 //! (no key, a cache that is down) is a miss: erring towards building.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use crate::cache::{Cache, CacheSettings, Keys, Presence, Toolchains};
-use crate::fingerprint::{hex, sha256};
+use crate::cache::{Cache, CacheSettings, Keys, Presence, Toolchains, env_matches};
 use crate::pipeline::Checked;
+use crate::plan::Plan;
 use crate::plan::shard::{self, Costs, Learned, Shard, Timings};
-use crate::plan::{Group, Plan};
 use crate::report::diagnostics::print_warning;
 
 /// What the cache said about a plan: the outputs it lacks (indices into `Plan::artifacts`)
@@ -86,26 +85,14 @@ fn missing(plan: &Plan, keys: &Keys, cache: &Cache, color: bool) -> Vec<usize> {
         let Some(group) = plan.artifacts.get(a).and_then(|p| plan.groups.get(p.group)) else {
             continue;
         };
-        if built_with_these_values(&record.env, group) {
+        // The check `run` makes of a hit before using it.
+        if env_matches(&record.env, &|name: &str| group.env_value(name)) {
             held.insert(a);
         }
     }
     (0..plan.artifacts.len())
         .filter(|a| !held.contains(a))
         .collect()
-}
-
-/// Whether every variable `recorded` (name → digest of the value, `None`: unset) has that
-/// value for `group`'s cargo call here: the check `run` makes of a hit before using it.
-fn built_with_these_values(recorded: &BTreeMap<String, Option<String>>, group: &Group) -> bool {
-    recorded.iter().all(|(name, digest)| {
-        let value = group
-            .env
-            .get(name)
-            .cloned()
-            .or_else(|| std::env::var(name).ok());
-        value.map(|v| hex(&sha256(v.as_bytes()))) == *digest
-    })
 }
 
 /// The costs the cache learned for the calls that build `missing`: for each, narrowed to

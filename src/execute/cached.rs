@@ -30,9 +30,9 @@ use super::events::{Event, Origin};
 use super::fresh;
 use crate::cache::{
     Cache, CacheKey, CacheStatus, CallEnded, Key, Keys, Lookup, MissReason, Presence, Reads,
-    RecordFields, Store,
+    RecordFields, Store, env_differs, env_matches, value_digest,
 };
-use crate::fingerprint::{PathState, hex, sha256};
+use crate::fingerprint::PathState;
 use crate::plan::state::{fetched_executable, held_record};
 use crate::plan::{Group, PlannedArtifact};
 use crate::store;
@@ -113,48 +113,10 @@ impl Held {
     }
 }
 
-/// The value of `name` for the cargo call of `group`: the plan's, else this process's.
-fn group_env(group: &Group) -> impl Fn(&str) -> Option<String> + '_ {
-    |name: &str| {
-        group
-            .env
-            .get(name)
-            .cloned()
-            .or_else(|| std::env::var(name).ok())
-    }
-}
-
-/// The digest of a variable's value, as records keep it (`None`: unset).
-fn value_digest(value: Option<String>) -> Option<String> {
-    value.map(|v| hex(&sha256(v.as_bytes())))
-}
-
-/// Whether every variable of `recorded` has the value it was built with.
-fn env_matches(
-    recorded: &BTreeMap<String, Option<String>>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> bool {
-    recorded
-        .iter()
-        .all(|(name, digest)| value_digest(env(name)) == *digest)
-}
-
-/// The variables of `recorded` whose value differs now.
-fn env_differs(
-    recorded: &BTreeMap<String, Option<String>>,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Vec<String> {
-    recorded
-        .iter()
-        .filter(|(name, digest)| value_digest(env(name)) != **digest)
-        .map(|(name, _)| name.clone())
-        .collect()
-}
-
 /// Finds what each artifact of `group` (not locally fresh) needs: here, in the cache, or a
 /// build. Parallel to `group.artifacts`.
 pub(super) fn before_build(run: &Run<'_>, group: &Group, c: &CacheRun) -> Vec<Found> {
-    let env = group_env(group);
+    let env = |name: &str| group.env_value(name);
     let mut found: Vec<Option<Found>> = vec![None; group.artifacts.len()];
     let mut lookups: Vec<(usize, CacheKey, Utf8PathBuf)> = Vec::new();
     for (k, &a) in group.artifacts.iter().enumerate() {
@@ -344,7 +306,7 @@ pub(super) fn after_packaging(
                 &[executable.to_path_buf()],
             )
             .map(|names| {
-                let value = group_env(group);
+                let value = |name: &str| group.env_value(name);
                 names
                     .into_iter()
                     .map(|n| {
@@ -452,29 +414,4 @@ pub(super) fn after_packaging(
         .save(planned);
     }
     Some(status)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn variables_are_compared_by_digest_and_unset_is_a_value() {
-        let recorded: BTreeMap<String, Option<String>> = [
-            ("GIT_SHA".to_string(), value_digest(Some("abc".into()))),
-            ("UNSET".to_string(), None),
-        ]
-        .into();
-        let env = |sha: &'static str| {
-            move |k: &str| match k {
-                "GIT_SHA" => Some(sha.to_string()),
-                _ => None,
-            }
-        };
-        assert!(env_matches(&recorded, &env("abc")));
-        assert!(!env_matches(&recorded, &env("abd")));
-        assert_eq!(env_differs(&recorded, &env("abd")), ["GIT_SHA"]);
-        let set = |k: &str| (k == "UNSET").then(|| "now".to_string());
-        assert_eq!(env_differs(&recorded, &set), ["GIT_SHA", "UNSET"]);
-    }
 }

@@ -86,6 +86,14 @@ pub struct Group {
 }
 
 impl Group {
+    /// The value of `name` for this cargo call: the plan's, else this process's.
+    pub fn env_value(&self, name: &str) -> Option<String> {
+        self.env
+            .get(name)
+            .cloned()
+            .or_else(|| std::env::var(name).ok())
+    }
+
     /// The command line, shell-quoted, for people.
     pub fn command_line(&self) -> String {
         let mut words: Vec<String> = self
