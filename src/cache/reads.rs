@@ -52,6 +52,12 @@ impl Reads {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Whether a whole package is recorded: cargo's dep-info could not say (or not yet) what
+    /// the executable read of it.
+    pub fn names_a_package(&self) -> bool {
+        self.0.keys().any(|label| label.starts_with("package "))
+    }
 }
 
 /// The checkout the keys were computed in: where recorded paths are here, and the digests of
@@ -233,6 +239,16 @@ fn reruns_on_every_file(executable: &Utf8Path, package: &str, package_dir: &Utf8
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_list_that_names_a_package_says_so() {
+        let files = Reads([("file $MANIFEST/a/src/main.rs".to_string(), "d1".to_string())].into());
+        assert!(!files.names_a_package());
+        let mut whole = files.clone();
+        whole.0.insert("package $MANIFEST/a".into(), "d2".into());
+        assert!(whole.names_a_package());
+        assert!(!Reads::default().names_a_package());
+    }
 
     fn write(root: &Utf8Path, rel: &str, text: &str) -> Utf8PathBuf {
         let p = root.join(rel);

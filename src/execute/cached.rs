@@ -317,9 +317,11 @@ pub(super) fn after_packaging(
             }),
     };
     // The files it read: known from the held record for the same file, else from cargo's
-    // dep-info beside it (see `cache::Checkout::record`).
+    // dep-info beside it (see `cache::Checkout::record`). A held record that names a whole
+    // package is recorded again: it may have been written before cargo wrote the dep-info (a
+    // run that stores nothing does not wait for its call to end), and the call has ended now.
     let reads = match (&held, same_file) {
-        (Some(h), true) => Some(h.reads.clone()),
+        (Some(h), true) if !h.reads.names_a_package() => Some(h.reads.clone()),
         _ => match c.keys.checkout() {
             Some(checkout) => {
                 let r = &planned.resolved;
