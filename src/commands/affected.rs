@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::cache::{Cache, CacheSettings, Keys, Presence, Toolchains, env_matches};
+use crate::cache::{Cache, CacheSettings, Keys, Presence, env_matches};
 use crate::pipeline::Checked;
 use crate::plan::Plan;
 use crate::plan::shard::{self, Costs, Learned, Shard, Timings};
@@ -38,15 +38,7 @@ pub fn affected(
     color: bool,
 ) -> Affected {
     let plan = &checked.plan;
-    let located = crate::cache::locate(plan);
-    let keys = super::compute_keys(
-        plan,
-        &checked.resolved.manifest.path,
-        &checked.output_dirs,
-        None,
-        &located.found,
-        &Toolchains::default(),
-    );
+    let keys = super::keys_of(checked, plan);
     let cache = Cache::open(settings.location.clone(), settings.mode);
     let missing = missing(plan, &keys, &cache, color);
     let (learned, found) = learned(plan, &missing, &cache, color);

@@ -195,6 +195,21 @@ pub fn compute_keys(
     crate::cache::compute_keys(plan, &cx)
 }
 
+/// The input keys of `plan` (the checked manifest's plan, perhaps narrowed to a shard) as
+/// `plan` and `plan --shards` compute them: no report file, the build programs found on this
+/// machine, the toolchains asked afresh.
+pub fn keys_of(checked: &crate::pipeline::Checked, plan: &Plan) -> Keys {
+    let located = crate::cache::locate(plan);
+    compute_keys(
+        plan,
+        &checked.resolved.manifest.path,
+        &checked.output_dirs,
+        None,
+        &located.found,
+        &Toolchains::default(),
+    )
+}
+
 /// The cache a command uses: `flag` (`--cache`, or LAMBDA_BATCH_CACHE through it; relative to
 /// the current directory) over the manifest's `cache` node `manifest` (see
 /// `cache::settings`).

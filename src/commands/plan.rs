@@ -84,15 +84,7 @@ pub fn plan(
         }
         None => &checked.plan,
     };
-    let located = crate::cache::locate(plan);
-    let keys = super::compute_keys(
-        plan,
-        &checked.resolved.manifest.path,
-        &checked.output_dirs,
-        None,
-        &located.found,
-        &crate::cache::Toolchains::default(),
-    );
+    let keys = super::keys_of(&checked, plan);
     super::print(&match format {
         Format::Json => PlanJson::new(plan, &keys, verbose).to_text(),
         Format::Text => text(plan, &keys, verbose),

@@ -225,6 +225,15 @@ impl Unit {
 
 /// A name for a group that is the same in every checkout: its workspace as the manifest writes
 /// it, its target and profile, and its artifacts' names.
+/// The workspace of `group`'s outputs, as the manifest writes it.
+fn workspace_of<'p>(plan: &'p Plan, group: &Group) -> &'p str {
+    group
+        .artifacts
+        .first()
+        .and_then(|&i| plan.artifacts.get(i))
+        .map_or("", |a| a.resolved.identity.workspace.as_str())
+}
+
 fn group_name(plan: &Plan, group: &Group) -> String {
     let mut names: Vec<&str> = group
         .artifacts
@@ -233,11 +242,7 @@ fn group_name(plan: &Plan, group: &Group) -> String {
         .map(|a| a.resolved.identity.name.as_str())
         .collect();
     names.sort_unstable();
-    let workspace = group
-        .artifacts
-        .first()
-        .and_then(|&i| plan.artifacts.get(i))
-        .map_or("", |a| a.resolved.identity.workspace.as_str());
+    let workspace = workspace_of(plan, group);
     format!(
         "{workspace} {} {} {}",
         group.target,
@@ -279,11 +284,7 @@ pub fn identity(plan: &Plan, group: &Group) -> String {
         })
         .collect();
     outputs.sort_unstable();
-    let workspace = group
-        .artifacts
-        .first()
-        .and_then(|&i| plan.artifacts.get(i))
-        .map_or("", |a| a.resolved.identity.workspace.as_str());
+    let workspace = workspace_of(plan, group);
     format!(
         "workspace {workspace}\ncompiler {}\ntarget {}\nprofile {}\n{}",
         group.compiler,
