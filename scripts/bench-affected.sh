@@ -30,12 +30,7 @@ rm -rf "$bench"
 mkdir -p "$bench/src" "$res"
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
-if [ -z "${LB_BIN:-}" ]; then
-    cargo build --release --quiet
-    LB_BIN=$PWD/target/release/lambda-batch
-fi
-cp "$LB_BIN" "$bench/lambda-batch"
-lb=$bench/lambda-batch
+lb=$(bench_binary "$bench")
 src=$bench/src
 
 workspace() { # $1: workspace dir; then its bins

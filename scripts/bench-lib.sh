@@ -1,4 +1,5 @@
-# Shared by the build benchmarks (scripts/bench-build.sh, scripts/bench-onefn.sh): sourced.
+# Shared by the benchmarks (scripts/bench-build.sh, scripts/bench-onefn.sh, scripts/bench-precise.sh,
+# scripts/bench-affected.sh, scripts/bench-supply-chain.sh): sourced.
 
 # The machine and the tools, on stdout: the header of a benchmark's results (machine.txt).
 # $1: the lambda-batch binary measured.
@@ -44,4 +45,15 @@ bench_zig_warmup() {
             cargo lambda build --release --quiet "--${arch/_/-}"
         done
     )
+}
+
+# The lambda-batch measured, copied to $1/lambda-batch (its path on stdout): $LB_BIN, else this
+# checkout's release build (built here). Run from the repository's root.
+bench_binary() {
+    if [ -z "${LB_BIN:-}" ]; then
+        cargo build --release --quiet >&2
+        LB_BIN=$PWD/target/release/lambda-batch
+    fi
+    cp "$LB_BIN" "$1/lambda-batch"
+    echo "$1/lambda-batch"
 }

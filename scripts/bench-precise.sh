@@ -23,12 +23,7 @@ rm -rf "$bench"
 mkdir -p "$bench/src" "$res"
 # shellcheck source=scripts/bench-lib.sh
 source scripts/bench-lib.sh
-if [ -z "${LB_BIN:-}" ]; then
-    cargo build --release --quiet
-    LB_BIN=$PWD/target/release/lambda-batch
-fi
-cp "$LB_BIN" "$bench/lambda-batch"
-lb=$bench/lambda-batch
+lb=$(bench_binary "$bench")
 
 # The checkout: ten bins, each reading the library; fn-03 is the one that changes.
 src=$bench/src

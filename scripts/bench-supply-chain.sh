@@ -39,12 +39,7 @@ for tool in hyperfine cargo-zigbuild cargo-auditable rust-audit-info; do
     command -v "$tool" >/dev/null || { echo "needs $tool (scripts/setup.sh)" >&2; exit 3; }
 done
 mkdir -p "$res"
-if [ -z "${LB_BIN:-}" ]; then
-    cargo build --release --quiet
-    LB_BIN=$repo/target/release/lambda-batch
-fi
-cp "$LB_BIN" "$bench/lambda-batch"
-lb=$bench/lambda-batch
+lb=$(bench_binary "$bench")
 python3 benches/gen_build_monorepo.py "$build" "$repo/examples"
 
 # The variant's manifest: the benchmark's, with its own target dir and lambda dir, and the
