@@ -279,6 +279,20 @@ impl Cache {
         }
     }
 
+    /// The backend and its store a read goes to, or why none is made: the mode does not read
+    /// (`Off`), the backend failed before (`Down`, `Unavailable`), or a directory that does not
+    /// exist was opened to read (`NotFound`). A run that gets them has asked the cache.
+    fn reader(&self) -> Result<(&Backend, &dyn object_store::ObjectStore), MissReason> {
+        if !self.mode.reads() {
+            return Err(MissReason::Off);
+        }
+        self.health.check_read()?;
+        let inner = self.inner.as_ref().ok_or(MissReason::Down)?;
+        self.asked.store(true, std::sync::atomic::Ordering::Relaxed);
+        let store = inner.backend.store.as_deref().ok_or(MissReason::NotFound)?;
+        Ok((&inner.backend, store))
+    }
+
     async fn lookup_async(
         &self,
         key: &CacheKey,
@@ -291,20 +305,10 @@ impl Cache {
                 reason,
             })
         };
-        if !self.mode.reads() {
-            return miss(MissReason::Off);
-        }
-        if let Err(reason) = self.health.check_read() {
-            return miss(reason);
-        }
-        let Some(inner) = &self.inner else {
-            return miss(MissReason::Down);
+        let (backend, store) = match self.reader() {
+            Ok(reader) => reader,
+            Err(reason) => return miss(reason),
         };
-        self.asked.store(true, std::sync::atomic::Ordering::Relaxed);
-        let Some(store) = inner.backend.store.as_deref() else {
-            return miss(MissReason::NotFound);
-        };
-        let backend = &inner.backend;
         let record = match self.find_record(store, backend, key, check).await {
             Ok(record) => record,
             Err(reason) => return miss(reason),
@@ -391,40 +395,25 @@ impl Cache {
     }
 
     async fn contains_async(&self, key: &CacheKey, reads: &Reads) -> Presence {
-        if !self.mode.reads() {
-            return Presence::Unknown(MissReason::Off);
-        }
-        if let Err(reason) = self.health.check_read() {
-            return Presence::Unknown(reason);
-        }
-        let Some(inner) = &self.inner else {
-            return Presence::Unknown(MissReason::Down);
+        let (backend, store) = match self.reader() {
+            Ok(reader) => reader,
+            Err(reason) => return Presence::of_miss(reason),
         };
-        self.asked.store(true, std::sync::atomic::Ordering::Relaxed);
-        let Some(store) = inner.backend.store.as_deref() else {
-            return Presence::Absent(MissReason::NotFound);
-        };
-        let record_object = inner.backend.path(&record_path(key, &reads.digest()));
+        let record_object = backend.path(&record_path(key, &reads.digest()));
         let record = match self.read_record(store, &record_object, key).await {
             Ok(record) => record,
-            Err(reason @ (MissReason::Unavailable(_) | MissReason::Down)) => {
-                return Presence::Unknown(reason);
-            }
-            Err(reason) => return Presence::Absent(reason),
+            Err(reason) => return Presence::of_miss(reason),
         };
-        let failed = |e| match self.lookup_failed(e) {
-            reason @ (MissReason::Unavailable(_) | MissReason::Down) => Presence::Unknown(reason),
-            reason => Presence::Absent(reason),
-        };
+        let failed = |e| Presence::of_miss(self.lookup_failed(e));
         // A record the index lost (two runners adding at once) is not found by lookups:
         // absent, so that storing it again lists it.
         let digest = reads.digest();
-        match transfer::get_index(store, &inner.backend.path(&index_path(key))).await {
+        match transfer::get_index(store, &backend.path(&index_path(key))).await {
             Ok(names) if names.contains(&digest) => {}
             Ok(_) => return Presence::Absent(MissReason::NotFound),
             Err(e) => return failed(e),
         }
-        let blob_object = inner.backend.path(&blob_path(&record.sha256));
+        let blob_object = backend.path(&blob_path(&record.sha256));
         match transfer::blob_exists(store, &blob_object, &record).await {
             Ok(true) => {
                 self.mark_used(&record_path(key, &digest));

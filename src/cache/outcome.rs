@@ -122,6 +122,17 @@ pub enum Presence {
 }
 
 impl Presence {
+    /// What a lookup's `reason` says of an entry's presence: not known when the cache was not
+    /// asked or failed (`Off`, `Unavailable`, `Down`), else absent.
+    pub(crate) fn of_miss(reason: MissReason) -> Presence {
+        match reason {
+            MissReason::Off | MissReason::Unavailable(_) | MissReason::Down => {
+                Presence::Unknown(reason)
+            }
+            reason => Presence::Absent(reason),
+        }
+    }
+
     /// The warning this answer deserves, if any.
     pub fn warning(&self) -> Option<String> {
         match self {

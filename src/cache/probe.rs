@@ -21,36 +21,22 @@ impl Cache {
     }
 
     async fn probe_async(&self, key: &CacheKey, check: ReadsCheck<'_>) -> Presence {
-        let sort = |reason| match reason {
-            MissReason::Off | MissReason::Unavailable(_) | MissReason::Down => {
-                Presence::Unknown(reason)
-            }
-            reason => Presence::Absent(reason),
+        let (backend, store) = match self.reader() {
+            Ok(reader) => reader,
+            Err(reason) => return Presence::of_miss(reason),
         };
-        if !self.mode.reads() {
-            return Presence::Unknown(MissReason::Off);
-        }
-        if let Err(reason) = self.health.check_read() {
-            return Presence::Unknown(reason);
-        }
-        let Some(inner) = &self.inner else {
-            return Presence::Unknown(MissReason::Down);
-        };
-        let Some(store) = inner.backend.store.as_deref() else {
-            return Presence::Absent(MissReason::NotFound);
-        };
-        let record = match self.find_record(store, &inner.backend, key, check).await {
+        let record = match self.find_record(store, backend, key, check).await {
             Ok(record) => record,
-            Err(reason) => return sort(reason),
+            Err(reason) => return Presence::of_miss(reason),
         };
-        let blob = inner.backend.path(&blob_path(&record.sha256));
+        let blob = backend.path(&blob_path(&record.sha256));
         match transfer::blob_exists(store, &blob, &record).await {
             Ok(true) => Presence::Present(record),
             Ok(false) => Presence::Absent(MissReason::Invalid(format!(
                 "{}: the record of `{key}` names the blob {}, which is missing or of another length",
                 self.location, record.sha256
             ))),
-            Err(e) => sort(self.lookup_failed(e)),
+            Err(e) => Presence::of_miss(self.lookup_failed(e)),
         }
     }
 }
